@@ -1,0 +1,311 @@
+"""Settings: environment (``SITREP_*``), ``.env`` and an optional TOML file (``SITREP_CONFIG``).
+
+Precedence, highest first: environment, ``.env``, TOML, defaults. A bad value fails at start
+with one line naming the key (see ``load_settings``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.domain.policy import Policy, SeverityPolicy
+
+
+class SeverityConfig(BaseModel):
+    """One severity level as configured."""
+
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    description: str = ""
+    update_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    notify_stakeholders: bool = True
+    restricted: bool = False
+
+
+DEFAULT_SEVERITIES = [
+    SeverityConfig(
+        name="SEV1",
+        description="Critical: customer-facing outage or data loss; all hands.",
+        update_minutes=15,
+        restricted=True,
+    ),
+    SeverityConfig(
+        name="SEV2",
+        description="Major: significant degradation for many customers.",
+        update_minutes=30,
+    ),
+    SeverityConfig(
+        name="SEV3", description="Minor: limited impact, a workaround exists.", update_minutes=60
+    ),
+    SeverityConfig(
+        name="SEV4",
+        description="Low: little or no customer impact.",
+        update_minutes=None,
+        notify_stakeholders=False,
+    ),
+]
+
+
+class LabelMatcherConfig(BaseModel):
+    """``name op value`` with op one of ``=``, ``!=``, ``=~``, ``!~`` (Prometheus style)."""
+
+    name: str
+    op: Literal["=", "!=", "=~", "!~"] = "="
+    value: str
+
+    @model_validator(mode="after")
+    def _regex_compiles(self) -> LabelMatcherConfig:
+        if self.op in ("=~", "!~"):
+            try:
+                re.compile(self.value)
+            except re.error as exc:
+                raise ValueError(f"bad regex {self.value!r}: {exc}") from exc
+        return self
+
+
+class AlertRuleConfig(BaseModel):
+    """What to do with alerts whose labels match."""
+
+    name: str = "rule"
+    match: list[LabelMatcherConfig] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    status: Literal["firing", "resolved", "any"] = "firing"
+    action: Literal["declare", "attach", "notify", "ignore"] = "notify"
+    severity: str | None = None
+    title_template: str = "{title}"
+    auto_resolve: bool = False
+
+
+DEFAULT_ALERT_RULES = [
+    AlertRuleConfig(
+        name="critical-declares",
+        match=[LabelMatcherConfig(name="severity", value="critical")],
+        action="declare",
+        severity="SEV2",
+        title_template="{title}",
+    ),
+    AlertRuleConfig(name="everything-else-notifies", action="notify"),
+]
+
+
+class Settings(BaseSettings):
+    """Everything configurable about sitrep."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SITREP_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_nested_delimiter="__",
+        populate_by_name=True,
+    )
+
+    database_url: str = "sqlite:///./sitrep.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = ""
+    workspace: str = Field(default="default", min_length=1, max_length=64)
+    api_token: SecretStr | None = None
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    timezone: str = "UTC"
+    admins: list[str] = Field(default_factory=list)
+    severities: list[SeverityConfig] = Field(default_factory=lambda: list(DEFAULT_SEVERITIES))
+
+    # Chat delivery
+    chat_platforms: list[Literal["slack", "teams"]] = Field(
+        default_factory=lambda: list[Literal["slack", "teams"]](["slack"])
+    )
+    mirror_updates: bool = False
+    outbox_max_attempts: int = Field(default=12, ge=1)
+    outbox_backoff_cap_seconds: float = Field(default=300, gt=0)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+
+    # Slack (the platform's conventional names are accepted without the prefix)
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "SITREP_SLACK_BOT_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "SITREP_SLACK_SIGNING_SECRET"),
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "SITREP_SLACK_APP_TOKEN")
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        validation_alias=AliasChoices("SLACK_API_URL", "SITREP_SLACK_API_URL"),
+    )
+    slack_broadcast_channel: str = "incidents"
+    slack_alerts_channel: str = "alerts"
+    slack_channel_prefix: str = Field(default="inc", pattern=r"^[a-z0-9_-]{1,20}$")
+
+    # Schedules
+    escalation_group: str = ""
+    digest_cron: str = "0 9 * * mon-fri"
+    action_item_reminder_cron: str = "0 10 * * mon"
+    postmortem_reminder_days: int = Field(default=2, ge=0)
+    scheduler_tick_seconds: float = Field(default=5, gt=0)
+
+    # Alert intake
+    alert_rules: list[AlertRuleConfig] = Field(default_factory=lambda: list(DEFAULT_ALERT_RULES))
+    alertmanager_token: SecretStr | None = None
+    alertmanager_username: str | None = None
+    alertmanager_password: SecretStr | None = None
+    grafana_secret: SecretStr | None = None
+    grafana_timestamp_header: str = "X-Grafana-Alerting-Signature-Timestamp"
+    pagerduty_secrets: list[SecretStr] = Field(default_factory=list)
+    datadog_secret: SecretStr | None = None
+    datadog_header: str = "X-Sitrep-Token"
+    opsgenie_secret: SecretStr | None = None
+    opsgenie_header: str = "X-Sitrep-Token"
+    generic_secret: SecretStr | None = None
+    # Per alert group, at most one timeline summary and alerts-channel edit per this many
+    # seconds; changes arriving faster are folded into the next one (0 = every delivery).
+    alert_settle_seconds: float = Field(default=5.0, ge=0, le=60)
+
+    # Teams
+    teams_app_id: str | None = None
+    teams_app_password: SecretStr | None = None
+    teams_tenant_id: str | None = None
+    teams_allow_anonymous: bool = False
+    teams_create_channels: bool = False
+    # Global Teams endpoint for proactive sends until an inbound activity teaches the regional one.
+    teams_service_url: str = "https://smba.trafficmanager.net/teams/"
+    teams_team_id: str | None = None
+    teams_incidents_channel_id: str | None = None
+    teams_broadcast_channel_id: str | None = None
+    teams_alerts_channel_id: str | None = None
+    teams_catalog_app_id: str | None = None
+    teams_graph_url: str = "https://graph.microsoft.com/v1.0"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        toml_path = os.environ.get("SITREP_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        sources.append(file_secret_settings)
+        return tuple(sources)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgres|postgresql)(\+\w+)?://", value):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+    @field_validator("severities")
+    @classmethod
+    def _sane_severities(cls, value: list[SeverityConfig]) -> list[SeverityConfig]:
+        if not value:
+            raise ValueError("at least one severity is required")
+        names = [s.name.upper() for s in value]
+        if len(set(names)) != len(names):
+            raise ValueError("severity names must be unique")
+        return value
+
+    @field_validator("digest_cron", "action_item_reminder_cron")
+    @classmethod
+    def _cron_parses(cls, value: str) -> str:
+        if value.strip().lower() in ("", "off", "none"):
+            return ""
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"bad cron expression {value!r}: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _rules_use_known_severities(self) -> Settings:
+        policy = self.policy()
+        for rule in self.alert_rules:
+            if rule.severity:
+                policy.severity(rule.severity)
+        return self
+
+    def policy(self) -> Policy:
+        """The core's view of severities and admins."""
+        return Policy(
+            severities=tuple(
+                SeverityPolicy(
+                    name=s.name,
+                    rank=i + 1,
+                    description=s.description,
+                    update_every=timedelta(minutes=s.update_minutes) if s.update_minutes else None,
+                    notify_stakeholders=s.notify_stakeholders,
+                    restricted=s.restricted,
+                )
+                for i, s in enumerate(self.severities)
+            ),
+            admins=frozenset(self.admins),
+        )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured local zone for schedules and rendering."""
+        return ZoneInfo(self.timezone)
+
+    def safe_dump(self) -> dict[str, Any]:
+        """Settings with secrets masked, for ``sitrep config``."""
+        return self.model_dump(mode="json")
+
+
+class ConfigError(Exception):
+    """Invalid configuration, with a one-line message naming the key."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into one clear line."""
+    toml_path = os.environ.get("SITREP_CONFIG")
+    if toml_path and not Path(toml_path).is_file():
+        raise ConfigError(f"SITREP_CONFIG: no such file {toml_path}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        key = "SITREP_" + "__".join(loc).upper() if loc else "settings"
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{key}: {msg}{more}") from None
+    except ValueError as exc:  # e.g. a TOML syntax error
+        raise ConfigError(f"{toml_path or 'settings'}: {exc}") from None

@@ -1,0 +1,341 @@
+"""The outbox worker: sends committed deliveries to chat platforms, with retry and backoff.
+
+Rows are claimed with a lease (so a crashed worker's rows come back), delivered in order per
+incident, retried with capped exponential backoff or the platform's ``Retry-After``, and
+parked after too many failures, visible in ``sitrep outbox list`` and ``/metrics``, never
+dropped. Only platforms with a port are claimed: with no chat configured, rows wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot.outbox_types import Action, OutboxRecord, OutboxState
+from bot.ports import ChatMessage, ChatPort, Clock, DeliveryError, MessageRef, RoomRef, RoomSpec
+from bot.repository import Repo, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# The outbox key of the delivery in progress. A port that can tag what it posts with it (Slack
+# message metadata) can answer ``find_posted(room, key, thread)`` after a crash, so a message
+# the platform accepted just before the process died is not posted a second time.
+DELIVERY_KEY: ContextVar[str | None] = ContextVar("sitrep_delivery_key", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    """Retry and pacing knobs."""
+
+    max_attempts: int = 12
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    lease: timedelta = timedelta(seconds=120)
+    batch: int = 50
+    # Slack allows about one message per second per channel, with short bursts tolerated:
+    # a token bucket per room keeps sustained traffic under it without slowing a new room.
+    room_interval: float = 1.0
+    room_burst: int = 3
+
+
+class _Retry(Exception):
+    """A dependency (room, message) is not there yet; try again shortly."""
+
+
+class OutboxWorker:
+    """Claims due outbox rows and delivers them through the platform ports."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        ports: Mapping[str, ChatPort],
+        clock: Clock,
+        policy: DeliveryPolicy | None = None,
+    ) -> None:
+        self.uow = uow
+        self.ports = dict(ports)
+        self.clock = clock
+        self.policy = policy or DeliveryPolicy()
+        self._wake = asyncio.Event()
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self.delivered = 0
+        self.failed = 0
+        self.parked = 0
+
+    def wake(self) -> None:
+        """Deliver now rather than at the next poll."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it; returns how many rows were handled."""
+        if not self.ports:
+            return 0
+        now = self.clock.now()
+        platforms = sorted(self.ports)
+
+        def claim(repo: Repo) -> list[OutboxRecord]:
+            return repo.claim_outbox(
+                platforms, now, limit=self.policy.batch, lease=self.policy.lease
+            )
+
+        records = await self.uow.run(claim)
+        if not records:
+            return 0
+        # One ordering key's rows must go in order; different incidents go in parallel.
+        lanes: dict[tuple[str, str], list[OutboxRecord]] = defaultdict(list)
+        for rec in records:
+            lanes[(rec.platform, rec.ordering_key)].append(rec)
+        await asyncio.gather(*(self._run_lane(lane) for lane in lanes.values()))
+        return len(records)
+
+    async def run_forever(self, stop: asyncio.Event, poll: float = 0.5) -> None:
+        """Deliver until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("outbox batch failed")
+                handled = 0
+            if handled:
+                continue
+            self._wake.clear()
+            stop_wait = asyncio.ensure_future(stop.wait())
+            wake_wait = asyncio.ensure_future(self._wake.wait())
+            _, pending = await asyncio.wait(
+                {stop_wait, wake_wait}, timeout=poll, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+
+    async def drain(self, seconds: float) -> None:
+        """Deliver what is due, for up to ``seconds`` (graceful shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline:
+            try:
+                handled = await asyncio.wait_for(self.run_once(), deadline - loop.time())
+            except TimeoutError:
+                return
+            if not handled:
+                return
+
+    async def _run_lane(self, lane: list[OutboxRecord]) -> None:
+        for i, rec in enumerate(lane):
+            ok = await self._deliver(rec)
+            if not ok:
+                # Later rows of this lane depend on this one; release their claim untouched.
+                for later in lane[i + 1 :]:
+                    await self._release(later)
+                return
+
+    async def _release(self, rec: OutboxRecord) -> None:
+        now = self.clock.now()
+
+        def work(repo: Repo) -> None:
+            repo.finish_outbox(rec.id, state=OutboxState.PENDING, now=now, retry_at=now)
+
+        await self.uow.run(work)
+
+    async def _deliver(self, rec: OutboxRecord) -> bool:
+        port = self.ports[rec.platform]
+        try:
+            superseded, context = await self.uow.run(lambda repo: self._prepare(repo, rec))
+            if superseded:
+                return True
+            token = DELIVERY_KEY.set(rec.idempotency_key)
+            try:
+                result = await self._call(port, rec, context)
+            finally:
+                DELIVERY_KEY.reset(token)
+        except (DeliveryError, _Retry) as exc:
+            await self._failed(rec, exc)
+            return False
+        except Exception as exc:  # a bug in an adapter must not wedge the queue
+            log.exception("outbox delivery crashed", extra={"outbox_id": rec.id})
+            await self._failed(rec, DeliveryError(f"{type(exc).__name__}: {exc}"))
+            return False
+        now = self.clock.now()
+
+        def done(repo: Repo) -> None:
+            for key, ref in result.get("store", {}).items():
+                repo.put_chat_ref(
+                    rec.workspace,
+                    rec.platform,
+                    key,
+                    ref,
+                    now=now,
+                    incident_id=_incident_id(rec.ordering_key),
+                )
+            repo.finish_outbox(
+                rec.id, state=OutboxState.DELIVERED, now=now, result=result.get("ref", {})
+            )
+
+        await self.uow.run(done)
+        self.delivered += 1
+        return True
+
+    def _prepare(self, repo: Repo, rec: OutboxRecord) -> tuple[bool, dict[str, Any]]:
+        """Resolve logical keys to platform refs (and skip superseded in-place edits)."""
+        p = rec.payload
+        # Only an edit of a message already posted may give way to a newer edit: the first
+        # upsert creates the message that later rows (the pin, thread replies) refer to.
+        if (
+            rec.action == Action.UPSERT
+            and repo.get_chat_ref(rec.workspace, rec.platform, p.get("key", "")) is not None
+            and repo.supersede_outbox(
+                rec.id,
+                workspace=rec.workspace,
+                platform=rec.platform,
+                action=rec.action,
+                target=p.get("key", ""),
+            )
+        ):
+            return True, {}
+        ctx: dict[str, Any] = {}
+        room = p.get("room")
+        if isinstance(room, str) and not room.startswith("@"):
+            ctx["room"] = repo.get_chat_ref(rec.workspace, rec.platform, room)
+        for name in ("key", "thread"):
+            if isinstance(p.get(name), str):
+                ctx[name] = repo.get_chat_ref(rec.workspace, rec.platform, p[name])
+        return False, ctx
+
+    async def _call(self, port: ChatPort, rec: OutboxRecord, ctx: dict[str, Any]) -> dict[str, Any]:
+        p = rec.payload
+        action = Action(rec.action)
+        if action is Action.OPEN_ROOM:
+            if ctx.get("key"):
+                return {"ref": ctx["key"]}  # already created before a crash; don't make two
+            room = await port.open_room(RoomSpec.from_json(p["spec"]))
+            return {"store": {p["key"]: room.to_json()}, "ref": room.to_json()}
+        if action is Action.DIRECT:
+            ref = await port.send_direct(
+                rec.workspace, p["user"], ChatMessage.from_json(p["message"])
+            )
+            return {"ref": ref.to_json()}
+        if action is Action.PIN:
+            if not ctx.get("key"):
+                raise _Retry(f"message {p['key']} not posted yet")
+            await port.pin(MessageRef.from_json(ctx["key"]))
+            return {}
+        room_ref = self._room(port, rec, ctx)
+        if action is Action.INVITE:
+            await port.invite(room_ref, list(p.get("users", [])))
+            return {}
+        if action is Action.SET_TOPIC:
+            await port.set_topic(room_ref, p["topic"])
+            return {}
+        if action is Action.BOOKMARK:
+            await port.bookmark(room_ref, p["title"], p["url"])
+            return {}
+        message = ChatMessage.from_json(p["message"])
+        await self._pace(room_ref)
+        if action is Action.UPSERT and ctx.get("key"):
+            ref = await port.update_message(MessageRef.from_json(ctx["key"]), message)
+            return {"store": {p["key"]: ref.to_json()}, "ref": ref.to_json()}
+        thread: MessageRef | None = None
+        if p.get("thread"):
+            if not ctx.get("thread"):
+                raise _Retry(f"thread {p['thread']} not posted yet")
+            thread = MessageRef.from_json(ctx["thread"])
+        found = await self._posted_before(port, rec, room_ref, thread)
+        ref = found or await port.post_message(room_ref, message, thread)
+        store = {p["key"]: ref.to_json()} if p.get("key") else {}
+        return {"store": store, "ref": ref.to_json()}
+
+    async def _posted_before(
+        self, port: ChatPort, rec: OutboxRecord, room: RoomRef, thread: MessageRef | None
+    ) -> MessageRef | None:
+        """On a retry, the message an earlier attempt posted, if the platform can tell."""
+        # A first attempt cannot have posted anything; a retry may follow a crash or a timeout
+        # after the platform accepted the call, so ask before posting again.
+        finder = getattr(port, "find_posted", None)
+        if rec.attempts <= 1 or finder is None:
+            return None
+        found: MessageRef | None = await finder(room, rec.idempotency_key, thread)
+        if found is not None:
+            log.info("outbox retry found its message already posted", extra={"outbox_id": rec.id})
+        return found
+
+    def _room(self, port: ChatPort, rec: OutboxRecord, ctx: dict[str, Any]) -> RoomRef:
+        if isinstance(rec.payload.get("room_ref"), dict):
+            return RoomRef.from_json(rec.payload["room_ref"])
+        name = rec.payload.get("room", "")
+        if name.startswith("@"):
+            room = port.well_known_room(rec.workspace, name[1:])
+            if room is None:
+                raise DeliveryError(f"no {name[1:]} channel configured", permanent=True)
+            return room
+        if not ctx.get("room"):
+            raise _Retry(f"room {name} not open yet")
+        return RoomRef.from_json(ctx["room"])
+
+    async def _pace(self, room: RoomRef) -> None:
+        """Wait for a token from this room's bucket before posting or editing a message."""
+        interval = self.policy.room_interval
+        if interval <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        key = f"{room.platform}:{room.id}"
+        now = loop.time()
+        tokens, stamp = self._buckets.get(key, (float(self.policy.room_burst), now))
+        tokens = min(float(self.policy.room_burst), tokens + (now - stamp) / interval)
+        wait = 0.0 if tokens >= 1 else (1 - tokens) * interval
+        self._buckets[key] = (tokens - 1, now)
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _failed(self, rec: OutboxRecord, exc: Exception) -> None:
+        now = self.clock.now()
+        permanent = isinstance(exc, DeliveryError) and exc.permanent
+        park = permanent or rec.attempts >= self.policy.max_attempts
+        retry_at = now + timedelta(seconds=self._backoff(rec.attempts, exc))
+        state = OutboxState.PARKED if park else OutboxState.PENDING
+        level = logging.WARNING if park else logging.INFO
+        log.log(
+            level,
+            "outbox delivery failed",
+            extra={
+                "outbox_id": rec.id,
+                "platform": rec.platform,
+                "action": rec.action,
+                "attempt": rec.attempts,
+                "parked": park,
+                "error": str(exc),
+            },
+        )
+
+        def work(repo: Repo) -> None:
+            repo.finish_outbox(rec.id, state=state, now=now, error=str(exc), retry_at=retry_at)
+
+        await self.uow.run(work)
+        if park:
+            self.parked += 1
+        else:
+            self.failed += 1
+
+    def _backoff(self, attempts: int, exc: Exception) -> float:
+        if isinstance(exc, _Retry):
+            return min(0.5 * attempts, 5.0)
+        delay: float = min(
+            self.policy.backoff_cap, self.policy.backoff_base * 2.0 ** max(attempts - 1, 0)
+        )
+        delay *= random.uniform(0.8, 1.2)  # jitter, so replicas don't retry in lockstep
+        retry_after: float | None = exc.retry_after if isinstance(exc, DeliveryError) else None
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return min(delay, max(self.policy.backoff_cap, retry_after or 0.0))
+
+
+def _incident_id(ordering_key: str) -> int | None:
+    parts = ordering_key.split(":")
+    if len(parts) >= 2 and parts[0] == "inc" and parts[1].isdigit():
+        return int(parts[1])
+    return None

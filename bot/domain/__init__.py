@@ -1,0 +1,1 @@
+"""The platform-free incident core: model, state machine, policies, metrics."""

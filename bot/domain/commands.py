@@ -1,0 +1,129 @@
+"""Commands: what a person (or an alert rule) asks the incident core to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.model import Role, Status
+
+
+@dataclass(frozen=True, slots=True)
+class Declare:
+    title: str
+    severity: str | None = None
+    summary: str = ""
+    private: bool = False
+    commander: str | None = None
+    origin: str = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledge:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeStatus:
+    status: Status
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSeverity:
+    severity: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssignRole:
+    role: Role
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostUpdate:
+    """A stakeholder status update."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddNote:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddActionItem:
+    text: str
+    owner: str | None = None
+    due: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetActionItemDone:
+    item_id: int
+    done: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EditField:
+    field: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetReminders:
+    """Snooze reminders until ``until``, or turn them off (``enabled=False``)."""
+
+    enabled: bool
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureMessage:
+    """Put a chat message on the timeline (pin reaction, message shortcut)."""
+
+    external_ref: str
+    author: str
+    text: str
+    link: str = ""
+    posted_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EditCapturedMessage:
+    external_ref: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteCapturedMessage:
+    external_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAlerts:
+    """Alerts of this incident changed state; one timeline entry per direction, not per alert."""
+
+    source: str
+    group_key: str
+    firing: tuple[str, ...] = ()
+    resolved: tuple[str, ...] = ()
+
+
+Command = (
+    Acknowledge
+    | ChangeStatus
+    | ChangeSeverity
+    | AssignRole
+    | PostUpdate
+    | AddNote
+    | AddActionItem
+    | SetActionItemDone
+    | EditField
+    | SetReminders
+    | CaptureMessage
+    | EditCapturedMessage
+    | DeleteCapturedMessage
+    | RecordAlerts
+)

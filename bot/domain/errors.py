@@ -1,0 +1,38 @@
+"""Errors the core raises; adapters turn them into 4xx answers or ephemeral chat replies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class DomainError(Exception):
+    """A request the core refuses; the message is safe to show the user."""
+
+
+class InvalidCommand(DomainError):
+    """Bad arguments: empty text, unknown field, over-long title."""
+
+
+class NotFound(DomainError):
+    """No such incident (or action item) in this workspace."""
+
+
+class PermissionDenied(DomainError):
+    """The actor may not do this."""
+
+
+class Conflict(DomainError):
+    """The state changed underneath the request."""
+
+
+class InvalidTransition(DomainError):
+    """A status change the lifecycle does not allow."""
+
+    def __init__(self, ref: str, current: str, target: str, allowed: Iterable[str]) -> None:
+        names = sorted(str(a) for a in allowed)
+        super().__init__(
+            f"{ref} cannot move from {current} to {target}; allowed: {', '.join(names)}"
+        )
+        self.current = current
+        self.target = target
+        self.allowed = names

@@ -1,0 +1,240 @@
+"""Which chat deliveries a change causes. Pure: events in, outbox intents out.
+
+Logical keys name things on every platform: ``inc:{id}:room`` (the incident room),
+``inc:{id}:summary`` (the pinned summary message), ``inc:{id}:broadcast`` (the one message per
+incident in the broadcast channel, whose thread holds stakeholder updates). Well-known rooms
+are written ``@broadcast`` and ``@alerts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.model import Event, EventKind, Incident
+from bot.domain.policy import Policy
+from bot.domain.snapshot import incident_snapshot
+from bot.outbox_types import Action, OutboxIntent
+from bot.ports import ChatMessage, RoomSpec
+
+# Events that change what the summary, topic and broadcast show.
+_VISIBLE = frozenset(
+    {
+        EventKind.ACKNOWLEDGED,
+        EventKind.STATUS_CHANGED,
+        EventKind.SEVERITY_CHANGED,
+        EventKind.ROLE_ASSIGNED,
+        EventKind.FIELD_CHANGED,
+        EventKind.STATUS_UPDATE,
+        EventKind.PRIVACY_CHANGED,
+    }
+)
+# Events worth a line in the room when they did not come from the room itself.
+_ROOM_NOTICE = frozenset(
+    {EventKind.STATUS_CHANGED, EventKind.SEVERITY_CHANGED, EventKind.ROLE_ASSIGNED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyContext:
+    """Where deliveries go: the chat platforms in use and how they relate."""
+
+    platforms: tuple[str, ...]
+    policy: Policy
+    base_url: str = ""
+    mirror: bool = False
+
+
+def room_key(incident_id: int) -> str:
+    """Logical key of an incident's room."""
+    return f"inc:{incident_id}:room"
+
+
+def summary_key(incident_id: int) -> str:
+    """Logical key of the pinned summary message."""
+    return f"inc:{incident_id}:summary"
+
+
+def broadcast_key(incident_id: int) -> str:
+    """Logical key of the incident's broadcast-channel message."""
+    return f"inc:{incident_id}:broadcast"
+
+
+def home_platform(incident: Incident, ctx: NotifyContext) -> str | None:
+    """The platform holding the incident room: where it was declared, else the first one."""
+    if incident.origin in ctx.platforms:
+        return incident.origin
+    return ctx.platforms[0] if ctx.platforms else None
+
+
+def broadcast_platforms(incident: Incident, ctx: NotifyContext) -> tuple[str, ...]:
+    """Platforms whose broadcast channel hears about this incident (none when private)."""
+    if incident.private or not ctx.policy.severity(incident.severity).notify_stakeholders:
+        return ()
+    home = home_platform(incident, ctx)
+    if ctx.mirror:
+        return ctx.platforms
+    return (home,) if home else ()
+
+
+def topic_for(incident: Incident) -> str:
+    """The room topic line."""
+    commander = incident.commander or "unassigned"
+    return (
+        f"{incident.severity} · {incident.status.value} · Commander: {commander} · {incident.title}"
+    )
+
+
+def plan(
+    before: Incident | None,
+    after: Incident,
+    events: Sequence[Event],
+    ctx: NotifyContext,
+    *,
+    from_room: bool = False,
+) -> list[OutboxIntent]:
+    """Deliveries for one committed change. ``from_room`` skips echoing a room command back."""
+    assert after.id is not None
+    iid = after.id
+    kinds = {ev.kind for ev in events}
+    snapshot = incident_snapshot(after, ctx.policy, ctx.base_url)
+    out: list[_Draft] = []
+    home = home_platform(after, ctx)
+    announce_on = broadcast_platforms(after, ctx)
+
+    if home is not None:
+        room = room_key(iid)
+        if EventKind.DECLARED in kinds:
+            members = [after.declared_by] + ([after.commander] if after.commander else [])
+            spec = RoomSpec(after.workspace, after.number, after.title, after.private)
+            out.append(_Draft(home, Action.OPEN_ROOM, {"key": room, "spec": _spec_json(spec)}))
+            out.append(_Draft(home, Action.INVITE, {"room": room, "users": _unique(members)}))
+            out.append(_Draft(home, Action.SET_TOPIC, {"room": room, "topic": topic_for(after)}))
+            out.append(
+                _Draft(
+                    home,
+                    Action.UPSERT,
+                    _message(room, summary_key(iid), "incident_summary", snapshot),
+                )
+            )
+            out.append(_Draft(home, Action.PIN, {"key": summary_key(iid)}))
+            if snapshot["url"]:
+                out.append(
+                    _Draft(
+                        home,
+                        Action.BOOKMARK,
+                        {
+                            "room": room,
+                            "title": f"{after.ref} incident page",
+                            "url": snapshot["url"],
+                        },
+                    )
+                )
+            if after.runbook_url:
+                out.append(
+                    _Draft(
+                        home,
+                        Action.BOOKMARK,
+                        {"room": room, "title": "Runbook", "url": after.runbook_url},
+                    )
+                )
+        else:
+            if kinds & _VISIBLE:
+                if before is None or topic_for(before) != topic_for(after):
+                    out.append(
+                        _Draft(home, Action.SET_TOPIC, {"room": room, "topic": topic_for(after)})
+                    )
+                out.append(
+                    _Draft(
+                        home,
+                        Action.UPSERT,
+                        _message(room, summary_key(iid), "incident_summary", snapshot),
+                    )
+                )
+            for ev in events:
+                if ev.kind is EventKind.ROLE_ASSIGNED:
+                    out.append(
+                        _Draft(home, Action.INVITE, {"room": room, "users": [ev.data["user"]]})
+                    )
+                if ev.kind in _ROOM_NOTICE and not from_room:
+                    notice = ChatMessage("notice", f"{ev.text} (by {ev.actor})")
+                    out.append(
+                        _Draft(home, Action.POST, {"room": room, "message": notice.to_json()})
+                    )
+                if ev.kind is EventKind.STATUS_UPDATE:
+                    upd = _update_message(snapshot, ev)
+                    out.append(_Draft(home, Action.POST, {"room": room, "message": upd}))
+            if EventKind.FIELD_CHANGED in kinds and any(
+                ev.data.get("field") == "runbook_url" and ev.data.get("value") for ev in events
+            ):
+                out.append(
+                    _Draft(
+                        home,
+                        Action.BOOKMARK,
+                        {"room": room, "title": "Runbook", "url": after.runbook_url},
+                    )
+                )
+
+    for platform in announce_on:
+        bkey = broadcast_key(iid)
+        if EventKind.DECLARED in kinds or kinds & _VISIBLE:
+            out.append(
+                _Draft(platform, Action.UPSERT, _message("@broadcast", bkey, "broadcast", snapshot))
+            )
+        for ev in events:
+            if ev.kind is EventKind.STATUS_UPDATE:
+                payload = {
+                    "room": "@broadcast",
+                    "thread": bkey,
+                    "message": _update_message(snapshot, ev),
+                }
+                out.append(_Draft(platform, Action.POST, payload))
+
+    return [
+        OutboxIntent(
+            workspace=after.workspace,
+            platform=d.platform,
+            ordering_key=f"inc:{iid}",
+            action=d.action.value,
+            payload=d.payload,
+            idempotency_key=f"inc:{iid}:v{after.version}:{d.platform}:{n}",
+        )
+        for n, d in enumerate(out)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    platform: str
+    action: Action
+    payload: dict[str, Any]
+
+
+def _message(room: str, key: str, kind: str, snapshot: dict[str, Any]) -> dict[str, Any]:
+    text = f"{snapshot['ref']}: {snapshot['title']} ({snapshot['severity']}, {snapshot['status']})"
+    return {
+        "room": room,
+        "key": key,
+        "message": ChatMessage(kind, text, {"incident": snapshot}).to_json(),
+    }
+
+
+def _update_message(snapshot: dict[str, Any], ev: Event) -> dict[str, Any]:
+    update = {"text": ev.text, "author": ev.actor, "at": ev.at.isoformat()}
+    text = f"Update on {snapshot['ref']} ({snapshot['status']}): {ev.text}"
+    return ChatMessage("status_update", text, {"incident": snapshot, "update": update}).to_json()
+
+
+def _spec_json(spec: RoomSpec) -> dict[str, Any]:
+    return {
+        "workspace": spec.workspace,
+        "incident_number": spec.incident_number,
+        "title": spec.title,
+        "private": spec.private,
+        "members": list(spec.members),
+    }
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(i for i in items if i))

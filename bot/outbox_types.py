@@ -1,0 +1,68 @@
+"""Outbox vocabulary shared by the core (which plans deliveries) and storage (which keeps them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DELIVERED = "delivered"
+    PARKED = "parked"
+    SUPERSEDED = "superseded"
+
+
+class Action(StrEnum):
+    """What a delivery does on the platform."""
+
+    OPEN_ROOM = "open_room"
+    INVITE = "invite"
+    SET_TOPIC = "set_topic"
+    POST = "post"
+    UPSERT = "upsert"
+    PIN = "pin"
+    BOOKMARK = "bookmark"
+    DIRECT = "direct"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxIntent:
+    """A delivery the core wants made, committed with the change that caused it.
+
+    ``payload`` keys by action: ``room`` (a logical room key such as ``inc:12:room`` or a
+    well-known room ``@broadcast``/``@alerts``), ``room_ref`` (a concrete platform RoomRef,
+    for replies to where a command was typed), ``key`` (the logical message key to store or
+    update), ``thread`` (logical key of the message to reply under), ``message``, ``spec``,
+    ``users``, ``topic``, ``title``/``url``, ``user``.
+    """
+
+    workspace: str
+    platform: str
+    ordering_key: str
+    action: str
+    payload: dict[str, Any]
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """A stored delivery, as the worker sees it."""
+
+    id: int
+    workspace: str
+    platform: str
+    ordering_key: str
+    action: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    state: OutboxState
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+    result: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,141 @@
+"""What the core needs from storage. ``storage.repo.SqlRepo`` implements it.
+
+Kept as a Protocol so the core imports no ORM, and tests can check the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from bot.alerting.store import AlertStore
+from bot.domain.alert import StoredAlert
+from bot.domain.model import (
+    ActionItem,
+    Event,
+    EventKind,
+    Incident,
+    Status,
+    StatusUpdate,
+    TimelineEntry,
+)
+from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState
+from bot.scheduling.store import ScheduleStore
+
+T = TypeVar("T")
+
+
+class Repo(Protocol):
+    """Repository over one transaction."""
+
+    @property
+    def alerts(self) -> AlertStore: ...
+    @property
+    def schedules(self) -> ScheduleStore: ...
+
+    def next_incident_number(self, workspace: str) -> int: ...
+    def add_incident(self, incident: Incident) -> Incident: ...
+    def save_incident(self, incident: Incident) -> None: ...
+    def get_incident(
+        self, workspace: str, number: int, *, for_update: bool = False
+    ) -> Incident | None: ...
+    def get_incident_by_id(self, incident_id: int) -> Incident | None: ...
+    def list_incidents(
+        self,
+        workspace: str,
+        *,
+        statuses: Sequence[Status] | None = None,
+        severity: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Incident]: ...
+    def append_events(self, incident_id: int, events: Sequence[Event]) -> list[TimelineEntry]: ...
+    def timeline(
+        self,
+        incident_id: int,
+        *,
+        batch: int = 2000,
+        kinds: Collection[EventKind] | None = None,
+    ) -> Iterator[TimelineEntry]: ...
+    def timeline_by_external_ref(self, incident_id: int, ref: str) -> TimelineEntry | None: ...
+    def update_captured_message(
+        self, entry_id: int, *, text: str | None, deleted: bool
+    ) -> None: ...
+    def add_status_update(
+        self, incident: Incident, *, at: datetime, author: str, text: str
+    ) -> StatusUpdate: ...
+    def status_updates(self, incident_id: int) -> list[StatusUpdate]: ...
+    def add_action_item(
+        self,
+        incident_id: int,
+        *,
+        text: str,
+        owner: str | None,
+        due: datetime | None,
+        at: datetime,
+        by: str,
+    ) -> ActionItem: ...
+    def get_action_item(self, incident_id: int, item_id: int) -> ActionItem | None: ...
+    def set_action_item_done(
+        self, item_id: int, *, done: bool, at: datetime, by: str
+    ) -> ActionItem: ...
+    def action_items(self, incident_id: int) -> list[ActionItem]: ...
+    def alerts_for_incident(self, incident_id: int) -> list[StoredAlert]: ...
+    def enqueue(self, intents: Sequence[OutboxIntent], now: datetime) -> None: ...
+    def claim_outbox(
+        self, platforms: Sequence[str], now: datetime, *, limit: int, lease: timedelta
+    ) -> list[OutboxRecord]: ...
+    def finish_outbox(
+        self,
+        message_id: int,
+        *,
+        state: OutboxState,
+        now: datetime,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None: ...
+    def supersede_outbox(
+        self, message_id: int, *, workspace: str, platform: str, action: str, target: str
+    ) -> bool: ...
+    def outbox_depth(self) -> list[tuple[str, str, int]]: ...
+    def list_outbox(
+        self, *, states: Sequence[OutboxState] | None = None, limit: int = 100
+    ) -> list[OutboxRecord]: ...
+    def retry_parked(self, now: datetime, message_id: int | None = None) -> int: ...
+    def incident_counts(self) -> list[tuple[str, str, str, int]]: ...
+    def open_action_items_due(
+        self, workspace: str, now: datetime
+    ) -> list[tuple[ActionItem, int]]: ...
+    def get_chat_ref(self, workspace: str, platform: str, key: str) -> dict[str, Any] | None: ...
+    def put_chat_ref(
+        self,
+        workspace: str,
+        platform: str,
+        key: str,
+        ref: dict[str, Any],
+        *,
+        now: datetime,
+        incident_id: int | None = None,
+    ) -> None: ...
+    def incident_for_room(self, workspace: str, platform: str, room_id: str) -> Incident | None: ...
+    def first_sighting(self, key: str, now: datetime) -> bool: ...
+    def intake_result(self, key: str) -> str | None: ...
+    def set_intake_result(self, key: str, result: str) -> None: ...
+    def audit(
+        self,
+        workspace: str,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        target: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """Runs a function in one transaction and returns its result."""
+
+    async def run(self, fn: Callable[[Repo], T]) -> T: ...

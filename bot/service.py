@@ -1,0 +1,312 @@
+"""The incident service: runs a command as one transaction (state + timeline + outbox).
+
+Every entry point (Slack, Teams, CLI, REST, alert rules) goes through here, so the rules are
+enforced once: validate with ``decide``, fold with ``apply``, persist, plan deliveries, commit.
+Nothing talks to a chat platform until the commit is done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from bot.domain import commands as c
+from bot.domain.decide import Actor, apply, decide, declare
+from bot.domain.errors import InvalidCommand, NotFound
+from bot.domain.metrics import Metrics, compute_metrics
+from bot.domain.model import (
+    ActionItem,
+    Event,
+    EventKind,
+    Incident,
+    Status,
+    StatusUpdate,
+    TimelineEntry,
+)
+from bot.domain.policy import Policy
+from bot.notify import NotifyContext, plan
+from bot.ports import Clock
+from bot.repository import Repo, UnitOfWork
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a command did. ``replayed`` marks a duplicate delivery that changed nothing."""
+
+    incident: Incident
+    events: list[Event] = field(default_factory=list)
+    replayed: bool = False
+    action_item: ActionItem | None = None
+
+    @property
+    def changed(self) -> bool:
+        """True when the command committed at least one event."""
+        return bool(self.events)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDetail:
+    """An incident with everything recorded about it."""
+
+    incident: Incident
+    timeline: list[TimelineEntry]
+    updates: list[StatusUpdate]
+    action_items: list[ActionItem]
+    metrics: Metrics
+
+
+def parse_ref(ref: str | int) -> int:
+    """``INC-42``, ``inc42``, ``#42`` or ``42`` → 42."""
+    if isinstance(ref, int):
+        number = ref
+    else:
+        text = ref.strip().upper().removeprefix("#").removeprefix("INC").lstrip("-_ ")
+        if not text.isdigit():
+            raise InvalidCommand(f"not an incident reference: {ref!r} (expected INC-<number>)")
+        number = int(text)
+    if number < 1:
+        raise InvalidCommand(f"not an incident reference: {ref!r}")
+    return number
+
+
+class IncidentService:
+    """Declares incidents and executes commands against them."""
+
+    def __init__(
+        self, uow: UnitOfWork, policy: Policy, clock: Clock, notify: NotifyContext
+    ) -> None:
+        self.uow = uow
+        self.policy = policy
+        self.clock = clock
+        self.notify = notify
+        self._listeners: list[Callable[[Outcome], None]] = []
+
+    def on_change(self, listener: Callable[[Outcome], None]) -> None:
+        """Call ``listener`` after each committed change (e.g. to wake the outbox worker)."""
+        self._listeners.append(listener)
+
+    async def declare(
+        self, workspace: str, cmd: c.Declare, actor: Actor, *, dedup_key: str | None = None
+    ) -> Outcome:
+        """Declare a new incident; numbering is per workspace."""
+        now = self.clock.now()
+
+        def work(repo: Repo) -> Outcome:
+            if dedup_key is not None and not repo.first_sighting(dedup_key, now):
+                return self._replay(repo, dedup_key)
+            number = repo.next_incident_number(workspace)
+            incident, events = declare(
+                cmd, workspace=workspace, number=number, actor=actor, now=now, policy=self.policy
+            )
+            incident = repo.add_incident(incident)
+            assert incident.id is not None
+            repo.append_events(incident.id, events)
+            repo.enqueue(plan(None, incident, events, self.notify), now)
+            repo.audit(workspace, at=now, actor=actor.id, action="declare", target=incident.ref)
+            if dedup_key is not None:
+                repo.set_intake_result(dedup_key, str(incident.id))
+            return Outcome(incident, events)
+
+        outcome = await self.uow.run(work)
+        self._changed(outcome)
+        return outcome
+
+    async def execute(
+        self,
+        workspace: str,
+        number: int,
+        cmd: c.Command,
+        actor: Actor,
+        *,
+        from_room: bool = False,
+        dedup_key: str | None = None,
+    ) -> Outcome:
+        """Run ``cmd`` against INC-``number`` in ``workspace``."""
+        now = self.clock.now()
+
+        def work(repo: Repo) -> Outcome:
+            if dedup_key is not None and not repo.first_sighting(dedup_key, now):
+                return self._replay(repo, dedup_key, workspace, number)
+            return self._execute(repo, workspace, number, cmd, actor, now, from_room, dedup_key)
+
+        outcome = await self.uow.run(work)
+        self._changed(outcome)
+        return outcome
+
+    def execute_in(
+        self,
+        repo: Repo,
+        incident: Incident,
+        cmd: c.Command,
+        actor: Actor,
+        now: datetime,
+    ) -> Outcome:
+        """Run a command inside a caller's transaction (alert intake, schedules)."""
+        return self._execute(
+            repo, incident.workspace, incident.number, cmd, actor, now, False, None
+        )
+
+    def _execute(
+        self,
+        repo: Repo,
+        workspace: str,
+        number: int,
+        cmd: c.Command,
+        actor: Actor,
+        now: datetime,
+        from_room: bool,
+        dedup_key: str | None,
+    ) -> Outcome:
+        incident = repo.get_incident(workspace, number, for_update=True)
+        if incident is None:
+            raise NotFound(f"INC-{number} not found")
+        assert incident.id is not None
+        if dedup_key is not None:
+            repo.set_intake_result(dedup_key, str(incident.id))
+        if not self._precheck(repo, incident, cmd):
+            return Outcome(incident)
+        events = decide(incident, cmd, actor=actor, now=now, policy=self.policy)
+        if not events:
+            return Outcome(incident)
+        after = apply(incident, events, self.policy)
+        repo.save_incident(after)
+        repo.append_events(incident.id, events)
+        item = self._side_effects(repo, after, cmd, events, actor, now)
+        repo.enqueue(plan(incident, after, events, self.notify, from_room=from_room), now)
+        return Outcome(after, events, action_item=item)
+
+    def _precheck(self, repo: Repo, incident: Incident, cmd: c.Command) -> bool:
+        """Commands whose effect depends on other rows; False means nothing to do."""
+        assert incident.id is not None
+        match cmd:
+            case c.SetActionItemDone(item_id=item_id, done=done):
+                item = repo.get_action_item(incident.id, item_id)
+                if item is None:
+                    raise NotFound(f"{incident.ref} has no action item #{item_id}")
+                return item.done != done
+            case c.CaptureMessage(external_ref=ref):
+                return repo.timeline_by_external_ref(incident.id, ref) is None
+            case c.EditCapturedMessage(external_ref=ref, text=text):
+                entry = repo.timeline_by_external_ref(incident.id, ref)
+                return entry is not None and entry.text != text
+            case c.DeleteCapturedMessage(external_ref=ref):
+                entry = repo.timeline_by_external_ref(incident.id, ref)
+                return entry is not None and not entry.data.get("deleted")
+        return True
+
+    def _side_effects(
+        self,
+        repo: Repo,
+        incident: Incident,
+        cmd: c.Command,
+        events: Sequence[Event],
+        actor: Actor,
+        now: datetime,
+    ) -> ActionItem | None:
+        assert incident.id is not None
+        item: ActionItem | None = None
+        for ev in events:
+            if ev.kind is EventKind.STATUS_UPDATE:
+                repo.add_status_update(incident, at=ev.at, author=ev.actor, text=ev.text)
+        match cmd:
+            case c.AddActionItem(text=text, owner=owner, due=due):
+                item = repo.add_action_item(
+                    incident.id, text=text.strip(), owner=owner, due=due, at=now, by=actor.id
+                )
+            case c.SetActionItemDone(item_id=item_id, done=done):
+                item = repo.set_action_item_done(item_id, done=done, at=now, by=actor.id)
+            case c.EditCapturedMessage(external_ref=ref, text=text):
+                entry = repo.timeline_by_external_ref(incident.id, ref)
+                if entry is not None:
+                    repo.update_captured_message(entry.id, text=text, deleted=False)
+            case c.DeleteCapturedMessage(external_ref=ref):
+                entry = repo.timeline_by_external_ref(incident.id, ref)
+                if entry is not None:
+                    repo.update_captured_message(entry.id, text=None, deleted=True)
+        return item
+
+    def _replay(
+        self, repo: Repo, key: str, workspace: str | None = None, number: int | None = None
+    ) -> Outcome:
+        incident: Incident | None = None
+        result = repo.intake_result(key)
+        if result and result.isdigit():
+            incident = repo.get_incident_by_id(int(result))
+        if incident is None and workspace is not None and number is not None:
+            incident = repo.get_incident(workspace, number)
+        if incident is None:
+            raise NotFound("duplicate delivery of a request whose incident is gone")
+        return Outcome(incident, replayed=True)
+
+    def _changed(self, outcome: Outcome) -> None:
+        if not outcome.changed:
+            return
+        for listener in self._listeners:
+            try:
+                listener(outcome)
+            except Exception:  # a listener must never undo a committed change
+                log.exception("change listener failed")
+
+    # -- queries -----------------------------------------------------------------------------
+
+    async def get(self, workspace: str, number: int) -> Incident:
+        """One incident, or NotFound."""
+
+        def work(repo: Repo) -> Incident:
+            incident = repo.get_incident(workspace, number)
+            if incident is None:
+                raise NotFound(f"INC-{number} not found")
+            return incident
+
+        return await self.uow.run(work)
+
+    async def list(
+        self,
+        workspace: str,
+        *,
+        open_only: bool = False,
+        statuses: Sequence[Status] | None = None,
+        severity: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Incident]:
+        """Incidents newest first."""
+        wanted = list(statuses or [])
+        if open_only:
+            wanted = [s for s in Status if s.is_open and (not wanted or s in wanted)]
+        sev = self.policy.severity(severity).name if severity else None
+
+        def work(repo: Repo) -> list[Incident]:
+            return repo.list_incidents(
+                workspace, statuses=wanted or None, severity=sev, limit=limit, offset=offset
+            )
+
+        return await self.uow.run(work)
+
+    async def detail(self, workspace: str, number: int) -> IncidentDetail:
+        """An incident with its timeline, updates, action items and metrics."""
+
+        def work(repo: Repo) -> IncidentDetail:
+            incident = repo.get_incident(workspace, number)
+            if incident is None or incident.id is None:
+                raise NotFound(f"INC-{number} not found")
+            timeline = list(repo.timeline(incident.id))
+            return IncidentDetail(
+                incident,
+                timeline,
+                repo.status_updates(incident.id),
+                repo.action_items(incident.id),
+                compute_metrics(incident.declared_at, timeline),
+            )
+
+        return await self.uow.run(work)
+
+    async def read(self, fn: Callable[[Repo], T]) -> T:
+        """Run a read-only query in a transaction (used by exporters and views)."""
+        return await self.uow.run(fn)
