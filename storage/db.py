@@ -1,0 +1,152 @@
+"""Engines, sessions and the thread that runs them.
+
+The ORM is synchronous; the bot is async. Every unit of work runs in a worker thread:
+exactly one for SQLite (one writer, so no "database is locked" inside a process; other
+processes wait on ``busy_timeout``), a small pool for Postgres. Each unit of work is one
+transaction: commit first, talk second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from bot.repository import Repo
+from storage.repo import SqlRepo
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def normalize_url(url: str) -> str:
+    """Accept the spellings people paste (``postgres://``, ``postgresql://``) and pick psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def create_db_engine(url: str, *, pool_size: int = 8) -> Engine:
+    """An engine with SQLite tuned for a single-file server (WAL) or a pooled Postgres one."""
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=False
+        )
+        _tune_sqlite(engine)
+        return engine
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE: taking the write lock up front
+        # means two processes never deadlock upgrading a read lock.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across application crashes in WAL mode; only an OS crash or
+        # power loss can lose the last commits, and never corrupts the file.
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA temp_store=MEMORY")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """Runs units of work in a worker thread; implements the core's ``UnitOfWork``."""
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = normalize_url(url)
+        self.engine = create_db_engine(self.url, pool_size=pool_size)
+        self.dialect = self.engine.dialect.name
+        workers = 1 if self.dialect == "sqlite" else pool_size
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sitrep-db")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction, committed on success, rolled back on error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def run_sync(self, fn: Callable[[Repo], T]) -> T:
+        """Run ``fn`` in one transaction on the calling thread."""
+        with self.session() as session:
+            return fn(SqlRepo(session, self.dialect))
+
+    async def run(self, fn: Callable[[Repo], T]) -> T:
+        """Run ``fn`` in one transaction on the database thread."""
+        loop = asyncio.get_running_loop()
+        ctx = contextvars.copy_context()
+        call = functools.partial(ctx.run, self._run_with_retry, fn)
+        return await loop.run_in_executor(self._executor, call)
+
+    def _run_with_retry(self, fn: Callable[[Repo], T]) -> T:
+        # Postgres serialization failures and SQLite lock timeouts are transient; the unit of
+        # work is a pure function of the database state, so running it again is safe.
+        for attempt in range(5):
+            try:
+                return self.run_sync(fn)
+            except OperationalError as exc:
+                if attempt == 4 or not _is_transient(exc):
+                    raise
+                log.warning("database busy, retrying", extra={"attempt": attempt + 1})
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def ping(self) -> bool:
+        """True when the database answers."""
+
+        def _ping() -> bool:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._executor, _ping), 5)
+        except Exception:
+            log.exception("database ping failed")
+            return False
+
+    def close(self) -> None:
+        """Stop the worker thread and dispose of connections."""
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def _is_transient(exc: OperationalError) -> bool:
+    message = str(exc.orig).lower()
+    return any(
+        s in message for s in ("database is locked", "deadlock", "could not serialize", "busy")
+    )

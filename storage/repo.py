@@ -1,0 +1,744 @@
+"""Repository functions: the only code that reads and writes the tables.
+
+One ``SqlRepo`` wraps one session, i.e. one transaction. It speaks domain dataclasses in and
+out, so the core never sees a row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.domain.alert import StoredAlert
+from bot.domain.model import (
+    ActionItem,
+    Event,
+    EventKind,
+    Incident,
+    Status,
+    StatusUpdate,
+    TimelineEntry,
+)
+from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState
+from storage.alert_repo import AlertRepo
+from storage.schedule_repo import ScheduleRepo
+from storage.tables import (
+    ActionItemRow,
+    AlertRow,
+    AuditEntryRow,
+    ChatRefRow,
+    IncidentRow,
+    IntakeKeyRow,
+    OutboxMessageRow,
+    StatusUpdateRow,
+    TimelineEventRow,
+)
+
+_INCIDENT_FIELDS = [f.name for f in dataclasses.fields(Incident) if f.name != "status"]
+
+
+def _to_incident(row: IncidentRow) -> Incident:
+    values = {name: getattr(row, name) for name in _INCIDENT_FIELDS}
+    return Incident(status=Status(row.status), **values)
+
+
+def _to_entry(row: TimelineEventRow) -> TimelineEntry:
+    assert row.id is not None
+    return TimelineEntry(
+        id=row.id,
+        incident_id=row.incident_id,
+        at=row.at,
+        kind=EventKind(row.kind),
+        actor=row.actor,
+        text=row.text,
+        data=dict(row.data or {}),
+        source=row.source,
+        external_ref=row.external_ref,
+        pinned=row.pinned,
+    )
+
+
+def _to_action_item(row: ActionItemRow) -> ActionItem:
+    assert row.id is not None
+    return ActionItem(
+        id=row.id,
+        incident_id=row.incident_id,
+        text=row.text,
+        owner=row.owner,
+        due=row.due,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        done_at=row.done_at,
+        done_by=row.done_by,
+    )
+
+
+def to_alert(row: AlertRow) -> StoredAlert:
+    """Row to domain alert."""
+    assert row.id is not None
+    return StoredAlert(
+        id=row.id,
+        workspace=row.workspace,
+        source=row.source,
+        fingerprint=row.fingerprint,
+        group_key=row.group_key,
+        status=row.status,
+        severity=row.severity,
+        title=row.title,
+        description=row.description,
+        labels=dict(row.labels or {}),
+        annotations=dict(row.annotations or {}),
+        links=dict(row.links or {}),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        first_seen_at=row.first_seen_at,
+        last_seen_at=row.last_seen_at,
+        incident_id=row.incident_id,
+        suppressed_by=row.suppressed_by,
+    )
+
+
+def _to_outbox(row: OutboxMessageRow) -> OutboxRecord:
+    assert row.id is not None
+    return OutboxRecord(
+        id=row.id,
+        workspace=row.workspace,
+        platform=row.platform,
+        ordering_key=row.ordering_key,
+        action=row.action,
+        payload=dict(row.payload or {}),
+        idempotency_key=row.idempotency_key,
+        state=OutboxState(row.state),
+        attempts=row.attempts,
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        delivered_at=row.delivered_at,
+        last_error=row.last_error,
+        result=dict(row.result or {}),
+    )
+
+
+class SqlRepo:
+    """Repository over one session (one transaction)."""
+
+    def __init__(self, session: Session, dialect: str) -> None:
+        self.session = session
+        self.dialect = dialect
+        self.alerts = AlertRepo(session, dialect)
+        self.schedules = ScheduleRepo(session, dialect)
+
+    # -- incidents -------------------------------------------------------------------------
+
+    def next_incident_number(self, workspace: str) -> int:
+        """The next INC number for a workspace (the unique constraint settles races)."""
+        current = self.session.exec(
+            select(func.max(IncidentRow.number)).where(IncidentRow.workspace == workspace)
+        ).one()
+        return int(current or 0) + 1
+
+    def add_incident(self, incident: Incident) -> Incident:
+        """Insert a new incident; returns it with its id."""
+        values = {name: getattr(incident, name) for name in _INCIDENT_FIELDS if name != "id"}
+        row = IncidentRow(status=incident.status.value, **values)
+        self.session.add(row)
+        try:
+            self.session.flush()
+        except IntegrityError as exc:
+            raise NumberTaken(incident.workspace, incident.number) from exc
+        return dataclasses.replace(incident, id=row.id)
+
+    def save_incident(self, incident: Incident) -> None:
+        """Write the incident's state back (optimistic on ``version``)."""
+        assert incident.id is not None
+        values = {name: getattr(incident, name) for name in _INCIDENT_FIELDS if name != "id"}
+        values["status"] = incident.status.value
+        result = self.session.execute(
+            update(IncidentRow)
+            .where(
+                col(IncidentRow.id) == incident.id,
+                col(IncidentRow.version) == incident.version - 1,
+            )
+            .values(**values)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleIncident(incident.ref)
+
+    def get_incident(
+        self, workspace: str, number: int, *, for_update: bool = False
+    ) -> Incident | None:
+        """One incident by its public number, optionally row-locked."""
+        stmt = select(IncidentRow).where(
+            IncidentRow.workspace == workspace, IncidentRow.number == number
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        row = self.session.exec(stmt).first()
+        return _to_incident(row) if row else None
+
+    def get_incident_by_id(self, incident_id: int) -> Incident | None:
+        """One incident by primary key."""
+        row = self.session.get(IncidentRow, incident_id)
+        return _to_incident(row) if row else None
+
+    def list_incidents(
+        self,
+        workspace: str,
+        *,
+        statuses: Sequence[Status] | None = None,
+        severity: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Incident]:
+        """Newest first, filtered."""
+        stmt = select(IncidentRow).where(IncidentRow.workspace == workspace)
+        if statuses:
+            stmt = stmt.where(col(IncidentRow.status).in_([s.value for s in statuses]))
+        if severity:
+            stmt = stmt.where(IncidentRow.severity == severity)
+        stmt = stmt.order_by(col(IncidentRow.number).desc()).offset(offset).limit(limit)
+        return [_to_incident(r) for r in self.session.exec(stmt)]
+
+    def incident_counts(self) -> list[tuple[str, str, str, int]]:
+        """(workspace, status, severity, count) for the metrics endpoint."""
+        stmt = select(
+            IncidentRow.workspace, IncidentRow.status, IncidentRow.severity, func.count()
+        ).group_by(IncidentRow.workspace, IncidentRow.status, IncidentRow.severity)
+        return [(w, s, v, int(n)) for w, s, v, n in self.session.exec(stmt)]
+
+    # -- timeline ----------------------------------------------------------------------------
+
+    def append_events(self, incident_id: int, events: Sequence[Event]) -> list[TimelineEntry]:
+        """Write events to the timeline."""
+        rows = [
+            TimelineEventRow(
+                incident_id=incident_id,
+                at=ev.at,
+                kind=ev.kind.value,
+                actor=ev.actor,
+                text=ev.text,
+                data=_jsonable(ev.data),
+                source=ev.source,
+                external_ref=ev.external_ref,
+                pinned=ev.kind is EventKind.MESSAGE_CAPTURED,
+            )
+            for ev in events
+        ]
+        self.session.add_all(rows)
+        self.session.flush()
+        return [_to_entry(r) for r in rows]
+
+    def timeline(
+        self,
+        incident_id: int,
+        *,
+        batch: int = 2000,
+        kinds: Collection[EventKind] | None = None,
+    ) -> Iterator[TimelineEntry]:
+        """Timeline in time order, streamed in batches (keyset pagination keeps memory flat)."""
+        # Plain column tuples, not ORM objects: a 50,000-entry postmortem is read in a fraction
+        # of the time, and nothing accumulates in the session's identity map.
+        t = TimelineEventRow.__table__  # type: ignore[attr-defined]
+        columns = [
+            t.c.id,
+            t.c.incident_id,
+            t.c.at,
+            t.c.kind,
+            t.c.actor,
+            t.c.text,
+            t.c.data,
+            t.c.source,
+            t.c.external_ref,
+            t.c.pinned,
+        ]
+        last_at: datetime | None = None
+        last_id = 0
+        while True:
+            stmt = sa_select(*columns).where(t.c.incident_id == incident_id)
+            if kinds is not None:
+                stmt = stmt.where(t.c.kind.in_([k.value for k in kinds]))
+            if last_at is not None:
+                stmt = stmt.where(or_(t.c.at > last_at, and_(t.c.at == last_at, t.c.id > last_id)))
+            stmt = stmt.order_by(t.c.at, t.c.id).limit(batch)
+            rows = self.session.execute(stmt).all()
+            for r in rows:
+                yield TimelineEntry(
+                    id=r[0],
+                    incident_id=r[1],
+                    at=r[2],
+                    kind=EventKind(r[3]),
+                    actor=r[4],
+                    text=r[5],
+                    data=dict(r[6] or {}),
+                    source=r[7],
+                    external_ref=r[8],
+                    pinned=bool(r[9]),
+                )
+            if len(rows) < batch:
+                return
+            last_at, last_id = rows[-1][2], rows[-1][0]
+
+    def timeline_by_external_ref(self, incident_id: int, ref: str) -> TimelineEntry | None:
+        """The captured message with this chat ref, if any."""
+        row = self.session.exec(
+            select(TimelineEventRow).where(
+                TimelineEventRow.incident_id == incident_id,
+                TimelineEventRow.external_ref == ref,
+                TimelineEventRow.kind == EventKind.MESSAGE_CAPTURED.value,
+            )
+        ).first()
+        return _to_entry(row) if row else None
+
+    def update_captured_message(self, entry_id: int, *, text: str | None, deleted: bool) -> None:
+        """Keep a captured chat message in step with edits and deletions."""
+        row = self.session.get(TimelineEventRow, entry_id)
+        if row is None:
+            return
+        data = dict(row.data or {})
+        if text is not None:
+            data.setdefault("original_text", row.text)
+            data["edited"] = True
+            row.text = text
+        if deleted:
+            data["deleted"] = True
+        row.data = data
+        self.session.add(row)
+
+    # -- status updates and action items -----------------------------------------------------
+
+    def add_status_update(
+        self, incident: Incident, *, at: datetime, author: str, text: str
+    ) -> StatusUpdate:
+        """Record a stakeholder update as posted."""
+        assert incident.id is not None
+        row = StatusUpdateRow(
+            incident_id=incident.id,
+            at=at,
+            author=author,
+            text=text,
+            status=incident.status.value,
+            severity=incident.severity,
+        )
+        self.session.add(row)
+        self.session.flush()
+        assert row.id is not None
+        return StatusUpdate(
+            row.id, row.incident_id, at, author, text, incident.status, row.severity
+        )
+
+    def status_updates(self, incident_id: int) -> list[StatusUpdate]:
+        """All stakeholder updates, oldest first."""
+        rows = self.session.exec(
+            select(StatusUpdateRow)
+            .where(StatusUpdateRow.incident_id == incident_id)
+            .order_by(col(StatusUpdateRow.at), col(StatusUpdateRow.id))
+        )
+        return [
+            StatusUpdate(
+                r.id or 0, r.incident_id, r.at, r.author, r.text, Status(r.status), r.severity
+            )
+            for r in rows
+        ]
+
+    def add_action_item(
+        self,
+        incident_id: int,
+        *,
+        text: str,
+        owner: str | None,
+        due: datetime | None,
+        at: datetime,
+        by: str,
+    ) -> ActionItem:
+        """Create an action item."""
+        row = ActionItemRow(
+            incident_id=incident_id, text=text, owner=owner, due=due, created_at=at, created_by=by
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _to_action_item(row)
+
+    def get_action_item(self, incident_id: int, item_id: int) -> ActionItem | None:
+        """One action item of an incident."""
+        row = self.session.get(ActionItemRow, item_id)
+        if row is None or row.incident_id != incident_id:
+            return None
+        return _to_action_item(row)
+
+    def set_action_item_done(
+        self, item_id: int, *, done: bool, at: datetime, by: str
+    ) -> ActionItem:
+        """Mark an action item done (or not)."""
+        row = self.session.get(ActionItemRow, item_id)
+        assert row is not None
+        row.done_at = at if done else None
+        row.done_by = by if done else None
+        self.session.add(row)
+        self.session.flush()
+        return _to_action_item(row)
+
+    def action_items(self, incident_id: int) -> list[ActionItem]:
+        """An incident's action items, oldest first."""
+        rows = self.session.exec(
+            select(ActionItemRow)
+            .where(ActionItemRow.incident_id == incident_id)
+            .order_by(col(ActionItemRow.id))
+        )
+        return [_to_action_item(r) for r in rows]
+
+    def open_action_items_due(self, workspace: str, now: datetime) -> list[tuple[ActionItem, int]]:
+        """Undone action items past their due date, with the incident number."""
+        stmt = (
+            select(ActionItemRow, IncidentRow.number)
+            .join(IncidentRow, col(IncidentRow.id) == col(ActionItemRow.incident_id))
+            .where(
+                IncidentRow.workspace == workspace,
+                col(ActionItemRow.done_at).is_(None),
+                col(ActionItemRow.due).is_not(None),
+                col(ActionItemRow.due) < now,
+            )
+            .order_by(col(ActionItemRow.due))
+        )
+        return [(_to_action_item(r), int(n)) for r, n in self.session.exec(stmt)]
+
+    def alerts_for_incident(self, incident_id: int) -> list[StoredAlert]:
+        """Alerts attached to an incident, oldest first."""
+        rows = self.session.exec(
+            select(AlertRow)
+            .where(AlertRow.incident_id == incident_id)
+            .order_by(col(AlertRow.first_seen_at), col(AlertRow.id))
+        )
+        return [to_alert(r) for r in rows]
+
+    # -- outbox -----------------------------------------------------------------------------
+
+    def enqueue(self, intents: Sequence[OutboxIntent], now: datetime) -> None:
+        """Add deliveries in the current transaction (commit first, talk second)."""
+        self.session.add_all(
+            OutboxMessageRow(
+                workspace=i.workspace,
+                platform=i.platform,
+                ordering_key=i.ordering_key,
+                action=i.action,
+                payload=_jsonable(i.payload),
+                idempotency_key=i.idempotency_key,
+                created_at=now,
+                next_attempt_at=now,
+            )
+            for i in intents
+        )
+        self.session.flush()
+
+    def claim_outbox(
+        self, platforms: Sequence[str], now: datetime, *, limit: int, lease: timedelta
+    ) -> list[OutboxRecord]:
+        """Claim due messages that are first in line for their ordering key.
+
+        A message waits while an older undelivered one with the same key exists, so a room is
+        created before anything is posted in it. Claimed rows get a lease; a worker that dies
+        lets the lease lapse and another worker picks the row up.
+        """
+        if not platforms:
+            return []
+        older_alias = OutboxMessageRow.__table__.alias("older")  # type: ignore[attr-defined]
+        blocked = (
+            select(older_alias.c.id)
+            .where(
+                older_alias.c.platform == OutboxMessageRow.platform,
+                older_alias.c.ordering_key == OutboxMessageRow.ordering_key,
+                older_alias.c.id < OutboxMessageRow.id,
+                older_alias.c.state.in_([OutboxState.PENDING.value, OutboxState.CLAIMED.value]),
+            )
+            .exists()
+        )
+        stmt = (
+            select(OutboxMessageRow)
+            .where(
+                col(OutboxMessageRow.platform).in_(list(platforms)),
+                or_(
+                    and_(
+                        col(OutboxMessageRow.state) == OutboxState.PENDING.value,
+                        col(OutboxMessageRow.next_attempt_at) <= now,
+                    ),
+                    and_(
+                        col(OutboxMessageRow.state) == OutboxState.CLAIMED.value,
+                        col(OutboxMessageRow.claimed_until) < now,
+                    ),
+                ),
+                ~blocked,
+            )
+            .order_by(col(OutboxMessageRow.id))
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        heads = list(self.session.exec(stmt))
+        rows: list[OutboxMessageRow] = []
+        for head in heads:
+            rows.append(head)
+            rows.extend(self._followers(head, now, limit))
+        for row in rows:
+            row.state = OutboxState.CLAIMED.value
+            row.claimed_until = now + lease
+            row.attempts += 1
+        self.session.add_all(rows)
+        self.session.flush()
+        return [_to_outbox(r) for r in rows]
+
+    def _followers(
+        self, head: OutboxMessageRow, now: datetime, limit: int
+    ) -> list[OutboxMessageRow]:
+        """The due rows queued right behind a claimed head, in order.
+
+        Holding the head's lock makes this safe across replicas: no one else can claim the
+        head, and every other row of the key is blocked by it, so the lane is ours alone.
+        """
+        stmt = (
+            select(OutboxMessageRow)
+            .where(
+                col(OutboxMessageRow.platform) == head.platform,
+                col(OutboxMessageRow.ordering_key) == head.ordering_key,
+                col(OutboxMessageRow.id) > (head.id or 0),
+                col(OutboxMessageRow.state) == OutboxState.PENDING.value,
+            )
+            .order_by(col(OutboxMessageRow.id))
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        out: list[OutboxMessageRow] = []
+        for row in self.session.exec(stmt):
+            if row.next_attempt_at > now:
+                break  # keep order: nothing may overtake a row that is waiting to retry
+            out.append(row)
+        return out
+
+    def finish_outbox(
+        self,
+        message_id: int,
+        *,
+        state: OutboxState,
+        now: datetime,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record a delivery outcome."""
+        values: dict[str, Any] = {"state": state.value, "claimed_until": None}
+        if state is OutboxState.DELIVERED:
+            values |= {"delivered_at": now, "result": _jsonable(result or {}), "last_error": None}
+        if error is not None:
+            values["last_error"] = error[:1000]
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        self.session.execute(
+            update(OutboxMessageRow).where(col(OutboxMessageRow.id) == message_id).values(**values)
+        )
+
+    def supersede_outbox(
+        self, message_id: int, *, workspace: str, platform: str, action: str, target: str
+    ) -> bool:
+        """True (and the row marked superseded) when a newer pending upsert of the same target
+        exists, so a storm of edits to one message costs one API call, not hundreds."""
+        newer = self.session.exec(
+            select(OutboxMessageRow.id, OutboxMessageRow.payload).where(
+                OutboxMessageRow.workspace == workspace,
+                OutboxMessageRow.platform == platform,
+                OutboxMessageRow.action == action,
+                col(OutboxMessageRow.state).in_(
+                    [OutboxState.PENDING.value, OutboxState.CLAIMED.value]
+                ),
+                col(OutboxMessageRow.id) > message_id,
+            )
+        ).all()
+        if not any((p or {}).get("key") == target for _, p in newer):
+            return False
+        self.session.execute(
+            update(OutboxMessageRow)
+            .where(col(OutboxMessageRow.id) == message_id)
+            .values(state=OutboxState.SUPERSEDED.value, claimed_until=None)
+        )
+        return True
+
+    def outbox_depth(self) -> list[tuple[str, str, int]]:
+        """(platform, state, count) of undelivered messages."""
+        stmt = (
+            select(OutboxMessageRow.platform, OutboxMessageRow.state, func.count())
+            .where(
+                col(OutboxMessageRow.state).in_(
+                    [OutboxState.PENDING.value, OutboxState.CLAIMED.value, OutboxState.PARKED.value]
+                )
+            )
+            .group_by(OutboxMessageRow.platform, OutboxMessageRow.state)
+        )
+        return [(p, s, int(n)) for p, s, n in self.session.exec(stmt)]
+
+    def list_outbox(
+        self, *, states: Sequence[OutboxState] | None = None, limit: int = 100
+    ) -> list[OutboxRecord]:
+        """Outbox rows, newest first."""
+        stmt = select(OutboxMessageRow)
+        if states:
+            stmt = stmt.where(col(OutboxMessageRow.state).in_([s.value for s in states]))
+        stmt = stmt.order_by(col(OutboxMessageRow.id).desc()).limit(limit)
+        return [_to_outbox(r) for r in self.session.exec(stmt)]
+
+    def retry_parked(self, now: datetime, message_id: int | None = None) -> int:
+        """Put parked messages back in line."""
+        stmt = update(OutboxMessageRow).where(
+            col(OutboxMessageRow.state) == OutboxState.PARKED.value
+        )
+        if message_id is not None:
+            stmt = stmt.where(col(OutboxMessageRow.id) == message_id)
+        result = self.session.execute(
+            stmt.values(state=OutboxState.PENDING.value, next_attempt_at=now, attempts=0)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- chat refs ---------------------------------------------------------------------------
+
+    def get_chat_ref(self, workspace: str, platform: str, key: str) -> dict[str, Any] | None:
+        """Where a logical thing lives on a platform."""
+        row = self.session.exec(
+            select(ChatRefRow).where(
+                ChatRefRow.workspace == workspace,
+                ChatRefRow.platform == platform,
+                ChatRefRow.key == key,
+            )
+        ).first()
+        return dict(row.ref) if row else None
+
+    def put_chat_ref(
+        self,
+        workspace: str,
+        platform: str,
+        key: str,
+        ref: dict[str, Any],
+        *,
+        now: datetime,
+        incident_id: int | None = None,
+    ) -> None:
+        """Remember (or move) a logical thing's platform reference."""
+        row = self.session.exec(
+            select(ChatRefRow).where(
+                ChatRefRow.workspace == workspace,
+                ChatRefRow.platform == platform,
+                ChatRefRow.key == key,
+            )
+        ).first()
+        external = ref.get("id")
+        if row is None:
+            row = ChatRefRow(
+                workspace=workspace,
+                platform=platform,
+                key=key,
+                incident_id=incident_id,
+                ref=ref,
+                updated_at=now,
+                external_id=str(external) if external else None,
+            )
+        else:
+            row.ref = ref
+            row.updated_at = now
+            row.external_id = str(external) if external else None
+        self.session.add(row)
+        self.session.flush()
+
+    def incident_for_room(self, workspace: str, platform: str, room_id: str) -> Incident | None:
+        """The incident whose room is this channel/conversation, if any."""
+        row = self.session.exec(
+            select(ChatRefRow).where(
+                ChatRefRow.workspace == workspace,
+                ChatRefRow.platform == platform,
+                ChatRefRow.external_id == room_id,
+                col(ChatRefRow.key).like("inc:%:room"),
+            )
+        ).first()
+        if row is None or row.incident_id is None:
+            return None
+        return self.get_incident_by_id(row.incident_id)
+
+    # -- idempotent intake -------------------------------------------------------------------
+
+    def first_sighting(self, key: str, now: datetime) -> bool:
+        """Record an intake key; False when it was seen before (a replay)."""
+        if self.session.get(IntakeKeyRow, key) is not None:
+            return False
+        try:
+            # A savepoint, so losing a race with another replica leaves the caller's
+            # transaction usable.
+            with self.session.begin_nested():
+                self.session.add(IntakeKeyRow(key=key, seen_at=now))
+        except IntegrityError:
+            return False
+        return True
+
+    def intake_result(self, key: str) -> str | None:
+        """What the first delivery with this key produced (e.g. an incident id)."""
+        row = self.session.get(IntakeKeyRow, key)
+        return row.result if row else None
+
+    def set_intake_result(self, key: str, result: str) -> None:
+        """Remember what a first delivery produced, for replays to answer with."""
+        row = self.session.get(IntakeKeyRow, key)
+        if row is not None:
+            row.result = result
+            self.session.add(row)
+
+    def forget_intake_keys(self, before: datetime) -> int:
+        """Drop dedup keys older than any sender's retry window."""
+        result = self.session.execute(
+            delete(IntakeKeyRow).where(col(IntakeKeyRow.seen_at) < before)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def audit(
+        self,
+        workspace: str,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        target: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append to the audit log."""
+        self.session.add(
+            AuditEntryRow(
+                workspace=workspace,
+                at=at,
+                actor=actor,
+                action=action,
+                target=target,
+                detail=_jsonable(detail or {}),
+            )
+        )
+
+
+class NumberTaken(Exception):
+    """Two declarations raced for the same INC number; the caller retries."""
+
+    def __init__(self, workspace: str, number: int) -> None:
+        super().__init__(f"INC-{number} already exists in {workspace}")
+
+
+class StaleIncident(Exception):
+    """The incident changed since it was read; the caller retries."""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
