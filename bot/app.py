@@ -1,0 +1,134 @@
+"""Application wiring: ``create_app(settings)`` builds the aiohttp app; nothing runs at import.
+
+``cleanup_ctx`` owns every long-lived resource (database, outbox worker, scheduler, chat
+clients), so they start and stop with the app and each test gets a fresh, isolated app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.delivery import DeliveryPolicy, OutboxWorker
+from bot.ports import ChatPort, Clock
+from bot.runtime import RUNTIME, build_runtime
+from bot.scheduling.install import install as install_scheduler
+from handlers import api, health, slack, teams, webhooks
+from handlers import web as web_ui
+from handlers.middleware import error_middleware, metrics_middleware
+from integrations.slack import setup as slack_setup
+from integrations.teams.factory import teams_ports
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+PortFactory = Callable[[web.Application], Awaitable[dict[str, ChatPort]]]
+PORT_FACTORIES = web.AppKey("port_factories", list[PortFactory])
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    port_factories: list[PortFactory] | None = None,
+    run_worker: bool = True,
+) -> web.Application:
+    """Build the sitrep web application."""
+    runtime = build_runtime(settings, clock=clock)
+    app = web.Application(
+        middlewares=[metrics_middleware, error_middleware], client_max_size=1024 * 1024
+    )
+    app[RUNTIME] = runtime
+    app[PORT_FACTORIES] = (
+        list(port_factories) if port_factories is not None else default_port_factories()
+    )
+    runtime.telemetry.bind(runtime)
+
+    health.register(app)
+    api.register(app)
+    web_ui.register(app)
+    webhooks.register(app)
+    slack.mount(app)
+    teams.register(app)
+
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_chat_ports)
+    slack_setup.install(app)
+    if run_worker:
+        app.cleanup_ctx.append(_outbox_worker)
+        install_scheduler(app)
+    app.on_shutdown.append(_stop_intake)
+    return app
+
+
+def serve(settings: Settings, *, host: str, port: int, print_fn: Callable[[str], None]) -> None:
+    """Run the app until SIGINT/SIGTERM (what ``sitrep serve`` does)."""
+    # Request handlers hand every unit of work to the database thread and back; the default
+    # 5 ms switch interval makes each handoff wait for the event loop's time slice. A shorter
+    # interval measurably raises webhook throughput (bench/ingest.py) at no cost when idle.
+    sys.setswitchinterval(0.0005)
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        print=print_fn,
+        shutdown_timeout=10,
+        access_log=None,
+    )
+
+
+def default_port_factories() -> list[PortFactory]:
+    """Chat platforms built from settings; each returns nothing when not configured."""
+    return [teams_ports]
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    await asyncio.get_running_loop().run_in_executor(None, upgrade, runtime.db.engine)
+    log.info("database ready", extra={"dialect": runtime.db.dialect})
+    yield
+    runtime.db.close()
+
+
+async def _chat_ports(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    for factory in app[PORT_FACTORIES]:
+        runtime.ports.update(await factory(app))
+    missing = [p for p in runtime.settings.chat_platforms if p not in runtime.ports]
+    if missing:
+        log.warning(
+            "chat platform not configured; its messages wait in the outbox",
+            extra={"platforms": ",".join(missing)},
+        )
+    yield
+
+
+async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    s = runtime.settings
+    worker = OutboxWorker(
+        runtime.db,
+        runtime.ports,
+        runtime.clock,
+        DeliveryPolicy(
+            max_attempts=s.outbox_max_attempts, backoff_cap=s.outbox_backoff_cap_seconds
+        ),
+    )
+    runtime.worker = worker
+    runtime.service.on_change(lambda _outcome: worker.wake())
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop, s.outbox_poll_seconds))
+    yield
+    stop.set()
+    await task
+    # Give messages committed just before shutdown a brief chance to go out.
+    await worker.drain(5.0)
+
+
+async def _stop_intake(app: web.Application) -> None:
+    app[RUNTIME].accepting = False

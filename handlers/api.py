@@ -1,0 +1,402 @@
+"""The JSON API under /api: bearer-token protected, translated into core commands."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.domain import commands as c
+from bot.domain.decide import Actor
+from bot.domain.model import ActionItem, Incident, Role, Status, StatusUpdate, TimelineEntry
+from bot.domain.snapshot import incident_snapshot, iso
+from bot.runtime import RUNTIME, Runtime
+from bot.service import IncidentDetail, parse_ref
+from handlers.middleware import json_error
+from handlers.postmortem import render_postmortem
+
+M = TypeVar("M", bound=BaseModel)
+MAX_LIST = 500
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DeclareBody(_Body):
+    title: str = Field(min_length=1, max_length=200)
+    severity: str | None = None
+    summary: str = Field(default="", max_length=4000)
+    private: bool = False
+    commander: str | None = Field(default=None, max_length=200)
+
+
+class TextBody(_Body):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class StatusBody(_Body):
+    status: Status
+    text: str = Field(default="", max_length=4000)
+
+
+class SeverityBody(_Body):
+    severity: str = Field(min_length=1)
+
+
+class RoleBody(_Body):
+    role: Role
+    user: str = Field(min_length=1, max_length=200)
+
+
+class ActionItemBody(_Body):
+    text: str = Field(min_length=1, max_length=1000)
+    owner: str | None = None
+    due: datetime | None = None
+
+
+class ActionItemPatch(_Body):
+    done: bool
+
+
+class FieldsBody(_Body):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    summary: str | None = None
+    impact: str | None = None
+    root_cause: str | None = None
+    contributing_factors: str | None = None
+    what_went_well: str | None = None
+    what_went_wrong: str | None = None
+    runbook_url: str | None = None
+
+
+class RemindBody(_Body):
+    enabled: bool = True
+    snooze_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+
+
+def register(app: web.Application) -> None:
+    """Mount the API routes (and the token check that guards them)."""
+    app.middlewares.append(api_auth_middleware)
+    r = app.router
+    r.add_get("/api/incidents", list_incidents)
+    r.add_post("/api/incidents", declare_incident)
+    r.add_get("/api/incidents/{ref}", get_incident)
+    r.add_patch("/api/incidents/{ref}", edit_incident)
+    r.add_post("/api/incidents/{ref}/acknowledge", acknowledge)
+    r.add_post("/api/incidents/{ref}/status", change_status)
+    r.add_post("/api/incidents/{ref}/severity", change_severity)
+    r.add_post("/api/incidents/{ref}/roles", assign_role)
+    r.add_post("/api/incidents/{ref}/updates", post_update)
+    r.add_post("/api/incidents/{ref}/notes", add_note)
+    r.add_post("/api/incidents/{ref}/reminders", set_reminders)
+    r.add_get("/api/incidents/{ref}/timeline", get_timeline)
+    r.add_post("/api/incidents/{ref}/action-items", add_action_item)
+    r.add_patch("/api/incidents/{ref}/action-items/{item}", patch_action_item)
+    r.add_get("/api/incidents/{ref}/postmortem", get_postmortem)
+
+
+@web.middleware
+async def api_auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Require ``Authorization: Bearer $SITREP_API_TOKEN`` on every /api route."""
+    if not request.path.startswith("/api/") or request.path == "/api/messages":
+        return await handler(request)
+    token = request.app[RUNTIME].settings.api_token
+    if token is None or not token.get_secret_value():
+        return json_error(403, "the API is disabled: set SITREP_API_TOKEN to enable it")
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        return json_error(
+            401, "missing bearer token", hint="send Authorization: Bearer <SITREP_API_TOKEN>"
+        )
+    if not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
+        return json_error(401, "invalid bearer token")
+    return await handler(request)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _runtime(request: web.Request) -> Runtime:
+    return request.app[RUNTIME]
+
+
+def _workspace(request: web.Request) -> str:
+    return _runtime(request).settings.workspace
+
+
+def _actor(request: web.Request) -> Actor:
+    name = request.headers.get("X-Sitrep-Actor", "").strip()[:100] or "api"
+    return Actor(id=f"api:{name}" if not name.startswith("api") else name, trusted=True)
+
+
+def _number(request: web.Request) -> int:
+    return parse_ref(request.match_info["ref"])
+
+
+async def _body(request: web.Request, model: type[M]) -> M:
+    if request.content_type not in ("application/json", ""):
+        raise web.HTTPUnsupportedMediaType(
+            text=json.dumps({"error": f"expected application/json, got {request.content_type}"}),
+            content_type="application/json",
+        )
+    raw = await request.read()
+    try:
+        data = json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _bad_request(f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise _bad_request("body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        raise _bad_request(f"{where}: {err['msg']}", field=where) from None
+
+
+def _bad_request(message: str, **extra: Any) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": message, **extra}), content_type="application/json"
+    )
+
+
+def incident_json(runtime: Runtime, incident: Incident) -> dict[str, Any]:
+    """The API's incident representation."""
+    return incident_snapshot(incident, runtime.service.policy, runtime.settings.public_url)
+
+
+def _entry_json(e: TimelineEntry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "at": iso(e.at),
+        "kind": e.kind.value,
+        "actor": e.actor,
+        "text": e.text,
+        "data": e.data,
+        "source": e.source,
+        "external_ref": e.external_ref,
+        "pinned": e.pinned,
+    }
+
+
+def _update_json(u: StatusUpdate) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "at": iso(u.at),
+        "author": u.author,
+        "text": u.text,
+        "status": u.status.value,
+        "severity": u.severity,
+    }
+
+
+def _item_json(i: ActionItem) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "text": i.text,
+        "owner": i.owner,
+        "due": iso(i.due),
+        "done": i.done,
+        "done_at": iso(i.done_at),
+        "created_at": iso(i.created_at),
+        "created_by": i.created_by,
+    }
+
+
+def _detail_json(runtime: Runtime, d: IncidentDetail) -> dict[str, Any]:
+    m = d.metrics
+
+    def secs(v: Any) -> float | None:
+        return None if v is None else v.total_seconds()
+
+    return {
+        **incident_json(runtime, d.incident),
+        "metrics": {
+            "time_to_acknowledge_seconds": secs(m.time_to_acknowledge),
+            "time_to_mitigate_seconds": secs(m.time_to_mitigate),
+            "time_to_resolve_seconds": secs(m.time_to_resolve),
+        },
+        "timeline": [_entry_json(e) for e in d.timeline],
+        "updates": [_update_json(u) for u in d.updates],
+        "action_items": [_item_json(i) for i in d.action_items],
+    }
+
+
+async def _run(request: web.Request, cmd: c.Command, *, status: int = 200) -> web.Response:
+    runtime = _runtime(request)
+    outcome = await runtime.service.execute(
+        _workspace(request), _number(request), cmd, _actor(request)
+    )
+    body: dict[str, Any] = {
+        "incident": incident_json(runtime, outcome.incident),
+        "changed": outcome.changed,
+        "events": [{"kind": e.kind.value, "text": e.text, "at": iso(e.at)} for e in outcome.events],
+    }
+    if outcome.action_item is not None:
+        body["action_item"] = _item_json(outcome.action_item)
+    return web.json_response(body, status=status)
+
+
+# -- routes --------------------------------------------------------------------------------
+
+
+async def list_incidents(request: web.Request) -> web.Response:
+    """GET /api/incidents?status=open|<status>[,...]&severity=SEV2&limit=&offset="""
+    runtime = _runtime(request)
+    q = request.query
+    try:
+        limit = min(int(q.get("limit", "100")), MAX_LIST)
+        offset = max(int(q.get("offset", "0")), 0)
+    except ValueError:
+        raise _bad_request("limit and offset must be integers") from None
+    raw = [s for s in q.get("status", "").split(",") if s]
+    open_only = "open" in raw
+    try:
+        statuses = [Status(s) for s in raw if s != "open"]
+    except ValueError:
+        allowed = ", ".join(["open", *Status])
+        raise _bad_request(f"status: unknown value; use one of {allowed}") from None
+    incidents = await runtime.service.list(
+        _workspace(request),
+        open_only=open_only,
+        statuses=statuses,
+        severity=q.get("severity") or None,
+        limit=limit,
+        offset=offset,
+    )
+    return web.json_response({"incidents": [incident_json(runtime, i) for i in incidents]})
+
+
+async def declare_incident(request: web.Request) -> web.Response:
+    """POST /api/incidents"""
+    body = await _body(request, DeclareBody)
+    runtime = _runtime(request)
+    key = request.headers.get("Idempotency-Key")
+    outcome = await runtime.service.declare(
+        _workspace(request),
+        c.Declare(
+            title=body.title,
+            severity=body.severity,
+            summary=body.summary,
+            private=body.private,
+            commander=body.commander,
+            origin="api",
+        ),
+        _actor(request),
+        dedup_key=f"api:declare:{key}" if key else None,
+    )
+    status = 200 if outcome.replayed else 201
+    return web.json_response({"incident": incident_json(runtime, outcome.incident)}, status=status)
+
+
+async def get_incident(request: web.Request) -> web.Response:
+    """GET /api/incidents/{ref}"""
+    runtime = _runtime(request)
+    detail = await runtime.service.detail(_workspace(request), _number(request))
+    return web.json_response(_detail_json(runtime, detail))
+
+
+async def edit_incident(request: web.Request) -> web.Response:
+    """PATCH /api/incidents/{ref}: set title, summary, impact and postmortem fields."""
+    body = await _body(request, FieldsBody)
+    fields = body.model_dump(exclude_none=True)
+    if not fields:
+        raise _bad_request("nothing to change: send at least one field")
+    runtime = _runtime(request)
+    outcome = None
+    for name, value in fields.items():
+        outcome = await runtime.service.execute(
+            _workspace(request), _number(request), c.EditField(name, value), _actor(request)
+        )
+    assert outcome is not None
+    return web.json_response({"incident": incident_json(runtime, outcome.incident)})
+
+
+async def acknowledge(request: web.Request) -> web.Response:
+    """POST /api/incidents/{ref}/acknowledge"""
+    return await _run(request, c.Acknowledge())
+
+
+async def change_status(request: web.Request) -> web.Response:
+    """POST /api/incidents/{ref}/status {"status": "identified", "text": "..."}"""
+    body = await _body(request, StatusBody)
+    return await _run(request, c.ChangeStatus(body.status, body.text))
+
+
+async def change_severity(request: web.Request) -> web.Response:
+    """POST /api/incidents/{ref}/severity {"severity": "SEV1"}"""
+    body = await _body(request, SeverityBody)
+    return await _run(request, c.ChangeSeverity(body.severity))
+
+
+async def assign_role(request: web.Request) -> web.Response:
+    """POST /api/incidents/{ref}/roles {"role": "commander", "user": "U123"}"""
+    body = await _body(request, RoleBody)
+    return await _run(request, c.AssignRole(body.role, body.user))
+
+
+async def post_update(request: web.Request) -> web.Response:
+    """POST /api/incidents/{ref}/updates {"text": "..."}: a stakeholder update."""
+    body = await _body(request, TextBody)
+    return await _run(request, c.PostUpdate(body.text), status=201)
+
+
+async def add_note(request: web.Request) -> web.Response:
+    """POST /api/incidents/{ref}/notes {"text": "..."}"""
+    body = await _body(request, TextBody)
+    return await _run(request, c.AddNote(body.text), status=201)
+
+
+async def set_reminders(request: web.Request) -> web.Response:
+    """POST /api/incidents/{ref}/reminders {"enabled": false} or {"snooze_minutes": 30}"""
+    from datetime import timedelta
+
+    body = await _body(request, RemindBody)
+    until = None
+    if body.snooze_minutes:
+        until = _runtime(request).clock.now() + timedelta(minutes=body.snooze_minutes)
+    return await _run(request, c.SetReminders(enabled=body.enabled, until=until))
+
+
+async def get_timeline(request: web.Request) -> web.Response:
+    """GET /api/incidents/{ref}/timeline"""
+    runtime = _runtime(request)
+    detail = await runtime.service.detail(_workspace(request), _number(request))
+    return web.json_response({"timeline": [_entry_json(e) for e in detail.timeline]})
+
+
+async def add_action_item(request: web.Request) -> web.Response:
+    """POST /api/incidents/{ref}/action-items {"text", "owner", "due"}"""
+    body = await _body(request, ActionItemBody)
+    return await _run(request, c.AddActionItem(body.text, body.owner, body.due), status=201)
+
+
+async def patch_action_item(request: web.Request) -> web.Response:
+    """PATCH /api/incidents/{ref}/action-items/{item} {"done": true}"""
+    body = await _body(request, ActionItemPatch)
+    try:
+        item = int(request.match_info["item"])
+    except ValueError:
+        raise _bad_request("action item id must be an integer") from None
+    return await _run(request, c.SetActionItemDone(item, body.done))
+
+
+async def get_postmortem(request: web.Request) -> web.Response:
+    """GET /api/incidents/{ref}/postmortem?format=md|html|json"""
+    fmt = request.query.get("format", "md")
+    if fmt not in ("md", "html", "json"):
+        raise _bad_request("format: use md, html or json")
+    runtime = _runtime(request)
+    text = await render_postmortem(runtime, _workspace(request), _number(request), fmt)
+    content_type = {"md": "text/markdown", "html": "text/html", "json": "application/json"}[fmt]
+    return web.Response(text=text, content_type=content_type, charset="utf-8")
+
+
+Fmt = Literal["md", "html", "json"]

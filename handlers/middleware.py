@@ -1,0 +1,76 @@
+"""Request middlewares: latency metrics, and errors as JSON with a message that says why."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from bot.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+)
+from bot.domain.policy import UnknownSeverity
+from bot.runtime import RUNTIME
+
+log = logging.getLogger(__name__)
+
+
+def json_error(status: int, message: str, **extra: object) -> web.Response:
+    """A JSON error body: ``{"error": message, ...}``."""
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+def _status_for(exc: DomainError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, PermissionDenied):
+        return 403
+    if isinstance(exc, InvalidTransition | Conflict):
+        return 409
+    return 400
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map core errors to 4xx; never leak a traceback to the client."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            return json_error(exc.status, exc.reason if not exc.text else exc.text)
+        raise
+    except InvalidTransition as exc:
+        return json_error(409, str(exc), allowed=exc.allowed)
+    except DomainError as exc:
+        return json_error(_status_for(exc), str(exc))
+    except UnknownSeverity as exc:
+        return json_error(400, str(exc), allowed=list(exc.allowed))
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path})
+        return json_error(500, "internal error; see the server log")
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Record latency per route template (not per URL, to keep label cardinality bounded)."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        request.app[RUNTIME].telemetry.requests.labels(request.method, route, str(status)).observe(
+            time.perf_counter() - started
+        )

@@ -1,0 +1,52 @@
+"""Pick a renderer by format name; every renderer streams into a text stream."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Literal, TextIO
+
+from integrations.export.document import Postmortem
+from integrations.export.html import render_html
+from integrations.export.json_export import render_json
+from integrations.export.markdown import render_markdown
+
+Format = Literal["md", "html", "json"]
+FORMATS: tuple[Format, ...] = ("md", "html", "json")
+
+CONTENT_TYPES: dict[str, str] = {
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "json": "application/json",
+}
+
+_RENDERERS: dict[str, Callable[[Postmortem, TextIO], None]] = {
+    "md": render_markdown,
+    "html": render_html,
+    "json": render_json,
+}
+
+
+def render(doc: Postmortem, fmt: str, out: TextIO) -> None:
+    """Write ``doc`` in format ``fmt`` (one of ``FORMATS``) to ``out``, incrementally."""
+    try:
+        renderer = _RENDERERS[fmt]
+    except KeyError:
+        raise ValueError(
+            f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}"
+        ) from None
+    renderer(doc, out)
+
+
+def render_to_string(doc: Postmortem, fmt: str) -> str:
+    """The whole export as one string (small incidents and tests; stream big ones)."""
+    buf = io.StringIO()
+    render(doc, fmt, buf)
+    return buf.getvalue()
+
+
+def filename(doc: Postmortem, fmt: str) -> str:
+    """A download name such as ``INC-42-postmortem.md``."""
+    if fmt not in _RENDERERS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return f"{doc.incident.ref}-postmortem.{fmt}"

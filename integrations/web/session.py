@@ -1,0 +1,91 @@
+"""Web sessions: a signed random nonce in a cookie, and CSRF tokens derived from it.
+
+Nothing is stored server-side. The MAC is keyed by the API token, so rotating
+``SITREP_API_TOKEN`` invalidates every session and every CSRF token at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+COOKIE = "sitrep_session"
+TTL = timedelta(hours=12)
+MAX_NAME = 64
+# Allow a little clock skew between replicas behind a load balancer.
+_SKEW = timedelta(minutes=5)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A logged-in browser: who typed the token, and when."""
+
+    nonce: str
+    issued_at: datetime
+    name: str = ""
+
+    @property
+    def actor_id(self) -> str:
+        """The timeline actor: the typed name, else a stable prefix of the nonce."""
+        return f"web:{self.name}" if self.name else f"web:{self.nonce[:8]}"
+
+
+def clean_name(raw: str) -> str:
+    """A display name safe to store: no control characters, single spaces, bounded."""
+    return " ".join(_CONTROL.sub(" ", raw).split())[:MAX_NAME]
+
+
+def new_session(key: str, now: datetime, name: str = "") -> tuple[Session, str]:
+    """A fresh session and its cookie value ``nonce.hmac``."""
+    name = clean_name(name)
+    encoded = base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
+    # '~' never occurs in base64url, so the nonce splits back unambiguously.
+    nonce = f"{secrets.token_urlsafe(18)}~{int(now.timestamp())}~{encoded}"
+    session = Session(nonce, datetime.fromtimestamp(int(now.timestamp()), UTC), name)
+    return session, f"{nonce}.{_mac(key, 'session', nonce)}"
+
+
+def read_session(key: str, value: str, now: datetime) -> Session | None:
+    """The session a cookie value proves, or None if forged, stale or malformed."""
+    nonce, sep, mac = value.rpartition(".")
+    if not sep or not hmac.compare_digest(mac.encode(), _mac(key, "session", nonce).encode()):
+        return None
+    parts = nonce.split("~")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    issued = datetime.fromtimestamp(int(parts[1]), UTC)
+    if issued > now + _SKEW or now - issued >= TTL:
+        return None
+    try:
+        name = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return Session(nonce, issued, clean_name(name))
+
+
+def token_matches(given: str, key: str) -> bool:
+    """Constant-time check of a typed API token."""
+    return hmac.compare_digest(given.strip().encode(), key.encode())
+
+
+def csrf_token(key: str, session: Session) -> str:
+    """The token every form of this session must echo back."""
+    return _mac(key, "csrf", session.nonce)
+
+
+def check_csrf(key: str, session: Session, given: str) -> bool:
+    """True when ``given`` is this session's CSRF token."""
+    return hmac.compare_digest(given.encode(), csrf_token(key, session).encode())
+
+
+def _mac(key: str, purpose: str, message: str) -> str:
+    # The purpose prefix keeps a session MAC from ever doubling as a CSRF token.
+    data = f"sitrep-web/{purpose}\0{message}".encode()
+    return hmac.new(key.encode(), data, hashlib.sha256).hexdigest()

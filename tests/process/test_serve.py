@@ -1,0 +1,86 @@
+"""``sitrep serve`` as a real process: starts on SQLite with no setup, stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early: {proc.communicate()[1]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become ready")
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SITREP_", "SLACK_"))}
+    env["SITREP_LOG_FORMAT"] = "json"
+    return env
+
+
+def test_serve_runs_on_embedded_sqlite_and_stops_on_sigterm(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    port = free_port()
+    exe = Path(sys.executable).with_name("sitrep")
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=clean_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
+        assert (tmp_path / "sitrep.db").exists()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            assert b"sitrep_http_request_duration_seconds" in resp.read()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert '"msg": "database ready"' in err
+    assert "chat platform not configured" in err
+
+
+def test_serve_refuses_bad_config_with_one_line(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    exe = Path(sys.executable).with_name("sitrep")
+    env = {**clean_env, "SITREP_DATABASE_URL": "mysql://nope"}
+    result = subprocess.run(
+        [str(exe), "serve"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: SITREP_DATABASE_URL:")
+    assert result.stderr.count("\n") == 1
