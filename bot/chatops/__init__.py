@@ -1,0 +1,1 @@
+"""Chat-ops helpers shared by every chat platform (no platform imports here)."""

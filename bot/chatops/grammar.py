@@ -1,0 +1,632 @@
+"""The chat command grammar, shared by Slack (``/incident …``) and Teams (``@sitrep …``).
+
+``parse`` turns what someone typed after the command or mention into one of the frozen
+dataclasses below; handlers map those onto core commands. Nothing here knows a platform: a
+person is a Slack mention (``<@U123>`` or ``<@U123|name>``, reduced to the id) or any other
+token (a Teams id, a name), kept as typed. Free text (titles, updates, notes) is kept verbatim;
+renderers escape it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bot.domain.model import Role, Status
+
+# -- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDeclareForm:
+    """Nothing typed (or a bare ``declare``): show the declare form."""
+
+
+@dataclass(frozen=True, slots=True)
+class Declare:
+    """Declare a new incident."""
+
+    title: str
+    severity: str | None = None
+    private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetStatus:
+    """Move the incident to another status."""
+
+    status: Status
+
+
+@dataclass(frozen=True, slots=True)
+class SetSeverity:
+    """Change the severity (as typed, e.g. ``SEV2``; the policy resolves it)."""
+
+    severity: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssignRole:
+    """Give someone a role; ``user`` is a platform user id or the token as typed."""
+
+    role: Role
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """Post a stakeholder update."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenUpdateForm:
+    """A bare ``update``: show the update form."""
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Add a note to the timeline."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Record an action item."""
+
+    text: str
+    owner: str | None = None
+    due: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionDone:
+    """Mark an action item done."""
+
+    item_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledge:
+    """Acknowledge the incident."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    """Resolve the incident, optionally saying how."""
+
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close a resolved incident."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reopen:
+    """Reopen a resolved or closed incident."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShowTimeline:
+    """Show the timeline."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShowSummary:
+    """Show where the incident stands."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListIncidents:
+    """List incidents (open ones unless ``list all``)."""
+
+    open_only: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Remind:
+    """Snooze update reminders for ``minutes``."""
+
+    minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemindOff:
+    """Turn update reminders off."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemindOn:
+    """Turn update reminders back on."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelMatcher:
+    """One Prometheus-style label matcher (``=``, ``!=``, ``=~``, ``!~``)."""
+
+    name: str
+    op: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    """Open a maintenance window silencing matching alerts."""
+
+    duration: timedelta
+    matchers: tuple[LabelMatcher, ...]
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """Show the command list."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """Not a command we know; ``text`` is what was typed."""
+
+    text: str
+
+
+ParsedCommand = (
+    OpenDeclareForm
+    | Declare
+    | SetStatus
+    | SetSeverity
+    | AssignRole
+    | Update
+    | OpenUpdateForm
+    | Note
+    | Action
+    | ActionDone
+    | Acknowledge
+    | Resolve
+    | Close
+    | Reopen
+    | ShowTimeline
+    | ShowSummary
+    | ListIncidents
+    | Remind
+    | RemindOff
+    | RemindOn
+    | Maintenance
+    | Help
+    | Unknown
+)
+
+
+class GrammarError(ValueError):
+    """A known verb used wrongly; ``usage`` is the one-line syntax to show next to it."""
+
+    def __init__(self, message: str, usage: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+
+# The brief's older name for the same error.
+ParseError = GrammarError
+
+# -- usage and help --------------------------------------------------------------------------
+
+_STATUS_WORDS = " | ".join(s.value for s in Status)
+
+USAGE: dict[str, str] = {
+    "declare": "declare <title> [sev1-4] [private]",
+    "status": f"status <{_STATUS_WORDS}>",
+    "sev": "sev <1-4 | sev2>",
+    "commander": "commander @person",
+    "comms": "comms @person",
+    "scribe": "scribe @person",
+    "update": "update <what is known, what is being done, next update when>",
+    "note": "note <text>",
+    "action": "action <text> [@owner] [due YYYY-MM-DD]",
+    "done": "done <action item number>",
+    "ack": "ack",
+    "resolve": "resolve [what fixed it]",
+    "close": "close",
+    "reopen": "reopen",
+    "timeline": "timeline",
+    "summary": "summary",
+    "list": "list [all]",
+    "remind": "remind <minutes> | remind off | remind on",
+    "maintenance": "maintenance <30m|2h|1d> <label=value …> [reason]",
+    "help": "help",
+}
+
+HELP_TEXT = "\n".join(
+    [
+        "sitrep commands: type them after /incident in Slack, or after mentioning sitrep in Teams.",
+        "",
+        "Start or find an incident:",
+        "`declare <title> [sev1-4] [private]` · declare an incident and open its room"
+        " (no title: a form)",
+        "`list [all]` · open incidents (all: recently closed ones too)",
+        "",
+        "In the incident's room:",
+        "`ack` · tell everyone you are on it",
+        f"`status <{_STATUS_WORDS}>` · move the incident along",
+        "`sev <1-4>` · change the severity",
+        "`commander @person` · `comms @person` · `scribe @person` · hand out roles",
+        "`update <text>` · post a stakeholder update (no text: a form)",
+        "`note <text>` · put something on the timeline",
+        "`action <text> [@owner] [due YYYY-MM-DD]` · record follow-up work",
+        "`done <number>` · mark an action item done",
+        "`resolve [what fixed it]` · the impact is over",
+        "`close` · `reopen` · finish for good, or start again",
+        "`summary` · `timeline` · where things stand, and what happened when",
+        "`remind <minutes>` · `remind off` · `remind on` · snooze or switch update reminders",
+        "",
+        "Alerts:",
+        "`maintenance <2h> <label=value …> [reason]` · quiet matching alerts for a while",
+        "",
+        "`help` · this list",
+    ]
+)
+
+
+def usage(verb: str) -> str:
+    """The one-line syntax for ``verb`` (aliases too), or the help pointer."""
+    key = _VERBS.get(verb.strip().lower().rstrip(":"), verb.strip().lower())
+    return USAGE.get(key, "help")
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+_VERBS: dict[str, str] = {
+    "declare": "declare",
+    "new": "declare",
+    "start": "declare",
+    "status": "status",
+    "sev": "sev",
+    "severity": "sev",
+    "commander": "commander",
+    "lead": "commander",
+    "ic": "commander",
+    "comms": "comms",
+    "comms-lead": "comms",
+    "comms_lead": "comms",
+    "scribe": "scribe",
+    "update": "update",
+    "note": "note",
+    "action": "action",
+    "todo": "action",
+    "done": "done",
+    "ack": "ack",
+    "acknowledge": "ack",
+    "resolve": "resolve",
+    "close": "close",
+    "reopen": "reopen",
+    "timeline": "timeline",
+    "summary": "summary",
+    "show": "summary",
+    "list": "list",
+    "ls": "list",
+    "remind": "remind",
+    "reminders": "remind",
+    "maintenance": "maintenance",
+    "maint": "maintenance",
+    "help": "help",
+    "?": "help",
+    "-h": "help",
+    "--help": "help",
+}
+_ROLES = {"commander": Role.COMMANDER, "comms": Role.COMMS_LEAD, "scribe": Role.SCRIBE}
+
+_PREFIX = re.compile(r"^/?incident(?=[\s:]|$)[\s:]*", re.IGNORECASE)
+_SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_SEV_WORD = re.compile(r"^(?:sev|s|p)-?(\d{1,2})$", re.IGNORECASE)
+_SEV_FLAG = re.compile(r"^--?sev(?:erity)?(?:=(.+))?$", re.IGNORECASE)
+_DUE_FLAG = frozenset({"due", "--due"})
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$", re.IGNORECASE)
+_MATCHER = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-/]*)(=~|!~|!=|=)(.*)$", re.DOTALL)
+# A token: runs of unquoted text and quoted strings ("a b", 'a b', with \" inside "").
+_TOKEN = re.compile(r"""(?:[^\s"']+|"(?:\\.|[^"\\])*"|'[^']*')+""")
+MAX_REMIND_MINUTES = 7 * 24 * 60
+
+
+def parse(text: str) -> ParsedCommand:
+    """Parse one command line; raises ``GrammarError`` for a known verb used wrongly."""
+    line = _PREFIX.sub("", (text or "").strip(), count=1).strip()
+    if not line:
+        return OpenDeclareForm()
+    # Any whitespace ends the verb; the rest keeps its own newlines (multi-line updates).
+    head, *tail = re.split(r"\s", line, maxsplit=1)
+    rest = tail[0].strip() if tail else ""
+    word = head.lower().rstrip(":")
+    verb = _VERBS.get(word)
+    if verb is None:
+        if _SEV_WORD.match(word):  # "sev2" on its own
+            return SetSeverity(_severity_name(word))
+        return Unknown(line)
+    return _PARSERS[verb](verb, rest)
+
+
+def _fail(verb: str, message: str) -> GrammarError:
+    return GrammarError(message, USAGE.get(verb, "help"))
+
+
+def _severity_name(token: str) -> str:
+    """Spell a severity the way the policy reads it: ``SEV2``, ``P1``, or as typed."""
+    found = _SEV_WORD.match(token)
+    if found:
+        prefix = "P" if token[:1].lower() == "p" else "SEV"
+        return f"{prefix}{int(found.group(1))}"
+    if token.isdigit():
+        return f"SEV{int(token)}"
+    return token
+
+
+def _user(token: str) -> str:
+    """A Slack mention becomes its id; anything else is kept (minus a leading @)."""
+    found = _SLACK_MENTION.match(token)
+    if found:
+        return found.group(1)
+    return token[1:] if token.startswith("@") and len(token) > 1 else token
+
+
+def _is_person(token: str) -> bool:
+    return bool(_SLACK_MENTION.match(token)) or (token.startswith("@") and len(token) > 1)
+
+
+def _declare(verb: str, rest: str) -> ParsedCommand:
+    words = rest.split()
+    if not words:
+        return OpenDeclareForm()
+    private = any(w.lower() == "--private" for w in words)
+    words = [w for w in words if w.lower() != "--private"]
+    severity: str | None = None
+    # Flags trail the title ("DB down sev1 private") or a severity leads it ("sev1 DB down").
+    # A bare "private" only counts at the end, so "Private API down" stays a title.
+    while words:
+        if words[-1].lower() == "private":
+            private = True
+            words.pop()
+            continue
+        found = _severity_suffix(words) if severity is None else None
+        if found is None:
+            break
+        severity, taken = found
+        del words[-taken:]
+    if severity is None:
+        found = _severity_prefix(words)
+        if found is not None:
+            severity, taken = found
+            del words[:taken]
+    title = " ".join(words)
+    if not title:
+        raise _fail(verb, "Give the incident a title, e.g. declare Checkout errors sev2")
+    return Declare(title, severity, private)
+
+
+def _severity_suffix(words: list[str]) -> tuple[str, int] | None:
+    """A severity at the end of ``words`` and how many words it took."""
+    last = words[-1]
+    if _SEV_WORD.match(last):
+        return _severity_name(last), 1
+    flag = _SEV_FLAG.match(last)
+    if flag and flag.group(1):
+        return _severity_name(flag.group(1)), 1
+    if len(words) >= 2:
+        before = words[-2].lower()
+        if before in ("sev", "severity") and last.isdigit():
+            return _severity_name(last), 2
+        flag = _SEV_FLAG.match(before)
+        if flag and not flag.group(1) and before.startswith("-"):
+            return _severity_name(last), 2
+    return None
+
+
+def _severity_prefix(words: list[str]) -> tuple[str, int] | None:
+    """A severity at the start of ``words`` and how many words it took."""
+    if not words:
+        return None
+    first = words[0]
+    if _SEV_WORD.match(first):
+        return _severity_name(first), 1
+    flag = _SEV_FLAG.match(first)
+    if flag and flag.group(1):
+        return _severity_name(flag.group(1)), 1
+    if len(words) >= 2:
+        if first.lower() in ("sev", "severity") and words[1].isdigit():
+            return _severity_name(words[1]), 2
+        if flag and first.startswith("-"):
+            return _severity_name(words[1]), 2
+    return None
+
+
+def _status(verb: str, rest: str) -> ParsedCommand:
+    allowed = ", ".join(s.value for s in Status)
+    words = rest.split()
+    if not words:
+        raise _fail(verb, f"Which status? One of: {allowed}.")
+    wanted = words[0].lower()
+    # Prefixes are fine ("ident", "mon") as long as they name exactly one status.
+    matches = [s for s in Status if s.value.startswith(wanted)]
+    if len(matches) > 1 and len(words) == 1:
+        options = " or ".join(s.value for s in matches)
+        raise _fail(verb, f"{words[0]!r} could be {options}; type a little more.")
+    if len(matches) != 1 or len(words) > 1:
+        raise _fail(verb, f"Unknown status {rest!r}; allowed: {allowed}.")
+    return SetStatus(matches[0])
+
+
+def _sev(verb: str, rest: str) -> ParsedCommand:
+    words = rest.split()
+    if not words:
+        raise _fail(verb, "Which severity? e.g. sev 2")
+    if len(words) == 2 and words[0].lower() == "sev" and words[1].isdigit():
+        return SetSeverity(_severity_name(words[1]))  # "severity sev 2"
+    if len(words) > 1:
+        raise _fail(verb, f"One severity please, not {rest!r}.")
+    return SetSeverity(_severity_name(words[0]))
+
+
+def _role(verb: str, rest: str) -> ParsedCommand:
+    words = rest.split()
+    if len(words) != 1:
+        who = "Who?" if not words else "One person please."
+        raise _fail(verb, f"{who} e.g. {USAGE[verb]}")
+    return AssignRole(_ROLES[verb], _user(words[0]))
+
+
+def _update(verb: str, rest: str) -> ParsedCommand:
+    return Update(rest) if rest else OpenUpdateForm()
+
+
+def _note(verb: str, rest: str) -> ParsedCommand:
+    if not rest:
+        raise _fail(verb, "What should the note say?")
+    return Note(rest)
+
+
+def _action(verb: str, rest: str) -> ParsedCommand:
+    words = rest.split()
+    owner: str | None = None
+    due: date | None = None
+    # Owner and due date trail the text, in either order.
+    while len(words) > 1:
+        if due is None and len(words) >= 3 and words[-2].lower() in _DUE_FLAG:
+            due = _due_date(verb, words[-1])
+            del words[-2:]
+            continue
+        if owner is None and _is_person(words[-1]):
+            owner = _user(words.pop())
+            continue
+        break
+    text = " ".join(words)
+    if not text:
+        raise _fail(verb, "Describe the action item.")
+    return Action(text, owner, due)
+
+
+def _due_date(verb: str, token: str) -> date:
+    try:
+        return date.fromisoformat(token)
+    except ValueError:
+        raise _fail(verb, f"Due date {token!r} is not a date; write YYYY-MM-DD.") from None
+
+
+def _done(verb: str, rest: str) -> ParsedCommand:
+    words = rest.split()
+    token = words[0].lstrip("#") if len(words) == 1 else ""
+    if not token.isdigit():
+        raise _fail(verb, "Which action item? Give its number, e.g. done 3")
+    return ActionDone(int(token))
+
+
+def _resolve(verb: str, rest: str) -> ParsedCommand:
+    return Resolve(rest)
+
+
+def _list(verb: str, rest: str) -> ParsedCommand:
+    word = rest.lower()
+    if word in ("", "open"):
+        return ListIncidents(open_only=True)
+    if word == "all":
+        return ListIncidents(open_only=False)
+    raise _fail(verb, f"List what? {rest!r} is not 'open' or 'all'.")
+
+
+def _remind(verb: str, rest: str) -> ParsedCommand:
+    word = rest.lower()
+    if word in ("off", "stop", "disable"):
+        return RemindOff()
+    if word in ("on", "start", "enable"):
+        return RemindOn()
+    if not word:
+        raise _fail(verb, "Snooze for how long? e.g. remind 30")
+    minutes: int | None = int(word) if word.isdigit() else None
+    if minutes is None:
+        length = parse_duration(word)
+        minutes = int(length.total_seconds() // 60) if length else None
+    if minutes is None or not 1 <= minutes <= MAX_REMIND_MINUTES:
+        raise _fail(verb, f"{rest!r} is not a number of minutes (1 to {MAX_REMIND_MINUTES}).")
+    return Remind(minutes)
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``30m``, ``2h``, ``1h30m``, ``1d`` → a positive timedelta, else None."""
+    found = _DURATION.match(text.strip())
+    if not found or not any(found.groups()):
+        return None
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in found.groups())
+    length = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    return length if length > timedelta(0) else None
+
+
+def parse_matcher(token: str) -> LabelMatcher | None:
+    """A Prometheus-style matcher, None if ``token`` isn't one; bad regexes raise."""
+    found = _MATCHER.match(token)
+    if not found:
+        return None
+    name, op, value = found.groups()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        quote, value = value[0], value[1:-1]
+        if quote == '"':  # PromQL-style escapes inside double quotes
+            value = value.replace('\\"', '"').replace("\\\\", "\\")
+    if op in ("=~", "!~"):
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise _fail("maintenance", f"Bad regex {value!r} for {name}: {exc}.") from None
+    return LabelMatcher(name, op, value)
+
+
+def _maintenance(verb: str, rest: str) -> ParsedCommand:
+    tokens = _TOKEN.findall(rest)
+    if not tokens:
+        raise _fail(verb, "For how long, and which alerts?")
+    duration = parse_duration(tokens[0])
+    if duration is None:
+        raise _fail(verb, f"{tokens[0]!r} is not a duration; write 30m, 2h, 1h30m or 1d.")
+    matchers: list[LabelMatcher] = []
+    index = 1
+    while index < len(tokens):
+        matcher = parse_matcher(tokens[index])
+        if matcher is None:
+            break
+        matchers.append(matcher)
+        index += 1
+    if not matchers:
+        raise _fail(verb, "Say which alerts to quiet with label matchers, e.g. service=api")
+    # Everything after the last matcher is the reason, spaced as typed.
+    reason = " ".join(tokens[index:])
+    return Maintenance(duration, tuple(matchers), reason)
+
+
+def _fixed(result: ParsedCommand) -> Callable[[str, str], ParsedCommand]:
+    # Verbs without arguments ignore trailing words: "ack on it" still acknowledges.
+    return lambda _verb, _rest: result
+
+
+_PARSERS: dict[str, Callable[[str, str], ParsedCommand]] = {
+    "declare": _declare,
+    "status": _status,
+    "sev": _sev,
+    "commander": _role,
+    "comms": _role,
+    "scribe": _role,
+    "update": _update,
+    "note": _note,
+    "action": _action,
+    "done": _done,
+    "ack": _fixed(Acknowledge()),
+    "resolve": _resolve,
+    "close": _fixed(Close()),
+    "reopen": _fixed(Reopen()),
+    "timeline": _fixed(ShowTimeline()),
+    "summary": _fixed(ShowSummary()),
+    "list": _list,
+    "remind": _remind,
+    "maintenance": _maintenance,
+    "help": _fixed(Help()),
+}

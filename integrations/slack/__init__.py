@@ -1,0 +1,1 @@
+"""Slack: the ChatPort, Block Kit rendering, modals and the pure helpers they share."""

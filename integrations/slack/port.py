@@ -1,0 +1,239 @@
+"""The Slack ChatPort: the outbox worker's hands on the Slack Web API.
+
+Each method is one or two Web API calls. Errors become ``DeliveryError``: rate limits carry
+``Retry-After``, errors a retry cannot fix (bad auth, bad blocks, archived channel) are
+permanent so the message is parked instead of retried forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from aiohttp import ClientError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.ports import ChatMessage, DeliveryError, MessageRef, RoomRef, RoomSpec, WellKnownRoom
+from integrations.slack.blocks import render
+from integrations.slack.naming import channel_name, next_candidate
+
+log = logging.getLogger(__name__)
+
+EPHEMERAL_FALLBACK = frozenset(
+    {"user_not_in_channel", "not_in_channel", "channel_not_found", "is_archived"}
+)
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+MAX_NAME_ATTEMPTS = 20
+TOPIC_LIMIT = 250
+
+# Errors that no retry will fix; the message is parked for a person to look at.
+PERMANENT = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+        "channel_not_found",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "message_not_found",
+        "cant_update_message",
+        "restricted_action",
+        "user_not_found",
+        "invalid_name_specials",
+        "invalid_name_maxlength",
+        "invalid_name_required",
+        "invalid_name_punctuation",
+        "invalid_arguments",
+        "too_long",
+        "thread_not_found",
+    }
+)
+
+
+class SlackPort:
+    """ChatPort over one workspace's bot token."""
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        broadcast_channel: str,
+        alerts_channel: str,
+        channel_prefix: str = "inc",
+    ) -> None:
+        self.client = client
+        self.broadcast_channel = broadcast_channel.lstrip("#")
+        self.alerts_channel = alerts_channel.lstrip("#")
+        self.channel_prefix = channel_prefix
+        self._bot_user: str | None = None
+        self._team: str | None = None
+
+    async def identity(self) -> tuple[str, str]:
+        """(bot user id, team id), from ``auth.test`` once."""
+        if self._bot_user is None or self._team is None:
+            resp = await self._call("auth.test")
+            self._bot_user = str(resp.get("user_id", ""))
+            self._team = str(resp.get("team_id", ""))
+        return self._bot_user, self._team
+
+    def well_known_room(self, workspace: str, name: WellKnownRoom) -> RoomRef | None:
+        """The broadcast or alerts channel, by name (chat.postMessage accepts names)."""
+        channel = self.broadcast_channel if name == "broadcast" else self.alerts_channel
+        return RoomRef(self.platform, channel, channel) if channel else None
+
+    async def open_room(self, spec: RoomSpec) -> RoomRef:
+        """Create ``inc-<n>-<slug>``; on ``name_taken`` try the next free name."""
+        base = channel_name(spec.incident_number, spec.title, prefix=self.channel_prefix)
+        name = base
+        for attempt in range(2, MAX_NAME_ATTEMPTS + 2):
+            try:
+                resp = await self._call("conversations.create", name=name, is_private=spec.private)
+            except DeliveryError as exc:
+                if str(exc) != "name_taken":
+                    raise
+                name = next_candidate(base, attempt)
+                continue
+            channel = resp["channel"]
+            _, team = await self.identity()
+            url = f"https://app.slack.com/client/{team}/{channel['id']}" if team else ""
+            return RoomRef(self.platform, channel["id"], channel.get("name", name), url)
+        raise DeliveryError(f"no free channel name after {MAX_NAME_ATTEMPTS} tries: {base}")
+
+    async def invite(self, room: RoomRef, users: list[str]) -> None:
+        """Invite people one by one, so one bad id doesn't block the others."""
+        bot, _ = await self.identity()
+        for user in users:
+            if not USER_ID.match(user) or user == bot:
+                continue  # CLI/API actors and our own bot are not Slack users to invite
+            try:
+                await self._call("conversations.invite", channel=room.id, users=user)
+            except DeliveryError as exc:
+                if str(exc) in (
+                    "already_in_channel",
+                    "cant_invite_self",
+                    "user_not_found",
+                    "user_is_restricted",
+                    "cant_invite",
+                ):
+                    log.info("invite skipped", extra={"user": user, "reason": str(exc)})
+                    continue
+                raise
+
+    async def set_topic(self, room: RoomRef, topic: str) -> None:
+        """Set the channel topic (Slack caps it at 250 characters)."""
+        if len(topic) > TOPIC_LIMIT:
+            topic = topic[: TOPIC_LIMIT - 1] + "…"
+        await self._call("conversations.setTopic", channel=room.id, topic=topic)
+
+    async def post_message(
+        self, room: RoomRef, message: ChatMessage, thread: MessageRef | None = None
+    ) -> MessageRef:
+        """Post (or, for ``reply`` messages, post ephemerally to one user)."""
+        text, blocks = render(message)
+        if message.kind == "reply" and message.data.get("user"):
+            user = message.data["user"]
+            try:
+                await self._call(
+                    "chat.postEphemeral", channel=room.id, user=user, text=text, blocks=blocks
+                )
+            except DeliveryError as exc:
+                # Ephemeral messages need the asker (and us) in the channel; a DM always works.
+                if str(exc) not in EPHEMERAL_FALLBACK:
+                    raise
+                return await self.send_direct("", user, message)
+            return MessageRef(self.platform, room.id, "ephemeral")
+        args: dict[str, Any] = {
+            "channel": room.id,
+            "text": text,
+            "blocks": blocks,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if thread is not None:
+            args["thread_ts"] = thread.id
+        try:
+            resp = await self._call("chat.postMessage", **args)
+        except DeliveryError as exc:
+            if str(exc) != "not_in_channel":
+                raise
+            # The broadcast channel may be public and not yet joined: join once and retry.
+            await self._call("conversations.join", channel=room.id)
+            resp = await self._call("chat.postMessage", **args)
+        return MessageRef(self.platform, str(resp["channel"]), str(resp["ts"]))
+
+    async def update_message(self, ref: MessageRef, message: ChatMessage) -> MessageRef:
+        """Edit a message in place."""
+        text, blocks = render(message)
+        await self._call("chat.update", channel=ref.room_id, ts=ref.id, text=text, blocks=blocks)
+        return ref
+
+    async def pin(self, ref: MessageRef) -> None:
+        """Pin a message; pinning twice is fine."""
+        try:
+            await self._call("pins.add", channel=ref.room_id, timestamp=ref.id)
+        except DeliveryError as exc:
+            if str(exc) != "already_pinned":
+                raise
+
+    async def bookmark(self, room: RoomRef, title: str, url: str) -> None:
+        """Add a link bookmark to the channel."""
+        await self._call(
+            "bookmarks.add", channel_id=room.id, title=title[:100], type="link", link=url
+        )
+
+    async def send_direct(self, workspace: str, user: str, message: ChatMessage) -> MessageRef:
+        """Open a DM with ``user`` and post there."""
+        if not USER_ID.match(user):
+            raise DeliveryError(f"not a Slack user id: {user!r}", permanent=True)
+        resp = await self._call("conversations.open", users=user)
+        channel = resp["channel"]["id"]
+        return await self.post_message(RoomRef(self.platform, channel), message)
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            resp = await self.client.api_call(method, json=_drop_none(kwargs))
+        except SlackApiError as exc:
+            raise _delivery_error(exc) from None
+        except (ClientError, TimeoutError) as exc:
+            raise DeliveryError(f"{method}: {type(exc).__name__}: {exc}") from None
+        return resp.data
+
+
+def _drop_none(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def _delivery_error(exc: SlackApiError) -> DeliveryError:
+    resp = exc.response
+    status = getattr(resp, "status_code", 200)
+    data = resp.data if isinstance(getattr(resp, "data", None), dict) else {}
+    error = str(data.get("error") or f"http_{status}")
+    if status == 429 or error == "ratelimited":
+        headers = getattr(resp, "headers", {}) or {}
+        retry_after = _retry_after(headers)
+        return DeliveryError(error, retry_after=retry_after)
+    if status >= 500:
+        return DeliveryError(error)
+    return DeliveryError(error, permanent=error in PERMANENT)
+
+
+def _retry_after(headers: Any) -> float:
+    for key in ("Retry-After", "retry-after"):
+        value = headers.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value is not None:
+            try:
+                return float(value)
+            except ValueError:
+                break
+    return 1.0

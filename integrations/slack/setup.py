@@ -1,0 +1,94 @@
+"""Slack wiring: client, port, Bolt app and (optionally) Socket Mode, owned by a cleanup_ctx.
+
+HTTP mode needs ``SLACK_BOT_TOKEN`` and ``SLACK_SIGNING_SECRET``; Socket Mode needs
+``SLACK_BOT_TOKEN`` and ``SLACK_APP_TOKEN``. Without a bot token Slack is off and its
+messages wait in the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+
+from bot.runtime import RUNTIME
+from integrations.slack.client import make_client
+from integrations.slack.port import SlackPort
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SlackState:
+    """What the /slack/events route needs once Slack is up."""
+
+    bolt: AsyncApp | None = None
+    port: SlackPort | None = None
+    http_enabled: bool = False
+    socket_handler: Any = None
+
+
+SLACK = web.AppKey("slack", SlackState)
+
+
+def install(app: web.Application) -> None:
+    """Add Slack's state holder and its cleanup context."""
+    app[SLACK] = SlackState()
+    app.cleanup_ctx.append(_slack_ctx)
+
+
+async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
+    from handlers.slack import SlackDeps, register
+
+    runtime = app[RUNTIME]
+    s = runtime.settings
+    state = app[SLACK]
+    if s.slack_bot_token is None or "slack" in runtime.ports:
+        yield
+        return
+    token = s.slack_bot_token.get_secret_value()
+    secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None
+    app_token = s.slack_app_token.get_secret_value() if s.slack_app_token else None
+    if secret is None and app_token is None:
+        raise RuntimeError(
+            "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor "
+            "SLACK_APP_TOKEN (Socket Mode) is"
+        )
+    client = make_client(token, s.slack_api_url)
+    port = SlackPort(
+        client,
+        broadcast_channel=s.slack_broadcast_channel,
+        alerts_channel=s.slack_alerts_channel,
+        channel_prefix=s.slack_channel_prefix,
+    )
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=secret or "",
+        # Without a signing secret (Socket Mode only) nothing may arrive over HTTP.
+        request_verification_enabled=secret is not None,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        logger=logging.getLogger("sitrep.slack.bolt"),
+    )
+    deps = SlackDeps(runtime=runtime, client=client, port=port)
+    register(bolt, deps)
+    state.bolt, state.port, state.http_enabled = bolt, port, secret is not None
+    runtime.ports["slack"] = port
+    if app_token:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        state.socket_handler = AsyncSocketModeHandler(bolt, app_token)
+        await state.socket_handler.connect_async()
+        log.info("slack socket mode connected")
+    log.info("slack ready", extra={"http": state.http_enabled, "socket_mode": bool(app_token)})
+    try:
+        yield
+    finally:
+        if state.socket_handler is not None:
+            await state.socket_handler.close_async()
+        state.bolt = None
+        runtime.ports.pop("slack", None)
