@@ -1,0 +1,1 @@
+"""Alert intake in the core: grouping, routing rules, maintenance windows, storms."""

@@ -1,0 +1,141 @@
+"""Alert groups: their identity, and the one alerts-channel message each group keeps. Pure.
+
+A group is (workspace, source, group key). Each group has a single message in the alerts
+channel ("N alerts firing"), posted once and then edited in place through an outbox UPSERT
+keyed by the group, so a storm of 10,000 alerts costs one message, not 10,000.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.notify import NotifyContext
+from bot.outbox_types import Action, OutboxIntent
+from bot.ports import ChatMessage
+
+SAMPLE_SIZE = 5
+_SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class GroupRef:
+    """Which group an alert belongs to."""
+
+    workspace: str
+    source: str
+    group_key: str
+
+
+def message_key(source: str, group_key: str) -> str:
+    """Logical key of a group's alerts-channel message.
+
+    Group keys can be 500 characters (Alertmanager's are label sets), longer than a chat-ref
+    key may be, so the key carries a digest of the group key rather than the key itself.
+    """
+    digest = hashlib.sha256(f"{source}\x00{group_key}".encode()).hexdigest()[:24]
+    return f"alerts:{source}:{digest}"
+
+
+def most_severe(severities: Sequence[str]) -> str:
+    """The most urgent of critical/warning/info (unknown words rank last)."""
+    if not severities:
+        return "warning"
+    return min(severities, key=lambda s: _SEVERITY_RANK.get(s, 9))
+
+
+@dataclass(frozen=True, slots=True)
+class SampleAlert:
+    """An alert as the group message shows it."""
+
+    title: str
+    severity: str
+    labels: dict[str, str]
+    links: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    """What the group message shows."""
+
+    firing: int
+    resolved: int
+    sample: tuple[SampleAlert, ...]
+    incident_ref: str | None = None
+    incident_url: str = ""
+    incident: Mapping[str, Any] | None = None  # the incident's snapshot, when there is one
+
+
+def group_message(group: GroupRef, view: GroupView) -> ChatMessage:
+    """The ``alert_group`` message: data only; each platform's renderer escapes it."""
+    lead = view.sample[0] if view.sample else None
+    title = lead.title if lead else group.group_key
+    severity = most_severe([s.severity for s in view.sample])
+    links: dict[str, Any] = dict(lead.links) if lead else {}
+    if view.incident_url:
+        links["incident"] = view.incident_url
+    noun = "alert" if view.firing == 1 else "alerts"
+    text = f"{view.firing} {noun} firing: {title}"
+    if view.resolved:
+        text += f" ({view.resolved} resolved)"
+    if view.incident_ref:
+        text += f" — {view.incident_ref}"
+    data: dict[str, Any] = {
+        "group_key": group.group_key,
+        "title": title,
+        "source": group.source,
+        "severity": severity,
+        "firing": view.firing,
+        "resolved": view.resolved,
+        "sample": [{"title": s.title, "labels": dict(s.labels)} for s in view.sample],
+        "incident_ref": view.incident_ref,
+        "links": links,
+        # What a "Declare incident" button should carry back (source|group_key).
+        "group_ref": f"{group.source}|{group.group_key}",
+        # The same facts in the shape the Teams card reads.
+        "status": "firing" if view.firing else "resolved",
+        "alerts": [{"title": s.title, "status": "firing"} for s in view.sample],
+    }
+    if view.incident is not None:
+        data["incident"] = dict(view.incident)
+    return ChatMessage("alert_group", text, data)
+
+
+def alert_platforms(ctx: NotifyContext) -> tuple[str, ...]:
+    """Platforms whose alerts channel hears about groups: the first, or all when mirroring."""
+    return ctx.platforms if ctx.mirror else ctx.platforms[:1]
+
+
+def group_intents(ctx: NotifyContext, group: GroupRef, message: ChatMessage) -> list[OutboxIntent]:
+    """The UPSERT of a group's message on each platform in use."""
+    key = message_key(group.source, group.group_key)
+    payload = {"room": "@alerts", "key": key, "message": message.to_json()}
+    return [
+        OutboxIntent(
+            workspace=group.workspace,
+            platform=platform,
+            ordering_key=key,
+            action=Action.UPSERT.value,
+            payload=payload,
+            # Unique per row; the storage layer folds a new upsert into a still-pending one.
+            idempotency_key=f"{key}:{platform}:{uuid.uuid4().hex}",
+        )
+        for platform in alert_platforms(ctx)
+    ]
+
+
+def sample_of(alerts: Sequence[Mapping[str, Any]]) -> tuple[SampleAlert, ...]:
+    """Up to ``SAMPLE_SIZE`` alerts, most severe first, for the group message."""
+    ordered = sorted(alerts, key=lambda a: _SEVERITY_RANK.get(str(a.get("severity")), 9))
+    return tuple(
+        SampleAlert(
+            title=str(a.get("title", "")),
+            severity=str(a.get("severity", "")),
+            labels=dict(a.get("labels") or {}),
+            links=dict(a.get("links") or {}),
+        )
+        for a in ordered[:SAMPLE_SIZE]
+    )

@@ -1,0 +1,127 @@
+"""The values alert intake works with: alerts as received, deliveries, maintenance windows.
+
+Handlers translate a source parser's output into these, so the core imports no parser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.alerting.rules import LabelMatcher
+
+
+class Route(StrEnum):
+    """What routing did with an alert when it last fired."""
+
+    DECLARE = "declare"  # it declared the group's incident
+    ATTACH = "attach"  # it joined the group's open incident
+    NOTIFY = "notify"  # it was announced in the alerts channel only
+    IGNORE = "ignore"  # a rule said to keep it on record and nothing else
+    SUPPRESSED = "suppressed"  # a maintenance window matched it
+    NONE = ""  # only ever seen resolved
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingAlert:
+    """One alert of a delivery, normalized by its source parser."""
+
+    source: str
+    fingerprint: str
+    group_key: str
+    status: str  # "firing" or "resolved"
+    severity: str
+    title: str
+    description: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+    @property
+    def firing(self) -> bool:
+        """True while the alert's condition holds."""
+        return self.status == "firing"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One webhook request's worth of alerts, with the sender's per-delivery id if any."""
+
+    workspace: str
+    source: str
+    alerts: tuple[IncomingAlert, ...]
+    delivery_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """What one delivery changed (all zero for a replay)."""
+
+    received: int
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    suppressed: int = 0
+    duplicate: bool = False
+    incidents: tuple[str, ...] = ()  # refs of incidents these alerts declared or joined
+
+    def as_json(self) -> dict[str, Any]:
+        """The webhook response body."""
+        return {
+            "received": self.received,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "suppressed": self.suppressed,
+            "duplicate": self.duplicate,
+            "incidents": list(self.incidents),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceWindow:
+    """A time range in which matching alerts are recorded but never declare or notify."""
+
+    id: int
+    workspace: str
+    starts_at: datetime
+    ends_at: datetime
+    matchers: tuple[LabelMatcher, ...]
+    reason: str
+    created_by: str
+    created_at: datetime
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None
+
+    def active_at(self, now: datetime) -> bool:
+        """True when the window silences alerts at ``now``."""
+        return self.cancelled_at is None and self.starts_at <= now < self.ends_at
+
+    def state(self, now: datetime) -> str:
+        """``scheduled``, ``active``, ``cancelled`` or ``expired``."""
+        if self.cancelled_at is not None:
+            return "cancelled"
+        if now < self.starts_at:
+            return "scheduled"
+        return "active" if now < self.ends_at else "expired"
+
+    def matchers_text(self) -> str:
+        """The matchers as typed: ``service="api", env=~"prod.*"``."""
+        return ", ".join(str(m) for m in self.matchers)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    """Filters for listing alerts."""
+
+    status: str | None = None
+    source: str | None = None
+    group_key: str | None = None
+    incident_id: int | None = None
+    labels: tuple[LabelMatcher, ...] = ()
+    limit: int = 100
+    offset: int = 0

@@ -1,0 +1,546 @@
+"""Alert, grouping and maintenance-window storage.
+
+Intake writes in bulk (one executemany INSERT per batch), reads with prebuilt Core selects (no
+ORM identity map for thousands of rows), and leans on the indexes of ``alert``: the unique
+(workspace, source, fingerprint); (workspace, source, group_key, incident_id, status, route),
+which answers "the group's latest incident" and the group message's counts from the index
+alone; (incident_id, status); and a partial index of the few alerts whose timeline note is due.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, func, insert, literal_column, select, text, update
+from sqlalchemy.engine import Connection, Dialect, Row
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlmodel import Session
+
+from bot.alerting.grouping import GroupRef
+from bot.alerting.model import AlertQuery, MaintenanceWindow, Route
+from bot.alerting.rules import LabelMatcher, all_match, matcher_from_json
+from bot.alerting.store import AlertWrite, GroupIncident, PendingNote, SampleRow
+from bot.domain.alert import StoredAlert
+from bot.domain.model import Status
+from bot.outbox_types import Action, OutboxIntent, OutboxState
+from storage.tables import AlertRow, IncidentRow, MaintenanceWindowRow, OutboxMessageRow
+
+T = TypeVar("T")
+_ALERT = AlertRow.__table__  # type: ignore[attr-defined]
+_OUTBOX = OutboxMessageRow.__table__  # type: ignore[attr-defined]
+_INCIDENT = IncidentRow.__table__  # type: ignore[attr-defined]
+_WINDOW = MaintenanceWindowRow.__table__  # type: ignore[attr-defined]
+_A = _ALERT.c
+# Stay well under SQLite's and psycopg's bound-parameter limits.
+_CHUNK = 500
+# Alerts that were announced (shown in chat or on an incident), as opposed to ignored by a
+# rule or silenced by a maintenance window.
+_ANNOUNCED = (Route.DECLARE.value, Route.ATTACH.value, Route.NOTIFY.value)
+_OPEN = tuple(s.value for s in Status if s.is_open)
+_WRITE_FIELDS = (
+    "workspace",
+    "source",
+    "fingerprint",
+    "group_key",
+    "status",
+    "severity",
+    "title",
+    "description",
+    "labels",
+    "annotations",
+    "links",
+    "starts_at",
+    "ends_at",
+    "first_seen_at",
+    "last_seen_at",
+    "incident_id",
+    "suppressed_by",
+    "route",
+    "rule",
+    "note_due",
+)
+# The partial index ix_alert_note_due is used only when the query says exactly "note_due".
+_NOTE_DUE: ColumnElement[bool] = literal_column("note_due")
+
+# Intake runs these for every batch: built once, so each call only binds parameters (building
+# a select costs more than SQLite takes to run it).
+_WS: BindParameter[str] = bindparam("ws")
+_SRC: BindParameter[str] = bindparam("src")
+_KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
+_FIND = select(_ALERT).where(
+    _A.workspace == _WS, _A.source == _SRC, _A.fingerprint.in_(bindparam("fps", expanding=True))
+)
+_LATEST = (
+    select(_A.group_key, func.max(_A.incident_id).label("incident_id"))
+    .where(
+        _A.workspace == _WS, _A.source == _SRC, _A.group_key.in_(_KEYS), _A.incident_id.is_not(None)
+    )
+    .group_by(_A.group_key)
+    .subquery()
+)
+_GROUP_INCIDENTS = select(
+    _LATEST.c.group_key, _INCIDENT.c.id, _INCIDENT.c.number, _INCIDENT.c.status
+).join(_INCIDENT, _INCIDENT.c.id == _LATEST.c.incident_id)
+_GROUP_COUNTS = (
+    select(_A.group_key, _A.status, func.count())
+    .where(
+        _A.workspace == _WS, _A.source == _SRC, _A.group_key.in_(_KEYS), _A.route.in_(_ANNOUNCED)
+    )
+    .group_by(_A.group_key, _A.status)
+)
+# Any few firing alerts will do for the message's sample: no ORDER BY, so SQLite reads a
+# handful of index entries instead of sorting the whole group.
+_SAMPLE = (
+    select(_A.id, _A.title, _A.severity, _A.labels, _A.links)
+    .where(
+        _A.workspace == _WS,
+        _A.source == _SRC,
+        _A.group_key == bindparam("key"),
+        _A.status == "firing",
+        _A.route.in_(_ANNOUNCED),
+    )
+    .limit(bindparam("limit"))
+)
+_PENDING = (
+    select(_A.id, _A.incident_id, _A.source, _A.group_key, _A.status, _A.title, _A.rule)
+    .where(_NOTE_DUE, _A.workspace == _WS, _A.source == _SRC, _A.group_key.in_(_KEYS))
+    .order_by(_A.id)
+)
+_CLEAR = update(_ALERT).where(_A.id.in_(bindparam("ids", expanding=True))).values(note_due=False)
+_TOUCH = (
+    update(_ALERT)
+    .where(_A.id.in_(bindparam("ids", expanding=True)))
+    .values(last_seen_at=bindparam("now"))
+)
+_ACTIVE_WINDOWS = (
+    select(_WINDOW)
+    .where(
+        _WINDOW.c.workspace == _WS,
+        _WINDOW.c.ends_at > bindparam("now"),
+        _WINDOW.c.cancelled_at.is_(None),
+    )
+    .order_by(_WINDOW.c.starts_at, _WINDOW.c.id)
+)
+_PENDING_UPSERTS = select(_OUTBOX.c.id, _OUTBOX.c.platform, _OUTBOX.c.ordering_key).where(
+    _OUTBOX.c.state == OutboxState.PENDING.value,
+    _OUTBOX.c.action == Action.UPSERT.value,
+    _OUTBOX.c.ordering_key.in_(_KEYS),
+)
+_FOLD_UPSERT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(payload=bindparam("payload", type_=_OUTBOX.c.payload.type))
+)
+_INSERT_SQLITE = (
+    f"INSERT INTO alert ({', '.join(_WRITE_FIELDS)}) "
+    f"VALUES ({', '.join('?' for _ in _WRITE_FIELDS)})"
+)
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _to_alert(row: Row[Any]) -> StoredAlert:
+    return StoredAlert(
+        id=row.id,
+        workspace=row.workspace,
+        source=row.source,
+        fingerprint=row.fingerprint,
+        group_key=row.group_key,
+        status=row.status,
+        severity=row.severity,
+        title=row.title,
+        description=row.description,
+        labels=dict(row.labels or {}),
+        annotations=dict(row.annotations or {}),
+        links=dict(row.links or {}),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        first_seen_at=row.first_seen_at,
+        last_seen_at=row.last_seen_at,
+        incident_id=row.incident_id,
+        suppressed_by=row.suppressed_by,
+        extra={"route": row.route, "rule": row.rule, "note_due": bool(row.note_due)},
+    )
+
+
+def _to_window(row: Any) -> MaintenanceWindow:
+    return MaintenanceWindow(
+        id=row.id,
+        workspace=row.workspace,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        matchers=tuple(matcher_from_json(m) for m in row.matchers or []),
+        reason=row.reason,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        cancelled_at=row.cancelled_at,
+        cancelled_by=row.cancelled_by,
+    )
+
+
+def _by_source(groups: Collection[GroupRef]) -> dict[tuple[str, str], list[str]]:
+    found: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for g in groups:
+        found[(g.workspace, g.source)].append(g.group_key)
+    return found
+
+
+_PROCESSORS: dict[str, list[Any]] = {}
+
+
+def _processors(dialect: Dialect) -> list[Any]:
+    """Each written column's bind processor (JSON encoding, UTC datetimes), computed once."""
+    found = _PROCESSORS.get(dialect.name)
+    if found is None:
+        found = [_ALERT.c[name].type._cached_bind_processor(dialect) for name in _WRITE_FIELDS]
+        _PROCESSORS[dialect.name] = found
+    return found
+
+
+class AlertRepo:
+    """Alert storage over one session."""
+
+    def __init__(self, session: Session, dialect: str) -> None:
+        self.session = session
+        self.dialect = dialect
+
+    def _conn(self) -> Connection:
+        return self.session.connection()
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    def lock_group(self, group: GroupRef) -> None:
+        """On Postgres, a transaction-scoped advisory lock per group: two replicas receiving
+        the same group at once cannot both declare an incident for it. SQLite has one writer.
+        """
+        if self.dialect != "postgresql":
+            return
+        name = f"{group.workspace}\x00{group.source}\x00{group.group_key}".encode()
+        key = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
+        self._conn().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    def find(
+        self, workspace: str, keys: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], StoredAlert]:
+        """Stored alerts by (source, fingerprint); route, rule and note_due are in ``extra``."""
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for source, fingerprint in keys:
+            by_source[source].append(fingerprint)
+        found: dict[tuple[str, str], StoredAlert] = {}
+        conn = self._conn()
+        for source, fingerprints in by_source.items():
+            for chunk in _chunks(fingerprints):
+                rows = conn.execute(_FIND, {"ws": workspace, "src": source, "fps": list(chunk)})
+                for row in rows:
+                    found[(source, row.fingerprint)] = _to_alert(row)
+        return found
+
+    def write(self, rows: Sequence[AlertWrite]) -> None:
+        """Insert new rows and overwrite changed ones."""
+        new = [r for r in rows if r.id is None]
+        old = [
+            {"id": r.id, **{f: getattr(r, f) for f in _WRITE_FIELDS}}
+            for r in rows
+            if r.id is not None
+        ]
+        if new and self.dialect == "sqlite":
+            self._insert_sqlite(new)
+        elif new:
+            values = [{f: getattr(r, f) for f in _WRITE_FIELDS} for r in new]
+            for chunk in _chunks(values):
+                self.session.execute(insert(AlertRow), list(chunk))
+        if old:
+            self.session.execute(update(AlertRow), old)
+
+    def _insert_sqlite(self, rows: Sequence[AlertWrite]) -> None:
+        # The hot path of intake: the same bind processing SQLAlchemy would do (JSON, UTC
+        # datetimes), one executemany, and none of the ORM's per-row bookkeeping, which cost
+        # more than SQLite's own work. Equal timestamps are encoded once.
+        conn = self._conn()
+        processors = _processors(conn.dialect)
+        encoded: dict[datetime, Any] = {}
+        params = []
+        for row in rows:
+            values = []
+            for name, process in zip(_WRITE_FIELDS, processors, strict=True):
+                value = getattr(row, name)
+                if process is not None and value is not None:
+                    if isinstance(value, datetime):
+                        found = encoded.get(value)
+                        if found is None:
+                            found = encoded[value] = process(value)
+                        value = found
+                    else:
+                        value = process(value)
+                values.append(value)
+            params.append(tuple(values))
+        conn.exec_driver_sql(_INSERT_SQLITE, params)
+
+    def touch(self, ids: Sequence[int], now: datetime) -> None:
+        """Set ``last_seen_at`` for re-sent, unchanged alerts."""
+        conn = self._conn()
+        for chunk in _chunks(ids):
+            conn.execute(_TOUCH, {"ids": list(chunk), "now": now})
+
+    def group_incidents(self, groups: Collection[GroupRef]) -> dict[GroupRef, GroupIncident]:
+        """Each group's most recent incident (open or not), for groups that have one."""
+        found: dict[GroupRef, GroupIncident] = {}
+        conn = self._conn()
+        for (workspace, source), keys in _by_source(groups).items():
+            for chunk in _chunks(keys):
+                rows = conn.execute(
+                    _GROUP_INCIDENTS, {"ws": workspace, "src": source, "keys": list(chunk)}
+                )
+                for key, incident_id, number, status in rows:
+                    found[GroupRef(workspace, source, key)] = GroupIncident(
+                        int(incident_id), int(number), status in _OPEN
+                    )
+        return found
+
+    def group_counts(self, groups: Collection[GroupRef]) -> dict[GroupRef, tuple[int, int]]:
+        """(firing, resolved) per group, counting only announced alerts."""
+        counts: dict[GroupRef, list[int]] = {g: [0, 0] for g in groups}
+        conn = self._conn()
+        for (workspace, source), keys in _by_source(groups).items():
+            for chunk in _chunks(keys):
+                rows = conn.execute(
+                    _GROUP_COUNTS, {"ws": workspace, "src": source, "keys": list(chunk)}
+                )
+                for key, status, n in rows:
+                    slot = counts[GroupRef(workspace, source, key)]
+                    slot[0 if status == "firing" else 1] += int(n)
+        return {g: (c[0], c[1]) for g, c in counts.items()}
+
+    def group_sample(self, group: GroupRef, limit: int) -> list[SampleRow]:
+        """A few announced firing alerts of a group (any few: this feeds a preview)."""
+        params = {
+            "ws": group.workspace,
+            "src": group.source,
+            "key": group.group_key,
+            "limit": limit,
+        }
+        return [
+            SampleRow(r.id, r.title, r.severity, dict(r.labels or {}), dict(r.links or {}))
+            for r in self._conn().execute(_SAMPLE, params)
+        ]
+
+    def group_firing(self, group: GroupRef, limit: int) -> list[StoredAlert]:
+        """The group's announced firing alerts, oldest first."""
+        stmt = (
+            select(_ALERT)
+            .where(
+                _A.workspace == group.workspace,
+                _A.source == group.source,
+                _A.group_key == group.group_key,
+                _A.status == "firing",
+                _A.route.in_(_ANNOUNCED),
+            )
+            .order_by(_A.id)
+            .limit(limit)
+        )
+        return [_to_alert(r) for r in self._conn().execute(stmt)]
+
+    def attach_group(self, group: GroupRef, incident_id: int) -> int:
+        """Attach the group's announced, unattached firing alerts to an incident (their
+        timeline note due); the count."""
+        result = self._conn().execute(
+            update(_ALERT)
+            .where(
+                _A.workspace == group.workspace,
+                _A.source == group.source,
+                _A.group_key == group.group_key,
+                _A.status == "firing",
+                _A.incident_id.is_(None),
+                _A.route.in_(_ANNOUNCED),
+            )
+            .values(incident_id=incident_id, route=Route.ATTACH.value, note_due=True)
+        )
+        return int(result.rowcount)
+
+    def pending_notes(self, groups: Collection[GroupRef]) -> list[PendingNote]:
+        """The groups' alert changes waiting for a timeline summary, oldest first.
+
+        On Postgres the rows are locked, so two transactions flushing the same group cannot
+        both summarize them (the second finds them no longer due).
+        """
+        stmt = _PENDING.with_for_update() if self.dialect == "postgresql" else _PENDING
+        notes: list[PendingNote] = []
+        conn = self._conn()
+        for (workspace, source), keys in _by_source(groups).items():
+            for chunk in _chunks(keys):
+                rows = conn.execute(stmt, {"ws": workspace, "src": source, "keys": list(chunk)})
+                notes.extend(
+                    PendingNote(
+                        r.id, r.incident_id, r.source, r.group_key, r.status, r.title, r.rule
+                    )
+                    for r in rows
+                )
+        notes.sort(key=lambda n: n.id)
+        return notes
+
+    def clear_notes(self, ids: Sequence[int]) -> None:
+        """Mark alert changes as summarized."""
+        conn = self._conn()
+        for chunk in _chunks(ids):
+            conn.execute(_CLEAR, {"ids": list(chunk)})
+
+    def groups_with_pending_notes(self) -> list[GroupRef]:
+        """Every group with a summary still due (after a restart)."""
+        stmt = select(_A.workspace, _A.source, _A.group_key).where(_NOTE_DUE).distinct()
+        return [GroupRef(w, s, g) for w, s, g in self._conn().execute(stmt)]
+
+    def firing_count(self, incident_id: int) -> int:
+        """How many of an incident's alerts still fire."""
+        stmt = select(func.count()).where(_A.incident_id == incident_id, _A.status == "firing")
+        return int(self._conn().execute(stmt).scalar_one())
+
+    def upsert_messages(self, intents: Sequence[OutboxIntent], now: datetime) -> None:
+        """Fold each UPSERT into the pending UPSERT of the same message, else insert it.
+
+        At most one undelivered edit per message ever waits, so the outbox stays bounded
+        however many alerts a group receives. A row the worker already claimed is left alone
+        (on Postgres the row lock makes the claim and this update take turns).
+        """
+        if not intents:
+            return
+        stmt = (
+            _PENDING_UPSERTS.with_for_update() if self.dialect == "postgresql" else _PENDING_UPSERTS
+        )
+        keys = sorted({i.ordering_key for i in intents})
+        pending = {(p, k): i for i, p, k in self._conn().execute(stmt, {"keys": keys})}
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for intent in intents:
+            row_id = pending.get((intent.platform, intent.ordering_key))
+            if row_id is not None:
+                updates.append({"row_id": row_id, "payload": intent.payload})
+                continue
+            inserts.append(
+                {
+                    "workspace": intent.workspace,
+                    "platform": intent.platform,
+                    "ordering_key": intent.ordering_key,
+                    "action": intent.action,
+                    "payload": intent.payload,
+                    "idempotency_key": intent.idempotency_key,
+                    "state": OutboxState.PENDING.value,
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                    "result": {},
+                }
+            )
+        if updates:
+            self._conn().execute(_FOLD_UPSERT, updates)
+        if inserts:
+            self.session.execute(insert(OutboxMessageRow), inserts)
+
+    def list_alerts(self, workspace: str, query: AlertQuery) -> list[StoredAlert]:
+        """Alerts, most recently seen first."""
+        stmt = select(_ALERT).where(_A.workspace == workspace)
+        if query.status:
+            stmt = stmt.where(_A.status == query.status)
+        if query.source:
+            stmt = stmt.where(_A.source == query.source)
+        if query.group_key:
+            stmt = stmt.where(_A.group_key == query.group_key)
+        if query.incident_id is not None:
+            stmt = stmt.where(_A.incident_id == query.incident_id)
+        stmt = stmt.order_by(_A.last_seen_at.desc(), _A.id.desc())
+        conn = self._conn()
+        if not query.labels:
+            stmt = stmt.offset(query.offset).limit(query.limit)
+            return [_to_alert(r) for r in conn.execute(stmt)]
+        # Label filters run here rather than in SQL: JSON operators differ between SQLite
+        # and Postgres, and the scan is bounded.
+        wanted = query.offset + query.limit
+        out: list[StoredAlert] = []
+        for row in conn.execute(stmt.limit(50_000)):
+            if all_match(query.labels, row.labels or {}):
+                out.append(_to_alert(row))
+                if len(out) >= wanted:
+                    break
+        return out[query.offset :]
+
+    # -- maintenance windows -----------------------------------------------------------------
+
+    def add_window(
+        self,
+        workspace: str,
+        *,
+        starts_at: datetime,
+        ends_at: datetime,
+        matchers: Sequence[LabelMatcher],
+        reason: str,
+        created_by: str,
+        now: datetime,
+    ) -> MaintenanceWindow:
+        """Store a maintenance window."""
+        row = MaintenanceWindowRow(
+            workspace=workspace,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            matchers=[m.as_json() for m in matchers],
+            reason=reason,
+            created_by=created_by,
+            created_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _to_window(row)
+
+    def windows(
+        self, workspace: str, now: datetime, *, include_past: bool = False
+    ) -> list[MaintenanceWindow]:
+        """Windows that are active or scheduled (or all, newest first, with include_past)."""
+        if not include_past:
+            rows = self._conn().execute(_ACTIVE_WINDOWS, {"ws": workspace, "now": now})
+            return [_to_window(r) for r in rows]
+        stmt = (
+            select(_WINDOW)
+            .where(_WINDOW.c.workspace == workspace)
+            .order_by(_WINDOW.c.id.desc())
+            .limit(500)
+        )
+        return [_to_window(r) for r in self._conn().execute(stmt)]
+
+    def get_window(self, workspace: str, window_id: int) -> MaintenanceWindow | None:
+        """One window."""
+        row = self.session.get(MaintenanceWindowRow, window_id)
+        if row is None or row.workspace != workspace:
+            return None
+        return _to_window(row)
+
+    def cancel_window(
+        self, workspace: str, window_id: int, *, now: datetime, by: str
+    ) -> MaintenanceWindow | None:
+        """End a window now; None when there is no such window."""
+        row = self.session.get(MaintenanceWindowRow, window_id, with_for_update=True)
+        if row is None or row.workspace != workspace:
+            return None
+        if row.cancelled_at is None and row.ends_at > now:
+            row.cancelled_at = now
+            row.cancelled_by = by
+            self.session.add(row)
+            self.session.flush()
+        return _to_window(row)
+
+    def suppressed_firing(self, workspace: str, window_id: int) -> list[StoredAlert]:
+        """Alerts a window silenced that are still firing."""
+        stmt = (
+            select(_ALERT)
+            .where(
+                _A.workspace == workspace,
+                _A.suppressed_by == window_id,
+                _A.status == "firing",
+            )
+            .order_by(_A.id)
+        )
+        return [_to_alert(r) for r in self._conn().execute(stmt)]
