@@ -1,0 +1,1 @@
+"""Scheduled work: update reminders, escalations, digests, action-item and postmortem nudges."""

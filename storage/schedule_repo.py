@@ -1,0 +1,247 @@
+"""Due-job storage for reminders and scheduled posts.
+
+Exactly once rests on two things: UNIQUE(kind, dedup_key) with insert-or-skip (a replica that
+loses the race inserts nothing and so sends nothing), and row locks with ``SKIP LOCKED`` on
+Postgres so concurrent ticks work on disjoint incidents. On SQLite every transaction is a
+single writer (``BEGIN IMMEDIATE``), which gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, false, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from bot.domain.model import OPEN_STATUSES, ActionItem, Incident, Status
+from bot.scheduling.store import DueJob, JobKind, JobState, NewJob
+from storage.tables import ActionItemRow, DueJobRow, IncidentRow
+
+# storage.repo imports this module, so the row converter is repeated here, not imported.
+_INCIDENT_FIELDS = [f.name for f in dataclasses.fields(Incident) if f.name != "status"]
+
+
+def _to_incident(row: IncidentRow) -> Incident:
+    values = {name: getattr(row, name) for name in _INCIDENT_FIELDS}
+    return Incident(status=Status(row.status), **values)
+
+
+def _to_job(row: DueJobRow) -> DueJob:
+    assert row.id is not None
+    return DueJob(
+        id=row.id,
+        workspace=row.workspace,
+        kind=row.kind,
+        dedup_key=row.dedup_key,
+        due_at=row.due_at,
+        state=JobState(row.state),
+        payload=dict(row.payload or {}),
+        incident_id=row.incident_id,
+        anchor_at=row.anchor_at,
+        done_at=row.done_at,
+    )
+
+
+class ScheduleRepo:
+    """Scheduled-work storage over one session."""
+
+    def __init__(self, session: Session, dialect: str) -> None:
+        self.session = session
+        self.dialect = dialect
+
+    def record_job(self, job: NewJob, now: datetime) -> bool:
+        """Insert ``job`` unless its (kind, dedup_key) exists; True when this call inserted it."""
+        values: dict[str, Any] = {
+            "workspace": job.workspace,
+            "kind": job.kind,
+            "dedup_key": job.dedup_key,
+            "due_at": job.due_at,
+            "payload": job.payload,
+            "state": job.state.value,
+            "done_at": now if job.state is not JobState.PENDING else None,
+            "incident_id": job.incident_id,
+            "anchor_at": job.anchor_at,
+            "created_at": now,
+        }
+        table = DueJobRow.__table__  # type: ignore[attr-defined]
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        # ON CONFLICT DO NOTHING rather than catching IntegrityError: on Postgres a loser
+        # waits for the winner's commit and then skips, and the transaction stays usable.
+        stmt = (
+            insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["kind", "dedup_key"])
+            .returning(table.c.id)
+        )
+        # RETURNING, not rowcount: psycopg reports no reliable rowcount for this statement.
+        return self.session.execute(stmt).scalar_one_or_none() is not None
+
+    def reminder_candidates(
+        self, now: datetime, escalate_after: Mapping[str, timedelta], *, limit: int
+    ) -> list[Incident]:
+        """Open incidents whose update is due and which still owe a reminder or an escalation."""
+        due = col(IncidentRow.next_update_due_at)
+        escalation_time = or_(
+            false(),
+            *(
+                and_(col(IncidentRow.severity) == name, due <= now - cadence)
+                for name, cadence in escalate_after.items()
+            ),
+        )
+        stmt = (
+            select(IncidentRow)
+            .where(
+                col(IncidentRow.status).in_([s.value for s in OPEN_STATUSES]),
+                col(IncidentRow.reminders_enabled).is_(True),
+                due.is_not(None),
+                due <= now,
+                ~self._job_exists(JobKind.ESCALATION),
+                or_(~self._job_exists(JobKind.REMINDER), escalation_time),
+            )
+            .order_by(due, col(IncidentRow.id))
+            .limit(limit)
+        )
+        return [_to_incident(r) for r in self.session.exec(self._locked(stmt, IncidentRow))]
+
+    def postmortem_candidates(
+        self, resolved_before: datetime, resolved_after: datetime, *, limit: int
+    ) -> list[Incident]:
+        """Resolved incidents in the window that have had no postmortem reminder (locked)."""
+        resolved = col(IncidentRow.resolved_at)
+        other = DueJobRow.__table__.alias("pm")  # type: ignore[attr-defined]
+        reminded = (
+            select(other.c.id)
+            .where(other.c.kind == JobKind.POSTMORTEM.value, other.c.incident_id == IncidentRow.id)
+            .exists()
+        )
+        stmt = (
+            select(IncidentRow)
+            .where(
+                IncidentRow.status == Status.RESOLVED.value,
+                resolved.is_not(None),
+                resolved <= resolved_before,
+                resolved > resolved_after,
+                ~reminded,
+            )
+            .order_by(resolved, col(IncidentRow.id))
+            .limit(limit)
+        )
+        return [_to_incident(r) for r in self.session.exec(self._locked(stmt, IncidentRow))]
+
+    def open_incidents(self, *, limit: int) -> list[Incident]:
+        """Open incidents across workspaces, oldest first (the digest sorts by severity)."""
+        stmt = (
+            select(IncidentRow)
+            .where(col(IncidentRow.status).in_([s.value for s in OPEN_STATUSES]))
+            .order_by(col(IncidentRow.declared_at), col(IncidentRow.id))
+            .limit(limit)
+        )
+        return [_to_incident(r) for r in self.session.exec(stmt)]
+
+    def overdue_action_items(self, now: datetime) -> list[tuple[ActionItem, Incident]]:
+        """Undone action items with an owner, past their due date, with their incident."""
+        stmt = (
+            select(ActionItemRow, IncidentRow)
+            .join(IncidentRow, col(IncidentRow.id) == col(ActionItemRow.incident_id))
+            .where(
+                col(ActionItemRow.done_at).is_(None),
+                col(ActionItemRow.owner).is_not(None),
+                col(ActionItemRow.due).is_not(None),
+                col(ActionItemRow.due) < now,
+            )
+            .order_by(col(ActionItemRow.due), col(ActionItemRow.id))
+        )
+        out: list[tuple[ActionItem, Incident]] = []
+        for item, incident in self.session.exec(stmt):
+            assert item.id is not None
+            out.append(
+                (
+                    ActionItem(
+                        id=item.id,
+                        incident_id=item.incident_id,
+                        text=item.text,
+                        created_at=item.created_at,
+                        created_by=item.created_by,
+                        owner=item.owner,
+                        due=item.due,
+                        done_at=item.done_at,
+                        done_by=item.done_by,
+                    ),
+                    _to_incident(incident),
+                )
+            )
+        return out
+
+    def last_job_due(self, kind: str) -> datetime | None:
+        """The latest ``due_at`` recorded for ``kind`` (a cron schedule's cursor)."""
+        stmt = (
+            select(DueJobRow.due_at)
+            .where(DueJobRow.kind == kind)
+            .order_by(col(DueJobRow.due_at).desc())
+            .limit(1)
+        )
+        return self.session.exec(stmt).first()
+
+    def claim_jobs(self, kinds: Sequence[str], now: datetime, *, limit: int) -> list[DueJob]:
+        """Pending jobs due by ``now``, locked for this transaction (``SKIP LOCKED``)."""
+        if not kinds:
+            return []
+        stmt = (
+            select(DueJobRow)
+            .where(
+                DueJobRow.state == JobState.PENDING.value,
+                col(DueJobRow.kind).in_(list(kinds)),
+                col(DueJobRow.due_at) <= now,
+            )
+            .order_by(col(DueJobRow.due_at), col(DueJobRow.id))
+            .limit(limit)
+        )
+        return [_to_job(r) for r in self.session.exec(self._locked(stmt, DueJobRow))]
+
+    def finish_job(
+        self, job_id: int, now: datetime, *, state: JobState, payload: dict[str, Any] | None = None
+    ) -> None:
+        """Mark a claimed job done (or skipped), optionally recording what it did."""
+        values: dict[str, Any] = {"state": state.value, "done_at": now}
+        if payload is not None:
+            values["payload"] = payload
+        self.session.execute(update(DueJobRow).where(col(DueJobRow.id) == job_id).values(**values))
+
+    def list_jobs(
+        self, *, kind: str | None = None, incident_id: int | None = None, limit: int = 100
+    ) -> list[DueJob]:
+        """Jobs newest first, for the CLI and tests."""
+        stmt = select(DueJobRow)
+        if kind is not None:
+            stmt = stmt.where(DueJobRow.kind == kind)
+        if incident_id is not None:
+            stmt = stmt.where(DueJobRow.incident_id == incident_id)
+        stmt = stmt.order_by(col(DueJobRow.id).desc()).limit(limit)
+        return [_to_job(r) for r in self.session.exec(stmt)]
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _job_exists(self, kind: JobKind) -> Any:
+        """EXISTS a job of ``kind`` for the incident's current deadline."""
+        job = DueJobRow.__table__.alias(f"j_{kind.value}")  # type: ignore[attr-defined]
+        return (
+            select(job.c.id)
+            .where(
+                job.c.kind == kind.value,
+                job.c.incident_id == IncidentRow.id,
+                job.c.anchor_at == IncidentRow.next_update_due_at,
+            )
+            .exists()
+        )
+
+    def _locked(self, stmt: SelectOfScalar[Any], of: Any) -> SelectOfScalar[Any]:
+        # SQLite has no row locks; its BEGIN IMMEDIATE transaction already excludes writers.
+        if self.dialect == "postgresql":
+            return stmt.with_for_update(skip_locked=True, of=of)
+        return stmt
