@@ -1,0 +1,131 @@
+"""Who may call /api/messages: Bot Framework JWTs are validated; anonymous only when asked."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.fakes.bot_connector import BotFrameworkKeys, FakeBotConnector
+from tests.teams import activities as act
+from tests.teams.conftest import Harness
+
+
+def hello(teams: Harness) -> dict[str, Any]:
+    """The bot being added to Alice's 1:1 chat (it answers with a welcome)."""
+    return act.bot_added(
+        service_url=teams.service_url, conversation=act.personal_conversation(act.ALICE)
+    )
+
+
+async def assert_nothing_happened(teams: Harness) -> None:
+    await teams.settle()
+    assert await teams.incidents() == []
+    assert await teams.outbox() == []
+    assert teams.connector.calls == []
+
+
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer not-a-jwt", "Basic YWxpY2U6cHc=", "Bearer"]
+)
+async def test_unsigned_or_garbled_requests_are_rejected(
+    teams: Harness, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    status, _ = await teams.post(
+        act.message("incident declare Should not exist", service_url=teams.service_url),
+        headers,
+    )
+    assert status == 401
+    status, _ = await teams.post(hello(teams), headers)
+    assert status == 401
+    await assert_nothing_happened(teams)
+
+
+async def test_a_valid_bot_framework_token_is_accepted(
+    teams: Harness, keys: BotFrameworkKeys
+) -> None:
+    token = keys.sign({"aud": act.APP_ID, "serviceurl": teams.service_url})
+    status, _ = await teams.post(hello(teams), {"Authorization": f"Bearer {token}"})
+    assert status == 202
+    await teams.settle()
+    [welcome] = teams.connector.posted_to(act.ALICE.personal)
+    assert "I'm sitrep" in welcome.card_text
+    # Outbound calls carry the bot's own token, from the token provider.
+    assert welcome.authorization == "Bearer fake-bf-token"
+    assert keys.fetches >= 1
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"aud": "someone-elses-app-id"},
+        {"aud": act.APP_ID, "exp": 1_000_000_000, "nbf": 999_999_000, "iat": 999_999_000},
+    ],
+    ids=["wrong-audience", "expired"],
+)
+async def test_tokens_for_another_app_or_expired_are_rejected(
+    teams: Harness, keys: BotFrameworkKeys, claims: dict[str, Any]
+) -> None:
+    token = keys.sign({"serviceurl": teams.service_url, **claims})
+    status, _ = await teams.post(hello(teams), {"Authorization": f"Bearer {token}"})
+    assert status == 401
+    await assert_nothing_happened(teams)
+
+
+async def test_a_token_signed_by_someone_else_is_rejected(
+    teams: Harness, keys: BotFrameworkKeys
+) -> None:
+    forged = keys.sign(
+        {"aud": act.APP_ID}, key=rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    status, _ = await teams.post(hello(teams), {"Authorization": f"Bearer {forged}"})
+    assert status == 401
+    await assert_nothing_happened(teams)
+
+
+class TestAnonymousMode:
+    """SITREP_TEAMS_ALLOW_ANONYMOUS=true with no credentials: local development."""
+
+    @pytest.fixture
+    def settings_overrides(
+        self, settings_overrides: dict[str, Any], connector: FakeBotConnector
+    ) -> dict[str, Any]:
+        connector.token = None  # the Bot Framework Emulator sends and accepts no tokens
+        overrides = {**settings_overrides, "teams_allow_anonymous": True}
+        overrides.pop("teams_app_id")
+        overrides.pop("teams_app_password")
+        return overrides
+
+    async def test_unsigned_requests_work_and_replies_go_unsigned(self, teams: Harness) -> None:
+        status, _ = await teams.post(hello(teams), {})
+        assert status == 202
+        await teams.settle()
+        [welcome] = teams.connector.posted_to(act.ALICE.personal)
+        assert welcome.authorization is None
+
+    async def test_the_server_says_so_loudly_at_start(
+        self, settings: Any, caplog: pytest.LogCaptureFixture, teams: Harness
+    ) -> None:
+        del teams  # started the app
+        warnings = [
+            r
+            for r in caplog.get_records("setup")
+            if r.levelno == logging.WARNING and "ANONYMOUS" in r.getMessage()
+        ]
+        assert warnings, "no start-up warning about anonymous mode"
+        assert "never in production" in warnings[0].getMessage()
+
+
+class TestTeamsOff:
+    """No app id and no anonymous flag: no endpoint at all."""
+
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {}
+
+    async def test_messages_endpoint_is_not_mounted(self, client: Any) -> None:
+        resp = await client.post("/api/messages", json={"type": "message"})
+        assert resp.status in (404, 405)
