@@ -10,6 +10,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -116,7 +117,9 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
         runtime.ports,
         runtime.clock,
         DeliveryPolicy(
-            max_attempts=s.outbox_max_attempts, backoff_cap=s.outbox_backoff_cap_seconds
+            max_attempts=s.outbox_max_attempts,
+            backoff_cap=s.outbox_backoff_cap_seconds,
+            lease=timedelta(seconds=s.outbox_lease_seconds),
         ),
     )
     runtime.worker = worker

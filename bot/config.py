@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=12, ge=1)
     outbox_backoff_cap_seconds: float = Field(default=300, gt=0)
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    # How long a claimed delivery is held before another worker may take it over: the window
+    # in which a crashed replica's in-flight messages wait.
+    outbox_lease_seconds: float = Field(default=120, ge=1)
 
     # Slack (the platform's conventional names are accepted without the prefix)
     slack_bot_token: SecretStr | None = Field(

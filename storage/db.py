@@ -12,6 +12,8 @@ import asyncio
 import contextvars
 import functools
 import logging
+import random
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,10 +26,11 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.repository import Repo
-from storage.repo import SqlRepo
+from storage.repo import NumberTaken, SqlRepo, StaleIncident
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+ATTEMPTS = 10
 
 
 def normalize_url(url: str) -> str:
@@ -113,15 +116,24 @@ class Database:
         return await loop.run_in_executor(self._executor, call)
 
     def _run_with_retry(self, fn: Callable[[Repo], T]) -> T:
-        # Postgres serialization failures and SQLite lock timeouts are transient; the unit of
-        # work is a pure function of the database state, so running it again is safe.
-        for attempt in range(5):
+        # Postgres serialization failures, SQLite lock timeouts and lost races (two declares
+        # taking the same INC number, two commands editing one incident) are transient; the
+        # unit of work is a pure function of the database state, so running it again is safe.
+        for attempt in range(ATTEMPTS):
+            last = attempt == ATTEMPTS - 1
             try:
                 return self.run_sync(fn)
             except OperationalError as exc:
-                if attempt == 4 or not _is_transient(exc):
+                if last or not _is_transient(exc):
                     raise
                 log.warning("database busy, retrying", extra={"attempt": attempt + 1})
+            except (NumberTaken, StaleIncident) as exc:
+                if last:
+                    raise
+                # Another transaction won and committed; a little jitter keeps the losers of
+                # a burst from colliding again on the next number.
+                log.info("lost a race, retrying", extra={"attempt": attempt + 1, "why": str(exc)})
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def ping(self) -> bool:

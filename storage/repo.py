@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import and_, delete, func, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -137,7 +137,14 @@ class SqlRepo:
     # -- incidents -------------------------------------------------------------------------
 
     def next_incident_number(self, workspace: str) -> int:
-        """The next INC number for a workspace (the unique constraint settles races)."""
+        """The next INC number for a workspace; concurrent declares take turns."""
+        if self.dialect == "postgresql":
+            # Without this, concurrent declares (threads, replicas) read the same max and all
+            # but one lose on the unique constraint. The lock is held until commit.
+            self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"sitrep:incident-number:{workspace}"},
+            )
         current = self.session.exec(
             select(func.max(IncidentRow.number)).where(IncidentRow.workspace == workspace)
         ).one()

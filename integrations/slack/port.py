@@ -15,6 +15,7 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.delivery import DELIVERY_KEY
 from bot.ports import ChatMessage, DeliveryError, MessageRef, RoomRef, RoomSpec, WellKnownRoom
 from integrations.slack.blocks import render
 from integrations.slack.naming import channel_name, next_candidate
@@ -25,6 +26,13 @@ EPHEMERAL_FALLBACK = frozenset(
     {"user_not_in_channel", "not_in_channel", "channel_not_found", "is_archived"}
 )
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+# Message metadata tags every post with its outbox key, so a retry after a crash can look in
+# the channel (or thread) for the message the dead process already posted.
+DELIVERY_EVENT = "sitrep_delivery"
+# How far back a retry looks; a crashed delivery is retried within minutes, so its message
+# is among the channel's latest.
+LOOKBACK = 200
 MAX_NAME_ATTEMPTS = 20
 TOPIC_LIMIT = 250
 
@@ -76,6 +84,7 @@ class SlackPort:
         self.channel_prefix = channel_prefix
         self._bot_user: str | None = None
         self._team: str | None = None
+        self._channel_ids: dict[str, str] = {}
 
     async def identity(self) -> tuple[str, str]:
         """(bot user id, team id), from ``auth.test`` once."""
@@ -160,6 +169,9 @@ class SlackPort:
         }
         if thread is not None:
             args["thread_ts"] = thread.id
+        key = DELIVERY_KEY.get()
+        if key is not None:
+            args["metadata"] = {"event_type": DELIVERY_EVENT, "event_payload": {"key": key}}
         try:
             resp = await self._call("chat.postMessage", **args)
         except DeliveryError as exc:
@@ -168,7 +180,56 @@ class SlackPort:
             # The broadcast channel may be public and not yet joined: join once and retry.
             await self._call("conversations.join", channel=room.id)
             resp = await self._call("chat.postMessage", **args)
-        return MessageRef(self.platform, str(resp["channel"]), str(resp["ts"]))
+        channel = str(resp["channel"])
+        if room.id != channel:
+            self._channel_ids[room.id] = channel  # posted by name: remember its id
+        return MessageRef(self.platform, channel, str(resp["ts"]))
+
+    async def find_posted(
+        self, room: RoomRef, key: str, thread: MessageRef | None = None
+    ) -> MessageRef | None:
+        """The message an earlier attempt posted under outbox ``key``, found by its metadata."""
+        channel = thread.room_id if thread is not None else await self._channel_id(room)
+        if channel is None:
+            return None
+        history: dict[str, Any] = {"channel": channel, "include_all_metadata": True}
+        try:
+            if thread is not None:
+                resp = await self._call("conversations.replies", ts=thread.id, **history)
+            else:
+                resp = await self._call("conversations.history", limit=LOOKBACK, **history)
+        except DeliveryError as exc:
+            if str(exc) in ("not_in_channel", "channel_not_found"):
+                return None  # we cannot have posted where we cannot read
+            raise
+        for message in resp.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == DELIVERY_EVENT and payload.get("key") == key:
+                return MessageRef(self.platform, channel, str(message["ts"]))
+        return None
+
+    async def _channel_id(self, room: RoomRef) -> str | None:
+        """A channel's id; the broadcast and alerts channels are configured by name."""
+        if CHANNEL_ID.match(room.id):
+            return room.id
+        name = room.id.lstrip("#")
+        if name not in self._channel_ids:
+            cursor: str | None = None
+            while True:
+                resp = await self._call(
+                    "conversations.list",
+                    types="public_channel",
+                    exclude_archived=True,
+                    limit=1000,
+                    cursor=cursor,
+                )
+                for channel in resp.get("channels") or []:
+                    self._channel_ids[str(channel.get("name"))] = str(channel["id"])
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+                if name in self._channel_ids or cursor is None:
+                    break
+        return self._channel_ids.get(name)
 
     async def update_message(self, ref: MessageRef, message: ChatMessage) -> MessageRef:
         """Edit a message in place."""

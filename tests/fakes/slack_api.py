@@ -540,6 +540,7 @@ class FakeSlackApi:
             "conversations.list": self._conversations_list,
             "conversations.members": self._conversations_members,
             "conversations.open": self._conversations_open,
+            "conversations.replies": self._conversations_replies,
             "conversations.setTopic": self._conversations_set_topic,
             "pins.add": self._pins_add,
             "pins.list": self._pins_list,
@@ -999,7 +1000,7 @@ class FakeSlackApi:
             "purpose": {"value": "", "creator": "", "last_set": 0},
         }
 
-    def _message_api(self, message: Message) -> JsonDict:
+    def _message_api(self, message: Message, *, metadata: bool = True) -> JsonDict:
         data: JsonDict = {
             "type": "message",
             "user": message.user,
@@ -1014,7 +1015,7 @@ class FakeSlackApi:
             data["blocks"] = message.blocks
         if message.attachments is not None:
             data["attachments"] = message.attachments
-        if message.metadata is not None:
+        if message.metadata is not None and metadata:
             data["metadata"] = message.metadata
         if message.edited_ts:
             data["edited"] = {"user": message.user, "ts": message.edited_ts}
@@ -1346,10 +1347,27 @@ class FakeSlackApi:
         limit = min(max(_arg_int(args, "limit", 100), 1), 999)
         top_level = [m for m in self._messages.get(channel.id, []) if m.thread_ts is None]
         newest_first = list(reversed(top_level))
+        # As in Slack, metadata comes back only when asked for.
+        metadata = _arg_bool(args, "include_all_metadata")
         return {
-            "messages": [self._message_api(m) for m in newest_first[:limit]],
+            "messages": [self._message_api(m, metadata=metadata) for m in newest_first[:limit]],
             "has_more": len(newest_first) > limit,
             "pin_count": len(self._pins.get(channel.id, [])),
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _conversations_replies(self, args: JsonDict) -> JsonDict:
+        channel = self._visible_channel(_arg_str(args, "channel"))
+        parent = self._find_message(channel.id, _arg_str(args, "ts"))
+        if parent is None:
+            raise _ApiError("thread_not_found")
+        limit = min(max(_arg_int(args, "limit", 1000), 1), 1000)
+        metadata = _arg_bool(args, "include_all_metadata")
+        # Slack answers with the parent first, then its replies oldest first.
+        thread = [parent, *self._replies(parent)] if parent.thread_ts is None else [parent]
+        return {
+            "messages": [self._message_api(m, metadata=metadata) for m in thread[:limit]],
+            "has_more": len(thread) > limit,
             "response_metadata": {"next_cursor": ""},
         }
 

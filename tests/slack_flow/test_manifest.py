@@ -22,6 +22,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.invite": {"channels:manage", "groups:write"},
     "conversations.setTopic": {"channels:manage", "groups:write"},
     "conversations.join": {"channels:join"},
+    "conversations.list": {"channels:read"},  # public channels only: types=public_channel
     "conversations.history": {"channels:history", "groups:history"},
     "conversations.replies": {"channels:history", "groups:history"},
     "conversations.open": {"im:write"},
