@@ -28,8 +28,21 @@ BACKENDS = [
     for b in os.environ.get("SITREP_TEST_BACKENDS", "sqlite,postgres").split(",")
     if b == "sqlite" or (b == "postgres" and POSTGRES_URL)
 ]
+# CI installs Alertmanager and Chromium, so there an end-to-end test that skips is a failure.
+REQUIRE_E2E = os.environ.get("SITREP_REQUIRE_E2E") == "1"
 API_TOKEN = "test-token-0123456789"
 T0 = datetime(2026, 11, 23, 9, 0, 0, tzinfo=UTC)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under SITREP_REQUIRE_E2E=1, an ``e2e`` test that skipped fails, saying why it skipped."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if REQUIRE_E2E and report.skipped and item.get_closest_marker("e2e") is not None:
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"end-to-end test skipped, but SITREP_REQUIRE_E2E=1: {reason}"
 
 
 @pytest.fixture(params=BACKENDS)

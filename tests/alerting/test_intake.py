@@ -6,7 +6,6 @@ tests read exactly what would be sent.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from bot.outbox_types import OutboxRecord
 from bot.ports import ChatMessage, FixedClock
 from bot.runtime import Runtime
+from integrations.slack.blocks import render as render_slack
 from tests.alerting.support import (
     IMMEDIATE,
     Client,
@@ -374,11 +374,7 @@ async def test_alert_text_is_stored_as_data_and_rendered_escaped(
     assert message["kind"] == "alert_group" and "blocks" not in message
     assert message["data"]["title"] == EVIL
     assert message["data"]["sample"][0]["title"] == EVIL
-    try:
-        blocks_module = importlib.import_module("integrations.slack.blocks")
-    except ModuleNotFoundError:
-        pytest.skip("the Slack renderer (integrations/slack/blocks.py) is not there yet")
-    text, blocks = blocks_module.render(ChatMessage.from_json(message))
+    text, blocks = render_slack(ChatMessage.from_json(message))
     rendered = json.dumps(blocks) + text
     for ping in ("<!channel>", "<!here>", "<!everyone>", "<http://evil|click>", "<@U123>"):
         assert ping not in rendered

@@ -44,8 +44,10 @@ def free_port() -> int:
 
 @contextmanager
 def private_database(admin_url: str = ADMIN_URL) -> Iterator[str]:
-    """A fresh Postgres database for one run (a database, not a schema: its URL needs no
-    ``options=-csearch_path``, which ``sitrep serve`` does not yet accept; see the report)."""
+    """A fresh Postgres database for one run, dropped afterwards.
+
+    A database rather than a schema, so each replica's plain URL reaches it: no
+    ``options=-csearch_path`` query parameter to carry into child processes."""
     name = f"sitrep_{uuid.uuid4().hex[:10]}"
     admin_url = normalize_url(admin_url)
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
