@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import bindparam, func, insert, literal_column, select, text, update
 from sqlalchemy.engine import Connection, Dialect, Row
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Session
 
@@ -40,6 +42,9 @@ _CHUNK = 500
 # Alerts that were announced (shown in chat or on an incident), as opposed to ignored by a
 # rule or silenced by a maintenance window.
 _ANNOUNCED = (Route.DECLARE.value, Route.ATTACH.value, Route.NOTIFY.value)
+# The same, written into the SQL text (they are fixed identifiers, never user input): a bound
+# list would be re-rendered on every execution.
+_ANNOUNCED_SQL: list[ColumnElement[str]] = [literal_column(f"'{route}'") for route in _ANNOUNCED]
 _OPEN = tuple(s.value for s in Status if s.is_open)
 _WRITE_FIELDS = (
     "workspace",
@@ -71,27 +76,63 @@ _NOTE_DUE: ColumnElement[bool] = literal_column("note_due")
 _WS: BindParameter[str] = bindparam("ws")
 _SRC: BindParameter[str] = bindparam("src")
 _KEYS: BindParameter[list[str]] = bindparam("keys", expanding=True)
-_FIND = select(_ALERT).where(
-    _A.workspace == _WS, _A.source == _SRC, _A.fingerprint.in_(bindparam("fps", expanding=True))
-)
-_LATEST = (
-    select(_A.group_key, func.max(_A.incident_id).label("incident_id"))
-    .where(
-        _A.workspace == _WS, _A.source == _SRC, _A.group_key.in_(_KEYS), _A.incident_id.is_not(None)
+# A list parameter: on Postgres an expanding IN; on SQLite one JSON array read by json_each,
+# so the statement text never changes with the list's length and SQLAlchemy compiles it once
+# (re-rendering an expanding IN per call cost more than SQLite took to run the query).
+_InList = Callable[[ColumnElement[str], str], ColumnElement[bool]]
+
+
+def _in_expanding(column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _in_json_each(column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+    return column.in_(select(func.json_each(bindparam(name)).table_valued("value").c.value))
+
+
+def _find(in_list: _InList) -> Select[Any]:
+    return select(_ALERT).where(
+        _A.workspace == _WS, _A.source == _SRC, in_list(_A.fingerprint, "fps")
     )
-    .group_by(_A.group_key)
-    .subquery()
-)
-_GROUP_INCIDENTS = select(
-    _LATEST.c.group_key, _INCIDENT.c.id, _INCIDENT.c.number, _INCIDENT.c.status
-).join(_INCIDENT, _INCIDENT.c.id == _LATEST.c.incident_id)
-_GROUP_COUNTS = (
-    select(_A.group_key, _A.status, func.count())
-    .where(
-        _A.workspace == _WS, _A.source == _SRC, _A.group_key.in_(_KEYS), _A.route.in_(_ANNOUNCED)
+
+
+def _group_incidents(in_list: _InList) -> Select[Any]:
+    latest = (
+        select(_A.group_key, func.max(_A.incident_id).label("incident_id"))
+        .where(
+            _A.workspace == _WS,
+            _A.source == _SRC,
+            in_list(_A.group_key, "keys"),
+            _A.incident_id.is_not(None),
+        )
+        .group_by(_A.group_key)
+        .subquery()
     )
-    .group_by(_A.group_key, _A.status)
-)
+    return select(latest.c.group_key, _INCIDENT.c.id, _INCIDENT.c.number, _INCIDENT.c.status).join(
+        _INCIDENT, _INCIDENT.c.id == latest.c.incident_id
+    )
+
+
+def _group_counts(in_list: _InList) -> Select[Any]:
+    return (
+        select(_A.group_key, _A.status, func.count())
+        .where(
+            _A.workspace == _WS,
+            _A.source == _SRC,
+            in_list(_A.group_key, "keys"),
+            _A.route.in_(_ANNOUNCED_SQL),
+        )
+        .group_by(_A.group_key, _A.status)
+    )
+
+
+def _by_dialect(build: Callable[[_InList], Select[Any]]) -> dict[str, Select[Any]]:
+    return {"sqlite": build(_in_json_each), "postgresql": build(_in_expanding)}
+
+
+_FIND = _by_dialect(_find)
+_GROUP_INCIDENTS = _by_dialect(_group_incidents)
+_GROUP_COUNTS = _by_dialect(_group_counts)
 # Any few firing alerts will do for the message's sample: no ORDER BY, so SQLite reads a
 # handful of index entries instead of sorting the whole group.
 _SAMPLE = (
@@ -101,7 +142,7 @@ _SAMPLE = (
         _A.source == _SRC,
         _A.group_key == bindparam("key"),
         _A.status == "firing",
-        _A.route.in_(_ANNOUNCED),
+        _A.route.in_(_ANNOUNCED_SQL),
     )
     .limit(bindparam("limit"))
 )
@@ -214,6 +255,10 @@ class AlertRepo:
     def _conn(self) -> Connection:
         return self.session.connection()
 
+    def _list(self, values: Sequence[str]) -> Any:
+        """A list parameter as the dialect's statements take it (see ``_by_dialect``)."""
+        return orjson.dumps(list(values)).decode() if self.dialect == "sqlite" else list(values)
+
     # -- alerts ------------------------------------------------------------------------------
 
     def lock_group(self, group: GroupRef) -> None:
@@ -237,7 +282,8 @@ class AlertRepo:
         conn = self._conn()
         for source, fingerprints in by_source.items():
             for chunk in _chunks(fingerprints):
-                rows = conn.execute(_FIND, {"ws": workspace, "src": source, "fps": list(chunk)})
+                params = {"ws": workspace, "src": source, "fps": self._list(chunk)}
+                rows = conn.execute(_FIND[self.dialect], params)
                 for row in rows:
                     found[(source, row.fingerprint)] = _to_alert(row)
         return found
@@ -295,9 +341,8 @@ class AlertRepo:
         conn = self._conn()
         for (workspace, source), keys in _by_source(groups).items():
             for chunk in _chunks(keys):
-                rows = conn.execute(
-                    _GROUP_INCIDENTS, {"ws": workspace, "src": source, "keys": list(chunk)}
-                )
+                params = {"ws": workspace, "src": source, "keys": self._list(chunk)}
+                rows = conn.execute(_GROUP_INCIDENTS[self.dialect], params)
                 for key, incident_id, number, status in rows:
                     found[GroupRef(workspace, source, key)] = GroupIncident(
                         int(incident_id), int(number), status in _OPEN
@@ -310,9 +355,8 @@ class AlertRepo:
         conn = self._conn()
         for (workspace, source), keys in _by_source(groups).items():
             for chunk in _chunks(keys):
-                rows = conn.execute(
-                    _GROUP_COUNTS, {"ws": workspace, "src": source, "keys": list(chunk)}
-                )
+                params = {"ws": workspace, "src": source, "keys": self._list(chunk)}
+                rows = conn.execute(_GROUP_COUNTS[self.dialect], params)
                 for key, status, n in rows:
                     slot = counts[GroupRef(workspace, source, key)]
                     slot[0 if status == "firing" else 1] += int(n)
