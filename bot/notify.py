@@ -106,10 +106,11 @@ def plan(
     if home is not None:
         room = room_key(iid)
         if EventKind.DECLARED in kinds:
-            members = [after.declared_by] + ([after.commander] if after.commander else [])
-            spec = RoomSpec(after.workspace, after.number, after.title, after.private)
+            members = _unique([after.declared_by, after.commander or ""])
+            # Members ride along with the room: a Teams group chat must be created with them.
+            spec = RoomSpec(after.workspace, after.number, after.title, after.private, members)
             out.append(_Draft(home, Action.OPEN_ROOM, {"key": room, "spec": _spec_json(spec)}))
-            out.append(_Draft(home, Action.INVITE, {"room": room, "users": _unique(members)}))
+            out.append(_Draft(home, Action.INVITE, {"room": room, "users": list(members)}))
             out.append(_Draft(home, Action.SET_TOPIC, {"room": room, "topic": topic_for(after)}))
             out.append(
                 _Draft(
@@ -236,5 +237,5 @@ def _spec_json(spec: RoomSpec) -> dict[str, Any]:
     }
 
 
-def _unique(items: list[str]) -> list[str]:
-    return list(dict.fromkeys(i for i in items if i))
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i for i in items if i))

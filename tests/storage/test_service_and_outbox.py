@@ -178,6 +178,8 @@ async def test_worker_opens_room_then_posts_pins_and_broadcasts(rt: Runtime) -> 
     await drain(worker(rt, port))
     assert port.methods()[:5] == ["open_room", "invite", "set_topic", "post", "pin"]
     room = port.of("open_room")[0]["id"]
+    # The room is asked for with its first members (a Teams group chat needs them up front).
+    assert port.of("open_room")[0]["spec"].members == ("U_ALICE",)
     summary_post = port.of("post")[0]
     assert summary_post["room"] == room and summary_post["kind"] == "incident_summary"
     broadcast = [p for p in port.of("post") if p["room"] == "C_BROADCAST"]
