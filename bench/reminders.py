@@ -2,7 +2,8 @@
 ``sitrep serve`` replicas on one Postgres database, delivering to the Slack fake over HTTP.
 
 Prints the time from the due instant until every reminder was delivered, and the duplicate
-count (which must be 0). Run from the repository root:
+count (which must be 0). The incidents are private, so seeding them does not queue a thousand
+announcements behind the broadcast channel's pacing (about one message a second). Run from the repository root:
 
     .venv/bin/python bench/reminders.py [--incidents 1000] [--replicas 3]
 """
@@ -54,7 +55,7 @@ async def run(incidents: int, replicas: int, admin_url: str) -> int:
                 await cluster.start(replicas)
                 print(f"{replicas} replicas ready in {time.monotonic() - started:.1f} s")
                 started = time.monotonic()
-                await seed_incidents(rt, incidents)
+                await seed_incidents(rt, incidents, private=True)
                 await wait_until_idle(rt, 600)
                 print(
                     f"{incidents} incidents declared and their rooms opened in "

@@ -187,15 +187,22 @@ class Cluster:
 ALICE_ACTOR = ("U01ALICE", "alice")
 
 
-async def seed_incidents(rt: Runtime, n: int, *, severity: str = "SEV2") -> list[int]:
-    """Declare ``n`` incidents (8 at a time, as concurrent users would); returns their ids."""
+async def seed_incidents(
+    rt: Runtime, n: int, *, severity: str = "SEV2", private: bool = False
+) -> list[int]:
+    """Declare ``n`` incidents (8 at a time, as concurrent users would); returns their ids.
+
+    Private incidents skip the broadcast channel, which takes about one message a second:
+    a thousand public declarations would spend seventeen minutes announcing themselves."""
     actor = Actor(*ALICE_ACTOR)
     sem = asyncio.Semaphore(8)
 
     async def one(i: int) -> int:
         async with sem:
             out = await rt.service.declare(
-                "default", c.Declare(f"Replica test {i}", severity, origin="slack"), actor
+                "default",
+                c.Declare(f"Replica test {i}", severity, private=private, origin="slack"),
+                actor,
             )
             assert out.incident.id is not None
             return out.incident.id
