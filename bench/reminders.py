@@ -3,7 +3,9 @@
 
 Prints the time from the due instant until every reminder was delivered, and the duplicate
 count (which must be 0). The incidents are private, so seeding them does not queue a thousand
-announcements behind the broadcast channel's pacing (about one message a second). Run from the repository root:
+announcements behind the broadcast channel's pacing (about one message a second).
+
+Run from the repository root:
 
     .venv/bin/python bench/reminders.py [--incidents 1000] [--replicas 3]
 """
