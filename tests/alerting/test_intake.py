@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -403,6 +404,10 @@ async def test_list_alerts_filters(client: Client, auth: dict[str, str]) -> None
     by_label = (await api(client, auth, "GET", "/api/alerts?label=instance%3D~db1"))["alerts"]
     assert [a["status"] for a in by_label] == ["resolved"]
     assert (await api(client, auth, "GET", "/api/alerts?source=grafana"))["alerts"] == []
+    await post_am(client, am_payload([am_alert("lb1", severity="warning")], group="Latency"))
+    key = '{}:{alertname="Latency"}'
+    by_group = (await api(client, auth, "GET", f"/api/alerts?group_key={quote(key)}"))["alerts"]
+    assert [a["labels"]["instance"] for a in by_group] == ["lb1"]
     paged = (await api(client, auth, "GET", "/api/alerts?limit=1&offset=1"))["alerts"]
     assert len(paged) == 1
     await api(client, auth, "GET", "/api/alerts?status=burning", 400)

@@ -235,7 +235,11 @@ async def test_action_items_take_a_mentioned_owner_and_maintenance_works_too(
     assert await teams.say("maintenance 2h service=checkout deploying") == 202
     await teams.settle()
     answer = replies(teams, act.ALICE.personal)[-1]
-    assert "service" in answer and "checkout" in answer
+    assert "Maintenance window #1" in answer and "service=checkout" in answer
+    rt = teams.runtime
+    [window] = await rt.db.run(lambda repo: repo.alerts.windows(inc.workspace, rt.clock.now()))
+    assert [(m.name, m.op, m.value) for m in window.matchers] == [("service", "=", "checkout")]
+    assert window.reason == "deploying"
 
 
 async def test_help_is_rendered_as_card_markdown(teams: Harness) -> None:
