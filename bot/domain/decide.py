@@ -23,7 +23,7 @@ from bot.domain.model import (
     Role,
     Status,
 )
-from bot.domain.policy import Policy
+from bot.domain.policy import Policy, UnknownSeverity
 
 MAX_TITLE = 200
 MAX_TEXT = 4000
@@ -255,34 +255,50 @@ def apply(incident: Incident, events: list[Event], policy: Policy) -> Incident:
 
 
 def next_update_due(incident: Incident, policy: Policy, events: list[Event]) -> datetime | None:
-    """When the next stakeholder update is owed, given the severity cadence."""
+    """When the next stakeholder update is owed, given the severity cadence.
+
+    ``incident`` has the events applied, but still carries the deadline from before them.
+    """
     if not incident.is_open or not incident.reminders_enabled:
         return None
     for ev in events:
         if ev.kind is EventKind.REMINDERS_CHANGED and ev.data.get("until"):
             return datetime.fromisoformat(ev.data["until"])
-    cadence: timedelta | None = policy.severity(incident.severity).update_every
+    cadence = _cadence(policy, incident.severity)
     if cadence is None:
         return None
-    if not any(ev.kind in _SCHEDULE_EVENTS for ev in events):
-        return incident.next_update_due_at
+    current = incident.next_update_due_at
     base = incident.last_update_at or incident.declared_at
-    # A reopen or a re-enable starts a fresh interval: nobody owed an update while it was off.
-    for ev in events:
-        if ev.kind is EventKind.REMINDERS_CHANGED or ev.data.get("reopened"):
-            base = max(base, ev.at)
-    return base + cadence
+    fresh = [ev.at for ev in events if ev.kind is EventKind.REMINDERS_CHANGED or _reopened(ev)]
+    if fresh:
+        # A reopen or a re-enable starts a fresh interval: nobody owed an update while off.
+        return max(base, *fresh) + cadence
+    kinds = {ev.kind for ev in events}
+    if kinds & {EventKind.DECLARED, EventKind.STATUS_UPDATE}:
+        return base + cadence
+    changed = [ev for ev in events if ev.kind is EventKind.SEVERITY_CHANGED]
+    if not changed:
+        # Status changes, notes, roles: the deadline (a snooze included) stands.
+        return current
+    if current is None:  # from a severity without updates: a fresh interval from now
+        return max(base, changed[-1].at) + cadence
+    before = _cadence(policy, str(changed[0].data.get("from", "")))
+    candidate = base + cadence
+    # A tighter cadence pulls the deadline in; a looser one never pulls a snooze back.
+    if before is None or cadence < before:
+        return min(current, candidate)
+    return max(current, candidate)
 
 
-_SCHEDULE_EVENTS = frozenset(
-    {
-        EventKind.DECLARED,
-        EventKind.STATUS_UPDATE,
-        EventKind.SEVERITY_CHANGED,
-        EventKind.STATUS_CHANGED,
-        EventKind.REMINDERS_CHANGED,
-    }
-)
+def _cadence(policy: Policy, severity: str) -> timedelta | None:
+    try:
+        return policy.severity(severity).update_every
+    except UnknownSeverity:
+        return None
+
+
+def _reopened(ev: Event) -> bool:
+    return bool(ev.data.get("reopened"))
 
 
 def _changes_for(inc: Incident, ev: Event) -> dict[str, Any]:

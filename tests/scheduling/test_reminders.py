@@ -197,6 +197,39 @@ async def test_snooze_postpones_and_then_reminds(
     assert [d["overdue"] for d in await reminders(rt)] == [False, True]
 
 
+async def test_a_snooze_survives_status_changes_and_a_downgrade(
+    rt: Runtime, sched: Scheduler, clock: FixedClock
+) -> None:
+    n = await declare(rt)  # SEV2 at 09:00, due 09:30
+    clock.set(T0 + timedelta(minutes=25))
+    await rt.service.execute("w", n, c.SetReminders(True, T0 + timedelta(minutes=120)), ALICE)
+    clock.set(T0 + timedelta(minutes=40))
+    await rt.service.execute("w", n, c.ChangeStatus(Status.IDENTIFIED), ALICE)
+    await rt.service.execute("w", n, c.ChangeSeverity("SEV3"), ALICE)
+    inc = await rt.service.get("w", n)
+    assert inc.next_update_due_at == T0 + timedelta(minutes=120)
+    for minute in (45, 60, 90, 119):
+        await tick_at(sched, clock, minute)
+    assert await reminders(rt) == []
+    await tick_at(sched, clock, 120)
+    assert len(await reminders(rt)) == 1
+
+
+async def test_an_upgrade_tightens_the_deadline_and_a_downgrade_loosens_it(rt: Runtime) -> None:
+    n = await declare(rt, severity="SEV3")  # every 60 minutes: due 10:00
+    await rt.service.execute("w", n, c.ChangeSeverity("SEV1"), ALICE)  # every 15
+    assert (await rt.service.get("w", n)).next_update_due_at == T0 + timedelta(minutes=15)
+    await rt.service.execute("w", n, c.ChangeSeverity("SEV3"), ALICE)
+    assert (await rt.service.get("w", n)).next_update_due_at == T0 + timedelta(minutes=60)
+
+
+async def test_status_changes_do_not_move_the_deadline(rt: Runtime, clock: FixedClock) -> None:
+    n = await declare(rt)
+    clock.set(T0 + timedelta(minutes=20))
+    await rt.service.execute("w", n, c.ChangeStatus(Status.MONITORING, "fix deployed"), ALICE)
+    assert (await rt.service.get("w", n)).next_update_due_at == T0 + timedelta(minutes=30)
+
+
 async def test_snooze_while_overdue_stops_the_pending_escalation(
     rt: Runtime, sched: Scheduler, clock: FixedClock
 ) -> None:
