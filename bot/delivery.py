@@ -137,11 +137,7 @@ class OutboxWorker:
 
     async def _release(self, rec: OutboxRecord) -> None:
         now = self.clock.now()
-
-        def work(repo: Repo) -> None:
-            repo.finish_outbox(rec.id, state=OutboxState.PENDING, now=now, retry_at=now)
-
-        await self.uow.run(work)
+        await self.uow.run(lambda repo: repo.release_outbox(rec.id, now))
 
     async def _deliver(self, rec: OutboxRecord) -> bool:
         port = self.ports[rec.platform]

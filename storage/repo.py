@@ -548,6 +548,23 @@ class SqlRepo:
             update(OutboxMessageRow).where(col(OutboxMessageRow.id) == message_id).values(**values)
         )
 
+    def release_outbox(self, message_id: int, now: datetime) -> None:
+        """Give back a claimed row that was never tried (its lane stopped before it)."""
+        self.session.execute(
+            update(OutboxMessageRow)
+            .where(col(OutboxMessageRow.id) == message_id)
+            .values(
+                state=OutboxState.PENDING.value,
+                claimed_until=None,
+                next_attempt_at=now,
+                # The claim counted an attempt that never happened; without this, rows behind
+                # a message that keeps failing would be parked without ever being sent.
+                attempts=func.max(col(OutboxMessageRow.attempts) - 1, 0)
+                if self.dialect == "sqlite"
+                else func.greatest(col(OutboxMessageRow.attempts) - 1, 0),
+            )
+        )
+
     def supersede_outbox(
         self, message_id: int, *, workspace: str, platform: str, action: str, target: str
     ) -> bool:

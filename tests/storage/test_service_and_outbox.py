@@ -226,6 +226,44 @@ async def test_transient_failures_are_retried_with_backoff(rt: Runtime, clock: F
     assert len(port.of("open_room")) == 1
 
 
+async def test_backoff_doubles_up_to_the_cap(rt: Runtime, clock: FixedClock) -> None:
+    port = RecordingPort(failures=[DeliveryError("boom") for _ in range(9)])
+    await rt.service.declare("w", c.Declare("x"), ALICE)
+    w = worker(rt, port, backoff_base=1.0, backoff_cap=60.0, max_attempts=20)
+    waits: list[float] = []
+    for _ in range(9):
+        await w.run_once()
+        rows = await rt.db.run(lambda r: r.list_outbox(limit=1000))
+        head = min(rows, key=lambda r: r.id)
+        wait = (head.next_attempt_at - clock.now()).total_seconds()
+        waits.append(wait)
+        clock.advance(seconds=wait + 0.001)
+    # 1, 2, 4, ... seconds (each within the ±20% jitter), never more than the cap.
+    for attempt, wait in enumerate(waits, start=1):
+        expected = min(60.0, 2.0 ** (attempt - 1))
+        assert expected * 0.8 - 0.01 <= wait <= min(expected * 1.2, 60.0) + 0.01, waits
+    assert max(waits) <= 60.0 + 0.01 and waits[-1] >= 48.0
+    await drain(w)
+    assert port.methods()[0] == "open_room"
+
+
+async def test_messages_behind_a_failing_one_keep_their_attempts(
+    rt: Runtime, clock: FixedClock
+) -> None:
+    """Only the message that failed spends attempts; the ones queued behind it wait."""
+    port = RecordingPort(failures=[DeliveryError("ratelimited", retry_after=1) for _ in range(5)])
+    await rt.service.declare("w", c.Declare("x"), ALICE)
+    w = worker(rt, port, max_attempts=6)
+    for _ in range(30):
+        await w.run_once()
+        clock.advance(seconds=2)
+    rows = await rt.db.run(lambda r: r.list_outbox(limit=1000))
+    assert {r.state for r in rows} <= {OutboxState.DELIVERED, OutboxState.SUPERSEDED}
+    head = min(rows, key=lambda r: r.id)
+    assert head.attempts == 6
+    assert {r.attempts for r in rows if r.id != head.id} == {1}
+
+
 async def test_permanent_failure_parks_and_retry_requeues(rt: Runtime, clock: FixedClock) -> None:
     port = RecordingPort(failures=[DeliveryError("invalid_auth", permanent=True)])
     await rt.service.declare("w", c.Declare("x"), ALICE)
