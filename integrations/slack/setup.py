@@ -7,6 +7,7 @@ messages wait in the outbox.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.ports import DeliveryError
 from bot.runtime import RUNTIME
 from integrations.slack.client import make_client
 from integrations.slack.port import SlackPort
@@ -74,6 +76,13 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("sitrep.slack.bolt"),
     )
+    try:
+        # Learn who we are now, not while a person waits for /incident to be acknowledged.
+        await asyncio.wait_for(port.identity(), timeout=5)
+    except (DeliveryError, TimeoutError) as exc:
+        log.warning(
+            "slack auth.test failed at start; retrying on first use", extra={"error": str(exc)}
+        )
     deps = SlackDeps(runtime=runtime, client=client, port=port)
     register(bolt, deps)
     state.bolt, state.port, state.http_enabled = bolt, port, secret is not None

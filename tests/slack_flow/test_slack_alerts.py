@@ -41,6 +41,12 @@ def alerts_channel(api: FakeSlackApi) -> str:
     return found.id
 
 
+async def test_the_bot_learns_its_identity_at_start_not_on_the_first_command(
+    slack: Slack,  # noqa: F811
+) -> None:
+    assert [c.method for c in slack.fake.calls] == ["auth.test"]
+
+
 async def test_maintenance_command_opens_a_window_that_silences_matching_alerts(
     slack: Slack,  # noqa: F811
     client: Client,
