@@ -35,7 +35,7 @@ from bot.outbox_types import Action, OutboxIntent
 from bot.ports import ChatMessage, RoomRef
 from bot.runtime import RUNTIME, Runtime
 from bot.service import Outcome, parse_ref
-from handlers.chat_alerts import create_maintenance_from_chat
+from handlers.chat_alerts import create_maintenance_from_chat, declare_from_alert_group
 from handlers.middleware import json_error
 from integrations.teams import cards
 from integrations.teams.directory import TeamsDirectory
@@ -422,6 +422,10 @@ class TeamsListeners:
                 dedup_key=turn.dedup,
             )
             return _card_response(cards.declared(self.snapshot(out.incident)))
+        if verb == cards.VERB_DECLARE_ALERTS:
+            # A second click (or a redelivered invoke) finds the incident and says so.
+            group = str(data.get("group") or "")
+            return _message_response(await declare_from_alert_group(self.rt, group, turn.actor))
         number = _number(data.get("incident"))
         if number is None:
             return _message_response("That card is not about an incident.")

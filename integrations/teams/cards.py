@@ -27,9 +27,15 @@ VERB_ACK = "sitrep.ack"
 VERB_STATUS = "sitrep.status"
 VERB_UPDATE = "sitrep.update"
 VERB_RESOLVE = "sitrep.resolve"
-VERBS = frozenset({VERB_DECLARE, VERB_ACK, VERB_STATUS, VERB_UPDATE, VERB_RESOLVE})
+# "Declare incident" on an alerts-channel card; its data names the group (``source|group_key``).
+VERB_DECLARE_ALERTS = "sitrep.declare_alerts"
+VERBS = frozenset(
+    {VERB_DECLARE, VERB_ACK, VERB_STATUS, VERB_UPDATE, VERB_RESOLVE, VERB_DECLARE_ALERTS}
+)
 
 MAX_TEXT = 3000
+# Longest ``source|group_key`` a "Declare incident" button carries (as Slack's button limit).
+GROUP_VALUE_LIMIT = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _AT_TAG = re.compile(r"<(/?)(at\b)", re.IGNORECASE)
 _NAME_UNSAFE = re.compile(r"[<>\[\]()*_`~#|\\]")
@@ -370,6 +376,34 @@ def notice(text: str) -> RenderedCard:
     return RenderedCard(plain(text, 200), _card([_rich(_run(text))], (), (), text))
 
 
+def resolve_ask(data: Mapping[str, Any], names: Mapping[str, str] | None = None) -> RenderedCard:
+    """Every alert of an open incident resolved: ask its commander whether it is over.
+
+    The core's text names Slack's ``/incident resolve``; Teams gets a mention and a button.
+    """
+    people = _People(names or {})
+    incident: Mapping[str, Any] = data.get("incident") or {}
+    ref = safe_name(str(incident.get("ref", "")))
+    who = people.mention(data.get("mention")) if data.get("mention") else "Commander"
+    body: list[dict[str, Any]] = [
+        _header(incident, "✅ "),
+        _ours(f"All alerts of {ref} have resolved. {who}, is the incident over?"),
+    ]
+    actions: list[dict[str, Any]] = []
+    if incident.get("is_open", True):
+        body.append(
+            _ours(
+                "Press **Resolve** when it is, or mention sitrep with **resolve** in this thread.",
+                isSubtle=True,
+                size="Small",
+            )
+        )
+        actions.append(_execute("Resolve", VERB_RESOLVE, incident))
+    actions.extend(_open_url(incident))
+    summary = plain(f"All alerts of {ref} have resolved: is the incident over?", 200)
+    return RenderedCard(summary, _card(body, actions, people.entities, summary), people.entities)
+
+
 def reminder(
     data: Mapping[str, Any], text: str = "", names: Mapping[str, str] | None = None
 ) -> RenderedCard:
@@ -405,7 +439,28 @@ def alert_group(data: Mapping[str, Any], text: str) -> RenderedCard:
         body.append(_rich(_run(f"• {title}"), _run(f"  {status}", isSubtle=True), spacing="None"))
     incident = data.get("incident")
     actions = _open_url(incident) if isinstance(incident, Mapping) else []
+    group = _group_value(data)
+    if group and incident is None and not data.get("incident_ref"):
+        # Only a group no incident tracks yet can be declared; the card is re-rendered
+        # (without the button) once one does.
+        actions.append(
+            {
+                "type": "Action.Execute",
+                "title": "Declare incident",
+                "verb": VERB_DECLARE_ALERTS,
+                "style": "destructive",
+                "data": {"group": group},
+            }
+        )
     return RenderedCard(plain(text, 200), _card(body, actions, (), text))
+
+
+def _group_value(data: Mapping[str, Any]) -> str:
+    """``source|group_key`` for the Declare button, or "" when unknown or too long to carry."""
+    group = str(data.get("group_ref") or "")
+    if not group and data.get("source") and data.get("group_key"):
+        group = f"{data['source']}|{data['group_key']}"
+    return group if len(group) <= GROUP_VALUE_LIMIT else ""
 
 
 def digest(data: Mapping[str, Any], text: str) -> RenderedCard:
@@ -597,6 +652,8 @@ def render(message: ChatMessage, names: Mapping[str, str] | None = None) -> Rend
     if kind == "status_update" and incident is not None:
         return status_update(incident, data.get("update") or {}, names)
     if kind == "notice":
+        if data.get("ask") == "resolve" and incident is not None:
+            return resolve_ask(data, names)
         return notice(message.text)
     if kind == "reminder" and incident is not None:
         return reminder(data, message.text, names)

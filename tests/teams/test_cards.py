@@ -71,6 +71,11 @@ KINDS = [
     ),
     ChatMessage("notice", "Status changed to identified (by Bob)"),
     ChatMessage(
+        "notice",
+        "All alerts of INC-4 have resolved. x, is the incident over? `/incident resolve`",
+        {"incident": INCIDENT, "mention": act.ALICE.id, "ask": "resolve"},
+    ),
+    ChatMessage(
         "reminder",
         "INC-4: a stakeholder update is due now.",
         {"incident": INCIDENT, "mention": act.ALICE.id, "overdue": False, "escalate_to": None},
@@ -100,7 +105,9 @@ KINDS = [
 ]
 
 
-@pytest.mark.parametrize("message", KINDS, ids=[m.kind for m in KINDS])
+@pytest.mark.parametrize(
+    "message", KINDS, ids=[m.kind + ("_ask" if (m.data or {}).get("ask") else "") for m in KINDS]
+)
 def test_every_kind_renders_a_valid_card(message: ChatMessage) -> None:
     rendered = cards.render(message, {act.ALICE.id: "Alice Archer"})
     card = rendered.card
@@ -221,3 +228,169 @@ def test_plain_truncates_and_strips_controls() -> None:
     assert cards.plain("a\x00b\x1bc", 10) == "abc"
     assert len(cards.plain("x" * 5000)) == cards.MAX_TEXT
     assert cards.safe_name("  ") == "someone"
+
+
+ASK_TEXT = (
+    "All alerts of INC-4 have resolved. 29:1alice-bf-id, is the incident over? "
+    "Resolve it with `/incident resolve` when it is."
+)
+
+
+def test_all_alerts_resolved_asks_the_commander_with_a_resolve_button() -> None:
+    data = {"incident": INCIDENT, "mention": act.ALICE.id, "ask": "resolve"}
+    message = ChatMessage("notice", ASK_TEXT, data)
+    assert act.ALICE.id in cards.user_ids(message)
+    rendered = cards.render(message, {act.ALICE.id: "Alice Archer"})
+    card = rendered.card
+    text = all_text(card)
+    assert "All alerts of INC-4 have resolved. <at>Alice Archer</at>, is the incident over?" in text
+    assert "/incident" not in text and "/incident" not in card["fallbackText"]
+    assert rendered.mentions == card["msteams"]["entities"]
+    [mention] = rendered.mentions
+    assert mention == {
+        "type": "mention",
+        "text": "<at>Alice Archer</at>",
+        "mentioned": {"id": act.ALICE.id, "name": "Alice Archer"},
+    }
+    assert card["actions"][0] == {
+        "type": "Action.Execute",
+        "title": "Resolve",
+        "verb": cards.VERB_RESOLVE,
+        "data": {"incident": 4},
+    }
+    assert [a["title"] for a in card["actions"]] == ["Resolve", "Open incident page"]
+
+
+def test_resolve_ask_without_a_teams_commander_names_them_in_plain_text() -> None:
+    slack = cards.render(
+        ChatMessage(
+            "notice", ASK_TEXT, {"incident": INCIDENT, "mention": "U01ALICE", "ask": "resolve"}
+        )
+    ).card
+    assert "entities" not in slack["msteams"]
+    assert "U01ALICE, is the incident over?" in all_text(slack)
+    nobody = cards.render(
+        ChatMessage("notice", ASK_TEXT, {"incident": INCIDENT, "mention": None, "ask": "resolve"})
+    ).card
+    assert "Commander, is the incident over?" in all_text(nobody)
+    # Resolved meanwhile: the question stays, the button goes.
+    done = {**INCIDENT, "status": "resolved", "is_open": False}
+    closed = cards.render(ChatMessage("notice", ASK_TEXT, {"incident": done, "ask": "resolve"}))
+    assert [a["title"] for a in closed.card["actions"]] == ["Open incident page"]
+
+
+def test_plain_notices_keep_their_text_and_have_no_buttons() -> None:
+    for data in ({}, {"incident": INCIDENT}, {"ask": "resolve"}):
+        card = cards.render(ChatMessage("notice", "Status changed (by Bob)", data)).card
+        assert all_text(card) == "Status changed (by Bob)"
+        assert "actions" not in card and textblocks(card) == []
+
+
+GROUP: dict[str, Any] = {
+    "source": "alertmanager",
+    "group_key": '{}:{alertname="Latency"}',
+    "group_ref": 'alertmanager|{}:{alertname="Latency"}',
+    "status": "firing",
+    "severity": "warning",
+    "alerts": [{"title": "web1 is slow", "status": "firing"}],
+}
+
+
+def declare_buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in card.get("actions", []) if a.get("verb") == cards.VERB_DECLARE_ALERTS]
+
+
+def test_alert_group_offers_declare_until_an_incident_tracks_it() -> None:
+    [button] = declare_buttons(cards.alert_group(GROUP, "1 alert firing: web1 is slow").card)
+    assert button == {
+        "type": "Action.Execute",
+        "title": "Declare incident",
+        "verb": cards.VERB_DECLARE_ALERTS,
+        "style": "destructive",
+        "data": {"group": 'alertmanager|{}:{alertname="Latency"}'},
+    }
+    assert cards.VERB_DECLARE_ALERTS in cards.VERBS
+    # Without group_ref the value is built from source and group_key, as Slack does.
+    rest = {k: v for k, v in GROUP.items() if k != "group_ref"}
+    [built] = declare_buttons(cards.alert_group(rest, "x").card)
+    assert built["data"] == button["data"]
+
+    tracked = {**GROUP, "incident_ref": "INC-4", "incident": INCIDENT}
+    card = cards.render(ChatMessage("alert_group", "x — INC-4", tracked)).card
+    assert declare_buttons(card) == []
+    assert [a["title"] for a in card["actions"]] == ["Open incident page"]
+    assert declare_buttons(cards.alert_group({**GROUP, "incident_ref": "INC-4"}, "x").card) == []
+    # Nothing to name, or too long to carry back: no button.
+    assert declare_buttons(cards.alert_group({"alerts": GROUP["alerts"]}, "x").card) == []
+    huge = {**GROUP, "group_ref": "alertmanager|" + "k" * cards.GROUP_VALUE_LIMIT}
+    assert declare_buttons(cards.alert_group(huge, "x").card) == []
+
+
+HOSTILE_ALERT = "<at>everyone</at> @channel [click](http://evil) **bold** <AT>Ops</AT>"
+
+
+def textruns(node: Any) -> list[str]:
+    """Strings Teams shows verbatim (TextRun, never markdown)."""
+    out: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") == "TextRun":
+            out.append(node["text"])
+        for value in node.values():
+            out.extend(textruns(value))
+    elif isinstance(node, list):
+        for item in node:
+            out.extend(textruns(item))
+    return out
+
+
+def hostile_group() -> tuple[dict[str, Any], str]:
+    data = {
+        **GROUP,
+        "title": HOSTILE_ALERT,
+        "group_key": HOSTILE_ALERT,
+        "group_ref": f"alertmanager|{HOSTILE_ALERT}",
+        "alerts": [
+            {"title": HOSTILE_ALERT, "status": "firing"},
+            {"name": HOSTILE_ALERT, "status": f"firing {HOSTILE_ALERT}"},
+        ],
+    }
+    return data, f"2 alerts firing: {HOSTILE_ALERT}"
+
+
+@pytest.mark.parametrize("via", ["alert_group", "render"])
+def test_hostile_alert_text_cannot_mention_or_format(via: str) -> None:
+    data, text = hostile_group()
+    if via == "render":
+        rendered = cards.render(ChatMessage("alert_group", text, data), {act.ALICE.id: "Alice"})
+    else:
+        rendered = cards.alert_group(data, text)
+    card = rendered.card
+    # No mention entities anywhere: nothing in the card can notify anyone.
+    assert rendered.mentions == []
+    assert "entities" not in card["msteams"]
+    # Nothing Teams displays holds a working mention tag (button data is never displayed).
+    shown_parts = {
+        "body": card["body"],
+        "msteams": card["msteams"],
+        "fallback": card["fallbackText"],
+        "summary": rendered.summary,
+        "titles": [a["title"] for a in card.get("actions", [])],
+    }
+    dumped = json.dumps(shown_parts, ensure_ascii=False).lower()
+    assert "<at>" not in dumped and "</at>" not in dumped
+    # Our markdown (TextBlocks) never holds the alert's text ...
+    for block in textblocks(card):
+        for bad in ("evil", "@channel", "**bold**", "everyone", "Ops"):
+            assert bad not in block
+    # ... which is shown verbatim in TextRuns, with the mention tags broken.
+    runs = textruns(card)
+    shown = [r for r in runs if "evil" in r]
+    assert len(shown) >= 4  # the heading, the group key and both alerts
+    for run in shown:
+        assert "[click](http://evil)" in run and "**bold**" in run and "@channel" in run
+        assert "<\u2060at>everyone<\u2060/at>" in run and "<\u2060AT>Ops" in run
+    assert all(r == cards.plain(r) for r in runs)
+    # The Declare button carries the group back as data, never as text.
+    [button] = declare_buttons(card)
+    assert button["data"] == {"group": f"alertmanager|{HOSTILE_ALERT}"}
+    assert set(button) == {"type", "title", "verb", "style", "data"}
