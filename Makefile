@@ -24,6 +24,11 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
+## The same suite against the local Postgres (what .ci/run does second).
+test-postgres: $(STAMP)
+	SITREP_TEST_POSTGRES_URL=$${SITREP_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	SITREP_TEST_BACKENDS=postgres $(BIN)/pytest -q
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -508,7 +508,8 @@ class _Listeners:
         inc = await self.room_incident(channel)
         if inc is None or not message.get("ts"):
             return
-        cmd = c.EditCapturedMessage(f"{channel}/{message['ts']}", message.get("text", ""))
+        text = unescape_slack(str(message.get("text", "")))
+        cmd = c.EditCapturedMessage(f"{channel}/{message['ts']}", text)
         await self.run(
             inc.number,
             cmd,
@@ -573,7 +574,8 @@ class _Listeners:
         cmd = c.CaptureMessage(
             external_ref=f"{channel}/{ts}",
             author=str(message.get("user") or message.get("username") or "unknown"),
-            text=str(message.get("text", "")) or "(no text)",
+            # Slack escapes & < > in message text; the timeline stores what the person wrote.
+            text=unescape_slack(str(message.get("text", ""))) or "(no text)",
             link=link,
             posted_at=posted,
         )

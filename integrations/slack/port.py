@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.delivery import DELIVERY_KEY
 from bot.ports import ChatMessage, DeliveryError, MessageRef, RoomRef, RoomSpec, WellKnownRoom
 from integrations.slack.blocks import render
+from integrations.slack.escape import escape_plain
 from integrations.slack.naming import channel_name, next_candidate
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,8 @@ class SlackPort:
                 raise
 
     async def set_topic(self, room: RoomRef, topic: str) -> None:
-        """Set the channel topic (Slack caps it at 250 characters)."""
+        """Set the channel topic (Slack caps it at 250 characters); titles cannot ping."""
+        topic = escape_plain(topic)
         if len(topic) > TOPIC_LIMIT:
             topic = topic[: TOPIC_LIMIT - 1] + "…"
         await self._call("conversations.setTopic", channel=room.id, topic=topic)

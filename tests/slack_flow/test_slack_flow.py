@@ -408,6 +408,8 @@ async def test_user_text_cannot_ping_channel(slack: Slack, runtime: Runtime) -> 
     await settle(runtime)
     posted = [c.args for c in slack.fake.calls_to("chat.postMessage")]
     posted += [c.args for c in slack.fake.calls_to("chat.update")]
+    posted += [c.args for c in slack.fake.calls_to("conversations.setTopic")]
+    assert slack.fake.calls_to("conversations.setTopic")
     blob = json.dumps(posted)
     for forbidden in ("<!channel>", "<!everyone>", "<!here>", "<http://evil.example|click>"):
         assert forbidden not in blob
@@ -532,7 +534,8 @@ async def test_pushpin_reaction_captures_edits_and_deletes(slack: Slack, runtime
     fake = slack.fake
     await slack.command("declare Payments flapping sev2")
     room = await declare_room(slack, runtime)
-    ts = fake.add_message(room, "Primary DB failed over at 14:02", user=BOB)
+    # Slack stores (and sends) message text with & < > escaped.
+    ts = fake.add_message(room, "Primary DB &lt;pg-1&gt; failed over at 14:02", user=BOB)
     event = {
         "type": "reaction_added",
         "user": ALICE,
@@ -550,7 +553,7 @@ async def test_pushpin_reaction_captures_edits_and_deletes(slack: Slack, runtime
 
     entries = await poll(captured)
     assert len(entries) == 1
-    assert entries[0].actor == BOB and entries[0].text == "Primary DB failed over at 14:02"
+    assert entries[0].actor == BOB and entries[0].text == "Primary DB <pg-1> failed over at 14:02"
     assert entries[0].data["link"].startswith("https://fake.slack.com/archives/")
     await slack.event(
         {
@@ -561,7 +564,7 @@ async def test_pushpin_reaction_captures_edits_and_deletes(slack: Slack, runtime
                 "type": "message",
                 "user": BOB,
                 "ts": ts,
-                "text": "Primary DB failed over at 14:03",
+                "text": "Primary DB failed over at 14:03 &amp; recovered",
             },
             "previous_message": {"ts": ts},
         }
@@ -581,8 +584,53 @@ async def test_pushpin_reaction_captures_edits_and_deletes(slack: Slack, runtime
         return found if found and found[0].data.get("deleted") else []
 
     entries = await poll(deleted)
-    assert entries[0].text == "Primary DB failed over at 14:03"
+    assert entries[0].text == "Primary DB failed over at 14:03 & recovered"
     assert entries[0].data["deleted"] is True
+
+
+async def test_a_late_slack_retry_of_an_old_edit_changes_nothing(
+    slack: Slack, runtime: Runtime
+) -> None:
+    """Slack retries an event it thinks we missed; by then a newer edit may have landed."""
+    await slack.command("declare Payments flapping sev2")
+    room = await declare_room(slack, runtime)
+    ts = slack.fake.add_message(room, "v1", user=BOB)
+    pin = {
+        "type": "reaction_added",
+        "user": ALICE,
+        "reaction": "pushpin",
+        "item": {"type": "message", "channel": room, "ts": ts},
+        "event_ts": str(time.time()),
+    }
+    await slack.event(pin)
+
+    def edit(text: str) -> dict[str, Any]:
+        return {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": room,
+            "message": {"type": "message", "user": BOB, "ts": ts, "text": text},
+            "previous_message": {"ts": ts},
+        }
+
+    async def text() -> str:
+        detail = await runtime.service.detail("default", 1)
+        entries = [e for e in detail.timeline if e.kind.value == "message_captured"]
+        assert len(entries) <= 1
+        return entries[0].text if entries else ""
+
+    assert await poll(lambda: _equals(text(), "v1"))
+    assert (await slack.event(edit("v2"), event_id="EvEDIT2")).status == 200
+    assert await poll(lambda: _equals(text(), "v2"))
+    assert (await slack.event(edit("v3"), event_id="EvEDIT3")).status == 200
+    assert await poll(lambda: _equals(text(), "v3"))
+    assert (await slack.event(edit("v2"), event_id="EvEDIT2", retry=1)).status == 200
+    await settle(runtime)
+    assert await text() == "v3"
+
+
+async def _equals(value: Awaitable[str], expected: str) -> bool:
+    return await value == expected
 
 
 async def test_add_to_timeline_shortcut(slack: Slack, runtime: Runtime) -> None:
