@@ -110,13 +110,39 @@ class SlackPort:
             except DeliveryError as exc:
                 if str(exc) != "name_taken":
                     raise
+                # A retry after a lost answer (timeout, crash) finds the channel it created:
+                # adopt it rather than open a second room for the same incident.
+                own = None if spec.private else await self._own_channel(name)
+                if own is not None:
+                    return await self._room(own)
                 name = next_candidate(base, attempt)
                 continue
-            channel = resp["channel"]
-            _, team = await self.identity()
-            url = f"https://app.slack.com/client/{team}/{channel['id']}" if team else ""
-            return RoomRef(self.platform, channel["id"], channel.get("name", name), url)
+            return await self._room(resp["channel"])
         raise DeliveryError(f"no free channel name after {MAX_NAME_ATTEMPTS} tries: {base}")
+
+    async def _room(self, channel: dict[str, Any]) -> RoomRef:
+        _, team = await self.identity()
+        url = f"https://app.slack.com/client/{team}/{channel['id']}" if team else ""
+        return RoomRef(self.platform, channel["id"], channel.get("name", ""), url)
+
+    async def _own_channel(self, name: str) -> dict[str, Any] | None:
+        """The live public channel called ``name`` if this bot created it, else None."""
+        bot, _ = await self.identity()
+        cursor: str | None = None
+        while True:
+            resp = await self._call(
+                "conversations.list",
+                types="public_channel",
+                exclude_archived=True,
+                limit=1000,
+                cursor=cursor,
+            )
+            for channel in resp.get("channels") or []:
+                if channel.get("name") == name:
+                    return channel if bot and channel.get("creator") == bot else None
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                return None
 
     async def invite(self, room: RoomRef, users: list[str]) -> None:
         """Invite people one by one, so one bad id doesn't block the others."""

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 
 from bot.delivery import DELIVERY_KEY
-from bot.ports import ChatMessage, MessageRef, RoomRef
+from bot.ports import ChatMessage, MessageRef, RoomRef, RoomSpec
 from integrations.slack.client import make_client
 from integrations.slack.port import SlackPort
 from tests.fakes.slack_api import BOT_USER_ID, FakeSlackApi
@@ -73,3 +73,21 @@ async def test_posts_outside_the_outbox_carry_no_metadata(fake: FakeSlackApi) ->
     await port.post_message(RoomRef("slack", channel), ChatMessage("notice", "hello"))
     [message] = fake.messages(channel)
     assert message.metadata is None
+
+
+async def test_a_retried_room_creation_adopts_the_channel_it_already_made(
+    fake: FakeSlackApi,
+) -> None:
+    spec = RoomSpec("w", 7, "DB down", private=False)
+    first = await port_for(fake).open_room(spec)  # its answer "lost": the retry runs anew
+
+    again = await port_for(fake).open_room(spec)
+
+    assert again.id == first.id
+    assert [c.name for c in fake.channels() if c.name.startswith("inc-7")] == ["inc-7-db-down"]
+
+
+async def test_a_name_taken_by_someone_else_still_moves_on(fake: FakeSlackApi) -> None:
+    fake.add_channel("inc-8-db-down", members=[BOT_USER_ID])  # made by a person
+    room = await port_for(fake).open_room(RoomSpec("w", 8, "DB down", private=False))
+    assert room.name == "inc-8-db-down-2"
