@@ -27,6 +27,7 @@ from bot.domain.metrics import format_duration
 from bot.domain.model import Role, Status
 from bot.domain.policy import UnknownSeverity
 from bot.outbox_types import OutboxState
+from bot.repository import Repo
 from bot.runtime import Runtime, build_runtime
 from bot.service import Outcome, parse_ref
 from integrations.teams.cli import teams_app
@@ -419,12 +420,25 @@ def outbox_list(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
-    """Show queued, parked and recent deliveries."""
+    """Show queued, parked and recent deliveries (waiting ones first)."""
+    waiting = [OutboxState.PARKED, OutboxState.PENDING, OutboxState.CLAIMED]
 
-    async def go(rt: Runtime) -> list[Any]:
-        return await rt.db.run(lambda repo: repo.list_outbox(states=state, limit=limit))
+    def listing(repo: Repo) -> tuple[list[Any], list[tuple[str, str, int]]]:
+        depth = repo.outbox_depth()
+        if state:
+            return repo.list_outbox(states=state, limit=limit), depth
+        # Parked rows first, then queued ones, so a long history never hides them.
+        done = [s for s in OutboxState if s not in waiting]
+        rows: list[Any] = []
+        for states in ([OutboxState.PARKED], waiting[1:], done):
+            if len(rows) < limit:
+                rows += repo.list_outbox(states=states, limit=limit - len(rows))
+        return rows, depth
 
-    rows = run(go)
+    async def go(rt: Runtime) -> tuple[list[Any], list[tuple[str, str, int]]]:
+        return await rt.db.run(listing)
+
+    rows, depth = run(go)
     if not rows:
         out.print("outbox is empty")
         return
@@ -440,6 +454,17 @@ def outbox_list(
             r.last_error or "",
         )
     out.print(table)
+    counts: dict[str, int] = {}
+    for _platform, row_state, n in depth:
+        counts[row_state] = counts.get(row_state, 0) + n
+    summary = ", ".join(f"{counts[s.value]} {s.value}" for s in waiting if counts.get(s.value))
+    out.print(f"undelivered: {summary or 'none'}", markup=False, highlight=False)
+    if counts.get(OutboxState.PARKED.value):
+        out.print(
+            "parked messages need a person: fix the cause, then `sitrep outbox retry`",
+            markup=False,
+            highlight=False,
+        )
 
 
 @outbox_app.command("retry")

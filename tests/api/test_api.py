@@ -8,6 +8,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.config import Settings
+from bot.outbox_types import OutboxState
+from bot.repository import Repo
+from bot.runtime import Runtime
 from tests.conftest import API_TOKEN
 
 Client = TestClient[Any, Any]
@@ -38,6 +41,21 @@ async def test_metrics_report_incidents_and_outbox_depth(
     assert 'sitrep_outbox_messages{platform="slack",state="pending"}' in text
     assert "sitrep_http_request_duration_seconds_bucket" in text
     assert 'route="/api/incidents"' in text
+
+
+async def test_metrics_show_parked_messages(
+    client: Client, auth: dict[str, str], runtime: Runtime
+) -> None:
+    await declare(client, auth)
+    now = runtime.clock.now()
+
+    def park_two(repo: Repo) -> None:
+        for row in repo.list_outbox(limit=2):
+            repo.finish_outbox(row.id, state=OutboxState.PARKED, now=now)
+
+    await runtime.db.run(park_two)
+    text = await (await client.get("/metrics")).text()
+    assert 'sitrep_outbox_messages{platform="slack",state="parked"} 2.0' in text
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic abc", "Bearer"])

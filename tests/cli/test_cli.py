@@ -12,6 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.config import Settings
+from bot.outbox_types import OutboxState
+from bot.runtime import build_runtime
 
 runner = CliRunner()
 
@@ -158,6 +161,29 @@ def test_outbox_list_shows_waiting_messages_and_retry() -> None:
     assert code == 0 and "open_room" in out and "pending" in out
     code, out, _ = sitrep("outbox", "retry")
     assert code == 0 and "0 message(s) requeued" in out
+
+
+def test_outbox_list_puts_parked_messages_first_and_says_what_to_do(database_url: str) -> None:
+    sitrep("incident", "declare", "x")
+    rt = build_runtime(Settings(_env_file=None, database_url=database_url))
+    try:
+        rows = rt.db.run_sync(lambda repo: repo.list_outbox(limit=100))
+        first = min(rows, key=lambda r: r.id)
+        rt.db.run_sync(
+            lambda repo: repo.finish_outbox(
+                first.id, state=OutboxState.PARKED, now=rt.clock.now(), error="invalid_auth"
+            )
+        )
+    finally:
+        rt.db.close()
+    code, out, _ = sitrep("outbox", "list", "--limit", "1")
+    assert code == 0
+    assert "parked" in out and "invalid_auth" in out and "open_room" in out
+    assert "1 parked" in out and "sitrep outbox retry" in out
+    code, out, _ = sitrep("outbox", "retry")
+    assert code == 0 and "1 message(s) requeued" in out
+    code, out, _ = sitrep("outbox", "list")
+    assert "parked messages need a person" not in out
 
 
 def test_console_script_is_installed() -> None:
