@@ -113,9 +113,17 @@ def plan_reminder(
             f"{due:%H:%M} UTC. The team has been reminded.",
             {"incident": snapshot, "overdue": True},
         ).to_json()
+        # The incident's broadcast message shows it too, until the next update replaces it.
+        flagged = ChatMessage(
+            "broadcast",
+            f"{incident.ref}: {incident.title} (update overdue)",
+            {"incident": snapshot, "update_overdue": True},
+        ).to_json()
         for platform in broadcast_platforms(incident, ctx):
             payload = {"room": "@broadcast", "thread": broadcast_key(iid), "message": notice}
             drafts.append((platform, Action.POST, payload))
+            card = {"room": "@broadcast", "key": broadcast_key(iid), "message": flagged}
+            drafts.append((platform, Action.UPSERT, card))
     dedup = f"{kind.value}:{iid}:{iso(due)}"
     return ReminderPlan(
         kind=kind,

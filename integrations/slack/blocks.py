@@ -223,6 +223,8 @@ def _broadcast(message: ChatMessage, data: Mapping[str, Any]) -> list[Block]:
         blocks.append(_context([":lock: Private incident."]))
     last = slack_date(inc.get("last_update_at"))
     notes = [f"Last update {last}" if last else "No stakeholder update yet"]
+    if data.get("update_overdue"):
+        notes.insert(0, ":warning: *Update overdue*: the team has been reminded")
     room = _room_link(data, inc)
     if room:
         notes.append(f"Follow along in {room}")

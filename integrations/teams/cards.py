@@ -320,7 +320,12 @@ def incident_summary(
     return RenderedCard(summary, _card(body, actions, people.entities, summary), people.entities)
 
 
-def broadcast(incident: Mapping[str, Any], names: Mapping[str, str] | None = None) -> RenderedCard:
+def broadcast(
+    incident: Mapping[str, Any],
+    names: Mapping[str, str] | None = None,
+    *,
+    update_overdue: bool = False,
+) -> RenderedCard:
     """The one stakeholder card per incident in the broadcast channel; its thread holds updates."""
     people = _People(names or {})
     body: list[dict[str, Any]] = [
@@ -334,6 +339,8 @@ def broadcast(incident: Mapping[str, Any], names: Mapping[str, str] | None = Non
     ]
     if incident.get("summary"):
         body.append(_fact("Summary", str(incident["summary"])))
+    if update_overdue:
+        body.append(_ours("⚠️ **Update overdue**: the team has been reminded.", color="Warning"))
     if incident.get("last_update_at"):
         body.append(
             _ours(f"Last update {_when(incident['last_update_at'])}", isSubtle=True, size="Small")
@@ -648,7 +655,7 @@ def render(message: ChatMessage, names: Mapping[str, str] | None = None) -> Rend
     if kind == "incident_summary" and incident is not None:
         return incident_summary(incident, names)
     if kind == "broadcast" and incident is not None:
-        return broadcast(incident, names)
+        return broadcast(incident, names, update_overdue=bool(data.get("update_overdue")))
     if kind == "status_update" and incident is not None:
         return status_update(incident, data.get("update") or {}, names)
     if kind == "notice":

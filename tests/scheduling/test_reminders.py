@@ -123,6 +123,10 @@ async def test_escalation_after_a_second_interval(
     assert mark.payload["room"] == "@broadcast"
     assert mark.payload["thread"] == "inc:1:broadcast"
     assert "overdue" in mark.payload["message"]["text"].lower()
+    # ...and so is the incident's broadcast message, edited in place.
+    [flag] = [r for r in await scheduled(rt, "broadcast")]
+    assert (flag.action, flag.payload["key"]) == ("upsert", "inc:1:broadcast")
+    assert flag.payload["message"]["data"]["update_overdue"] is True
     # Escalation happens once per missed deadline, not every tick after it.
     for minute in range(61, 240, 7):
         await tick_at(sched, clock, minute)

@@ -227,6 +227,14 @@ def test_broadcast() -> None:
     assert "Resolved" not in everything
 
 
+def test_broadcast_marked_update_overdue() -> None:
+    data = {"incident": snap(), "update_overdue": True}
+    _, blocks = rendered("broadcast", data)
+    assert ":warning: *Update overdue*" in json.dumps(blocks)
+    _, plain_blocks = rendered("broadcast", {"incident": snap()})
+    assert "overdue" not in json.dumps(plain_blocks).lower()
+
+
 def test_broadcast_of_a_resolved_incident_says_so() -> None:
     data = {"incident": snap(status=Status.RESOLVED, resolved_at=T0)}
     _, blocks = rendered("broadcast", data)

@@ -157,6 +157,13 @@ def test_resolved_incident_card_has_no_responder_actions() -> None:
     assert [a["title"] for a in card["actions"]] == ["Open incident page"]
 
 
+def test_broadcast_card_marked_update_overdue() -> None:
+    flagged = ChatMessage("broadcast", "x", {"incident": INCIDENT, "update_overdue": True})
+    assert "Update overdue" in json.dumps(cards.render(flagged).card)
+    plain = ChatMessage("broadcast", "x", {"incident": INCIDENT})
+    assert "overdue" not in json.dumps(cards.render(plain).card).lower()
+
+
 @pytest.mark.parametrize("field", ["title", "summary"])
 def test_user_text_never_reaches_markdown(field: str) -> None:
     incident = {**INCIDENT, field: HOSTILE}
