@@ -195,11 +195,12 @@ def incident_declare(
     summary: Annotated[str, typer.Option(help="What we know so far.")] = "",
     private: Annotated[bool, typer.Option(help="Keep out of broadcast channels.")] = False,
     commander: Annotated[str | None, typer.Option(help="Incident commander.")] = None,
+    runbook: Annotated[str, typer.Option(help="Runbook link, bookmarked in the room.")] = "",
 ) -> None:
     """Declare an incident."""
 
     async def go(rt: Runtime) -> Outcome:
-        cmd = c.Declare(title, sev, summary, private, commander, origin="cli")
+        cmd = c.Declare(title, sev, summary, private, commander, origin="cli", runbook_url=runbook)
         return await rt.service.declare(rt.settings.workspace, cmd, actor())
 
     inc = run(go).incident
@@ -264,6 +265,8 @@ def incident_show(ref: str) -> None:
     out.print(f"Declared {_when(i.declared_at)} by {i.declared_by}", markup=False)
     if i.summary:
         out.print(f"Summary: {i.summary}", markup=False)
+    if i.runbook_url:
+        out.print(f"Runbook: {i.runbook_url}", markup=False)
     m = d.metrics
     out.print(
         f"Time to acknowledge {format_duration(m.time_to_acknowledge)} · "

@@ -34,6 +34,7 @@ class DeclareBody(_Body):
     summary: str = Field(default="", max_length=4000)
     private: bool = False
     commander: str | None = Field(default=None, max_length=200)
+    runbook_url: str = Field(default="", max_length=2000)
 
 
 class TextBody(_Body):
@@ -288,6 +289,7 @@ async def declare_incident(request: web.Request) -> web.Response:
             private=body.private,
             commander=body.commander,
             origin="api",
+            runbook_url=body.runbook_url,
         ),
         _actor(request),
         dedup_key=f"api:declare:{key}" if key else None,

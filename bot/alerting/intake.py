@@ -31,7 +31,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,7 +57,7 @@ from bot.alerting.rules import FALLBACK, MatcherLike, Rule, evaluate, render_tit
 from bot.alerting.store import AlertWrite, GroupIncident, PendingNote
 from bot.domain import commands as c
 from bot.domain.alert import StoredAlert
-from bot.domain.decide import MAX_TEXT, SYSTEM, Actor, declare
+from bot.domain.decide import MAX_TEXT, SYSTEM, Actor, declare, runbook_url
 from bot.domain.errors import InvalidCommand, NotFound
 from bot.domain.model import Incident, Status
 from bot.domain.snapshot import incident_snapshot
@@ -455,7 +455,13 @@ class AlertIntake:
         }
         title = render_title(rule.title_template, facts, w.labels, w.annotations)
         summary = w.description[:MAX_TEXT]
-        cmd = c.Declare(title=title, severity=rule.severity, summary=summary, origin="alert")
+        cmd = c.Declare(
+            title=title,
+            severity=rule.severity,
+            summary=summary,
+            origin="alert",
+            runbook_url=_runbook(w.links),
+        )
         inc = self._declare_in(repo, ref.workspace, cmd, SYSTEM, batch.now, rule=rule.name)
         batch.outbox = True
         return inc
@@ -775,6 +781,7 @@ class AlertIntake:
                 severity=severity or (rule.severity if rule.action == "declare" else None),
                 summary=lead.description[:MAX_TEXT],
                 origin=origin,
+                runbook_url=_runbook(lead.links),
             )
             inc = self._declare_in(repo, workspace, cmd, actor, now, rule="button")
             assert inc.id is not None
@@ -1031,3 +1038,12 @@ def _stale_refire(write: AlertWrite, alert: IncomingAlert) -> bool:
         and alert.starts_at is not None
         and alert.starts_at <= write.starts_at
     )
+
+
+def _runbook(links: Mapping[str, Any]) -> str:
+    """The alert's runbook link, when it is one the incident can bookmark."""
+    url = str(links.get("runbook") or "")
+    try:
+        return runbook_url(url)
+    except InvalidCommand:
+        return ""  # a malformed link in an alert must not stop the incident

@@ -16,6 +16,7 @@ class Declare:
     private: bool = False
     commander: str | None = None
     origin: str = "api"
+    runbook_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ what they return, so every rule here is testable as a table.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,6 +55,7 @@ def declare(
     sev = policy.severity(cmd.severity) if cmd.severity else policy.default
     summary = _clean(cmd.summary, "summary", MAX_TEXT, required=False)
     commander = cmd.commander or (actor.id if actor.id != SYSTEM.id else None)
+    runbook = runbook_url(cmd.runbook_url)
     incident = Incident(
         workspace=workspace,
         number=number,
@@ -65,6 +67,7 @@ def declare(
         declared_by=actor.id,
         private=cmd.private,
         origin=cmd.origin,
+        runbook_url=runbook,
     )
     events = [
         Event(
@@ -150,6 +153,8 @@ def decide(
                 )
             limit = MAX_TITLE if name == "title" else MAX_TEXT
             value = _clean(value, name, limit, required=name == "title")
+            if name == "runbook_url":
+                value = runbook_url(value)
             if getattr(incident, name) == value:
                 return []
             label = name.replace("_", " ")
@@ -391,6 +396,18 @@ def _require_commander_or_admin(
         f"only the commander or an admin may {what} ({incident.ref}'s commander: "
         f"{incident.commander or 'nobody'})"
     )
+
+
+def runbook_url(value: str) -> str:
+    """An http(s) link (or nothing); anything else is refused, it becomes a clickable link."""
+    url = (value or "").strip()
+    if url and (not _HTTP_URL.match(url) or len(url) > MAX_URL):
+        raise InvalidCommand("runbook_url must be an http:// or https:// link")
+    return url
+
+
+_HTTP_URL = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
+MAX_URL = 2000
 
 
 def _clean(value: str, name: str, limit: int, *, required: bool = True) -> str:

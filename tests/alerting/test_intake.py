@@ -91,6 +91,24 @@ async def test_critical_alert_declares_and_its_resolution_asks_the_commander(
     assert inc.status == "investigating"  # the commander decides; no auto-resolve by default
 
 
+async def test_an_alerts_runbook_becomes_the_incidents_runbook(
+    client: Client, runtime: Runtime
+) -> None:
+    with_runbook = am_alert("db1")
+    with_runbook["annotations"]["runbook_url"] = "https://runbooks.example/db"
+    await post_am(client, am_payload([with_runbook], group="DbDown"))
+    bad = am_alert("web1")
+    bad["annotations"]["runbook_url"] = "javascript:alert(1)"
+    await post_am(client, am_payload([bad], group="WebDown"))
+
+    web, db = await incidents(runtime)
+    assert db.runbook_url == "https://runbooks.example/db"
+    assert web.runbook_url == ""  # a bad link is dropped; the incident is still declared
+    rows = await outbox(runtime)
+    marks = [r.payload for r in rows if r.action == "bookmark" and r.payload["title"] == "Runbook"]
+    assert marks == [{"room": "inc:1:room", "title": "Runbook", "url": db.runbook_url}]
+
+
 async def test_alertmanager_re_sends_change_nothing(client: Client, runtime: Runtime) -> None:
     await post_am(client, FIRING)
     (inc,) = await incidents(runtime)

@@ -87,6 +87,31 @@ async def test_declare_get_and_list(client: Client, auth: dict[str, str]) -> Non
     assert [i["ref"] for i in listed["incidents"]] == ["INC-1"]
 
 
+async def test_declare_with_a_runbook_bookmarks_it_in_the_room(
+    client: Client, auth: dict[str, str], runtime: Runtime
+) -> None:
+    body = {"title": "Queue backlog", "runbook_url": "https://runbooks.example/queue"}
+    resp = await client.post("/api/incidents", json=body, headers=auth)
+    assert resp.status == 201
+    assert (await resp.json())["incident"]["runbook_url"] == "https://runbooks.example/queue"
+    rows = await runtime.db.run(lambda repo: repo.list_outbox(limit=100))
+    marks = [r.payload for r in rows if r.action == "bookmark"]
+    assert {"room": "inc:1:room", "title": "Runbook", "url": body["runbook_url"]} in marks
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://x", "https://a b", "<!channel>"])
+async def test_declare_refuses_a_runbook_that_is_not_a_web_link(
+    client: Client, auth: dict[str, str], url: str
+) -> None:
+    resp = await client.post(
+        "/api/incidents", json={"title": "x", "runbook_url": url}, headers=auth
+    )
+    assert resp.status == 400
+    assert "runbook_url" in (await resp.json())["error"]
+    listed = await (await client.get("/api/incidents", headers=auth)).json()
+    assert listed["incidents"] == []
+
+
 async def test_declare_with_idempotency_key_creates_one_incident(
     client: Client, auth: dict[str, str]
 ) -> None:

@@ -186,6 +186,15 @@ def test_outbox_list_puts_parked_messages_first_and_says_what_to_do(database_url
     assert "parked messages need a person" not in out
 
 
+def test_declare_with_a_runbook_and_a_bad_one() -> None:
+    code, _, _ = sitrep("incident", "declare", "Queue backlog", "--runbook", "https://rb.example/q")
+    assert code == 0
+    code, out, _ = sitrep("incident", "show", "INC-1")
+    assert code == 0 and "Runbook: https://rb.example/q" in out
+    code, _, err = sitrep("incident", "declare", "x", "--runbook", "file:///etc/passwd")
+    assert code == 2 and "runbook_url" in err
+
+
 def test_console_script_is_installed() -> None:
     exe = Path(sys.executable).with_name("sitrep")
     result = subprocess.run(
