@@ -135,6 +135,7 @@ def to_delivery(workspace: str, parsed: ParsedWebhook) -> Delivery:
         source=parsed.source,
         alerts=tuple(_incoming(a) for a in parsed.alerts),
         delivery_id=parsed.delivery_id,
+        truncated=parsed.truncated or 0,
     )
 
 

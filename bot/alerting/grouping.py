@@ -67,6 +67,7 @@ class GroupView:
     incident_ref: str | None = None
     incident_url: str = ""
     incident: Mapping[str, Any] | None = None  # the incident's snapshot, when there is one
+    truncated: int = 0  # alerts of the group the sender left out of its latest delivery
 
 
 def group_message(group: GroupRef, view: GroupView) -> ChatMessage:
@@ -81,6 +82,8 @@ def group_message(group: GroupRef, view: GroupView) -> ChatMessage:
     text = f"{view.firing} {noun} firing: {title}"
     if view.resolved:
         text += f" ({view.resolved} resolved)"
+    if view.truncated:
+        text += f" (+{view.truncated} the sender left out)"
     if view.incident_ref:
         text += f" — {view.incident_ref}"
     data: dict[str, Any] = {
@@ -98,6 +101,7 @@ def group_message(group: GroupRef, view: GroupView) -> ChatMessage:
         # The same facts in the shape the Teams card reads.
         "status": "firing" if view.firing else "resolved",
         "alerts": [{"title": s.title, "status": "firing"} for s in view.sample],
+        "truncated": view.truncated,
     }
     if view.incident is not None:
         data["incident"] = dict(view.incident)

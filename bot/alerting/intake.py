@@ -163,6 +163,9 @@ class AlertIntake:
         self._samples: dict[GroupRef, list[dict[str, Any]]] = {}  # previews for waiting groups
         self._inflight: set[GroupRef] = set()  # groups a timer flush is working on
         self._windows: dict[str, tuple[float, list[MaintenanceWindow]]] = {}
+        # Per group, how many alerts its sender's latest delivery left out (in memory: the
+        # sender repeats the number with every re-send).
+        self._truncated: dict[GroupRef, int] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._started = False
@@ -347,6 +350,17 @@ class AlertIntake:
         batch.touched = sorted(
             w.id for k, w in batch.writes.items() if k not in batch.dirty and w.id is not None
         )
+        self._note_truncation(deliveries)
+
+    def _note_truncation(self, deliveries: Sequence[Delivery]) -> None:
+        """Remember what each group's latest delivery left out, for its next message."""
+        for delivery in deliveries:
+            refs = {GroupRef(delivery.workspace, a.source, a.group_key) for a in delivery.alerts}
+            with self._lock:
+                for ref in refs:
+                    self._truncated.pop(ref, None)
+                    if delivery.truncated:
+                        self._truncated[ref] = delivery.truncated
 
     def _active_windows(self, repo: Repo, workspace: str, now: datetime) -> list[MaintenanceWindow]:
         # Every batch needs them and they rarely change: one query per second, not per batch.
@@ -631,6 +645,7 @@ class AlertIntake:
             fresh = _fresh(group)
             with self._lock:
                 kept = self._samples.pop(ref, [])
+                truncated = self._truncated.get(ref, 0)
             if not fresh and firing:
                 fresh = kept or [
                     {"title": a.title, "severity": a.severity, "labels": a.labels, "links": a.links}
@@ -649,6 +664,7 @@ class AlertIntake:
                 incident_ref=inc.ref if inc is not None else None,
                 incident_url=snapshot["url"] if snapshot else "",
                 incident=snapshot,
+                truncated=truncated,
             )
             intents += group_intents(self.service.notify, ref, group_message(ref, view))
         repo.alerts.upsert_messages(intents, batch.now)

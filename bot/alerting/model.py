@@ -55,6 +55,8 @@ class Delivery:
     source: str
     alerts: tuple[IncomingAlert, ...]
     delivery_id: str | None = None
+    # Alerts the sender left out of this delivery (Alertmanager's ``truncatedAlerts``).
+    truncated: int = 0
 
 
 @dataclass(frozen=True, slots=True)

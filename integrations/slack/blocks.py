@@ -304,6 +304,12 @@ def _alert_group(message: ChatMessage, data: Mapping[str, Any]) -> list[Block]:
         head = f":white_check_mark: *All alerts resolved*: {title}"
     if resolved:
         head += f"\n{resolved} resolved so far."
+    truncated = _int(data.get("truncated"))
+    if truncated:
+        head += (
+            f"\n:warning: The sender left {truncated} more alert{'s' if truncated != 1 else ''}"
+            " of this group out of its last notification (its max_alerts); see the source."
+        )
     blocks: list[Block] = [_section(head)]
     meta = [
         f"Source: {escape_mrkdwn(str(data.get('source') or 'unknown'), 200)}",

@@ -440,6 +440,9 @@ def alert_group(data: Mapping[str, Any], text: str) -> RenderedCard:
     for label, value in facts:
         if value:
             body.append(_fact(label.replace("_", " ").capitalize(), str(value), "None"))
+    truncated = data.get("truncated")
+    if isinstance(truncated, int) and truncated > 0:
+        body.append(_fact("Left out by the sender", str(truncated), "None"))
     for alert in _records(data.get("alerts"))[:10]:
         title = str(alert.get("title") or alert.get("name") or "alert")
         status = str(alert.get("status") or "")

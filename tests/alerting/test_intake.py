@@ -161,6 +161,25 @@ async def test_a_re_fire_after_the_incident_resolved_declares_a_new_one(
     assert answer["changed"] == 1 and answer["incidents"] == ["INC-2"]
 
 
+async def test_alerts_the_sender_left_out_are_shown_on_the_group_message(
+    client: Client, runtime: Runtime
+) -> None:
+    truncated = am_payload([am_alert("web1", severity="warning")], group="HighLatency")
+    truncated["truncatedAlerts"] = 40
+    answer = await post_am(client, truncated)
+    assert answer["truncated"] == 40
+    (row,) = await outbox(runtime)
+    message = ChatMessage.from_json(row.payload["message"])
+    assert message.data["truncated"] == 40 and "40 the sender left out" in message.text
+    _, blocks = render_slack(message)
+    assert "The sender left 40 more alerts" in json.dumps(blocks)
+
+    whole = am_payload([am_alert("web2", severity="warning")], group="HighLatency")
+    await post_am(client, whole)
+    (row,) = await outbox(runtime)
+    assert row.payload["message"]["data"]["truncated"] == 0
+
+
 async def test_warning_alerts_notify_the_alerts_channel_in_one_message(
     client: Client, runtime: Runtime, auth: dict[str, str]
 ) -> None:
