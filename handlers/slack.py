@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -21,11 +21,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chatops import grammar as g
+from bot.chatops.commands import incident_command
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.errors import DomainError, NotFound
 from bot.domain.metrics import compute_metrics, format_duration
-from bot.domain.model import Incident, Role, Status
+from bot.domain.model import Incident, Status
 from bot.domain.policy import UnknownSeverity
 from bot.outbox_types import Action, OutboxIntent
 from bot.ports import ChatMessage, RoomRef
@@ -224,50 +225,18 @@ class _Listeners:
         channel: str,
         body: dict[str, Any],
     ) -> None:
-        now = self.rt.clock.now()
-        cmd: c.Command
-        match parsed:
-            case g.SetStatus(status=status):
-                cmd = c.ChangeStatus(Status(status))
-            case g.SetSeverity(severity=sev):
-                cmd = c.ChangeSeverity(sev)
-            case g.AssignRole(role=role, user=who):
-                cmd = c.AssignRole(Role(role), who)
-            case g.Update(text=text):
-                cmd = c.PostUpdate(text)
-            case g.OpenUpdateForm():
-                await self._open_update_modal(body.get("trigger_id", ""), inc)
-                return
-            case g.Note(text=text):
-                cmd = c.AddNote(text)
-            case g.Action(text=text, owner=owner, due=due):
-                when = datetime(due.year, due.month, due.day, tzinfo=UTC) if due else None
-                cmd = c.AddActionItem(text, owner, when)
-            case g.ActionDone(item_id=item_id):
-                cmd = c.SetActionItemDone(item_id)
-            case g.Acknowledge():
-                cmd = c.Acknowledge()
-            case g.Resolve(summary=summary):
-                cmd = c.ChangeStatus(Status.RESOLVED, summary)
-            case g.Close():
-                cmd = c.ChangeStatus(Status.CLOSED)
-            case g.Reopen():
-                cmd = c.ChangeStatus(Status.INVESTIGATING, "reopened")
-            case g.Remind(minutes=minutes):
-                cmd = c.SetReminders(True, now + timedelta(minutes=minutes))
-            case g.RemindOff():
-                cmd = c.SetReminders(False)
-            case g.RemindOn():
-                cmd = c.SetReminders(True)
-            case g.ShowTimeline():
-                await self.reply(channel, actor.id, await self._timeline_text(inc))
-                return
-            case g.ShowSummary():
-                await self.reply(channel, actor.id, await self._summary_text(inc))
-                return
-            case _:
-                await self.reply(channel, actor.id, g.HELP_TEXT)
-                return
+        cmd = incident_command(parsed, self.rt.clock.now())
+        if cmd is None:  # something Slack shows rather than a change
+            match parsed:
+                case g.OpenUpdateForm():
+                    await self._open_update_modal(body.get("trigger_id", ""), inc)
+                case g.ShowTimeline():
+                    await self.reply(channel, actor.id, await self._timeline_text(inc))
+                case g.ShowSummary():
+                    await self.reply(channel, actor.id, await self._summary_text(inc))
+                case _:
+                    await self.reply(channel, actor.id, g.HELP_TEXT)
+            return
         out = await self.run(inc.number, cmd, actor)
         await self.reply(channel, actor.id, _outcome_text(out))
 

@@ -15,7 +15,6 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -25,10 +24,11 @@ from microsoft_agents.hosting.aiohttp import jwt_authorization_middleware, start
 from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
 
 from bot.chatops import grammar as g
+from bot.chatops.commands import incident_command
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.errors import DomainError
-from bot.domain.model import Incident, Role, Status
+from bot.domain.model import Incident, Status
 from bot.domain.policy import UnknownSeverity
 from bot.domain.snapshot import incident_snapshot
 from bot.outbox_types import Action, OutboxIntent
@@ -302,57 +302,21 @@ class TeamsListeners:
         await self._incident_command(turn, parsed, incident)
 
     async def _incident_command(self, turn: Turn, parsed: g.ParsedCommand, inc: Incident) -> None:
-        now = self.rt.clock.now()
-        cmd: c.Command
-        match parsed:
-            case g.SetStatus(status=status):
-                cmd = c.ChangeStatus(Status(status))
-            case g.SetSeverity(severity=sev):
-                cmd = c.ChangeSeverity(sev)
-            case g.AssignRole(role=role, user=who):
-                cmd = c.AssignRole(Role(role), who)
-            case g.Update(text=text):
-                cmd = c.PostUpdate(text)
-            case g.OpenUpdateForm():
-                await self.reply(
-                    turn,
-                    ChatMessage(
-                        "update_form", f"Update {inc.ref}", {"incident": self.snapshot(inc)}
-                    ),
-                )
-                return
-            case g.Note(text=text):
-                cmd = c.AddNote(text)
-            case g.Action(text=text, owner=owner, due=due):
-                when = datetime(due.year, due.month, due.day, tzinfo=UTC) if due else None
-                cmd = c.AddActionItem(text, owner, when)
-            case g.ActionDone(item_id=item_id):
-                cmd = c.SetActionItemDone(item_id)
-            case g.Acknowledge():
-                cmd = c.Acknowledge()
-            case g.Resolve(summary=summary):
-                cmd = c.ChangeStatus(Status.RESOLVED, summary)
-            case g.Close():
-                cmd = c.ChangeStatus(Status.CLOSED)
-            case g.Reopen():
-                cmd = c.ChangeStatus(Status.INVESTIGATING, "reopened")
-            case g.Remind(minutes=minutes):
-                cmd = c.SetReminders(True, now + timedelta(minutes=minutes))
-            case g.RemindOff():
-                cmd = c.SetReminders(False)
-            case g.RemindOn():
-                cmd = c.SetReminders(True)
-            case g.ShowTimeline():
-                await self._timeline(turn, inc)
-                return
-            case g.ShowSummary():
-                await self.reply(
-                    turn, ChatMessage("incident_summary", inc.ref, {"incident": self.snapshot(inc)})
-                )
-                return
-            case _:
-                await self.say(turn, teams_markdown(g.HELP_TEXT), ours=True)
-                return
+        cmd = incident_command(parsed, self.rt.clock.now())
+        if cmd is None:  # something Teams shows rather than a change
+            snapshot = {"incident": self.snapshot(inc)}
+            match parsed:
+                case g.OpenUpdateForm():
+                    await self.reply(
+                        turn, ChatMessage("update_form", f"Update {inc.ref}", snapshot)
+                    )
+                case g.ShowTimeline():
+                    await self._timeline(turn, inc)
+                case g.ShowSummary():
+                    await self.reply(turn, ChatMessage("incident_summary", inc.ref, snapshot))
+                case _:
+                    await self.say(turn, teams_markdown(g.HELP_TEXT), ours=True)
+            return
         in_room = await self._in_room(turn, inc)
         out = await self.service.execute(
             self.workspace, inc.number, cmd, turn.actor, from_room=in_room, dedup_key=turn.dedup
