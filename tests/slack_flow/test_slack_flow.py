@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -302,6 +303,30 @@ async def test_private_incident_gets_a_private_channel_and_no_broadcast(
 
 
 # -- commands in the room ----------------------------------------------------------------------
+
+
+async def test_remind_snoozes_and_stops_reminders_from_the_room(
+    slack: Slack, runtime: Runtime
+) -> None:
+    await slack.command("declare API latency sev2")
+    room = await declare_room(slack, runtime)
+    assert (await slack.command("remind 90", channel=room)).status == 200
+    expected = runtime.clock.now() + timedelta(minutes=90)
+
+    async def due() -> Any:
+        inc = await runtime.service.get("default", 1)
+        return inc.next_update_due_at == expected and inc
+
+    assert await poll(due)
+    assert (await slack.command("remind off", channel=room)).status == 200
+
+    async def off() -> bool:
+        inc = await runtime.service.get("default", 1)
+        return not inc.reminders_enabled and inc.next_update_due_at is None
+
+    assert await poll(off)
+    await eventually(lambda: len(slack.fake.ephemerals()) >= 2)
+    assert "reminders turned off" in slack.fake.ephemerals()[-1].text.lower()
 
 
 async def test_room_commands_drive_the_incident(slack: Slack, runtime: Runtime) -> None:
