@@ -67,3 +67,5 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root.setLevel(level)
     # aiohttp's access log repeats what our request metrics already record.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # APScheduler logs every tick (every few seconds) at INFO; its warnings still show.
+    logging.getLogger("apscheduler").setLevel(max(root.level, logging.WARNING))

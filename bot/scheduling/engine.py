@@ -280,11 +280,12 @@ class Scheduler:
             report.sent.update(done)
 
     def _announce(self, report: TickReport) -> None:
-        if not report.sent:
+        sent = {kind: n for kind, n in report.sent.items() if n}
+        if not sent:
             return
         if self._on_sent is not None:
-            for kind, n in report.sent.items():
+            for kind, n in sent.items():
                 self._on_sent(kind, n)
         if self._wake is not None:
             self._wake()
-        log.info("scheduled messages enqueued", extra={"sent": dict(report.sent)})
+        log.info("scheduled messages enqueued", extra={"sent": sent})

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -84,3 +85,68 @@ def test_serve_refuses_bad_config_with_one_line(tmp_path: Path, clean_env: dict[
     assert result.returncode == 2
     assert result.stderr.startswith("error: SITREP_DATABASE_URL:")
     assert result.stderr.count("\n") == 1
+
+
+def test_secrets_never_reach_the_log_even_at_debug(
+    tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    secrets = {
+        "SITREP_API_TOKEN": "api-token-7f3a9c",
+        "SLACK_BOT_TOKEN": "xoxb-bot-token-51d2e8",
+        "SLACK_SIGNING_SECRET": "signing-secret-9b4c1a",
+        "SITREP_ALERTMANAGER_TOKEN": "am-token-c0ffee42",
+        "SITREP_GENERIC_SECRET": "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=",
+    }
+    port = free_port()
+    env = {
+        **clean_env,
+        **secrets,
+        "SITREP_LOG_LEVEL": "DEBUG",
+        # Slack is unreachable: its start-up call fails and is logged, with the token in hand.
+        "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
+    }
+    exe = Path(sys.executable).with_name("sitrep")
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}/readyz", proc, timeout=60)
+        for path, headers, body in (
+            ("/api/incidents", {"Authorization": f"Bearer {secrets['SITREP_API_TOKEN']}"}, b"{"),
+            ("/api/incidents", {"Authorization": "Bearer wrong"}, b"{}"),
+            (
+                "/webhooks/alertmanager",
+                {"Authorization": f"Bearer {secrets['SITREP_ALERTMANAGER_TOKEN']}"},
+                b'{"version": "4", "alerts": "nope"}',
+            ),
+            (
+                "/slack/events",
+                {"X-Slack-Signature": "v0=bad", "X-Slack-Request-Timestamp": "1"},
+                b"",
+            ),
+        ):
+            request = urllib.request.Request(
+                base + path,
+                data=body,
+                headers={**headers, "Content-Type": "application/json"},
+                method="POST",
+            )
+            try:
+                urllib.request.urlopen(request, timeout=5).close()
+            except urllib.error.HTTPError as exc:
+                assert 400 <= exc.code < 500, (path, exc.code)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    logged = out + err
+    assert '"level": "debug"' in logged, "the run did not log at debug level"
+    for name, value in secrets.items():
+        assert value not in logged, f"{name} appeared in the log"
