@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -40,7 +41,8 @@ class DeliveryPolicy:
     lease: timedelta = timedelta(seconds=120)
     batch: int = 50
     # Slack allows about one message per second per channel, with short bursts tolerated:
-    # a token bucket per room keeps sustained traffic under it without slowing a new room.
+    # a slot per interval per room (shared through the database by every replica) keeps
+    # sustained traffic under it without slowing a new room.
     room_interval: float = 1.0
     room_burst: int = 3
 
@@ -64,7 +66,6 @@ class OutboxWorker:
         self.clock = clock
         self.policy = policy or DeliveryPolicy()
         self._wake = asyncio.Event()
-        self._buckets: dict[str, tuple[float, float]] = {}
         self.delivered = 0
         self.failed = 0
         self.parked = 0
@@ -274,17 +275,17 @@ class OutboxWorker:
         return RoomRef.from_json(ctx["room"])
 
     async def _pace(self, room: RoomRef) -> None:
-        """Wait for a token from this room's bucket before posting or editing a message."""
+        """Wait for the room's next send slot, which every replica draws from the database."""
         interval = self.policy.room_interval
         if interval <= 0:
             return
-        loop = asyncio.get_running_loop()
-        key = f"{room.platform}:{room.id}"
-        now = loop.time()
-        tokens, stamp = self._buckets.get(key, (float(self.policy.room_burst), now))
-        tokens = min(float(self.policy.room_burst), tokens + (now - stamp) / interval)
-        wait = 0.0 if tokens >= 1 else (1 - tokens) * interval
-        self._buckets[key] = (tokens - 1, now)
+        now = time.time()  # wall clock: the one clock all replicas share
+        burst = self.policy.room_burst
+
+        def reserve(repo: Repo) -> float:
+            return repo.reserve_send_slot(room.platform, room.id, now, interval, burst)
+
+        wait = await self.uow.run(reserve)
         if wait > 0:
             await asyncio.sleep(wait)
 

@@ -565,6 +565,31 @@ class SqlRepo:
             )
         )
 
+    def reserve_send_slot(
+        self, platform: str, room: str, now: float, interval: float, burst: int
+    ) -> float:
+        """Take the channel's next send slot; returns how many seconds to wait for it.
+
+        One row per channel, shared by every replica: a slot every ``interval`` seconds,
+        with up to ``burst`` slots available at once after a quiet spell. ``now`` is wall-clock
+        epoch seconds, which replicas share.
+        """
+        floor = now - max(burst - 1, 0) * interval
+        greatest = "max" if self.dialect == "sqlite" else "GREATEST"
+        stmt = text(
+            "INSERT INTO channel_pace (platform, room, next_at) VALUES (:p, :r, :first) "
+            "ON CONFLICT (platform, room) DO UPDATE SET "
+            f"next_at = {greatest}(channel_pace.next_at, :floor) + :interval "
+            "RETURNING next_at"
+        )
+        params = {"p": platform, "r": room[:200], "first": floor + interval}
+        next_at = float(
+            self.session.execute(
+                stmt, {**params, "floor": floor, "interval": interval}
+            ).scalar_one()
+        )
+        return max(next_at - interval - now, 0.0)
+
     def supersede_outbox(
         self, message_id: int, *, workspace: str, platform: str, action: str, target: str
     ) -> bool:

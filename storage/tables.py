@@ -284,3 +284,13 @@ class AuditEntryRow(SQLModel, table=True):
     action: str = Field(max_length=80)
     target: str = Field(default="", max_length=200)
     detail: dict[str, Any] = json_col()
+
+
+class ChannelPaceRow(SQLModel, table=True):
+    """When a chat channel may next be written to: one shared pace for every replica."""
+
+    __tablename__ = "channel_pace"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    room: str = Field(primary_key=True, max_length=200)
+    next_at: float = Field(default=0.0)  # seconds since the epoch

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 03:36:33.617821
+Create Date: 2026-12-02 04:00:34.957587
 """
 
 from __future__ import annotations
@@ -37,6 +37,13 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_entry", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_entry_workspace"), ["workspace"], unique=False)
 
+    op.create_table(
+        "channel_pace",
+        sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("room", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("next_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("platform", "room"),
+    )
     op.create_table(
         "chat_ref",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -337,6 +344,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_chat_ref_external")
 
     op.drop_table("chat_ref")
+    op.drop_table("channel_pace")
     with op.batch_alter_table("audit_entry", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_entry_workspace"))
 
