@@ -86,5 +86,8 @@ async def test_two_replicas_share_one_pace_for_a_channel(rt: Runtime, clock: Fix
     ]
     assert len(broadcasts) == 8
     gaps = [b - a for a, b in itertools.pairwise(broadcasts)]
-    # Every gap is at least an interval (a little scheduling slack allowed), never two at once.
-    assert min(gaps) >= interval * 0.9, gaps
+    # One slot per interval across both workers: never two at once, and the whole run takes
+    # its seven intervals. (Each post may land a little after its slot on a busy machine, so
+    # a single gap can come in under an interval; two workers pacing alone post together.)
+    assert min(gaps) >= interval * 0.5, gaps
+    assert broadcasts[-1] - broadcasts[0] >= 7 * interval * 0.95, gaps
