@@ -37,7 +37,9 @@ from tests.scheduling.cluster import (
 
 TOKEN = "am-crash-test-token"
 INCIDENTS = 20
-WEBHOOKS = 1000
+# Long enough that the storm is still running when the first reminder lands (the kill waits
+# for both), even when that reminder needs a retry or two on a slow machine.
+WEBHOOKS = 3000
 ALERTS_PER_WEBHOOK = 5
 KILL_AFTER_ACKED = 150
 BACKENDS = [
