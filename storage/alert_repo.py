@@ -187,7 +187,9 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _to_alert(row: Row[Any]) -> StoredAlert:
+def alert_from_row(row: Row[Any] | AlertRow) -> StoredAlert:
+    """A stored alert from a Core row or an ``AlertRow``; route, rule and note_due in extra."""
+    assert row.id is not None
     return StoredAlert(
         id=row.id,
         workspace=row.workspace,
@@ -285,7 +287,7 @@ class AlertRepo:
                 params = {"ws": workspace, "src": source, "fps": self._list(chunk)}
                 rows = conn.execute(_FIND[self.dialect], params)
                 for row in rows:
-                    found[(source, row.fingerprint)] = _to_alert(row)
+                    found[(source, row.fingerprint)] = alert_from_row(row)
         return found
 
     def write(self, rows: Sequence[AlertWrite]) -> None:
@@ -389,7 +391,7 @@ class AlertRepo:
             .order_by(_A.id)
             .limit(limit)
         )
-        return [_to_alert(r) for r in self._conn().execute(stmt)]
+        return [alert_from_row(r) for r in self._conn().execute(stmt)]
 
     def attach_group(self, group: GroupRef, incident_id: int) -> int:
         """Attach the group's announced, unattached firing alerts to an incident (their
@@ -501,14 +503,14 @@ class AlertRepo:
         conn = self._conn()
         if not query.labels:
             stmt = stmt.offset(query.offset).limit(query.limit)
-            return [_to_alert(r) for r in conn.execute(stmt)]
+            return [alert_from_row(r) for r in conn.execute(stmt)]
         # Label filters run here rather than in SQL: JSON operators differ between SQLite
         # and Postgres, and the scan is bounded.
         wanted = query.offset + query.limit
         out: list[StoredAlert] = []
         for row in conn.execute(stmt.limit(50_000)):
             if all_match(query.labels, row.labels or {}):
-                out.append(_to_alert(row))
+                out.append(alert_from_row(row))
                 if len(out) >= wanted:
                     break
         return out[query.offset :]
@@ -587,4 +589,4 @@ class AlertRepo:
             )
             .order_by(_A.id)
         )
-        return [_to_alert(r) for r in self._conn().execute(stmt)]
+        return [alert_from_row(r) for r in self._conn().execute(stmt)]

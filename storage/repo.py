@@ -27,7 +27,7 @@ from bot.domain.model import (
     TimelineEntry,
 )
 from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState
-from storage.alert_repo import AlertRepo
+from storage.alert_repo import AlertRepo, alert_from_row
 from storage.schedule_repo import ScheduleRepo
 from storage.tables import (
     ActionItemRow,
@@ -77,31 +77,6 @@ def _to_action_item(row: ActionItemRow) -> ActionItem:
         created_by=row.created_by,
         done_at=row.done_at,
         done_by=row.done_by,
-    )
-
-
-def to_alert(row: AlertRow) -> StoredAlert:
-    """Row to domain alert."""
-    assert row.id is not None
-    return StoredAlert(
-        id=row.id,
-        workspace=row.workspace,
-        source=row.source,
-        fingerprint=row.fingerprint,
-        group_key=row.group_key,
-        status=row.status,
-        severity=row.severity,
-        title=row.title,
-        description=row.description,
-        labels=dict(row.labels or {}),
-        annotations=dict(row.annotations or {}),
-        links=dict(row.links or {}),
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        first_seen_at=row.first_seen_at,
-        last_seen_at=row.last_seen_at,
-        incident_id=row.incident_id,
-        suppressed_by=row.suppressed_by,
     )
 
 
@@ -421,7 +396,7 @@ class SqlRepo:
             .where(AlertRow.incident_id == incident_id)
             .order_by(col(AlertRow.first_seen_at), col(AlertRow.id))
         )
-        return [to_alert(r) for r in rows]
+        return [alert_from_row(r) for r in rows]
 
     # -- outbox -----------------------------------------------------------------------------
 
