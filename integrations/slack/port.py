@@ -128,6 +128,12 @@ class SlackPort:
     async def _own_channel(self, name: str) -> dict[str, Any] | None:
         """The live public channel called ``name`` if this bot created it, else None."""
         bot, _ = await self.identity()
+        channel = await self._public_channel(name)
+        return channel if channel is not None and bot and channel.get("creator") == bot else None
+
+    async def _public_channel(self, name: str) -> dict[str, Any] | None:
+        """The live public channel called ``name``, paging through the list; ids seen on the
+        way are remembered for ``_channel_id``."""
         cursor: str | None = None
         while True:
             resp = await self._call(
@@ -137,12 +143,14 @@ class SlackPort:
                 limit=1000,
                 cursor=cursor,
             )
+            found = None
             for channel in resp.get("channels") or []:
+                self._channel_ids[str(channel.get("name"))] = str(channel["id"])
                 if channel.get("name") == name:
-                    return channel if bot and channel.get("creator") == bot else None
+                    found = channel
             cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
-            if cursor is None:
-                return None
+            if found is not None or cursor is None:
+                return found
 
     async def invite(self, room: RoomRef, users: list[str]) -> None:
         """Invite people one by one, so one bad id doesn't block the others."""
@@ -243,20 +251,7 @@ class SlackPort:
             return room.id
         name = room.id.lstrip("#")
         if name not in self._channel_ids:
-            cursor: str | None = None
-            while True:
-                resp = await self._call(
-                    "conversations.list",
-                    types="public_channel",
-                    exclude_archived=True,
-                    limit=1000,
-                    cursor=cursor,
-                )
-                for channel in resp.get("channels") or []:
-                    self._channel_ids[str(channel.get("name"))] = str(channel["id"])
-                cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
-                if name in self._channel_ids or cursor is None:
-                    break
+            await self._public_channel(name)
         return self._channel_ids.get(name)
 
     async def update_message(self, ref: MessageRef, message: ChatMessage) -> MessageRef:
