@@ -10,6 +10,7 @@ alone; (incident_id, status); and a partial index of the few alerts whose timeli
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
@@ -235,15 +236,24 @@ def _by_source(groups: Collection[GroupRef]) -> dict[tuple[str, str], list[str]]
     return found
 
 
-_PROCESSORS: dict[str, list[Any]] = {}
+_ROW_VALUES = operator.attrgetter(*_WRITE_FIELDS)
+_TIME_FIELDS = frozenset({"starts_at", "ends_at", "first_seen_at", "last_seen_at"})
+# Per dialect: (index, bind processor) of the written columns that need one, split into
+# timestamps (a batch repeats the same few, so each is encoded once) and the rest (JSON).
+_ENCODERS: dict[str, tuple[list[tuple[int, Any]], list[tuple[int, Any]]]] = {}
 
 
-def _processors(dialect: Dialect) -> list[Any]:
-    """Each written column's bind processor (JSON encoding, UTC datetimes), computed once."""
-    found = _PROCESSORS.get(dialect.name)
+def _encoders(dialect: Dialect) -> tuple[list[tuple[int, Any]], list[tuple[int, Any]]]:
+    """The written columns' bind processors (JSON encoding, UTC datetimes), computed once."""
+    found = _ENCODERS.get(dialect.name)
     if found is None:
-        found = [_ALERT.c[name].type._cached_bind_processor(dialect) for name in _WRITE_FIELDS]
-        _PROCESSORS[dialect.name] = found
+        times: list[tuple[int, Any]] = []
+        others: list[tuple[int, Any]] = []
+        for index, name in enumerate(_WRITE_FIELDS):
+            process = _ALERT.c[name].type._cached_bind_processor(dialect)
+            if process is not None:
+                (times if name in _TIME_FIELDS else others).append((index, process))
+        found = _ENCODERS[dialect.name] = (times, others)
     return found
 
 
@@ -312,22 +322,22 @@ class AlertRepo:
         # datetimes), one executemany, and none of the ORM's per-row bookkeeping, which cost
         # more than SQLite's own work. Equal timestamps are encoded once.
         conn = self._conn()
-        processors = _processors(conn.dialect)
+        times, others = _encoders(conn.dialect)
         encoded: dict[datetime, Any] = {}
         params = []
         for row in rows:
-            values = []
-            for name, process in zip(_WRITE_FIELDS, processors, strict=True):
-                value = getattr(row, name)
-                if process is not None and value is not None:
-                    if isinstance(value, datetime):
-                        found = encoded.get(value)
-                        if found is None:
-                            found = encoded[value] = process(value)
-                        value = found
-                    else:
-                        value = process(value)
-                values.append(value)
+            values = list(_ROW_VALUES(row))
+            for index, process in others:
+                value = values[index]
+                if value is not None:
+                    values[index] = process(value)
+            for index, process in times:
+                value = values[index]
+                if value is not None:
+                    found = encoded.get(value)
+                    if found is None:
+                        found = encoded[value] = process(value)
+                    values[index] = found
             params.append(tuple(values))
         conn.exec_driver_sql(_INSERT_SQLITE, params)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -92,20 +93,30 @@ def fingerprint(labels: Mapping[str, str]) -> str:
     return f"{digest:016x}"
 
 
+def _matcher(name: str, value: str) -> str:
+    value = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'{name}="{value}"'
+
+
 def labelset(labels: Mapping[str, str]) -> str:
     """Labels in Alertmanager's matcher syntax, sorted: `{alertname="X", job="y"}`."""
-    pairs = []
-    for name in sorted(labels):
-        value = labels[name].replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        pairs.append(f'{name}="{value}"')
-    return "{" + ", ".join(pairs) + "}"
+    return "{" + ", ".join(_matcher(name, labels[name]) for name in sorted(labels)) + "}"
+
+
+@lru_cache(maxsize=16384)
+def _quoted_matcher(name: str, value: str) -> str:
+    return quote(_matcher(name, value), safe="")
 
 
 def silence_url(external_url: str | None, labels: Mapping[str, str]) -> str | None:
     """A link to Alertmanager's new-silence form prefilled with these labels, or None."""
     if not external_url or not labels:
         return None
-    return f"{external_url.rstrip('/')}/#/silences/new?filter={quote(labelset(labels), safe='')}"
+    # Percent-encoding works character by character, so the quoted label set is the quoted
+    # matchers joined by a quoted ", ". Alerts of a group share most of their labels: quoting
+    # each matcher once instead of the whole set per alert takes most of the parse time away.
+    quoted = "%2C%20".join(_quoted_matcher(name, labels[name]) for name in sorted(labels))
+    return f"{external_url.rstrip('/')}/#/silences/new?filter=%7B{quoted}%7D"
 
 
 def annotation_link(annotations: Mapping[str, str], *names: str) -> str | None:

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -118,6 +118,21 @@ def test_silence_link_escapes_quotes_and_trailing_slash() -> None:
     assert url.startswith("https://am.example/#/silences/new?filter=")
     assert unquote(url.split("filter=")[1]) == '{a="b\\\\c", path="/v1/\\"x\\""}'
     assert alertmanager.silence_url("", {"a": "b"}) is None
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"alertname": "DiskFull", "instance": "db1:9100", "path": "/var/lib"},
+        {"a": 'quote " and back\\slash', "b": "new\nline", "c": ""},
+        {"ünïcode": "日本 ✓", "emoji": "🔥", "space name": "100% sure & <tags>"},
+        {chr(code): chr(code) * 2 for code in range(32, 127)},
+    ],
+)
+def test_silence_link_encodes_the_label_set_as_one_url_component(labels: dict[str, str]) -> None:
+    url = alertmanager.silence_url("https://am.example", labels)
+    expected = quote(alertmanager.labelset(labels), safe="")
+    assert url == f"https://am.example/#/silences/new?filter={expected}"
 
 
 def test_alertmanager_resolved_keeps_identity_and_sets_end() -> None:
