@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import fields
 
 from aiohttp import web
 
 from bot.alerting.intake import AlertIntake
-from bot.alerting.model import Delivery, IncomingAlert
+from bot.alerting.model import Delivery
 from bot.config import Settings
 from bot.runtime import RUNTIME, Runtime
 from handlers import alerts_api
 from handlers.middleware import json_error
 from integrations.alerts import auth
 from integrations.alerts.errors import AuthError, PayloadError
-from integrations.alerts.model import AlertLinks, NormalizedAlert, ParsedWebhook
+from integrations.alerts.model import ParsedWebhook
 from integrations.alerts.registry import SOURCES, AuthScheme, SourceSpec, parse_body
 
 log = logging.getLogger(__name__)
@@ -129,43 +128,14 @@ def _verify_signed(
 
 
 def to_delivery(workspace: str, parsed: ParsedWebhook) -> Delivery:
-    """Translate a parser's output into the core's delivery."""
+    """Translate a parser's output into the core's delivery (its alerts are the core's
+    ``AlertIn`` as they are)."""
     return Delivery(
         workspace=workspace,
         source=parsed.source,
-        alerts=tuple(_incoming(a) for a in parsed.alerts),
+        alerts=parsed.alerts,
         delivery_id=parsed.delivery_id,
         truncated=parsed.truncated or 0,
-    )
-
-
-_LINKS = tuple(f.name for f in fields(AlertLinks))
-
-
-def _links(links: AlertLinks) -> dict[str, str]:
-    # AlertLinks.as_dict walks dataclasses.fields() per call; this runs per alert.
-    found: dict[str, str] = {}
-    for name in _LINKS:
-        value = getattr(links, name)
-        if value:
-            found[name] = value
-    return found
-
-
-def _incoming(alert: NormalizedAlert) -> IncomingAlert:
-    return IncomingAlert(
-        source=alert.source,
-        fingerprint=alert.fingerprint,
-        group_key=alert.group_key,
-        status=alert.status.value,
-        severity=alert.severity,
-        title=alert.title,
-        description=alert.description,
-        labels=alert.labels,
-        annotations=alert.annotations,
-        links=_links(alert.links),
-        starts_at=alert.starts_at,
-        ends_at=alert.ends_at,
     )
 
 

@@ -46,9 +46,9 @@ from bot.alerting.grouping import (
 )
 from bot.alerting.maintenance import check_window, matchers_of, window_for
 from bot.alerting.model import (
+    AlertIn,
     AlertQuery,
     Delivery,
-    IncomingAlert,
     IntakeResult,
     MaintenanceWindow,
     Route,
@@ -996,20 +996,20 @@ def _write_of(stored: StoredAlert) -> AlertWrite:
     )
 
 
-def _new_write(workspace: str, alert: IncomingAlert, now: datetime) -> AlertWrite:
+def _new_write(workspace: str, alert: AlertIn, now: datetime) -> AlertWrite:
     return AlertWrite(
         id=None,
         workspace=workspace,
         source=alert.source,
         fingerprint=alert.fingerprint[:200],
         group_key=alert.group_key[:500],
-        status=alert.status,
+        status=str(alert.status),
         severity=alert.severity[:32],
         title=alert.title[:500],
         description=alert.description,
         labels=alert.labels,
         annotations=alert.annotations,
-        links=alert.links,
+        links=alert.link_urls,
         starts_at=alert.starts_at,
         ends_at=alert.ends_at,
         first_seen_at=now,
@@ -1017,21 +1017,21 @@ def _new_write(workspace: str, alert: IncomingAlert, now: datetime) -> AlertWrit
     )
 
 
-def _refresh(write: AlertWrite, alert: IncomingAlert, now: datetime) -> None:
+def _refresh(write: AlertWrite, alert: AlertIn, now: datetime) -> None:
     write.group_key = alert.group_key[:500]
-    write.status = alert.status
+    write.status = str(alert.status)
     write.severity = alert.severity[:32]
     write.title = alert.title[:500]
     write.description = alert.description
     write.labels = alert.labels
     write.annotations = alert.annotations
-    write.links = alert.links
+    write.links = alert.link_urls
     write.starts_at = alert.starts_at or write.starts_at
     write.ends_at = alert.ends_at if not alert.firing else None
     write.last_seen_at = now
 
 
-def _content_changed(write: AlertWrite, alert: IncomingAlert) -> bool:
+def _content_changed(write: AlertWrite, alert: AlertIn) -> bool:
     return (
         write.title != alert.title[:500]
         or write.severity != alert.severity[:32]
@@ -1043,7 +1043,7 @@ def _content_changed(write: AlertWrite, alert: IncomingAlert) -> bool:
     )
 
 
-def _stale_refire(write: AlertWrite, alert: IncomingAlert) -> bool:
+def _stale_refire(write: AlertWrite, alert: AlertIn) -> bool:
     """A late "firing" for an alert instance already resolved (same startsAt) is not news.
 
     A genuine re-fire starts a new instance with a later startsAt; senders without start

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from bot.alerting.rules import LabelMatcher
 
@@ -22,6 +22,41 @@ class Route(StrEnum):
     IGNORE = "ignore"  # a rule said to keep it on record and nothing else
     SUPPRESSED = "suppressed"  # a maintenance window matched it
     NONE = ""  # only ever seen resolved
+
+
+class AlertIn(Protocol):
+    """What intake reads of one received alert.
+
+    Source parsers' normalized alerts provide it as they are, so a webhook's alerts reach the
+    core without a copy; ``IncomingAlert`` is the core's own implementation.
+    """
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def group_key(self) -> str: ...
+    @property
+    def status(self) -> str: ...  # "firing" or "resolved"
+    @property
+    def severity(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def labels(self) -> dict[str, str]: ...
+    @property
+    def annotations(self) -> dict[str, str]: ...
+    @property
+    def link_urls(self) -> dict[str, str]: ...  # set links by name (runbook, silence, ...)
+    @property
+    def starts_at(self) -> datetime | None: ...
+    @property
+    def ends_at(self) -> datetime | None: ...
+    @property
+    def firing(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +81,11 @@ class IncomingAlert:
         """True while the alert's condition holds."""
         return self.status == "firing"
 
+    @property
+    def link_urls(self) -> dict[str, str]:
+        """The links, by name."""
+        return self.links
+
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
@@ -53,7 +93,7 @@ class Delivery:
 
     workspace: str
     source: str
-    alerts: tuple[IncomingAlert, ...]
+    alerts: tuple[AlertIn, ...]
     delivery_id: str | None = None
     # Alerts the sender left out of this delivery (Alertmanager's ``truncatedAlerts``).
     truncated: int = 0
