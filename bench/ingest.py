@@ -40,7 +40,7 @@ TARGET_RATIO = 0.35
 # -- servers (run in a child process) -------------------------------------------------------
 
 
-def serve_sitrep(port: int, database_url: str) -> None:
+def serve_sitrep(port: int, database_url: str, loop: str = "auto") -> None:
     """The real app, as `sitrep serve` would run it, with Alertmanager bearer auth."""
     from bot.app import serve
     from bot.config import Settings
@@ -52,14 +52,18 @@ def serve_sitrep(port: int, database_url: str) -> None:
         alertmanager_token=TOKEN,
         log_level="WARNING",
         log_format="console",
+        event_loop=loop,
     )
     configure_logging(settings.log_level, settings.log_format)
     serve(settings, host="127.0.0.1", port=port, print_fn=lambda *_: None)
 
 
-def serve_bare(port: int) -> None:
-    """The floor: aiohttp reading the body and decoding the JSON, nothing else."""
+def serve_bare(port: int, loop: str = "auto") -> None:
+    """The floor: aiohttp reading the body and decoding the JSON, nothing else (on the same
+    event loop as sitrep's server, so the comparison is of the work, not the loop)."""
     from aiohttp import web
+
+    from bot.app import new_event_loop
 
     async def receive(request: web.Request) -> web.Response:
         body = json.loads(await request.read())
@@ -71,7 +75,14 @@ def serve_bare(port: int) -> None:
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post("/webhooks/alertmanager", receive)
     app.router.add_get("/healthz", health)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=lambda *_: None)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=port,
+        access_log=None,
+        print=lambda *_: None,
+        loop=new_event_loop(loop),
+    )
 
 
 # -- load -----------------------------------------------------------------------------------
@@ -245,7 +256,7 @@ async def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("server did not become ready")
 
 
-def _spawn(kind: str, port: int, database_url: str) -> subprocess.Popen[bytes]:
+def _spawn(kind: str, port: int, database_url: str, loop: str) -> subprocess.Popen[bytes]:
     extra = os.environ.get("PYTHONPATH", "")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), extra) if p)}
     env = {k: v for k, v in env.items() if not k.startswith(("SITREP_", "SLACK_"))}
@@ -258,6 +269,8 @@ def _spawn(kind: str, port: int, database_url: str) -> subprocess.Popen[bytes]:
         str(port),
         "--database-url",
         database_url,
+        "--loop",
+        loop,
     ]
     return subprocess.Popen(args, cwd=ROOT, env=env)
 
@@ -306,7 +319,7 @@ async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="sitrep-bench-") as tmp:
         database_url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         ports = {"sitrep": _free_port(), "bare": _free_port()}
-        procs = {kind: _spawn(kind, port, database_url) for kind, port in ports.items()}
+        procs = {kind: _spawn(kind, port, database_url, args.loop) for kind, port in ports.items()}
         try:
             for kind, proc in procs.items():
                 await _wait_ready(ports[kind], proc)
@@ -320,7 +333,7 @@ async def main(args: argparse.Namespace) -> int:
                 f"{os.cpu_count()} CPUs; {args.concurrency} in flight; {args.alerts} alerts per "
                 f"webhook; {args.groups} groups; {args.rounds} alternating slices of "
                 f"{slice_seconds:.1f} s per target after {args.warmup:.0f} s warm-up; "
-                f"database {database_url.split(':')[0]}"
+                f"database {database_url.split(':')[0]}; event loop {args.loop}"
             )
             for n in range(args.rounds):
                 for kind in ("sitrep", "bare"):
@@ -407,6 +420,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-requests", type=int, default=200_000, help="hard cap per target")
     p.add_argument("--database-url", default="", help="default: a temporary SQLite file")
     p.add_argument("--json", action="store_true", help="also print the numbers as JSON")
+    p.add_argument(
+        "--loop",
+        choices=["auto", "asyncio", "uvloop"],
+        default="auto",
+        help="event loop of both servers (auto: uvloop when installed, as sitrep serve does)",
+    )
     p.add_argument("--serve", choices=["sitrep", "bare"], help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -420,8 +439,9 @@ if __name__ == "__main__":
     options = parse_args()
     if options.serve == "sitrep":
         sys.path.insert(0, str(ROOT))
-        serve_sitrep(options.port, options.database_url)
+        serve_sitrep(options.port, options.database_url, options.loop)
     elif options.serve == "bare":
-        serve_bare(options.port)
+        sys.path.insert(0, str(ROOT))
+        serve_bare(options.port, options.loop)
     else:
         sys.exit(asyncio.run(main(options)))

@@ -74,6 +74,7 @@ def serve(settings: Settings, *, host: str, port: int, print_fn: Callable[[str],
     # 5 ms switch interval makes each handoff wait for the event loop's time slice. A shorter
     # interval measurably raises webhook throughput (bench/ingest.py) at no cost when idle.
     sys.setswitchinterval(0.0005)
+    loop = new_event_loop(settings.event_loop)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_heap)  # last: after every startup hook has run
     web.run_app(
@@ -83,7 +84,27 @@ def serve(settings: Settings, *, host: str, port: int, print_fn: Callable[[str],
         print=print_fn,
         shutdown_timeout=10,
         access_log=None,
+        loop=loop,
     )
+
+
+def new_event_loop(kind: str = "auto") -> asyncio.AbstractEventLoop:
+    """The server's event loop: uvloop when installed (unless ``kind`` is "asyncio").
+
+    uvloop runs the transports, timers and callbacks in C: less CPU per webhook and per Slack
+    request (bench/ingest.py). ``SITREP_EVENT_LOOP=asyncio`` keeps the standard loop.
+    """
+    if kind != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if kind == "uvloop":
+                raise RuntimeError(
+                    "SITREP_EVENT_LOOP=uvloop, but uvloop is not installed (pip install uvloop)"
+                ) from None
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 async def _freeze_startup_heap(_app: web.Application) -> None:

@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "auto": uvloop where it is installed (Linux and macOS), else asyncio's own loop.
+    event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     timezone: str = "UTC"
     admins: list[str] = Field(default_factory=list)
     severities: list[SeverityConfig] = Field(default_factory=lambda: list(DEFAULT_SEVERITIES))

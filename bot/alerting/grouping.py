@@ -11,7 +11,7 @@ import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.notify import NotifyContext
 from bot.outbox_types import Action, OutboxIntent
@@ -21,9 +21,12 @@ SAMPLE_SIZE = 5
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class GroupRef:
-    """Which group an alert belongs to."""
+class GroupRef(NamedTuple):
+    """Which group an alert belongs to.
+
+    A NamedTuple: intake hashes one per alert received, and a tuple hashes and compares in C
+    where a frozen dataclass runs generated Python.
+    """
 
     workspace: str
     source: str
