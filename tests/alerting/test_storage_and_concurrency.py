@@ -14,6 +14,7 @@ from bot.alerting.grouping import message_key
 from bot.alerting.intake import AlertIntake
 from bot.alerting.model import Delivery, IncomingAlert
 from bot.alerting.rules import rules_from_config
+from bot.alerting.store import AlertWrite
 from bot.outbox_types import Action, OutboxIntent, OutboxState
 from bot.runtime import Runtime
 from storage.db import Database
@@ -65,6 +66,53 @@ def test_upserts_fold_into_the_pending_one_but_never_into_a_claimed_one(db: Data
     rows = db.run_sync(lambda repo: repo.list_outbox())
     states = sorted((r.state, r.payload["message"]["data"]["firing"]) for r in rows)
     assert states == [(OutboxState.CLAIMED, 2), (OutboxState.PENDING, 4)]
+
+
+def test_a_large_batch_of_new_alerts_is_stored_row_for_row(db: Database) -> None:
+    # More rows than one multi-row INSERT takes on SQLite, and a count that leaves a remainder.
+    count = 3 * (999 // 20) + 7
+    starts = [T0 - timedelta(minutes=n % 5) for n in range(count)]
+    writes = [
+        AlertWrite(
+            id=None,
+            workspace="w",
+            source="alertmanager",
+            fingerprint=f"fp{n:04d}",
+            group_key=f"g{n % 3}",
+            status="firing" if n % 4 else "resolved",
+            severity="critical" if n % 2 else "warning",
+            title=f"alert {n}",
+            description=f"line one\nline {n} 'quoted' \"too\"",
+            labels={"n": str(n), "ünï": "✓"},
+            annotations={"summary": f"s{n}"},
+            links={"runbook": f"https://rb.example/{n}"} if n % 3 else {},
+            starts_at=starts[n],
+            ends_at=None if n % 4 else T0,
+            first_seen_at=T0,
+            last_seen_at=T0,
+            incident_id=None,
+            route="notify",
+            rule=f"r{n % 2}",
+            note_due=bool(n % 5 == 0),
+        )
+        for n in range(count)
+    ]
+    db.run_sync(lambda repo: repo.alerts.write(writes))
+    keys = {("alertmanager", w.fingerprint) for w in writes}
+    stored = db.run_sync(lambda repo: repo.alerts.find("w", keys))
+    assert len(stored) == count
+    for n, w in enumerate(writes):
+        got = stored[("alertmanager", w.fingerprint)]
+        assert (got.group_key, got.status, got.severity, got.title, got.description) == (
+            w.group_key,
+            w.status,
+            w.severity,
+            w.title,
+            w.description,
+        )
+        assert (got.labels, got.annotations, got.links) == (w.labels, w.annotations, w.links)
+        assert (got.starts_at, got.ends_at, got.first_seen_at) == (starts[n], w.ends_at, T0)
+        assert got.extra == {"route": "notify", "rule": f"r{n % 2}", "note_due": n % 5 == 0}
 
 
 def test_message_keys_fit_the_chat_ref_column_whatever_the_group_key() -> None:

@@ -44,7 +44,7 @@ def test_auto_falls_back_to_asyncio_without_uvloop(monkeypatch: pytest.MonkeyPat
 
 def test_asking_for_uvloop_without_it_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "uvloop", None)
-    with pytest.raises(RuntimeError, match="SITREP_EVENT_LOOP=uvloop.*pip install uvloop"):
+    with pytest.raises(RuntimeError, match=r"SITREP_EVENT_LOOP=uvloop.*pip install uvloop"):
         new_event_loop("uvloop")
 
 
