@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+import orjson
 from aiohttp import web
 
 from bot.alerting.intake import AlertIntake
@@ -202,4 +203,5 @@ async def receive(request: web.Request) -> web.Response:
     body_json = result.as_json()
     if parsed.truncated:
         body_json["truncated"] = parsed.truncated
-    return web.json_response(body_json)
+    # orjson: the answer to every webhook, ten times faster than the json module.
+    return web.Response(body=orjson.dumps(body_json), content_type="application/json")

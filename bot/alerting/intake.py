@@ -53,7 +53,7 @@ from bot.alerting.model import (
     MaintenanceWindow,
     Route,
 )
-from bot.alerting.rules import FALLBACK, MatcherLike, Rule, evaluate, render_title
+from bot.alerting.rules import FALLBACK, MatcherLike, Rule, RuleBook, render_title
 from bot.alerting.store import AlertWrite, GroupIncident, PendingNote
 from bot.domain import commands as c
 from bot.domain.alert import StoredAlert
@@ -146,6 +146,7 @@ class AlertIntake:
         self.uow = uow
         self.service = service
         self.rules = tuple(rules)
+        self._book = RuleBook(self.rules)
         self.clock = clock
         self.on_commit = on_commit
         self.max_batch = max_batch
@@ -391,7 +392,7 @@ class AlertIntake:
             tally.suppressed += 1
             return
         write.suppressed_by = None
-        rule = evaluate(self.rules, write.source, "firing", write.labels)
+        rule = self._book.evaluate(write.source, "firing", write.labels)
         write.rule = rule.name[:100]
         if rule.action == "ignore":
             write.route = Route.IGNORE
@@ -781,7 +782,7 @@ class AlertIntake:
             if not alerts:
                 raise NotFound("no alerts of this group are firing any more")
             lead = alerts[0]
-            rule = evaluate(self.rules, source, "firing", lead.labels)
+            rule = self._book.evaluate(source, "firing", lead.labels)
             facts = {
                 "title": lead.title,
                 "description": lead.description,

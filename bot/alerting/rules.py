@@ -177,6 +177,32 @@ def evaluate(rules: Sequence[Rule], source: str, status: str, labels: Mapping[st
     return FALLBACK
 
 
+class RuleBook:
+    """Rules evaluated first-match, remembering each answer by the labels the rules read.
+
+    A rule sees only the source, the status and the labels its matchers name (a missing
+    label reads as ""), so alerts that agree on those get the same rule: intake asks once per
+    alert received, and most alerts of a storm agree.
+    """
+
+    def __init__(self, rules: Sequence[Rule], *, memo_size: int = 4096) -> None:
+        self.rules = tuple(rules)
+        self._names = tuple(sorted({m.name for rule in self.rules for m in rule.match}))
+        self._memo: dict[tuple[str, str, tuple[str, ...]], Rule] = {}
+        self._memo_size = memo_size
+
+    def evaluate(self, source: str, status: str, labels: Mapping[str, str]) -> Rule:
+        """Same answer as ``evaluate(self.rules, source, status, labels)``."""
+        key = (source, status, tuple([labels.get(name, "") for name in self._names]))
+        found = self._memo.get(key)
+        if found is None:
+            found = evaluate(self.rules, source, status, labels)
+            if len(self._memo) >= self._memo_size:  # unbounded label values (a regex on
+                self._memo.clear()  # instance): start over rather than grow
+            self._memo[key] = found
+        return found
+
+
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{\s*([A-Za-z_][A-Za-z0-9_]*)(?:(\.|\[)([^}\]]*)\]?)?\s*\}")
 
 

@@ -8,6 +8,7 @@ from bot.alerting.rules import (
     FALLBACK,
     LabelMatcher,
     Rule,
+    RuleBook,
     evaluate,
     parse_matcher,
     render_title,
@@ -77,6 +78,42 @@ def test_first_matching_rule_wins_and_sources_and_status_filter() -> None:
     assert evaluate(rules, "alertmanager", "resolved", LABELS).name == "resolved"
     assert evaluate(rules, "alertmanager", "firing", {"service": "db"}).name == "rest"
     assert evaluate((), "alertmanager", "firing", LABELS) is FALLBACK
+
+
+def test_rule_book_answers_as_evaluate_does_however_often_it_is_asked() -> None:
+    rules = (
+        Rule("grafana-only", "ignore", sources=frozenset({"grafana"})),
+        Rule(
+            "api-prod",
+            "declare",
+            match=(LabelMatcher("service", "=", "api"), LabelMatcher("env", "=~", "prod|live")),
+        ),
+        Rule("no-team", "notify", match=(LabelMatcher("team", "=", ""),)),
+        Rule("rest", "ignore"),
+    )
+    book = RuleBook(rules, memo_size=5)  # small: the memo fills up and starts over
+    cases = [
+        (source, status, labels)
+        for source in ("alertmanager", "grafana")
+        for status in ("firing", "resolved")
+        for labels in (
+            {"service": "api", "env": "prod", "instance": "a"},
+            {"service": "api", "env": "production"},
+            {"service": "api", "env": "live", "team": "core"},
+            {"service": "db", "team": ""},
+            {"service": "db", "team": "core"},
+            {},
+        )
+    ]
+    for _ in range(3):
+        for source, status, labels in cases:
+            expected = evaluate(rules, source, status, labels)
+            assert book.evaluate(source, status, labels) is expected, (source, status, labels)
+    assert book.evaluate("alertmanager", "firing", {"service": "api", "env": "live"}).name == (
+        "api-prod"
+    )
+    assert book.evaluate("alertmanager", "firing", {"service": "api"}).name == "no-team"
+    assert RuleBook(()).evaluate("alertmanager", "firing", {}) is FALLBACK
 
 
 def test_default_rules_declare_critical_and_notify_the_rest() -> None:

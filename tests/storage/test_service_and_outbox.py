@@ -17,6 +17,7 @@ from bot.domain.errors import InvalidTransition, NotFound
 from bot.domain.model import EventKind, Role, Status
 from bot.outbox_types import OutboxState
 from bot.ports import DeliveryError, FixedClock
+from bot.repository import Repo
 from bot.runtime import Runtime, build_runtime
 from storage.migrate import current_revision, head_revision, upgrade
 from tests.support.chat import RecordingPort
@@ -85,6 +86,30 @@ async def test_concurrent_commands_on_one_incident_all_apply(rt: Runtime) -> Non
     detail = await rt.service.detail("acme", 1)
     notes = [e for e in detail.timeline if e.kind is EventKind.NOTE]
     assert len(notes) == 30
+
+
+async def test_commands_in_one_transaction_each_see_the_last_saved_state(rt: Runtime) -> None:
+    """Each command in one transaction builds on the state the previous one saved."""
+    await rt.service.declare("w", c.Declare("disk full", "SEV3"), ALICE)
+    now = rt.clock.now()
+
+    def three_commands(repo: Repo) -> tuple[int, str, str]:
+        inc = repo.get_incident("w", 1)
+        assert inc is not None
+        inc = rt.service.execute_in(repo, inc, c.ChangeSeverity("SEV2"), ALICE, now).incident
+        inc = rt.service.execute_in(
+            repo, inc, c.ChangeStatus(Status.IDENTIFIED), ALICE, now
+        ).incident
+        assert inc.id is not None
+        again = repo.get_incident_by_id(inc.id)
+        assert again is not None
+        return again.version, again.severity, again.status.value
+
+    version, severity, status = await rt.db.run(three_commands)
+    assert (severity, status) == ("SEV2", "identified")
+    after = await rt.service.detail("w", 1)
+    assert after.incident.version == version
+    assert (after.incident.severity, after.incident.status) == ("SEV2", Status.IDENTIFIED)
 
 
 async def test_command_commits_state_timeline_and_outbox_together(rt: Runtime) -> None:
