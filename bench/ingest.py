@@ -1,14 +1,17 @@
 """Alert intake throughput: sustained Alertmanager webhooks over real HTTP, on loopback.
 
 Runs the real sitrep app (SQLite by default, in a temporary directory) and a bare aiohttp
-endpoint (read the body, decode JSON, answer) as two server processes, and loads them from
-this one in alternating slices, so noise on the machine falls on both alike. Every webhook
+endpoint (read the body, decode JSON, answer) as two server processes on the same event loop
+(uvloop when installed, as ``sitrep serve`` runs; ``--loop asyncio`` for the standard one),
+and loads them from this one in alternating slices, so noise on the machine falls on both
+alike. Every webhook
 carries new alerts (distinct fingerprints) for one of a few hundred groups, one group in ten
 critical (those declare incidents), and a 2xx means the alerts are committed: at the end the
 alert rows in sitrep's database are counted against the alerts acknowledged. Prints alerts/s,
 p50/p99 latency and the server's CPU per request for both, and the ratio.
 
     .venv/bin/python bench/ingest.py [--seconds 10] [--rounds 5] [--concurrency 16] [--alerts 3]
+                                     [--loop auto|asyncio|uvloop]
 
 Bounded: loopback only, at most --seconds of measured load per target (plus --warmup) and
 --max-requests requests per slice.
