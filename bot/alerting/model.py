@@ -1,6 +1,7 @@
 """The values alert intake works with: alerts as received, deliveries, maintenance windows.
 
-Handlers translate a source parser's output into these, so the core imports no parser.
+The core imports no parser: it reads received alerts through the ``AlertIn`` protocol, which
+the parsers' normalized alerts satisfy, and handlers wrap them in a ``Delivery``.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class AlertIn(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class IncomingAlert:
-    """One alert of a delivery, normalized by its source parser."""
+    """An ``AlertIn`` built directly rather than by a source parser (tests, tools)."""
 
     source: str
     fingerprint: str
