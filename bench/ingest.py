@@ -43,7 +43,9 @@ TARGET_RATIO = 0.35
 # -- servers (run in a child process) -------------------------------------------------------
 
 
-def serve_sitrep(port: int, database_url: str, loop: str = "auto") -> None:
+def serve_sitrep(
+    port: int, database_url: str, loop: str = "auto", synchronous: str = "NORMAL"
+) -> None:
     """The real app, as `sitrep serve` would run it, with Alertmanager bearer auth."""
     from bot.app import serve
     from bot.config import Settings
@@ -56,6 +58,7 @@ def serve_sitrep(port: int, database_url: str, loop: str = "auto") -> None:
         log_level="WARNING",
         log_format="console",
         event_loop=loop,
+        sqlite_synchronous=synchronous,
     )
     configure_logging(settings.log_level, settings.log_format)
     serve(settings, host="127.0.0.1", port=port, print_fn=lambda *_: None)
@@ -259,7 +262,9 @@ async def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("server did not become ready")
 
 
-def _spawn(kind: str, port: int, database_url: str, loop: str) -> subprocess.Popen[bytes]:
+def _spawn(
+    kind: str, port: int, database_url: str, loop: str, synchronous: str
+) -> subprocess.Popen[bytes]:
     extra = os.environ.get("PYTHONPATH", "")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), extra) if p)}
     env = {k: v for k, v in env.items() if not k.startswith(("SITREP_", "SLACK_"))}
@@ -274,6 +279,8 @@ def _spawn(kind: str, port: int, database_url: str, loop: str) -> subprocess.Pop
         database_url,
         "--loop",
         loop,
+        "--sqlite-synchronous",
+        synchronous,
     ]
     return subprocess.Popen(args, cwd=ROOT, env=env)
 
@@ -322,7 +329,10 @@ async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="sitrep-bench-") as tmp:
         database_url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         ports = {"sitrep": _free_port(), "bare": _free_port()}
-        procs = {kind: _spawn(kind, port, database_url, args.loop) for kind, port in ports.items()}
+        procs = {
+            kind: _spawn(kind, port, database_url, args.loop, args.sqlite_synchronous)
+            for kind, port in ports.items()
+        }
         try:
             for kind, proc in procs.items():
                 await _wait_ready(ports[kind], proc)
@@ -336,7 +346,8 @@ async def main(args: argparse.Namespace) -> int:
                 f"{os.cpu_count()} CPUs; {args.concurrency} in flight; {args.alerts} alerts per "
                 f"webhook; {args.groups} groups; {args.rounds} alternating slices of "
                 f"{slice_seconds:.1f} s per target after {args.warmup:.0f} s warm-up; "
-                f"database {database_url.split(':')[0]}; event loop {args.loop}"
+                f"database {database_url.split(':')[0]} (synchronous "
+                f"{args.sqlite_synchronous}); event loop {args.loop}"
             )
             for n in range(args.rounds):
                 for kind in ("sitrep", "bare"):
@@ -429,6 +440,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="auto",
         help="event loop of both servers (auto: uvloop when installed, as sitrep serve does)",
     )
+    p.add_argument(
+        "--sqlite-synchronous",
+        choices=["NORMAL", "FULL"],
+        default="NORMAL",
+        help="SQLite durability (FULL: an fsync per commit; see SITREP_SQLITE_SYNCHRONOUS)",
+    )
     p.add_argument("--serve", choices=["sitrep", "bare"], help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -442,7 +459,7 @@ if __name__ == "__main__":
     options = parse_args()
     if options.serve == "sitrep":
         sys.path.insert(0, str(ROOT))
-        serve_sitrep(options.port, options.database_url, options.loop)
+        serve_sitrep(options.port, options.database_url, options.loop, options.sqlite_synchronous)
     elif options.serve == "bare":
         sys.path.insert(0, str(ROOT))
         serve_bare(options.port, options.loop)

@@ -161,7 +161,8 @@ def db_upgrade(
     from storage.db import create_db_engine
     from storage.migrate import current_revision, upgrade
 
-    engine = create_db_engine(settings().database_url)
+    cfg = settings()
+    engine = create_db_engine(cfg.database_url, synchronous=cfg.sqlite_synchronous)
     try:
         upgrade(engine, revision)
         out.print(f"database at revision {current_revision(engine)}")
@@ -177,7 +178,8 @@ def db_current() -> None:
     from storage.db import create_db_engine
     from storage.migrate import current_revision, head_revision
 
-    engine = create_db_engine(settings().database_url)
+    cfg = settings()
+    engine = create_db_engine(cfg.database_url, synchronous=cfg.sqlite_synchronous)
     try:
         cur, head = current_revision(engine), head_revision(engine)
         out.print(f"current: {cur or 'empty'}  head: {head}")

@@ -42,7 +42,7 @@ RUNTIME = web.AppKey("runtime", Runtime)
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     """The service graph without the web server (the CLI uses this too)."""
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
     clock = clock or SystemClock()
     notify = NotifyContext(
         platforms=tuple(settings.chat_platforms),

@@ -44,8 +44,17 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def create_db_engine(url: str, *, pool_size: int = 8) -> Engine:
-    """An engine with SQLite tuned for a single-file server (WAL) or a pooled Postgres one."""
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
+
+
+def create_db_engine(url: str, *, pool_size: int = 8, synchronous: str = "NORMAL") -> Engine:
+    """An engine with SQLite tuned for a single-file server (WAL) or a pooled Postgres one.
+
+    ``synchronous`` is SQLite's: NORMAL survives any crash of the process; FULL also survives
+    power loss, at one fsync per commit.
+    """
+    if synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}")
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -59,7 +68,7 @@ def create_db_engine(url: str, *, pool_size: int = 8) -> Engine:
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
         )
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, synchronous)
         return engine
     return create_engine(
         url,
@@ -78,7 +87,7 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE: taking the write lock up front
@@ -87,8 +96,9 @@ def _tune_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         # NORMAL is durable across application crashes in WAL mode; only an OS crash or
-        # power loss can lose the last commits, and never corrupts the file.
-        cur.execute("PRAGMA synchronous=NORMAL")
+        # power loss can lose the last commits, and never corrupts the file. FULL syncs the
+        # WAL at every commit, so not even those are lost.
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA temp_store=MEMORY")
@@ -108,9 +118,16 @@ def _tune_sqlite(engine: Engine) -> None:
 class Database:
     """Runs units of work in a worker thread; implements the core's ``UnitOfWork``."""
 
-    def __init__(self, url: str, *, pool_size: int = 8, checkpoint_every: float = 1.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 8,
+        checkpoint_every: float = 1.0,
+        synchronous: str = "NORMAL",
+    ) -> None:
         self.url = normalize_url(url)
-        self.engine = create_db_engine(self.url, pool_size=pool_size)
+        self.engine = create_db_engine(self.url, pool_size=pool_size, synchronous=synchronous)
         self.dialect = self.engine.dialect.name
         workers = 1 if self.dialect == "sqlite" else pool_size
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sitrep-db")
