@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Any, TypeVar
 
 import orjson
@@ -31,7 +32,13 @@ from bot.alerting.store import AlertWrite, GroupIncident, PendingNote, SampleRow
 from bot.domain.alert import StoredAlert
 from bot.domain.model import Status
 from bot.outbox_types import Action, OutboxIntent, OutboxState
-from storage.tables import AlertRow, IncidentRow, MaintenanceWindowRow, OutboxMessageRow
+from storage.tables import (
+    AlertRow,
+    IncidentRow,
+    MaintenanceWindowRow,
+    OutboxMessageRow,
+    UTCDateTime,
+)
 
 T = TypeVar("T")
 _ALERT = AlertRow.__table__  # type: ignore[attr-defined]
@@ -243,7 +250,6 @@ def _by_source(groups: Collection[GroupRef]) -> dict[tuple[str, str], list[str]]
 
 
 _ROW_VALUES = operator.attrgetter(*_WRITE_FIELDS)
-_TIME_FIELDS = frozenset({"starts_at", "ends_at", "first_seen_at", "last_seen_at"})
 # Per dialect: (index, bind processor) of the written columns that need one, split into
 # timestamps (a batch repeats the same few, so each is encoded once) and the rest (JSON).
 _ENCODERS: dict[str, tuple[list[tuple[int, Any]], list[tuple[int, Any]]]] = {}
@@ -256,9 +262,11 @@ def _encoders(dialect: Dialect) -> tuple[list[tuple[int, Any]], list[tuple[int, 
         times: list[tuple[int, Any]] = []
         others: list[tuple[int, Any]] = []
         for index, name in enumerate(_WRITE_FIELDS):
-            process = _ALERT.c[name].type._cached_bind_processor(dialect)
+            column_type = _ALERT.c[name].type
+            process = column_type._cached_bind_processor(dialect)
             if process is not None:
-                (times if name in _TIME_FIELDS else others).append((index, process))
+                is_time = isinstance(column_type, UTCDateTime)
+                (times if is_time else others).append((index, process))
         found = _ENCODERS[dialect.name] = (times, others)
     return found
 
@@ -330,7 +338,7 @@ class AlertRepo:
         conn = self._conn()
         times, others = _encoders(conn.dialect)
         encoded: dict[datetime, Any] = {}
-        params: list[Any] = []
+        params: list[list[Any]] = []
         for row in rows:
             values = list(_ROW_VALUES(row))
             for index, process in others:
@@ -344,15 +352,13 @@ class AlertRepo:
                     if found is None:
                         found = encoded[value] = process(value)
                     values[index] = found
-            params.extend(values)
-        # One statement for the batch, not executemany: the sqlite3 module lets go of the GIL
-        # around every row it steps, and under load each of those hand-offs to the event loop
-        # thread costs more than inserting the row (bench/ingest.py).
-        width = len(_WRITE_FIELDS)
-        for start in range(0, len(rows), _INSERT_ROWS):
-            count = min(_INSERT_ROWS, len(rows) - start)
-            chunk = params[start * width : (start + count) * width]
-            conn.exec_driver_sql(_insert_sqlite_sql(count), tuple(chunk))
+            params.append(values)
+        # One statement per chunk of rows, not executemany: the sqlite3 module lets go of the
+        # GIL around every row it steps, and under load each of those hand-offs to the event
+        # loop thread costs more than inserting the row (bench/ingest.py).
+        for chunk in _chunks(params, _INSERT_ROWS):
+            flat = tuple(chain.from_iterable(chunk))
+            conn.exec_driver_sql(_insert_sqlite_sql(len(chunk)), flat)
 
     def touch(self, ids: Sequence[int], now: datetime) -> None:
         """Set ``last_seen_at`` for re-sent, unchanged alerts."""
