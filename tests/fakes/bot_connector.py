@@ -13,6 +13,7 @@ import base64
 import itertools
 import json
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -336,7 +337,10 @@ class FakeTokenProvider:
 class BotFrameworkKeys:
     """Signs Bot Framework-style RS256 tokens and serves the JWKS that verifies them."""
 
-    kid: str = "test-key-1"
+    # A fresh key id per instance, as Bot Framework's key rotation gives: the SDK caches signing
+    # keys per JWKS URL and key id for the whole process, and a later test's fake can get the
+    # same loopback port; with a fixed id it would verify the new key's tokens with the old key.
+    kid: str = field(default_factory=lambda: f"test-key-{uuid.uuid4().hex[:12]}")
     _key: rsa.RSAPrivateKey = field(
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
