@@ -20,9 +20,10 @@ from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.ports import ChatPort, Clock
 from bot.runtime import RUNTIME, build_runtime
 from bot.scheduling.install import install as install_scheduler
-from handlers import api, health, slack, teams, webhooks
+from handlers import api, headers, health, slack, teams, throttle, webhooks
 from handlers import web as web_ui
 from handlers.middleware import error_middleware, metrics_middleware
+from handlers.throttle import auth_throttle_middleware
 from integrations.slack import setup as slack_setup
 from integrations.teams.factory import teams_ports
 from storage.migrate import upgrade
@@ -43,9 +44,13 @@ def create_app(
     """Build the sitrep web application."""
     runtime = build_runtime(settings, clock=clock)
     app = web.Application(
-        middlewares=[metrics_middleware, error_middleware], client_max_size=1024 * 1024
+        # The throttle sits outside every credential check (api.register adds the API's).
+        middlewares=[metrics_middleware, error_middleware, auth_throttle_middleware],
+        client_max_size=1024 * 1024,
     )
     app[RUNTIME] = runtime
+    throttle.install(app, settings)
+    headers.install(app)
     app[PORT_FACTORIES] = (
         list(port_factories) if port_factories is not None else default_port_factories()
     )

@@ -30,6 +30,8 @@ from pydantic_settings import (
 )
 
 from bot.domain.policy import Policy, SeverityPolicy
+from bot.security.clients import parse_networks
+from bot.security.throttle import ThrottlePolicy
 
 
 class SeverityConfig(BaseModel):
@@ -134,6 +136,15 @@ class Settings(BaseSettings):
     # "auto": uvloop where it is installed (Linux and macOS), else asyncio's own loop.
     event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     timezone: str = "UTC"
+    # Proxies (CIDRs) whose X-Forwarded-For is believed when telling clients apart; anyone
+    # else's is ignored, since a client can write whatever it likes there.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Per-client lockout after this many wrong credentials (web login, API token, webhook
+    # secrets) within the window; 0 turns it off. Each further lockout doubles, up to the max.
+    auth_throttle_failures: int = Field(default=10, ge=0, le=100_000)
+    auth_throttle_window_seconds: float = Field(default=300, gt=0, le=7 * 86400)
+    auth_throttle_lockout_seconds: float = Field(default=30, gt=0, le=7 * 86400)
+    auth_throttle_max_lockout_seconds: float = Field(default=3600, gt=0, le=7 * 86400)
     admins: list[str] = Field(default_factory=list)
     severities: list[SeverityConfig] = Field(default_factory=lambda: list(DEFAULT_SEVERITIES))
 
@@ -262,6 +273,43 @@ class Settings(BaseSettings):
             raise ValueError(f"bad cron expression {value!r}: {exc}") from exc
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: list[str]) -> list[str]:
+        parse_networks(value)
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_come_in_pairs(self) -> Settings:
+        # Half a credential pair must not start: a username without a password would accept
+        # an empty password, and the other halves would silently do nothing.
+        am_user, am_pass = "SITREP_ALERTMANAGER_USERNAME", "SITREP_ALERTMANAGER_PASSWORD"
+        app_id, app_pass = "SITREP_TEAMS_APP_ID", "SITREP_TEAMS_APP_PASSWORD"
+        bot, signing, app_token = "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"
+        given = {
+            am_user: _present(self.alertmanager_username),
+            am_pass: _present(self.alertmanager_password),
+            app_id: _present(self.teams_app_id),
+            app_pass: _present(self.teams_app_password),
+            bot: _present(self.slack_bot_token),
+            signing: _present(self.slack_signing_secret),
+            app_token: _present(self.slack_app_token),
+        }
+        # (set, then this is required too); anonymous Teams (local development) may name an
+        # app id it never signs with.
+        needs = [(am_user, am_pass), (am_pass, am_user), (app_pass, app_id), (signing, bot)]
+        needs += [(app_token, bot)]
+        if not self.teams_allow_anonymous:
+            needs.append((app_id, app_pass))
+        for key, required in needs:
+            if given[key] and not given[required]:
+                raise ValueError(f"{required}: required when {key} is set")
+        if given[bot] and not (given[signing] or given[app_token]):
+            raise ValueError(
+                f"{signing}: required when {bot} is set (or {app_token} for Socket Mode)"
+            )
+        return self
+
     @model_validator(mode="after")
     def _rules_use_known_severities(self) -> Settings:
         policy = self.policy()
@@ -287,6 +335,21 @@ class Settings(BaseSettings):
             admins=frozenset(self.admins),
         )
 
+    def throttle_policy(self) -> ThrottlePolicy:
+        """The core's view of the authentication throttle settings."""
+        return ThrottlePolicy(
+            failures=self.auth_throttle_failures,
+            window=self.auth_throttle_window_seconds,
+            lockout=self.auth_throttle_lockout_seconds,
+            max_lockout=max(
+                self.auth_throttle_max_lockout_seconds, self.auth_throttle_lockout_seconds
+            ),
+            # Strikes are kept for as long as the longest lockout, so patience does not pay.
+            forget_after=max(
+                self.auth_throttle_max_lockout_seconds, self.auth_throttle_window_seconds
+            ),
+        )
+
     @property
     def zone(self) -> ZoneInfo:
         """The configured local zone for schedules and rendering."""
@@ -295,6 +358,14 @@ class Settings(BaseSettings):
     def safe_dump(self) -> dict[str, Any]:
         """Settings with secrets masked, for ``sitrep config``."""
         return self.model_dump(mode="json")
+
+
+def _present(value: object) -> bool:
+    getter = getattr(value, "get_secret_value", None)
+    return bool(getter() if callable(getter) else value)
+
+
+_NAMED = re.compile(r"^(SITREP|SLACK)_[A-Z0-9_]+: ")
 
 
 class ConfigError(Exception):
@@ -314,6 +385,9 @@ def load_settings(**overrides: Any) -> Settings:
         key = "SITREP_" + "__".join(loc).upper() if loc else "settings"
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         msg = err["msg"].removeprefix("Value error, ")
+        if not loc and _NAMED.match(msg):
+            # Checks across settings name the key themselves.
+            raise ConfigError(f"{msg}{more}") from None
         raise ConfigError(f"{key}: {msg}{more}") from None
     except ValueError as exc:  # e.g. a TOML syntax error
         raise ConfigError(f"{toml_path or 'settings'}: {exc}") from None

@@ -30,6 +30,7 @@ from bot.domain.policy import UnknownSeverity
 from bot.runtime import RUNTIME, Runtime
 from bot.service import parse_ref
 from handlers.postmortem import render_postmortem
+from handlers.throttle import record_auth
 from integrations.web import session as sess
 from integrations.web.incident import FormError, incident_page
 from integrations.web.layout import CSS, JS, Viewer, message_page
@@ -152,9 +153,7 @@ def _actor(session: sess.Session) -> Actor:
 
 def _safe_next(value: str) -> str:
     # Only same-site paths, so the login form cannot be used as an open redirect.
-    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/incidents"
+    return sess.safe_next(value)
 
 
 def _page(handler: Page) -> Handler:
@@ -242,9 +241,12 @@ async def login(request: web.Request) -> web.Response:
     token, name, nxt = (_text(form.get(k)) for k in ("token", "name", "next"))
     next_path = _safe_next(nxt)
     if not sess.token_matches(token, key):
+        if token.strip():
+            record_auth(request, False)
         log.warning("web login refused: wrong token", extra={"remote": request.remote})
         page = login_page(error="That token is not right.", next_path=next_path, name=name)
         return _html(page, 401)
+    record_auth(request, True)
     _, cookie = sess.new_session(key, _now(request), name)
     resp = _see_other(next_path)
     resp.set_cookie(

@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.runtime import RUNTIME, Runtime
 from handlers import alerts_api
 from handlers.middleware import json_error
+from handlers.throttle import record_auth
 from integrations.alerts import auth
 from integrations.alerts.errors import AuthError, PayloadError
 from integrations.alerts.model import ParsedWebhook
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 _JSON_TYPES = ("application/json", "text/json")
+# Refusals that mean a wrong secret was tried; a missing one or a stale timestamp is no guess.
+_GUESSES = frozenset({"bad credentials", "bad signature"})
 
 
 def register(app: web.Application) -> None:
@@ -178,8 +181,11 @@ async def receive(request: web.Request) -> web.Response:
         if signed_body:
             _verify_signed(settings, spec, body, request.headers, runtime.clock.now().timestamp())
     except AuthError as exc:
+        if exc.reason in _GUESSES:
+            record_auth(request, False)
         count.labels(name, "unauthorized").inc()
         return json_error(401, f"not authenticated: {exc.reason}")
+    record_auth(request, True)
     if not _json_content_type(request):
         count.labels(name, "unsupported").inc()
         return json_error(415, f"expected application/json, got {request.content_type}")

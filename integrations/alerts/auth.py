@@ -64,7 +64,13 @@ def verify_bearer_or_basic(
     basic_user: str | None = None,
     basic_password: str | None = None,
 ) -> None:
-    """Check an `Authorization` header against a bearer token or basic-auth credentials."""
+    """Check an `Authorization` header against a bearer token or basic-auth credentials.
+
+    Basic auth counts as configured only with both a user and a password: a user alone would
+    otherwise let anyone in who sends that name and an empty password.
+    """
+    if not basic_password:
+        basic_user = None
     if not bearer_token and not basic_user:
         raise AuthError("not configured")
     if not authorization_header or not authorization_header.strip():

@@ -14,6 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 COOKIE = "sitrep_session"
 TTL = timedelta(hours=12)
@@ -21,6 +22,11 @@ MAX_NAME = 64
 # Allow a little clock skew between replicas behind a load balancer.
 _SKEW = timedelta(minutes=5)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A return path may hold only printable ASCII other than the backslash: browsers drop tabs
+# and newlines and read a backslash as a slash, which turns "/<tab>/evil.com" or
+# "/<backslash>evil.com" into a link to another site.
+_PATH_CHARS = re.compile(r"[!-\[\]-~]*")
+MAX_NEXT = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,38 @@ def read_session(key: str, value: str, now: datetime) -> Session | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return Session(nonce, issued, clean_name(name))
+
+
+def safe_next(value: str, default: str = "/incidents") -> str:
+    """``value`` if it is a path on this site (safe to redirect to after login), else ``default``.
+
+    Checked as typed and after percent-decoding until nothing changes, so no encoding can
+    hide a second slash, a backslash, whitespace or a control character.
+    """
+    if len(value) > MAX_NEXT:
+        return default
+    seen = value
+    for _ in range(4):
+        if not _local_path(seen):
+            return default
+        try:
+            decoded = unquote(seen, errors="strict") if "%" in seen else seen
+        except UnicodeDecodeError:
+            return default
+        if decoded == seen:
+            return value
+        seen = decoded
+    return default
+
+
+def _local_path(value: str) -> bool:
+    # "/x" is a path on this origin, "//host" is another origin, and a scheme ("https:",
+    # "javascript:") can only come before the first slash.
+    return (
+        value.startswith("/")
+        and not value.startswith("//")
+        and _PATH_CHARS.fullmatch(value) is not None
+    )
 
 
 def token_matches(given: str, key: str) -> bool:

@@ -1,0 +1,1 @@
+"""Security logic that needs no I/O: authentication throttling and client identification."""
