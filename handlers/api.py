@@ -19,7 +19,7 @@ from bot.runtime import RUNTIME, Runtime
 from bot.service import IncidentDetail, parse_ref
 from handlers.middleware import json_error
 from handlers.postmortem import render_postmortem
-from handlers.throttle import record_auth
+from handlers.throttle import auth_throttled
 
 M = TypeVar("M", bound=BaseModel)
 MAX_LIST = 500
@@ -117,10 +117,12 @@ async def api_auth_middleware(request: web.Request, handler: Handler) -> web.Str
         return json_error(
             401, "missing bearer token", hint="send Authorization: Bearer <SITREP_API_TOKEN>"
         )
-    if not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
-        record_auth(request, False)
+    ok = hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode())
+    refused = auth_throttled(request, ok)
+    if refused is not None:
+        return refused
+    if not ok:
         return json_error(401, "invalid bearer token")
-    record_auth(request, True)
     return await handler(request)
 
 

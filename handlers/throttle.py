@@ -1,9 +1,11 @@
-"""Authentication throttling over HTTP: the middleware around every credential check.
+"""Authentication throttling over HTTP: a cheap early refusal, and the check at the credential.
 
-Handlers that check a credential say how it went with ``record_auth``; this middleware keys the
-outcome by realm (which secret was guessed) and client, and answers 429 with ``Retry-After``
-while a client is locked out, before any credential is looked at. The rules live in the pure
-``bot.security.throttle``. Only wrong credentials count: a request without any is not a guess.
+The middleware answers 429 with ``Retry-After`` to a locked-out client before its body is even
+read. Handlers that check a credential pass the outcome to ``auth_throttled`` in the same step,
+with no ``await`` in between: it counts the outcome, or refuses the request if the client got
+locked out meanwhile, so a burst of concurrent guesses gets no more tries than sequential ones,
+and a right credential is refused while locked out. Outcomes are keyed by realm (which secret
+was guessed) and client. The rules live in the pure ``bot.security.throttle``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ log = logging.getLogger(__name__)
 
 # The web login and the API check the same token, so guesses at either count together.
 TOKEN_REALM = "api-token"
-_RESULT = web.RequestKey("auth_result", bool)
 _LOGIN_CSP = "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 
@@ -56,9 +57,35 @@ def install(app: web.Application, settings: Settings) -> None:
     app[AUTH_THROTTLE] = AuthThrottle.from_settings(settings)
 
 
-def record_auth(request: web.Request, ok: bool) -> None:
-    """Tell the throttle that this request's credential was right (True) or wrong (False)."""
-    request[_RESULT] = ok
+def auth_throttled(request: web.Request, ok: bool) -> web.Response | None:
+    """Count a credential check (right when ``ok``); a 429 to send instead if locked out.
+
+    Call it right after comparing the credential. Only wrong credentials should be reported as
+    failures: a request without any is not a guess.
+    """
+    realm = _realm(request)
+    guard = request.app.get(AUTH_THROTTLE)
+    if realm is None or guard is None:
+        return None
+    throttle = guard.throttle
+    # A right credential while nobody is failing anywhere costs one length check.
+    if ok and not len(throttle):
+        return None
+    key = (realm, guard.client(request))
+    now = request.app[RUNTIME].clock.now().timestamp()
+    wait = throttle.retry_after(key, now)
+    if wait > 0:
+        return _refusal(request, wait)
+    if ok:
+        throttle.success(key)
+        return None
+    lockout = throttle.failure(key, now)
+    if lockout:
+        log.warning(
+            "too many wrong credentials; client locked out",
+            extra={"realm": realm, "client": key[1], "seconds": math.ceil(lockout)},
+        )
+    return None
 
 
 def _realm(request: web.Request) -> str | None:
@@ -75,34 +102,17 @@ def _realm(request: web.Request) -> str | None:
 
 @web.middleware
 async def auth_throttle_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse locked-out clients with 429; count wrong credentials; forget them on success."""
-    realm = _realm(request)
+    """Refuse a locked-out client with 429 before any credential or body is looked at."""
     guard = request.app.get(AUTH_THROTTLE)
-    if realm is None or guard is None or not guard.throttle.policy.enabled:
+    if guard is None or not len(guard.throttle):
         return await handler(request)
-    throttle, clock = guard.throttle, request.app[RUNTIME].clock
-    key: tuple[str, str] | None = None
-    # The common case, nobody failing anywhere, costs one length check per request.
-    if len(throttle):
-        key = (realm, guard.client(request))
-        wait = throttle.retry_after(key, clock.now().timestamp())
+    realm = _realm(request)
+    if realm is not None:
+        now = request.app[RUNTIME].clock.now().timestamp()
+        wait = guard.throttle.retry_after((realm, guard.client(request)), now)
         if wait > 0:
             return _refusal(request, wait)
-    try:
-        return await handler(request)
-    finally:
-        result = request.get(_RESULT)
-        if result is not None:
-            key = key or (realm, guard.client(request))
-            if result:
-                throttle.success(key)
-            else:
-                lockout = throttle.failure(key, clock.now().timestamp())
-                if lockout:
-                    log.warning(
-                        "too many wrong credentials; client locked out",
-                        extra={"realm": realm, "client": key[1], "seconds": math.ceil(lockout)},
-                    )
+    return await handler(request)
 
 
 def _refusal(request: web.Request, wait: float) -> web.Response:

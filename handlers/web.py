@@ -30,7 +30,7 @@ from bot.domain.policy import UnknownSeverity
 from bot.runtime import RUNTIME, Runtime
 from bot.service import parse_ref
 from handlers.postmortem import render_postmortem
-from handlers.throttle import record_auth
+from handlers.throttle import auth_throttled
 from integrations.web import session as sess
 from integrations.web.incident import FormError, incident_page
 from integrations.web.layout import CSS, JS, Viewer, message_page
@@ -240,13 +240,15 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     token, name, nxt = (_text(form.get(k)) for k in ("token", "name", "next"))
     next_path = _safe_next(nxt)
-    if not sess.token_matches(token, key):
-        if token.strip():
-            record_auth(request, False)
+    ok = sess.token_matches(token, key)
+    # An empty token is no guess; only a wrong one counts towards a lockout.
+    refused = auth_throttled(request, ok) if ok or token.strip() else None
+    if refused is not None:
+        return refused
+    if not ok:
         log.warning("web login refused: wrong token", extra={"remote": request.remote})
         page = login_page(error="That token is not right.", next_path=next_path, name=name)
         return _html(page, 401)
-    record_auth(request, True)
     _, cookie = sess.new_session(key, _now(request), name)
     resp = _see_other(next_path)
     resp.set_cookie(

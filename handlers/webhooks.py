@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.runtime import RUNTIME, Runtime
 from handlers import alerts_api
 from handlers.middleware import json_error
-from handlers.throttle import record_auth
+from handlers.throttle import auth_throttled
 from integrations.alerts import auth
 from integrations.alerts.errors import AuthError, PayloadError
 from integrations.alerts.model import ParsedWebhook
@@ -181,11 +181,16 @@ async def receive(request: web.Request) -> web.Response:
         if signed_body:
             _verify_signed(settings, spec, body, request.headers, runtime.clock.now().timestamp())
     except AuthError as exc:
-        if exc.reason in _GUESSES:
-            record_auth(request, False)
+        refused = auth_throttled(request, False) if exc.reason in _GUESSES else None
+        if refused is not None:
+            count.labels(name, "throttled").inc()
+            return refused
         count.labels(name, "unauthorized").inc()
         return json_error(401, f"not authenticated: {exc.reason}")
-    record_auth(request, True)
+    refused = auth_throttled(request, True)
+    if refused is not None:
+        count.labels(name, "throttled").inc()
+        return refused
     if not _json_content_type(request):
         count.labels(name, "unsupported").inc()
         return json_error(415, f"expected application/json, got {request.content_type}")

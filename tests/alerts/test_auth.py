@@ -394,3 +394,12 @@ def test_refusals_never_mention_the_secret(call: Callable[[], None]) -> None:
         call()
     assert SECRET not in str(caught.value)
     assert SECRET not in repr(caught.value)
+
+
+@pytest.mark.parametrize("password", [None, ""])
+def test_basic_user_without_a_password_is_not_configured(password: str | None) -> None:
+    # Settings refuse this pair at start; the check itself must not accept an empty password.
+    def call() -> None:
+        verify_bearer_or_basic(basic("am", ""), basic_user="am", basic_password=password)
+
+    assert reason(call) == "not configured"
