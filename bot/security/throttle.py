@@ -7,7 +7,7 @@ success resets the client. Memory is bounded: a client quiet for ``forget_after`
 its last failure or lockout is dropped, and past ``max_clients`` the least recently seen is evicted.
 
 State lives in this process. Behind N replicas an attacker gets at most N times the attempts
-before lockout; see README ("Failed logins and tokens") for why that is accepted rather than
+before lockout; see README ("Wrong credentials") for why that is accepted rather than
 adding a database write to every failed attempt.
 """
 
