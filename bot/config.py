@@ -295,12 +295,10 @@ class Settings(BaseSettings):
             signing: _present(self.slack_signing_secret),
             app_token: _present(self.slack_app_token),
         }
-        # (set, then this is required too); anonymous Teams (local development) may name an
-        # app id it never signs with.
+        # (set, then this is required too). An app id alone is fine: `sitrep teams package`
+        # needs only the id, and the server says at start when it cannot sign with it.
         needs = [(am_user, am_pass), (am_pass, am_user), (app_pass, app_id), (signing, bot)]
         needs += [(app_token, bot)]
-        if not self.teams_allow_anonymous:
-            needs.append((app_id, app_pass))
         for key, required in needs:
             if given[key] and not given[required]:
                 raise ValueError(f"{required}: required when {key} is set")

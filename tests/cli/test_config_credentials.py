@@ -46,10 +46,6 @@ def test_alertmanager_username_without_password_refuses_to_start(
             "SITREP_ALERTMANAGER_USERNAME: required when SITREP_ALERTMANAGER_PASSWORD is set",
         ),
         (
-            {"SITREP_TEAMS_APP_ID": "00000000-0000-0000-0000-000000000001"},
-            "SITREP_TEAMS_APP_PASSWORD: required when SITREP_TEAMS_APP_ID is set",
-        ),
-        (
             {"SITREP_TEAMS_APP_PASSWORD": "secret"},
             "SITREP_TEAMS_APP_ID: required when SITREP_TEAMS_APP_PASSWORD is set",
         ),
@@ -88,8 +84,8 @@ def test_half_a_pair_is_named(
         {"SITREP_ALERTMANAGER_USERNAME": "am", "SITREP_ALERTMANAGER_PASSWORD": "pw"},
         {"SITREP_ALERTMANAGER_TOKEN": "t"},
         {"SITREP_TEAMS_APP_ID": "a", "SITREP_TEAMS_APP_PASSWORD": "p"},
-        # Anonymous local development may name an app id it never signs with.
-        {"SITREP_TEAMS_APP_ID": "a", "SITREP_TEAMS_ALLOW_ANONYMOUS": "true"},
+        # `sitrep teams package` needs only the app id.
+        {"SITREP_TEAMS_APP_ID": "a"},
         {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "shh"},
         {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"},
         {"SITREP_TRUSTED_PROXIES": '["10.0.0.0/8", "::1"]'},
