@@ -21,6 +21,7 @@ from microsoft_agents.activity import (
     ChannelAccount,
     ConversationAccount,
     ConversationParameters,
+    ResourceResponse,
 )
 from microsoft_agents.authentication.msal import MsalAuth
 from microsoft_agents.hosting.aiohttp import CloudAdapter
@@ -39,7 +40,10 @@ from microsoft_agents.hosting.core import (
     TurnState,
 )
 from microsoft_agents.hosting.core.connector import ConnectorClientBase
-from microsoft_agents.hosting.core.connector.client import UserTokenClient
+from microsoft_agents.hosting.core.connector.client import ConnectorClient, UserTokenClient
+from microsoft_agents.hosting.core.connector.client.connector_client import (
+    ConversationsOperations,
+)
 
 from bot.config import Settings
 from bot.ports import DeliveryError
@@ -92,6 +96,37 @@ class TeamsSlot:
 TEAMS = web.AppKey("teams", TeamsSlot)
 
 
+def without_nulls(activity: Activity) -> Activity:
+    """The same activity with every ``None`` field (nested ones too) left out, not sent as null.
+
+    The SDK sets ``id=None`` (and ``request_id``, ``locale``…) on every outgoing activity and
+    its connector client serializes explicitly set fields, so the body says ``"id": null``;
+    the Microsoft 365 Agents Playground answers that with 400 BadArgument.
+    """
+    data = activity.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return Activity.model_validate(data)
+
+
+class _NullFreeConversations(ConversationsOperations):
+    """The SDK's conversation calls, with activity bodies stripped of null fields first."""
+
+    async def send_to_conversation(self, conversation_id: str, body: Activity) -> ResourceResponse:
+        """Post an activity into a conversation."""
+        return await super().send_to_conversation(conversation_id, without_nulls(body))
+
+    async def reply_to_activity(
+        self, conversation_id: str, activity_id: str, body: Activity
+    ) -> ResourceResponse:
+        """Post an activity as a reply to another."""
+        return await super().reply_to_activity(conversation_id, activity_id, without_nulls(body))
+
+    async def update_activity(
+        self, conversation_id: str, activity_id: str, body: Activity
+    ) -> ResourceResponse:
+        """Replace a posted activity."""
+        return await super().update_activity(conversation_id, activity_id, without_nulls(body))
+
+
 class _ClientFactory(RestChannelServiceClientFactory):
     """The SDK's factory, except that without credentials every outbound call goes unsigned.
 
@@ -113,8 +148,8 @@ class _ClientFactory(RestChannelServiceClientFactory):
         scopes: list[str] | None = None,
         use_anonymous: bool = False,
     ) -> ConnectorClientBase:
-        """A connector client, unsigned when there are no credentials."""
-        return await super().create_connector_client(
+        """A connector client, unsigned when there are no credentials, that never sends nulls."""
+        client = await super().create_connector_client(
             context,
             claims_identity,
             service_url,
@@ -122,6 +157,10 @@ class _ClientFactory(RestChannelServiceClientFactory):
             scopes,
             use_anonymous or self._unsigned,
         )
+        if isinstance(client, ConnectorClient):
+            # The SDK offers no hook for the body it serializes; swap its operations object.
+            client._conversations = _NullFreeConversations(client.client)
+        return client
 
     async def create_user_token_client(
         self, context: TurnContext, claims_identity: ClaimsIdentity, use_anonymous: bool = False

@@ -2,7 +2,8 @@
 
 It answers the ``/v3/conversations`` calls the Agents SDK's connector client makes with the
 shapes Teams uses (thread ids ``<channel>;messageid=<id>``, numeric activity ids, 404 for an
-unknown activity, 429 with ``Retry-After``) and records every call. ``BotFrameworkKeys``
+unknown activity, 429 with ``Retry-After``, 400 ``BadArgument`` for an activity whose ``id`` is
+``null``, as the Microsoft 365 Agents Playground answers) and records every call. ``BotFrameworkKeys``
 signs RS256 tokens and serves the matching JWKS, standing in for login.botframework.com.
 ``FakeTokenProvider`` is the outbound side: it hands out tokens without Entra.
 """
@@ -185,6 +186,14 @@ class FakeBotConnector:
             return body, web.json_response(
                 {"error": {"code": "Unauthorized", "message": "Authorization has been denied"}},
                 status=401,
+            )
+        activity = body.get("activity") if conversation is None else body
+        if isinstance(activity, dict) and "id" in activity and activity["id"] is None:
+            # The Playground's schema (and the connector's) types ``id`` as an optional string;
+            # an explicit null is a bad argument, not "no id".
+            return body, web.json_response(
+                {"error": {"code": "BadArgument", "message": "Expected string, received null"}},
+                status=400,
             )
         for failure in self._failures:
             if failure.times <= 0:
