@@ -39,7 +39,14 @@ from handlers.chat_alerts import create_maintenance_from_chat, declare_from_aler
 from handlers.middleware import json_error
 from integrations.teams import cards
 from integrations.teams.directory import TeamsDirectory
-from integrations.teams.sdk import TEAMS, TeamsBot, TeamsSlot, auth_configuration, teams_configured
+from integrations.teams.sdk import (
+    TEAMS,
+    TeamsBot,
+    TeamsSlot,
+    auth_configuration,
+    teams_configured,
+    token_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +107,11 @@ async def _teams_stack(app: web.Application) -> AsyncIterator[None]:
 
 async def messages(request: web.Request) -> web.StreamResponse:
     """Validate the caller's JWT (the SDK's middleware), then let the adapter run the turn."""
+    problem = token_problem(request.headers.get("Authorization"))
+    if problem is not None:
+        # One short line and a 401, never the token itself (it may be a real one, mangled).
+        log.warning("teams: refused a request: %s", problem)
+        return json_error(401, f"Invalid Bot Framework token: {problem}")
     response = await jwt_authorization_middleware(request, _process)
     return cast(web.StreamResponse, response)
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
+import jwt
 from aiohttp import web
 from microsoft_agents.activity import (
     Activity,
@@ -335,6 +336,30 @@ class TeamsBot:
             )
         except Exception as exc:
             raise delivery_error(exc, what) from exc
+
+
+def token_problem(authorization: str | None) -> str | None:
+    """Why a Bot Framework bearer token cannot be genuine, judged from its header alone.
+
+    Bot Framework signs with RS256 and names its key (``kid``); the SDK's validator raises on a
+    token without one (a 500 with a traceback) instead of refusing it, so such tokens are
+    turned away here first. ``None`` means: let the SDK verify it.
+    """
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return "not a bearer token"
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return "not a JWT"
+    if header.get("alg") != "RS256":
+        return "not signed with RS256"
+    if not isinstance(header.get("kid"), str) or not header["kid"]:
+        return "no signing key id (kid)"
+    return None
 
 
 def card_activity(rendered: RenderedCard) -> Activity:
