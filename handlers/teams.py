@@ -166,6 +166,10 @@ class TeamsListeners:
         sender = a.from_property
         user = (sender.id if sender else "") or ""
         name = (sender.name if sender else "") or ""
+        if user and not name:
+            # Some activities (card invokes among them) can come without the sender's name;
+            # the timeline should still say who it was.
+            name = (await self.directory.names([user])).get(user, "")
         tenant = (a.conversation.tenant_id if a.conversation else None) or _tenant(a)
         await self.directory.observe(
             service_url=a.service_url,
@@ -334,7 +338,13 @@ class TeamsListeners:
             self.workspace, inc.number, cmd, turn.actor, from_room=in_room, dedup_key=turn.dedup
         )
         if not out.replayed:  # a redelivered activity was answered the first time
-            await self.say(turn, outcome_text(out))
+            await self.say(turn, await self.named(outcome_text(out), out))
+
+    async def named(self, text: str, out: Outcome) -> str:
+        """``text`` about ``out`` with the user ids its events name shown as display names."""
+        ids = {i for e in out.events for i in (e.actor, e.data.get("user"), e.data.get("previous"))}
+        names = await self.directory.names(str(i) for i in ids if i)
+        return cards.with_names(text, names)
 
     async def _in_room(self, turn: Turn, inc: Incident) -> bool:
         room = await self.room_incident(turn)
@@ -349,8 +359,11 @@ class TeamsListeners:
     async def _timeline(self, turn: Turn, inc: Incident) -> None:
         detail = await self.service.detail(self.workspace, inc.number)
         entries = detail.timeline[-TIMELINE_SHOWN:]
+        names = await self.directory.names(
+            i for e in entries for i in (e.actor, e.data.get("user"), e.data.get("previous")) if i
+        )
         lines = [f"{inc.ref} timeline (last {len(entries)}):"]
-        lines += [f"{e.at:%Y-%m-%d %H:%M} UTC · {e.text}" for e in entries]
+        lines += [f"{e.at:%Y-%m-%d %H:%M} UTC · {cards.with_names(e.text, names)}" for e in entries]
         await self.say(turn, "\n".join(lines))
 
     def _declare_form(self, title: str) -> ChatMessage:
@@ -436,7 +449,7 @@ class TeamsListeners:
                 cards.user_ids(ChatMessage("incident_summary", "", {"incident": snap}))
             )
             return _card_response(cards.incident_summary(snap, names))
-        return _message_response(outcome_text(out))
+        return _message_response(await self.named(outcome_text(out), out))
 
     # -- lifecycle events -------------------------------------------------------------------
 

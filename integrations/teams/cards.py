@@ -80,6 +80,20 @@ def safe_name(name: str) -> str:
     return cleaned[:80] or "someone"
 
 
+def with_names(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with every user id in ``names`` replaced by that person's display name.
+
+    The core writes ids into its texts ("Commander is now 29:1a…", "(by 29:1a…)"); Slack
+    turns ``<@U…>`` into names itself, Teams shows ids as they are. Only whole ids are
+    replaced, longest first, so one id that prefixes another cannot garble it.
+    """
+    for user_id in sorted((u for u in names if u), key=len, reverse=True):
+        pattern = re.compile(rf"(?<![\w:-]){re.escape(user_id)}(?![\w:-])")
+        shown = safe_name(names[user_id]).replace("\\", "\\\\")
+        text = pattern.sub(shown, text)
+    return text
+
+
 def is_teams_user(user_id: str | None) -> bool:
     """True for ids Teams can mention; Slack ids on mirrored incidents are shown as text."""
     return bool(user_id) and _TEAMS_USER.match(user_id or "") is not None
@@ -730,6 +744,9 @@ def user_ids(message: ChatMessage) -> set[str]:
     for key in ("mention", "escalate_to"):
         if data.get(key):
             found.add(str(data[key]))
+    people = data.get("people")
+    if isinstance(people, list):
+        found.update(str(p) for p in people if p)
     for item in _records(data.get("items")):
         if item.get("owner"):
             found.add(str(item["owner"]))
