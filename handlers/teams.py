@@ -25,6 +25,7 @@ from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnSta
 
 from bot.chatops import grammar as g
 from bot.chatops.commands import incident_command
+from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.errors import DomainError
@@ -81,6 +82,9 @@ async def _teams_stack(app: web.Application) -> AsyncIterator[None]:
     s = runtime.settings
     if s.teams_allow_anonymous:
         log.warning(ANONYMOUS_WARNING)
+    missing = missing_room_setting(s)
+    if missing:
+        log.error(missing)
     if s.teams_app_id and s.teams_app_password is None:
         log.error(
             "SITREP_TEAMS_APP_ID is set but SITREP_TEAMS_APP_PASSWORD is not: Teams "
@@ -231,6 +235,10 @@ class TeamsListeners:
             return None
         return await self.rt.db.run(lambda repo: repo.get_incident_by_id(incident_id))
 
+    def missing_room_setting(self, private: bool) -> str | None:
+        """What to set before a (non-private) incident can get a room in Teams, if anything."""
+        return None if private else missing_room_setting(self.rt.settings)
+
     def snapshot(self, incident: Incident) -> dict[str, Any]:
         """The incident as cards draw it."""
         s = self.rt.settings
@@ -267,6 +275,10 @@ class TeamsListeners:
                 await self.reply(turn, self._declare_form(""))
                 return
             case g.Declare(title=title, severity=sev, private=private):
+                missing = self.missing_room_setting(private)
+                if missing:
+                    await self.say(turn, missing)
+                    return
                 out = await self.service.declare(
                     self.workspace,
                     c.Declare(title, sev, private=private, origin="teams"),
@@ -398,6 +410,9 @@ class TeamsListeners:
             title = str(data.get("title") or "").strip()
             if not title:
                 return _message_response("A title is required.")
+            missing = self.missing_room_setting(str(data.get("private")).lower() == "true")
+            if missing:
+                return _message_response(missing)
             out = await self.service.declare(
                 self.workspace,
                 c.Declare(
@@ -476,6 +491,21 @@ class TeamsListeners:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def missing_room_setting(settings: Settings) -> str | None:
+    """Why declaring in Teams could not open a room (no incidents channel), or ``None``.
+
+    Incident threads start in ``SITREP_TEAMS_INCIDENTS_CHANNEL_ID`` unless sitrep creates a
+    channel per incident; without either, a declared incident would wait for a room forever.
+    """
+    if settings.teams_incidents_channel_id or settings.teams_create_channels:
+        return None
+    return (
+        "Teams has no incidents channel to open incident rooms in: set "
+        "SITREP_TEAMS_INCIDENTS_CHANNEL_ID (a channel id, 19:…@thread.tacv2; in the Microsoft "
+        "365 Agents Playground its General channel, team-id) or SITREP_TEAMS_CREATE_CHANNELS=true."
+    )
 
 
 def command_text(activity: Activity) -> str:

@@ -122,6 +122,55 @@ class TestAnonymousMode:
         assert "never in production" in warnings[0].getMessage()
 
 
+class TestAnonymousWithoutIncidentsChannel:
+    """Anonymous local development (e.g. the Agents Playground) with no incidents channel set."""
+
+    @pytest.fixture
+    def settings_overrides(
+        self, settings_overrides: dict[str, Any], connector: FakeBotConnector
+    ) -> dict[str, Any]:
+        connector.token = None
+        overrides = {**settings_overrides, "teams_allow_anonymous": True}
+        for key in ("teams_app_id", "teams_app_password", "teams_incidents_channel_id"):
+            overrides.pop(key)
+        return overrides
+
+    async def test_declare_says_what_to_set_instead_of_promising_a_room(
+        self, teams: Harness
+    ) -> None:
+        status, _ = await teams.post(
+            act.message("incident declare Checkout errors", service_url=teams.service_url), {}
+        )
+        assert status == 202
+        await teams.settle()
+        [answer] = teams.connector.posted_to(act.ALICE.personal)
+        assert "SITREP_TEAMS_INCIDENTS_CHANNEL_ID" in answer.card_text
+        assert "Opening" not in answer.card_text
+        assert await teams.incidents() == []  # nothing declared that could never get a room
+
+    async def test_the_declare_form_refuses_the_same_way(self, teams: Harness) -> None:
+        status, body = await teams.post(
+            act.card_action(
+                "sitrep.declare", {"title": "Checkout errors"}, service_url=teams.service_url
+            ),
+            {},
+        )
+        assert status == 200
+        assert "SITREP_TEAMS_INCIDENTS_CHANNEL_ID" in json.dumps(body)
+        assert await teams.incidents() == []
+
+    async def test_start_up_logs_the_missing_setting_in_one_line(
+        self, caplog: pytest.LogCaptureFixture, teams: Harness
+    ) -> None:
+        del teams  # started the app
+        errors = [
+            r.getMessage()
+            for r in caplog.get_records("setup")
+            if r.levelno == logging.ERROR and "SITREP_TEAMS_INCIDENTS_CHANNEL_ID" in r.getMessage()
+        ]
+        assert len(errors) == 1 and "\n" not in errors[0]
+
+
 class TestTeamsOff:
     """No app id and no anonymous flag: no endpoint at all."""
 
