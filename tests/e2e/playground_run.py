@@ -86,13 +86,15 @@ class Walk:
         await box.press("Enter")
 
     async def shows(self, text: str) -> None:
-        """Wait until ``text`` is on the page (the log panel is closed, so only chat counts)."""
-        await self.page.get_by_text(text).first.wait_for(timeout=STEP_TIMEOUT_MS)
+        """Wait until a card in the open conversation shows ``text`` (what we typed is no card)."""
+        card = self.page.locator(".ac-adaptiveCard", has_text=text)
+        await card.first.wait_for(timeout=STEP_TIMEOUT_MS)
 
     async def cards(self) -> list[str]:
-        """The text of every Adaptive Card in the open conversation, oldest first."""
+        """The text of every Adaptive Card in the open conversation, oldest first, as rendered
+        (one line per line on screen)."""
         found = await self.page.locator(".ac-adaptiveCard").all_inner_texts()
-        return [" ".join(t.split()) for t in found]
+        return ["\n".join(line.strip() for line in t.splitlines() if line.strip()) for t in found]
 
     async def step(self, name: str, action: Callable[[], Awaitable[None]]) -> bool:
         """Run one step; record whether it got there, the cards shown and any error."""
@@ -116,15 +118,13 @@ async def walk(page: Page, base: str, shots: Path) -> list[dict[str, Any]]:
     await page.get_by_title("Toggle Log Panel").click()
 
     async def declare() -> None:
-        await w.say("incident declare Checkout errors <title> sev2")
+        await w.say("incident declare Checkout errors sev2")
         await w.shows("INC-1 declared (SEV2)")
 
     async def room() -> None:
         await w.conversation("My Team - General")
         await w.shows("🚨 INC-1")
-        await page.get_by_role("button", name="Acknowledge").first.wait_for(
-            timeout=STEP_TIMEOUT_MS
-        )
+        await page.get_by_role("button", name="Acknowledge").first.wait_for(timeout=STEP_TIMEOUT_MS)
 
     async def acknowledge() -> None:
         await page.get_by_role("button", name="Acknowledge").first.click()
@@ -141,10 +141,10 @@ async def walk(page: Page, base: str, shots: Path) -> list[dict[str, Any]]:
         await in_personal("INC-1 status identified", "Status changed from investigating")
 
     async def update() -> None:
-        await in_personal("INC-1 update Rolled back the bad deploy", "Rolled back the bad deploy")
+        await in_personal("INC-1 update Rolled back the bad deploy", "INC-1: Rolled back the bad")
 
     async def timeline() -> None:
-        await in_personal("INC-1 timeline", "INC-1 timeline")
+        await in_personal("INC-1 timeline", "INC-1 timeline (last")
 
     async def resolve() -> None:
         await in_personal("INC-1 resolve", "INC-1: Resolved")
@@ -152,9 +152,10 @@ async def walk(page: Page, base: str, shots: Path) -> list[dict[str, Any]]:
     async def room_after() -> None:
         await w.conversation("My Team - General")
         await w.shows("Rolled back the bad deploy")
+        await w.shows("SEV2 · resolved")
 
     async def help_card() -> None:
-        await in_personal("help", "incident declare")
+        await in_personal("help", "sitrep commands:")
 
     for name, action in [
         ("declare", declare),
