@@ -4,8 +4,9 @@ It answers the ``/v3/conversations`` calls the Agents SDK's connector client mak
 shapes Teams uses (thread ids ``<channel>;messageid=<id>``, numeric activity ids, 404 for an
 unknown activity, 429 with ``Retry-After``, 400 ``BadArgument`` for an activity whose ``id``
 is ``null``, as the Microsoft 365 Agents Playground answers) and records every call.
-``BotFrameworkKeys`` signs RS256 tokens and serves the matching JWKS, standing in for login.botframework.com.
-``FakeTokenProvider`` is the outbound side: it hands out tokens without Entra.
+``BotFrameworkKeys`` signs RS256 tokens and serves the matching JWKS, standing in for
+login.botframework.com. ``FakeTokenProvider`` is the outbound side: it hands out tokens
+without Entra.
 """
 
 from __future__ import annotations
