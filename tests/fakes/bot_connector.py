@@ -354,13 +354,17 @@ class BotFrameworkKeys:
     _key: rsa.RSAPrivateKey = field(
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
+    # A fresh JWKS URL per instance too: the SDK keeps one PyJWKClient per URL for the whole
+    # process, and PyJWT (2.10+) refetches for an unknown kid only after a 30 s cooldown, so a
+    # later test whose keys server got an earlier one's port saw a stale set and a 401.
+    path: str = field(default_factory=lambda: f"/{uuid.uuid4().hex[:12]}/v1/.well-known/keys")
     _server: TestServer | None = None
     fetches: int = 0
 
     async def start(self) -> BotFrameworkKeys:
-        """Serve ``/v1/.well-known/keys`` on loopback."""
+        """Serve the JWKS (at ``path``) on loopback."""
         app = web.Application()
-        app.router.add_get("/v1/.well-known/keys", self._keys)
+        app.router.add_get(self.path, self._keys)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
         return self
@@ -374,7 +378,7 @@ class BotFrameworkKeys:
     def jwks_url(self) -> str:
         """Where the JWKS is served."""
         assert self._server is not None
-        return str(self._server.make_url("/v1/.well-known/keys"))
+        return str(self._server.make_url(self.path))
 
     def sign(
         self,
