@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint test-postgres bench clean
+.PHONY: run test lint test-postgres bench clean playground
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test-postgres: $(STAMP)
 	SITREP_TEST_POSTGRES_URL=$${SITREP_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 	SITREP_TEST_BACKENDS=postgres $(BIN)/pytest -q
 
+## The Microsoft 365 Agents Playground for tests/e2e/test_teams_playground.py (needs node/npm).
+playground:
+	npm ci --prefix tests/e2e/playground --no-audit --no-fund
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -39,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/export.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info tests/e2e/playground/node_modules

@@ -36,6 +36,12 @@ _ROOM_NOTICE = frozenset(
 )
 
 
+def _people(ev: Event) -> list[str]:
+    """The user ids an event's notice names: who acted, and whom a role went to or from."""
+    ids = [ev.actor, ev.data.get("user"), ev.data.get("previous")]
+    return [str(i) for i in dict.fromkeys(ids) if i]
+
+
 @dataclass(frozen=True, slots=True)
 class NotifyContext:
     """Where deliveries go: the chat platforms in use and how they relate."""
@@ -159,7 +165,10 @@ def plan(
                         _Draft(home, Action.INVITE, {"room": room, "users": [ev.data["user"]]})
                     )
                 if ev.kind in _ROOM_NOTICE and not from_room:
-                    notice = ChatMessage("notice", f"{ev.text} (by {ev.actor})")
+                    # "people": the ids in the text, for platforms that show names instead.
+                    notice = ChatMessage(
+                        "notice", f"{ev.text} (by {ev.actor})", {"people": _people(ev)}
+                    )
                     out.append(
                         _Draft(home, Action.POST, {"room": room, "message": notice.to_json()})
                     )

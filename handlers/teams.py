@@ -25,6 +25,7 @@ from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnSta
 
 from bot.chatops import grammar as g
 from bot.chatops.commands import incident_command
+from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.errors import DomainError
@@ -39,7 +40,14 @@ from handlers.chat_alerts import create_maintenance_from_chat, declare_from_aler
 from handlers.middleware import json_error
 from integrations.teams import cards
 from integrations.teams.directory import TeamsDirectory
-from integrations.teams.sdk import TEAMS, TeamsBot, TeamsSlot, auth_configuration, teams_configured
+from integrations.teams.sdk import (
+    TEAMS,
+    TeamsBot,
+    TeamsSlot,
+    auth_configuration,
+    teams_configured,
+    token_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +82,9 @@ async def _teams_stack(app: web.Application) -> AsyncIterator[None]:
     s = runtime.settings
     if s.teams_allow_anonymous:
         log.warning(ANONYMOUS_WARNING)
+    missing = missing_room_setting(s)
+    if missing:
+        log.error(missing)
     if s.teams_app_id and s.teams_app_password is None:
         log.error(
             "SITREP_TEAMS_APP_ID is set but SITREP_TEAMS_APP_PASSWORD is not: Teams "
@@ -100,6 +111,11 @@ async def _teams_stack(app: web.Application) -> AsyncIterator[None]:
 
 async def messages(request: web.Request) -> web.StreamResponse:
     """Validate the caller's JWT (the SDK's middleware), then let the adapter run the turn."""
+    problem = token_problem(request.headers.get("Authorization"))
+    if problem is not None:
+        # One short line and a 401, never the token itself (it may be a real one, mangled).
+        log.warning("teams: refused a request: %s", problem)
+        return json_error(401, f"Invalid Bot Framework token: {problem}")
     response = await jwt_authorization_middleware(request, _process)
     return cast(web.StreamResponse, response)
 
@@ -154,6 +170,10 @@ class TeamsListeners:
         sender = a.from_property
         user = (sender.id if sender else "") or ""
         name = (sender.name if sender else "") or ""
+        if user and not name:
+            # Some activities (card invokes among them) can come without the sender's name;
+            # the timeline should still say who it was.
+            name = (await self.directory.names([user])).get(user, "")
         tenant = (a.conversation.tenant_id if a.conversation else None) or _tenant(a)
         await self.directory.observe(
             service_url=a.service_url,
@@ -215,6 +235,10 @@ class TeamsListeners:
             return None
         return await self.rt.db.run(lambda repo: repo.get_incident_by_id(incident_id))
 
+    def missing_room_setting(self, private: bool) -> str | None:
+        """What to set before a (non-private) incident can get a room in Teams, if anything."""
+        return None if private else missing_room_setting(self.rt.settings)
+
     def snapshot(self, incident: Incident) -> dict[str, Any]:
         """The incident as cards draw it."""
         s = self.rt.settings
@@ -251,6 +275,10 @@ class TeamsListeners:
                 await self.reply(turn, self._declare_form(""))
                 return
             case g.Declare(title=title, severity=sev, private=private):
+                missing = self.missing_room_setting(private)
+                if missing:
+                    await self.say(turn, missing)
+                    return
                 out = await self.service.declare(
                     self.workspace,
                     c.Declare(title, sev, private=private, origin="teams"),
@@ -322,7 +350,13 @@ class TeamsListeners:
             self.workspace, inc.number, cmd, turn.actor, from_room=in_room, dedup_key=turn.dedup
         )
         if not out.replayed:  # a redelivered activity was answered the first time
-            await self.say(turn, outcome_text(out))
+            await self.say(turn, await self.named(outcome_text(out), out))
+
+    async def named(self, text: str, out: Outcome) -> str:
+        """``text`` about ``out`` with the user ids its events name shown as display names."""
+        ids = {i for e in out.events for i in (e.actor, e.data.get("user"), e.data.get("previous"))}
+        names = await self.directory.names(str(i) for i in ids if i)
+        return cards.with_names(text, names)
 
     async def _in_room(self, turn: Turn, inc: Incident) -> bool:
         room = await self.room_incident(turn)
@@ -337,8 +371,11 @@ class TeamsListeners:
     async def _timeline(self, turn: Turn, inc: Incident) -> None:
         detail = await self.service.detail(self.workspace, inc.number)
         entries = detail.timeline[-TIMELINE_SHOWN:]
+        names = await self.directory.names(
+            i for e in entries for i in (e.actor, e.data.get("user"), e.data.get("previous")) if i
+        )
         lines = [f"{inc.ref} timeline (last {len(entries)}):"]
-        lines += [f"{e.at:%Y-%m-%d %H:%M} UTC · {e.text}" for e in entries]
+        lines += [f"{e.at:%Y-%m-%d %H:%M} UTC · {cards.with_names(e.text, names)}" for e in entries]
         await self.say(turn, "\n".join(lines))
 
     def _declare_form(self, title: str) -> ChatMessage:
@@ -373,6 +410,9 @@ class TeamsListeners:
             title = str(data.get("title") or "").strip()
             if not title:
                 return _message_response("A title is required.")
+            missing = self.missing_room_setting(str(data.get("private")).lower() == "true")
+            if missing:
+                return _message_response(missing)
             out = await self.service.declare(
                 self.workspace,
                 c.Declare(
@@ -424,7 +464,7 @@ class TeamsListeners:
                 cards.user_ids(ChatMessage("incident_summary", "", {"incident": snap}))
             )
             return _card_response(cards.incident_summary(snap, names))
-        return _message_response(outcome_text(out))
+        return _message_response(await self.named(outcome_text(out), out))
 
     # -- lifecycle events -------------------------------------------------------------------
 
@@ -451,6 +491,21 @@ class TeamsListeners:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def missing_room_setting(settings: Settings) -> str | None:
+    """Why declaring in Teams could not open a room (no incidents channel), or ``None``.
+
+    Incident threads start in ``SITREP_TEAMS_INCIDENTS_CHANNEL_ID`` unless sitrep creates a
+    channel per incident; without either, a declared incident would wait for a room forever.
+    """
+    if settings.teams_incidents_channel_id or settings.teams_create_channels:
+        return None
+    return (
+        "Teams has no incidents channel to open incident rooms in: set "
+        "SITREP_TEAMS_INCIDENTS_CHANNEL_ID (a channel id, 19:…@thread.tacv2; in the Microsoft "
+        "365 Agents Playground its General channel, team-id) or SITREP_TEAMS_CREATE_CHANNELS=true."
+    )
 
 
 def command_text(activity: Activity) -> str:

@@ -80,6 +80,20 @@ def safe_name(name: str) -> str:
     return cleaned[:80] or "someone"
 
 
+def with_names(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with every user id in ``names`` replaced by that person's display name.
+
+    The core writes ids into its texts ("Commander is now 29:1a…", "(by 29:1a…)"); Slack
+    turns ``<@U…>`` into names itself, Teams shows ids as they are. Only whole ids are
+    replaced, longest first, so one id that prefixes another cannot garble it.
+    """
+    for user_id in sorted((u for u in names if u), key=len, reverse=True):
+        pattern = re.compile(rf"(?<![\w:-]){re.escape(user_id)}(?![\w:-])")
+        shown = safe_name(names[user_id]).replace("\\", "\\\\")
+        text = pattern.sub(shown, text)
+    return text
+
+
 def is_teams_user(user_id: str | None) -> bool:
     """True for ids Teams can mention; Slack ids on mirrored incidents are shown as text."""
     return bool(user_id) and _TEAMS_USER.match(user_id or "") is not None
@@ -121,6 +135,40 @@ def _rich(*runs: dict[str, Any], **extra: Any) -> dict[str, Any]:
 def _ours(text: str, **extra: Any) -> dict[str, Any]:
     """A TextBlock whose markdown is ours (never pass user text here)."""
     return {"type": "TextBlock", "text": text, "wrap": True, **extra}
+
+
+_EMPHASIS = re.compile(r"\*\*(.+?)\*\*|`([^`\n]+)`")
+
+
+def _lines(text: str, *, formatted: bool = False, **first: Any) -> list[dict[str, Any]]:
+    """One RichTextBlock per line, so lines never run together and nothing is read as HTML.
+
+    TextRuns are literal: a ``<title>`` placeholder shows as typed (in a markdown TextBlock
+    Teams takes it for a tag and drops it). ``formatted`` is for our own text only: its
+    ``**bold**`` and `` `code` `` spans become bold runs. A blank line becomes a wider gap.
+    ``first`` goes onto the first block (e.g. ``separator=True``).
+    """
+    blocks: list[dict[str, Any]] = []
+    gap = False
+    for line in (text or "").splitlines():
+        if not line.strip():
+            gap = bool(blocks)
+            continue
+        runs: list[dict[str, Any]] = []
+        pos = 0
+        for match in _EMPHASIS.finditer(line) if formatted else ():
+            if match.start() > pos:
+                runs.append(_run(line[pos : match.start()]))
+            runs.append(_run(match.group(1) or match.group(2), weight="Bolder"))
+            pos = match.end()
+        if pos < len(line):
+            runs.append(_run(line[pos:]))
+        extra: dict[str, Any] = dict(first) if not blocks else {}
+        if blocks:
+            extra["spacing"] = "Medium" if gap else "None"
+        blocks.append(_rich(*runs, **extra))
+        gap = False
+    return blocks or [_rich(_run(""), **first)]
 
 
 def _fact(label: str, value: str, spacing: str = "Small") -> dict[str, Any]:
@@ -380,7 +428,7 @@ def status_update(
 
 def notice(text: str) -> RenderedCard:
     """A one-line notice (status changed by someone elsewhere, and the like)."""
-    return RenderedCard(plain(text, 200), _card([_rich(_run(text))], (), (), text))
+    return RenderedCard(plain(text, 200), _card(_lines(text), (), (), text))
 
 
 def resolve_ask(data: Mapping[str, Any], names: Mapping[str, str] | None = None) -> RenderedCard:
@@ -531,18 +579,19 @@ def postmortem_reminder(
 
 def text_card(text: str) -> RenderedCard:
     """Any message kind we have no renderer for: its plain text, safely."""
-    return RenderedCard(plain(text, 200), _card([_rich(_run(text))], (), (), text))
+    return RenderedCard(plain(text, 200), _card(_lines(text), (), (), text))
 
 
 def reply(text: str, *, ours: bool = False, help_text: str = "") -> RenderedCard:
     """A reply to whoever typed a command.
 
-    ``ours`` marks ``text`` as our own markdown (help); ``help_text`` (also ours) follows a
-    reply that quotes the user, e.g. an unknown command.
+    ``ours`` marks ``text`` as our own (help: ``**bold**`` and `` `code` `` are honoured);
+    ``help_text`` (also ours) follows a reply that quotes the user, e.g. an unknown command.
+    Every line is a block of its own and nothing is read as HTML (see ``_lines``).
     """
-    body = [_ours(text) if ours else _rich(_run(text))]
+    body = _lines(text, formatted=ours)
     if help_text:
-        body.append(_ours(help_text, separator=True))
+        body += _lines(help_text, formatted=True, separator=True, spacing="Medium")
     return RenderedCard(plain(text, 200), _card(body, (), (), text))
 
 
@@ -695,6 +744,9 @@ def user_ids(message: ChatMessage) -> set[str]:
     for key in ("mention", "escalate_to"):
         if data.get(key):
             found.add(str(data[key]))
+    people = data.get("people")
+    if isinstance(people, list):
+        found.update(str(p) for p in people if p)
     for item in _records(data.get("items")):
         if item.get("owner"):
             found.add(str(item["owner"]))

@@ -18,6 +18,7 @@ Teams has no pins and no channel topic for threads; those calls say what they do
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -265,6 +266,9 @@ class TeamsPort:
     async def _render(self, message: ChatMessage) -> cards.RenderedCard:
         ids = cards.user_ids(message)
         names = await self.directory.names(ids) if ids else {}
+        if names and message.text:
+            # Notices carry ids in their text; people should read names.
+            message = replace(message, text=cards.with_names(message.text, names))
         return render_message(message, names)
 
     async def _send(self, conversation: str, rendered: cards.RenderedCard) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
+import jwt
 from aiohttp import web
 from microsoft_agents.activity import (
     Activity,
@@ -21,6 +22,7 @@ from microsoft_agents.activity import (
     ChannelAccount,
     ConversationAccount,
     ConversationParameters,
+    ResourceResponse,
 )
 from microsoft_agents.authentication.msal import MsalAuth
 from microsoft_agents.hosting.aiohttp import CloudAdapter
@@ -39,7 +41,10 @@ from microsoft_agents.hosting.core import (
     TurnState,
 )
 from microsoft_agents.hosting.core.connector import ConnectorClientBase
-from microsoft_agents.hosting.core.connector.client import UserTokenClient
+from microsoft_agents.hosting.core.connector.client import ConnectorClient, UserTokenClient
+from microsoft_agents.hosting.core.connector.client.connector_client import (
+    ConversationsOperations,
+)
 
 from bot.config import Settings
 from bot.ports import DeliveryError
@@ -92,6 +97,37 @@ class TeamsSlot:
 TEAMS = web.AppKey("teams", TeamsSlot)
 
 
+def without_nulls(activity: Activity) -> Activity:
+    """The same activity with every ``None`` field (nested ones too) left out, not sent as null.
+
+    The SDK sets ``id=None`` (and ``request_id``, ``locale``…) on every outgoing activity and
+    its connector client serializes explicitly set fields, so the body says ``"id": null``;
+    the Microsoft 365 Agents Playground answers that with 400 BadArgument.
+    """
+    data = activity.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return Activity.model_validate(data)
+
+
+class _NullFreeConversations(ConversationsOperations):
+    """The SDK's conversation calls, with activity bodies stripped of null fields first."""
+
+    async def send_to_conversation(self, conversation_id: str, body: Activity) -> ResourceResponse:
+        """Post an activity into a conversation."""
+        return await super().send_to_conversation(conversation_id, without_nulls(body))
+
+    async def reply_to_activity(
+        self, conversation_id: str, activity_id: str, body: Activity
+    ) -> ResourceResponse:
+        """Post an activity as a reply to another."""
+        return await super().reply_to_activity(conversation_id, activity_id, without_nulls(body))
+
+    async def update_activity(
+        self, conversation_id: str, activity_id: str, body: Activity
+    ) -> ResourceResponse:
+        """Replace a posted activity."""
+        return await super().update_activity(conversation_id, activity_id, without_nulls(body))
+
+
 class _ClientFactory(RestChannelServiceClientFactory):
     """The SDK's factory, except that without credentials every outbound call goes unsigned.
 
@@ -113,8 +149,8 @@ class _ClientFactory(RestChannelServiceClientFactory):
         scopes: list[str] | None = None,
         use_anonymous: bool = False,
     ) -> ConnectorClientBase:
-        """A connector client, unsigned when there are no credentials."""
-        return await super().create_connector_client(
+        """A connector client, unsigned when there are no credentials, that never sends nulls."""
+        client = await super().create_connector_client(
             context,
             claims_identity,
             service_url,
@@ -122,6 +158,10 @@ class _ClientFactory(RestChannelServiceClientFactory):
             scopes,
             use_anonymous or self._unsigned,
         )
+        if isinstance(client, ConnectorClient):
+            # The SDK offers no hook for the body it serializes; swap its operations object.
+            client._conversations = _NullFreeConversations(client.client)
+        return client
 
     async def create_user_token_client(
         self, context: TurnContext, claims_identity: ClaimsIdentity, use_anonymous: bool = False
@@ -296,6 +336,30 @@ class TeamsBot:
             )
         except Exception as exc:
             raise delivery_error(exc, what) from exc
+
+
+def token_problem(authorization: str | None) -> str | None:
+    """Why a Bot Framework bearer token cannot be genuine, judged from its header alone.
+
+    Bot Framework signs with RS256 and names its key (``kid``); the SDK's validator raises on a
+    token without one (a 500 with a traceback) instead of refusing it, so such tokens are
+    turned away here first. ``None`` means: let the SDK verify it.
+    """
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return "not a bearer token"
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return "not a JWT"
+    if header.get("alg") != "RS256":
+        return "not signed with RS256"
+    if not isinstance(header.get("kid"), str) or not header["kid"]:
+        return "no signing key id (kid)"
+    return None
 
 
 def card_activity(rendered: RenderedCard) -> Activity:

@@ -2,9 +2,11 @@
 
 It answers the ``/v3/conversations`` calls the Agents SDK's connector client makes with the
 shapes Teams uses (thread ids ``<channel>;messageid=<id>``, numeric activity ids, 404 for an
-unknown activity, 429 with ``Retry-After``) and records every call. ``BotFrameworkKeys``
-signs RS256 tokens and serves the matching JWKS, standing in for login.botframework.com.
-``FakeTokenProvider`` is the outbound side: it hands out tokens without Entra.
+unknown activity, 429 with ``Retry-After``, 400 ``BadArgument`` for an activity whose ``id``
+is ``null``, as the Microsoft 365 Agents Playground answers) and records every call.
+``BotFrameworkKeys`` signs RS256 tokens and serves the matching JWKS, standing in for
+login.botframework.com. ``FakeTokenProvider`` is the outbound side: it hands out tokens
+without Entra.
 """
 
 from __future__ import annotations
@@ -186,6 +188,14 @@ class FakeBotConnector:
                 {"error": {"code": "Unauthorized", "message": "Authorization has been denied"}},
                 status=401,
             )
+        activity = body.get("activity") if conversation is None else body
+        if isinstance(activity, dict) and "id" in activity and activity["id"] is None:
+            # The Playground's schema (and the connector's) types ``id`` as an optional string;
+            # an explicit null is a bad argument, not "no id".
+            return body, web.json_response(
+                {"error": {"code": "BadArgument", "message": "Expected string, received null"}},
+                status=400,
+            )
         for failure in self._failures:
             if failure.times <= 0:
                 continue
@@ -344,13 +354,17 @@ class BotFrameworkKeys:
     _key: rsa.RSAPrivateKey = field(
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
+    # A fresh JWKS URL per instance too: the SDK keeps one PyJWKClient per URL for the whole
+    # process, and PyJWT (2.10+) refetches for an unknown kid only after a 30 s cooldown, so a
+    # later test whose keys server got an earlier one's port saw a stale set and a 401.
+    path: str = field(default_factory=lambda: f"/{uuid.uuid4().hex[:12]}/v1/.well-known/keys")
     _server: TestServer | None = None
     fetches: int = 0
 
     async def start(self) -> BotFrameworkKeys:
-        """Serve ``/v1/.well-known/keys`` on loopback."""
+        """Serve the JWKS (at ``path``) on loopback."""
         app = web.Application()
-        app.router.add_get("/v1/.well-known/keys", self._keys)
+        app.router.add_get(self.path, self._keys)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
         return self
@@ -364,7 +378,7 @@ class BotFrameworkKeys:
     def jwks_url(self) -> str:
         """Where the JWKS is served."""
         assert self._server is not None
-        return str(self._server.make_url("/v1/.well-known/keys"))
+        return str(self._server.make_url(self.path))
 
     def sign(
         self,

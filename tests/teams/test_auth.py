@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from typing import Any
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -119,6 +122,55 @@ class TestAnonymousMode:
         assert "never in production" in warnings[0].getMessage()
 
 
+class TestAnonymousWithoutIncidentsChannel:
+    """Anonymous local development (e.g. the Agents Playground) with no incidents channel set."""
+
+    @pytest.fixture
+    def settings_overrides(
+        self, settings_overrides: dict[str, Any], connector: FakeBotConnector
+    ) -> dict[str, Any]:
+        connector.token = None
+        overrides = {**settings_overrides, "teams_allow_anonymous": True}
+        for key in ("teams_app_id", "teams_app_password", "teams_incidents_channel_id"):
+            overrides.pop(key)
+        return overrides
+
+    async def test_declare_says_what_to_set_instead_of_promising_a_room(
+        self, teams: Harness
+    ) -> None:
+        status, _ = await teams.post(
+            act.message("incident declare Checkout errors", service_url=teams.service_url), {}
+        )
+        assert status == 202
+        await teams.settle()
+        [answer] = teams.connector.posted_to(act.ALICE.personal)
+        assert "SITREP_TEAMS_INCIDENTS_CHANNEL_ID" in answer.card_text
+        assert "Opening" not in answer.card_text
+        assert await teams.incidents() == []  # nothing declared that could never get a room
+
+    async def test_the_declare_form_refuses_the_same_way(self, teams: Harness) -> None:
+        status, body = await teams.post(
+            act.card_action(
+                "sitrep.declare", {"title": "Checkout errors"}, service_url=teams.service_url
+            ),
+            {},
+        )
+        assert status == 200
+        assert "SITREP_TEAMS_INCIDENTS_CHANNEL_ID" in json.dumps(body)
+        assert await teams.incidents() == []
+
+    async def test_start_up_logs_the_missing_setting_in_one_line(
+        self, caplog: pytest.LogCaptureFixture, teams: Harness
+    ) -> None:
+        del teams  # started the app
+        errors = [
+            r.getMessage()
+            for r in caplog.get_records("setup")
+            if r.levelno == logging.ERROR and "SITREP_TEAMS_INCIDENTS_CHANNEL_ID" in r.getMessage()
+        ]
+        assert len(errors) == 1 and "\n" not in errors[0]
+
+
 class TestTeamsOff:
     """No app id and no anonymous flag: no endpoint at all."""
 
@@ -129,3 +181,66 @@ class TestTeamsOff:
     async def test_messages_endpoint_is_not_mounted(self, client: Any) -> None:
         resp = await client.post("/api/messages", json={"type": "message"})
         assert resp.status in (404, 405)
+
+
+def _segment(data: dict[str, Any]) -> str:
+    raw = json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _malformed_tokens(keys: BotFrameworkKeys) -> dict[str, str]:
+    claims = {"aud": act.APP_ID, "iss": "https://api.botframework.com", "exp": 4102444800}
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return {
+        "no kid": jwt.encode(claims, private, algorithm="RS256"),
+        "unknown kid": jwt.encode(claims, private, algorithm="RS256", headers={"kid": "nope"}),
+        "header not base64": "%%%not-base64%%%." + _segment(claims) + ".c2ln",
+        "header not json": base64.urlsafe_b64encode(b"{oops").decode() + ".e30.c2ln",
+        "two segments": _segment({"alg": "RS256", "kid": keys.kid}) + "." + _segment(claims),
+        "alg none": _segment({"alg": "none", "kid": keys.kid}) + "." + _segment(claims) + ".",
+        "alg HS256": jwt.encode(
+            claims,
+            "a-shared-secret-of-enough-length!",
+            algorithm="HS256",
+            headers={"kid": keys.kid},
+        ),
+        "header is a list": _segment_list() + "." + _segment(claims) + ".c2ln",
+    }
+
+
+def _segment_list() -> str:
+    return base64.urlsafe_b64encode(b"[1, 2]").decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "no kid",
+        "unknown kid",
+        "header not base64",
+        "header not json",
+        "two segments",
+        "alg none",
+        "alg HS256",
+        "header is a list",
+        "no Authorization header",
+    ],
+)
+async def test_malformed_or_unsigned_tokens_get_401_and_one_short_log_line(
+    teams: Harness, keys: BotFrameworkKeys, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = {}
+    if kind != "no Authorization header":
+        headers["Authorization"] = f"Bearer {_malformed_tokens(keys)[kind]}"
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        status, body = await teams.post(
+            act.message("incident declare Should not exist", service_url=teams.service_url),
+            headers,
+        )
+    assert status == 401, (status, body)
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(noisy) <= 1, [r.getMessage() for r in noisy]
+    assert all(r.exc_info is None and len(r.getMessage()) < 200 for r in noisy)
+    assert "Traceback" not in caplog.text
+    await assert_nothing_happened(teams)

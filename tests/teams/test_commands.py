@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from bot.chatops import grammar as g
 from bot.domain.model import Incident, Status
 from tests.teams import activities as act
 from tests.teams.conftest import Harness
@@ -213,10 +215,13 @@ async def test_unknown_commands_get_the_help_without_trusting_the_text(teams: Ha
     await teams.settle()
     [answer] = teams.connector.posted_to(act.ALICE.personal)
     assert answer.card is not None
-    quoted, help_block = answer.card["body"]
+    quoted, *help_blocks = answer.card["body"]
     assert quoted["type"] == "RichTextBlock"  # the user's words: never markdown
     assert "evil.example" in quoted["inlines"][0]["text"]
-    assert help_block["type"] == "TextBlock" and "evil" not in help_block["text"]
+    assert help_blocks[0].get("separator") is True
+    assert all(b["type"] == "RichTextBlock" for b in help_blocks)
+    assert "evil" not in json.dumps(help_blocks)
+    assert any(line.startswith("declare <title> [sev1-4]") for line in lines_of(help_blocks))
 
 
 async def test_action_items_take_a_mentioned_owner_and_maintenance_works_too(
@@ -242,11 +247,23 @@ async def test_action_items_take_a_mentioned_owner_and_maintenance_works_too(
     assert window.reason == "deploying"
 
 
-async def test_help_is_rendered_as_card_markdown(teams: Harness) -> None:
+def lines_of(blocks: list[dict[str, Any]]) -> list[str]:
+    """What each block shows, one entry per block (TextRuns are shown literally)."""
+    return ["".join(run["text"] for run in b["inlines"]) for b in blocks]
+
+
+async def test_help_shows_placeholders_literally_one_line_per_block(teams: Harness) -> None:
     assert await teams.say("help") == 202
     await teams.settle()
     [answer] = teams.connector.posted_to(act.ALICE.personal)
     assert answer.card is not None
-    [block] = answer.card["body"]
-    assert block["type"] == "TextBlock" and "`" not in block["text"]
-    assert "**declare <title> [sev1-4] [private]**" in block["text"]
+    blocks = answer.card["body"]
+    # No markdown TextBlock: Teams reads "<title>" there as an HTML tag and drops it.
+    assert {b["type"] for b in blocks} == {"RichTextBlock"}
+    shown = lines_of(blocks)
+    assert "declare <title> [sev1-4] [private] · declare an incident and open its room" in shown[2]
+    assert "status <" in " ".join(shown) and "`" not in " ".join(shown)
+    # Every line of the help is a block of its own, in order (blank lines are gaps).
+    assert shown == [line.replace("`", "") for line in g.HELP_TEXT.splitlines() if line.strip()]
+    commands = [r for r in blocks[2]["inlines"] if r.get("weight") == "Bolder"]
+    assert commands and commands[0]["text"] == "declare <title> [sev1-4] [private]"
