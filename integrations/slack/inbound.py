@@ -134,18 +134,40 @@ def _is_form(text: str, content_type: str | None) -> bool:
     return not (content_type == "application/json" or text.startswith("{"))
 
 
-# Where a Slack payload keeps what, by payload type; a value of another JSON type is refused.
-_OBJECTS = ("user", "team", "channel", "container", "message", "view", "enterprise")
-_STRINGS = (
+# The parts of Slack's payloads sitrep reads, and their JSON types. Slack sends these
+# shapes; a signed body that differs is a broken or hostile sender, refused with a 400
+# before any listener could trip over it.
+_TOP_STRINGS = (
     "type",
     "trigger_id",
     "team_id",
+    "user_id",
+    "channel_id",
     "api_app_id",
     "event_id",
     "token",
     "callback_id",
     "challenge",
+    "command",
+    "text",
 )
+_OBJECT_STRINGS: dict[str, tuple[str, ...]] = {
+    "user": ("id", "username", "name", "team_id"),
+    "team": ("id", "domain"),
+    "enterprise": ("id",),
+    "channel": ("id", "name"),
+    "container": ("type", "channel_id", "message_ts", "view_id"),
+    "message": ("ts", "text", "user", "username", "thread_ts"),
+    "view": ("id", "hash", "type", "callback_id", "private_metadata"),
+}
+_ACTION_STRINGS = ("action_id", "block_id", "type", "value", "action_ts")
+_EVENT_STRINGS = ("type", "subtype", "user", "channel", "reaction", "ts", "deleted_ts", "event_ts")
+_EVENTS_READ = frozenset({"reaction_added", "message"})
+_EVENT_OBJECT_STRINGS: dict[str, tuple[str, ...]] = {
+    "item": ("type", "channel", "ts"),
+    "message": ("ts", "text", "user", "username", "thread_ts"),
+    "previous_message": ("ts", "text", "user"),
+}
 _INTERACTIVE = frozenset(
     {
         "block_actions",
@@ -163,53 +185,79 @@ _INTERACTIVE = frozenset(
 _KINDS = _INTERACTIVE | {"event_callback", "url_verification", "app_rate_limited"}
 
 
+def _strings(obj: dict[str, Any], keys: tuple[str, ...], where: str) -> str | None:
+    for key in keys:
+        if obj.get(key) is not None and not isinstance(obj[key], str):
+            return f'"{where}{key}" must be a string'
+    return None
+
+
+def _objects(obj: dict[str, Any], spec: dict[str, tuple[str, ...]], where: str) -> str | None:
+    for key, strings in spec.items():
+        inner = obj.get(key)
+        if inner is None:
+            continue
+        if not isinstance(inner, dict):
+            return f'"{where}{key}" must be an object'
+        problem = _strings(inner, strings, f"{where}{key}.")
+        if problem is not None:
+            return problem
+    return None
+
+
 def shape_problem(body: dict[str, Any], *, form: bool) -> str | None:
     """What is wrong with a parsed Slack body's structure, or None when it is usable."""
     kind = body.get("type")
-    if form and kind is None and "command" in body:
-        # A slash command: form fields, which parse_qsl always gives as strings.
-        return None
+    if form and kind is None:
+        # A slash command: form fields, all strings, so no field may claim to be an object.
+        if not body.get("command"):
+            return 'neither a slash command ("command") nor a payload with a "type"'
+        extra = sorted(set(body) & set(_OBJECT_STRINGS))
+        return f'unexpected field "{extra[0]}" in a slash command' if extra else None
     if not isinstance(kind, str) or not kind:
         return 'payload has no "type"'
     if kind not in _KINDS:
         return f"unknown payload type {kind[:40]!r}"
-    for key in _STRINGS:
-        if key in body and body[key] is not None and not isinstance(body[key], str):
-            return f'"{key}" must be a string'
-    for key in _OBJECTS:
-        if key in body and body[key] is not None and not isinstance(body[key], dict):
-            return f'"{key}" must be an object'
+    problem = _strings(body, _TOP_STRINGS, "") or _objects(body, _OBJECT_STRINGS, "")
+    if problem is not None:
+        return problem
     if kind == "event_callback":
         event = body.get("event")
-        if not isinstance(event, dict):
-            return '"event" must be an object'
-        if not isinstance(event.get("type"), str):
-            return '"event" has no "type"'
-        for key in ("item", "message", "previous_message"):
-            if key in event and event[key] is not None and not isinstance(event[key], dict):
-                return f'"event.{key}" must be an object'
-        for key in ("user", "channel", "reaction", "subtype", "ts", "deleted_ts"):
-            if key in event and event[key] is not None and not isinstance(event[key], str):
-                return f'"event.{key}" must be a string'
-    elif kind in _INTERACTIVE:
-        if not isinstance(body.get("user"), dict):
-            return '"user" must be an object'
-        actions = body.get("actions")
-        if kind == "block_actions" and (
-            not isinstance(actions, list)
-            or not actions
-            or not all(isinstance(a, dict) for a in actions)
-        ):
-            return '"actions" must be a list of objects'
-        if kind.startswith("view_") and not isinstance(body.get("view"), dict):
-            return '"view" must be an object'
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            return '"event" must be an object with a "type"'
+        if event["type"] not in _EVENTS_READ:
+            return None  # acknowledged and ignored; other events use these names otherwise
+        return _strings(event, _EVENT_STRINGS, "event.") or _objects(
+            event, _EVENT_OBJECT_STRINGS, "event."
+        )
+    if kind not in _INTERACTIVE:
+        return None
+    if not isinstance(body.get("user"), dict):
+        return '"user" must be an object'
+    if kind.startswith("view_"):
         view = body.get("view")
-        if isinstance(view, dict):
-            state = view.get("state")
-            if state is not None and not (
-                isinstance(state, dict) and isinstance(state.get("values", {}), dict)
-            ):
-                return '"view.state.values" must be an object'
+        # Bolt reads these unguarded; Slack always sends them.
+        if not isinstance(view, dict) or not all(
+            isinstance(view.get(k), str) for k in ("id", "type", "callback_id")
+        ):
+            return '"view" must be an object with "id", "type" and "callback_id"'
+    actions = body.get("actions")
+    if kind == "block_actions":
+        if not isinstance(actions, list) or not actions:
+            return '"actions" must be a non-empty list'
+        for action in actions:
+            if not isinstance(action, dict):
+                return '"actions" must be a list of objects'
+            problem = _strings(action, _ACTION_STRINGS, "actions[].")
+            if problem is None and action.get("selected_option") is not None:
+                problem = _objects(action, {"selected_option": ("value",)}, "actions[].")
+            if problem is not None:
+                return problem
+    state = (body.get("view") or {}).get("state")
+    if state is not None and not (
+        isinstance(state, dict) and isinstance(state.get("values", {}), dict)
+    ):
+        return '"view.state.values" must be an object'
     return None
 
 

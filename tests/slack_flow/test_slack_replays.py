@@ -80,7 +80,7 @@ async def test_a_slash_command_replayed_three_times_declares_one_incident(
 ) -> None:
     captured = Captured(client, command_body(slack.fake, "declare Payments failing sev2"))
     statuses = await asyncio.gather(captured.send(), captured.send(), captured.send())
-    assert statuses == [200, 200, 200]
+    assert list(statuses) == [200, 200, 200]
     await declare_room(slack, runtime)
     await asyncio.sleep(0.3)  # give any late replay time to act
     await settle(runtime)
