@@ -19,7 +19,6 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -83,15 +82,11 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
         size = len(body)
         inbound.verify_signature(request.headers, body, state.signing_secret, time.time())
         text = inbound.decode(body, _charset(request))
-        inbound.parse(text, _content_type(request))
+        body_json = inbound.parse(text, _content_type(request))
     except inbound.Refused as exc:
         inbound.log_refusal(request.method, request.path, exc.reason, size)
         return json_error(exc.status, exc.reason)
-    bolt_request = AsyncBoltRequest(
-        body=text,
-        query=request.query_string,
-        headers=dict(request.headers),
-    )
+    bolt_request = inbound.bolt_request(text, body_json, request.query_string, request.headers)
     return await to_aiohttp_response(await state.bolt.async_dispatch(bolt_request))
 
 

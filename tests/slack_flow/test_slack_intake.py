@@ -24,6 +24,7 @@ from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     Client,
     Slack,
     fake,
+    poll,
     settings_overrides,
     slack,
 )
@@ -374,3 +375,17 @@ async def test_signed_payloads_of_the_wrong_shape_get_a_4xx_or_are_ignored_never
     await asyncio.sleep(0.3)  # listeners run after the ack
     assert not tracebacks(caplog), [r.getMessage() for r in tracebacks(caplog)]
     assert await runtime.service.list("default") == []
+
+
+async def test_a_slash_command_mentioning_payload_is_read_as_a_command(
+    slack: Slack,  # noqa: F811
+    runtime: Runtime,
+) -> None:
+    # Bolt takes any form containing the text "payload" for an interactivity payload.
+    resp = await slack.command("declare payload API returns 502")
+    assert resp.status == 200
+
+    async def declared() -> list[str]:
+        return [i.title for i in await runtime.service.list("default")]
+
+    assert await poll(declared) == ["payload API returns 502"]
