@@ -238,6 +238,8 @@ def shape_problem(body: dict[str, Any], *, form: bool) -> str | None:
     """
     kind = body.get("type")
     if form and kind is None:
+        if body.get("ssl_check"):
+            return None  # Slack checking the certificate of a slash command's URL
         # A slash command: form fields, all strings, so no field may claim to be an object.
         if not body.get("command"):
             return 'neither a slash command ("command") nor a payload with a "type"'

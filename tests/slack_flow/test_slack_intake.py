@@ -337,6 +337,13 @@ SIGNED_CASES: list[tuple[str, bytes, str, set[int]]] = [
         {400},
     ),
     ("form without a command or payload", b"foo=bar&baz=1", FORM, {400}),
+    ("Slack's SSL check", b"ssl_check=1&token=legacy", FORM, {200}),
+    (
+        "Slack's URL verification",
+        b'{"type": "url_verification", "token": "legacy", "challenge": "c4ll3ng3"}',
+        JSON,
+        {200},
+    ),
     (
         "slash command with a field that should be an object",
         urlencode(
@@ -389,3 +396,10 @@ async def test_a_slash_command_mentioning_payload_is_read_as_a_command(
         return [i.title for i in await runtime.service.list("default")]
 
     assert await poll(declared) == ["payload API returns 502"]
+
+
+async def test_url_verification_still_echoes_the_challenge(client: Client) -> None:
+    body = b'{"type": "url_verification", "token": "legacy", "challenge": "c4ll3ng3"}'
+    resp = await client.post("/slack/events", data=body, headers=signed(body, JSON))
+    assert resp.status == 200
+    assert "c4ll3ng3" in await resp.text()
