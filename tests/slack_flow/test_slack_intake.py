@@ -403,3 +403,18 @@ async def test_url_verification_still_echoes_the_challenge(client: Client) -> No
     resp = await client.post("/slack/events", data=body, headers=signed(body, JSON))
     assert resp.status == 200
     assert "c4ll3ng3" in await resp.text()
+
+
+async def test_a_chunked_body_over_1_mib_gets_413_without_a_traceback(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    async def chunks() -> Any:
+        for _ in range(20):
+            yield b"x" * 65536
+
+    resp = await client.post("/slack/events", data=chunks(), headers={"Content-Type": FORM})
+    assert resp.status == 413
+    assert not tracebacks(caplog)
+    assert len(log_lines(caplog)) <= 1
