@@ -66,6 +66,8 @@ def create_app(
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_chat_ports)
     slack_setup.install(app)
+    # After every platform's set-up: Slack adds its port in its own context, not a factory.
+    app.cleanup_ctx.append(_warn_unconfigured_platforms)
     if run_worker:
         app.cleanup_ctx.append(_outbox_worker)
         install_scheduler(app)
@@ -141,6 +143,11 @@ async def _chat_ports(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
     for factory in app[PORT_FACTORIES]:
         runtime.ports.update(await factory(app))
+    yield
+
+
+async def _warn_unconfigured_platforms(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
     missing = [p for p in runtime.settings.chat_platforms if p not in runtime.ports]
     if missing:
         log.warning(

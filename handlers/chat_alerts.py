@@ -12,8 +12,13 @@ from bot.runtime import Runtime
 from handlers.webhooks import intake_for
 
 
-async def create_maintenance_from_chat(rt: Runtime, parsed: Maintenance, actor: Actor) -> str:
-    """Open a maintenance window from ``/incident maintenance 2h service=api reason``."""
+async def create_maintenance_from_chat(
+    rt: Runtime, parsed: Maintenance, actor: Actor, *, dedup_key: str | None = None
+) -> str:
+    """Open a maintenance window from ``/incident maintenance 2h service=api reason``.
+
+    ``dedup_key`` identifies the chat request: a replay of it opens no second window.
+    """
     window = await intake_for(rt).create_maintenance(
         rt.settings.workspace,
         starts_at=None,
@@ -21,6 +26,7 @@ async def create_maintenance_from_chat(rt: Runtime, parsed: Maintenance, actor: 
         matchers=list(parsed.matchers),
         reason=parsed.reason,
         actor=actor,
+        dedup_key=dedup_key,
     )
     matchers = ", ".join(f"{m.name}{m.op}{m.value}" for m in window.matchers)
     return (

@@ -8,6 +8,8 @@ with its ``trigger_id``) and reads (fetching a pinned message's text).
 from __future__ import annotations
 
 import logging
+import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -34,7 +36,8 @@ from bot.repository import Repo
 from bot.runtime import Runtime
 from bot.service import Outcome
 from handlers.chat_alerts import create_maintenance_from_chat, declare_from_alert_group
-from integrations.slack import modals
+from handlers.middleware import json_error
+from integrations.slack import inbound, modals
 from integrations.slack.escape import escape_mrkdwn, mention, unescape_slack
 from integrations.slack.port import SlackPort
 
@@ -60,20 +63,58 @@ def mount(app: web.Application) -> None:
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:
-    """Hand a signed Slack request to Bolt, which verifies it before anything else."""
+    """Verify, decode and check a Slack request, then hand it to Bolt.
+
+    Nothing reaches Bolt unverified: a refusal is a 4xx with the reason and one short log
+    line (method, path, reason, size), never the body.
+    """
     from integrations.slack.setup import SLACK
 
     state = request.app[SLACK]
-    if state.bolt is None or not state.http_enabled:
-        return web.json_response(
-            {
-                "error": "Slack HTTP mode is not configured: set SLACK_BOT_TOKEN and "
-                "SLACK_SIGNING_SECRET"
-            },
-            status=404,
+    if state.bolt is None or not state.http_enabled or not state.signing_secret:
+        return json_error(
+            404,
+            "Slack HTTP mode is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
         )
-    bolt_response = await state.bolt.async_dispatch(await to_bolt_request(request))
-    return await to_aiohttp_response(bolt_response)
+    size = request.content_length
+    try:
+        body = await _read_body(request)
+        size = len(body)
+        inbound.verify_signature(request.headers, body, state.signing_secret, time.time())
+        text = inbound.decode(body, _charset(request))
+        body_json = inbound.parse(text, _content_type(request))
+    except inbound.Refused as exc:
+        inbound.log_refusal(request.method, request.path, exc.reason, size)
+        return json_error(exc.status, exc.reason)
+    bolt_request = inbound.bolt_request(text, body_json, request.query_string, request.headers)
+    return await to_aiohttp_response(await state.bolt.async_dispatch(bolt_request))
+
+
+async def _read_body(request: web.Request) -> bytes:
+    if request.content_length is not None and request.content_length > inbound.MAX_BODY:
+        raise inbound.Refused(413, "body is over the 1 MiB limit")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise inbound.Refused(413, "body is over the 1 MiB limit") from None
+    if len(body) > inbound.MAX_BODY:
+        raise inbound.Refused(413, "body is over the 1 MiB limit")
+    return body
+
+
+def _content_type(request: web.Request) -> str | None:
+    # Bolt's reading of the header (the part before ";"), so both parse the body alike.
+    value = request.headers.get("Content-Type")
+    return value.split(";")[0] if value else None
+
+
+def _charset(request: web.Request) -> str | None:
+    value = request.headers.get("Content-Type") or ""
+    for param in value.split(";")[1:]:
+        name, _, charset = param.partition("=")
+        if name.strip().lower() == "charset":
+            return charset.strip().strip('"')
+    return None
 
 
 def register(bolt: AsyncApp, deps: SlackDeps) -> None:
@@ -94,6 +135,14 @@ def register(bolt: AsyncApp, deps: SlackDeps) -> None:
     bolt.event("message")(h.ignore)
     bolt.event("reaction_removed")(h.ignore)
     bolt.event("app_mention")(h.ignore)
+    # Whatever else Slack sends (link buttons, closed modals, other events) is acknowledged:
+    # unmatched, Bolt would answer 404, which Slack retries, and log the whole body.
+    anything = re.compile(".*")
+    bolt.action(anything)(h.ack_only)
+    bolt.view(anything)(h.ack_only)
+    bolt.view({"type": "view_closed", "callback_id": anything})(h.ack_only)
+    bolt.shortcut(anything)(h.ack_only)
+    bolt.event(anything)(h.ignore)
 
 
 class _Listeners:
@@ -114,11 +163,14 @@ class _Listeners:
             return False
         return True
 
-    async def reply(self, channel: str, user: str, text: str, *, ours: bool = False) -> None:
+    async def reply(
+        self, channel: str, user: str, text: str, *, ours: bool = False, key: str | None = None
+    ) -> None:
         """An ephemeral answer to the person who asked, delivered through the outbox.
 
         ``ours`` marks text sitrep built itself with user content already escaped, so the
-        renderer keeps its mentions; anything else is escaped on the way out.
+        renderer keeps its mentions; anything else is escaped on the way out. ``key`` is the
+        request's intake key: a replayed request gets no second answer.
         """
         message = ChatMessage("reply", text, {"user": user, "ours": ours})
         intent = OutboxIntent(
@@ -130,9 +182,21 @@ class _Listeners:
             idempotency_key=f"reply:{uuid.uuid4().hex}",
         )
         now = self.rt.clock.now()
-        await self.rt.db.run(lambda repo: repo.enqueue([intent], now))
+
+        def work(repo: Repo) -> None:
+            if key is None or repo.first_sighting(f"{key}:reply", now):
+                repo.enqueue([intent], now)
+
+        await self.rt.db.run(work)
         if self.rt.worker is not None:
             self.rt.worker.wake()
+
+    async def first_sighting(self, key: str | None) -> bool:
+        """Claim a request's intake key for work outside the database (opening a form)."""
+        if key is None:
+            return True
+        now = self.rt.clock.now()
+        return await self.rt.db.run(lambda repo: repo.first_sighting(key, now))
 
     def actor(self, user: dict[str, Any] | str) -> Actor:
         if isinstance(user, str):
@@ -148,17 +212,21 @@ class _Listeners:
     ) -> Outcome:
         return await self.service.execute(self.workspace, number, cmd, actor, dedup_key=dedup)
 
-    async def guarded(self, channel: str, user: str, work: Awaitable[None]) -> None:
+    async def guarded(
+        self, channel: str, user: str, work: Awaitable[None], key: str | None = None
+    ) -> None:
         """Run ``work``; turn refusals into an ephemeral line instead of silence."""
         try:
             await work
         except g.GrammarError as exc:
-            await self.reply(channel, user, f"{exc}\nUsage: `{exc.usage}`")
+            await self.reply(channel, user, f"{exc}\nUsage: `{exc.usage}`", key=key)
         except (DomainError, UnknownSeverity) as exc:
-            await self.reply(channel, user, str(exc))
+            await self.reply(channel, user, str(exc), key=key)
         except Exception:
             log.exception("slack command failed")
-            await self.reply(channel, user, "Something went wrong on our side; it is logged.")
+            await self.reply(
+                channel, user, "Something went wrong on our side; it is logged.", key=key
+            )
 
     # -- /incident ---------------------------------------------------------------------------
 
@@ -171,40 +239,51 @@ class _Listeners:
         actor = Actor(user, body.get("user_name", ""))
         # Slack sends typed &, < and > already escaped; parse what the person typed.
         text = unescape_slack(body.get("text", ""))
-        await self.guarded(channel, user, self._command(text, actor, channel, body))
+        key = inbound.intake_key(body)
+        await self.guarded(channel, user, self._command(text, actor, channel, body, key), key)
 
-    async def _command(self, text: str, actor: Actor, channel: str, body: dict[str, Any]) -> None:
+    async def _command(
+        self, text: str, actor: Actor, channel: str, body: dict[str, Any], key: str | None
+    ) -> None:
         parsed = g.parse(text)
         user = actor.id
         match parsed:
             case g.OpenDeclareForm():
-                await self._open_declare_modal(body.get("trigger_id", ""), channel)
+                await self._open_declare_modal(body.get("trigger_id", ""), channel, key)
                 return
             case g.Declare(title=title, severity=sev, private=private):
                 out = await self.service.declare(
                     self.workspace,
                     c.Declare(title, sev, private=private, origin="slack"),
                     actor,
+                    dedup_key=key,
                 )
+                if out.replayed:
+                    return  # the first delivery declared and answered
                 inc = out.incident
                 await self.reply(
                     channel,
                     user,
                     f"{inc.ref} declared ({inc.severity}): "
                     f"{inc.title}. Opening the incident room now.",
+                    key=key,
                 )
                 return
             case g.ListIncidents(open_only=open_only):
-                await self.reply(channel, user, await self._list_text(open_only), ours=True)
+                text = await self._list_text(open_only)
+                await self.reply(channel, user, text, ours=True, key=key)
                 return
             case g.Help():
-                await self.reply(channel, user, g.HELP_TEXT)
+                await self.reply(channel, user, g.HELP_TEXT, key=key)
                 return
             case g.Unknown(text=unknown):
-                await self.reply(channel, user, f"I don't know `{_code(unknown)}`.\n" + g.HELP_TEXT)
+                text = f"I don't know `{_code(unknown)}`.\n" + g.HELP_TEXT
+                await self.reply(channel, user, text, key=key)
                 return
             case g.Maintenance():
-                await self.reply(channel, user, await self._maintenance(parsed, actor))
+                await self.reply(
+                    channel, user, await self._maintenance(parsed, actor, key), key=key
+                )
                 return
         incident = await self.room_incident(channel)
         if incident is None:
@@ -213,9 +292,10 @@ class _Listeners:
                 user,
                 "This isn't an incident channel. Run that in the "
                 "incident's channel, or start one with `/incident declare <title>`.",
+                key=key,
             )
             return
-        await self._incident_command(parsed, incident, actor, channel, body)
+        await self._incident_command(parsed, incident, actor, channel, body, key)
 
     async def _incident_command(
         self,
@@ -224,21 +304,23 @@ class _Listeners:
         actor: Actor,
         channel: str,
         body: dict[str, Any],
+        key: str | None,
     ) -> None:
         cmd = incident_command(parsed, self.rt.clock.now())
         if cmd is None:  # something Slack shows rather than a change
             match parsed:
                 case g.OpenUpdateForm():
-                    await self._open_update_modal(body.get("trigger_id", ""), inc)
+                    await self._open_update_modal(body.get("trigger_id", ""), inc, key)
                 case g.ShowTimeline():
-                    await self.reply(channel, actor.id, await self._timeline_text(inc))
+                    await self.reply(channel, actor.id, await self._timeline_text(inc), key=key)
                 case g.ShowSummary():
-                    await self.reply(channel, actor.id, await self._summary_text(inc))
+                    await self.reply(channel, actor.id, await self._summary_text(inc), key=key)
                 case _:
-                    await self.reply(channel, actor.id, g.HELP_TEXT)
+                    await self.reply(channel, actor.id, g.HELP_TEXT, key=key)
             return
-        out = await self.run(inc.number, cmd, actor)
-        await self.reply(channel, actor.id, _outcome_text(out))
+        out = await self.run(inc.number, cmd, actor, dedup=key)
+        if not out.replayed:
+            await self.reply(channel, actor.id, _outcome_text(out), key=key)
 
     # -- buttons and modals ------------------------------------------------------------------
 
@@ -268,6 +350,7 @@ class _Listeners:
             return
         user = body.get("user", {})
         channel = (body.get("channel") or {}).get("id") or ""
+        key = inbound.intake_key(body)
 
         async def work() -> None:
             inc = await self._incident_from_action(body)
@@ -276,11 +359,11 @@ class _Listeners:
             cmd = make((body.get("actions") or [{}])[0])
             if cmd is None:
                 return
-            out = await self.run(inc.number, cmd, self.actor(user))
-            if not out.changed:
-                await self.reply(channel, user.get("id", ""), f"{inc.ref}: already done.")
+            out = await self.run(inc.number, cmd, self.actor(user), dedup=key)
+            if not out.changed and not out.replayed:
+                await self.reply(channel, user.get("id", ""), f"{inc.ref}: already done.", key=key)
 
-        await self.guarded(channel, user.get("id", ""), work())
+        await self.guarded(channel, user.get("id", ""), work(), key)
 
     async def button_ack(self, ack: Ack, body: dict[str, Any]) -> None:
         await self._button(ack, body, lambda _a: c.Acknowledge())
@@ -301,14 +384,15 @@ class _Listeners:
             return
         user = body.get("user", {}).get("id", "")
         channel = (body.get("channel") or {}).get("id") or ""
+        key = inbound.intake_key(body)
 
         async def work() -> None:
             inc = await self._incident_from_action(body)
             if inc is None:
                 raise NotFound("that incident no longer exists")
-            await self._open_update_modal(body.get("trigger_id", ""), inc)
+            await self._open_update_modal(body.get("trigger_id", ""), inc, key)
 
-        await self.guarded(channel, user, work())
+        await self.guarded(channel, user, work(), key)
 
     async def button_declare_from_alert(self, ack: Ack, body: dict[str, Any]) -> None:
         await ack()
@@ -317,14 +401,19 @@ class _Listeners:
         user = body.get("user", {})
         channel = (body.get("channel") or {}).get("id") or ""
         group = ((body.get("actions") or [{}])[0]).get("value", "")
+        # Declaring for a group is idempotent (a second press finds the incident); the key
+        # keeps a replayed press from answering twice.
+        key = inbound.intake_key(body)
 
         async def work() -> None:
             text = await self._declare_from_alert(group, self.actor(user))
-            await self.reply(channel, user.get("id", ""), text)
+            await self.reply(channel, user.get("id", ""), text, key=key)
 
-        await self.guarded(channel, user.get("id", ""), work())
+        await self.guarded(channel, user.get("id", ""), work(), key)
 
-    async def _open_declare_modal(self, trigger_id: str, channel: str) -> None:
+    async def _open_declare_modal(self, trigger_id: str, channel: str, key: str | None) -> None:
+        if not await self.first_sighting(key):
+            return  # a replay: its trigger_id was used up by the first delivery
         policy = self.service.policy
         view = modals.declare_modal(
             severities=list(policy.names),
@@ -333,7 +422,9 @@ class _Listeners:
         )
         await self._views_open(trigger_id, view)
 
-    async def _open_update_modal(self, trigger_id: str, inc: Incident) -> None:
+    async def _open_update_modal(self, trigger_id: str, inc: Incident, key: str | None) -> None:
+        if not await self.first_sighting(key):
+            return  # a replay: its trigger_id was used up by the first delivery
         ws, number = self.workspace, inc.number
 
         def last_update(repo: Repo) -> str:
@@ -372,7 +463,7 @@ class _Listeners:
         user = body.get("user", {})
         actor = self.actor(user)
         channel = body.get("view", {}).get("private_metadata") or user.get("id", "")
-        view_id = body.get("view", {}).get("id", "")
+        key = inbound.intake_key(body)
 
         async def work() -> None:
             out = await self.service.declare(
@@ -386,16 +477,19 @@ class _Listeners:
                     origin="slack",
                 ),
                 actor,
-                dedup_key=f"slack:view:{view_id}" if view_id else None,
+                dedup_key=key,
             )
+            if out.replayed:
+                return  # the first submission declared and answered
             await self.reply(
                 channel,
                 actor.id,
                 f"{out.incident.ref} declared "
                 f"({out.incident.severity}). Opening the incident room now.",
+                key=key,
             )
 
-        await self.guarded(channel, actor.id, work())
+        await self.guarded(channel, actor.id, work(), key)
 
     async def submit_update(self, ack: Ack, body: dict[str, Any]) -> None:
         view = body.get("view", {})
@@ -412,11 +506,12 @@ class _Listeners:
         number = _number_from_value(view.get("private_metadata"), self.workspace)
         if number is None:
             return
-        dedup = f"slack:view:{view.get('id')}" if view.get("id") else None
+        key = inbound.intake_key(body)
         await self.guarded(
             user.get("id", ""),
             user.get("id", ""),
-            self._discard(self.run(number, c.PostUpdate(text), self.actor(user), dedup=dedup)),
+            self._discard(self.run(number, c.PostUpdate(text), self.actor(user), dedup=key)),
+            key,
         )
 
     @staticmethod
@@ -432,21 +527,25 @@ class _Listeners:
         user = body.get("user", {}).get("id", "")
         channel = (body.get("channel") or {}).get("id", "")
         message = body.get("message") or {}
+        key = inbound.intake_key(body)
 
         async def work() -> None:
             inc = await self.room_incident(channel)
             if inc is None:
                 raise DomainError("Add to timeline works in incident channels only.")
-            out = await self._capture(inc, channel, message, user)
+            out = await self._capture(inc, channel, message, user, dedup=key)
+            if out.replayed:
+                return
             await self.reply(
                 channel,
                 user,
                 f"Added to the {inc.ref} timeline."
                 if out.changed
                 else f"Already on the {inc.ref} timeline.",
+                key=key,
             )
 
-        await self.guarded(channel, user, work())
+        await self.guarded(channel, user, work(), key)
 
     async def reaction_added(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("reaction") not in PIN_REACTIONS or not await self._same_team(body):
@@ -466,7 +565,7 @@ class _Listeners:
             channel,
             message,
             event.get("user", ""),
-            dedup=f"slack:event:{body.get('event_id')}",
+            dedup=inbound.intake_key(body),
         )
 
     async def message_changed(self, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -483,7 +582,7 @@ class _Listeners:
             inc.number,
             cmd,
             Actor(message.get("user", "slack")),
-            dedup=f"slack:event:{body.get('event_id')}",
+            dedup=inbound.intake_key(body),
         )
 
     async def message_deleted(self, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -498,11 +597,15 @@ class _Listeners:
             inc.number,
             c.DeleteCapturedMessage(f"{channel}/{ts}"),
             Actor("slack"),
-            dedup=f"slack:event:{body.get('event_id')}",
+            dedup=inbound.intake_key(body),
         )
 
     async def ignore(self) -> None:
         """Events we subscribe to only for their subtypes; acked by Bolt."""
+
+    async def ack_only(self, ack: Ack) -> None:
+        """Interactions sitrep has nothing to do for."""
+        await ack()
 
     async def _fetch_message(self, channel: str, ts: str) -> dict[str, Any] | None:
         client = self.deps.client
@@ -585,8 +688,8 @@ class _Listeners:
             f"{format_duration(m.time_to_mitigate)} · resolve {format_duration(m.time_to_resolve)}"
         )
 
-    async def _maintenance(self, parsed: g.Maintenance, actor: Actor) -> str:
-        return await create_maintenance_from_chat(self.rt, parsed, actor)
+    async def _maintenance(self, parsed: g.Maintenance, actor: Actor, key: str | None) -> str:
+        return await create_maintenance_from_chat(self.rt, parsed, actor, dedup_key=key)
 
     async def _declare_from_alert(self, group: str, actor: Actor) -> str:
         return await declare_from_alert_group(self.rt, group, actor)

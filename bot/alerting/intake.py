@@ -836,8 +836,12 @@ class AlertIntake:
         matchers: Sequence[MatcherLike | str],
         reason: str,
         actor: Actor,
+        dedup_key: str | None = None,
     ) -> MaintenanceWindow:
-        """Open a maintenance window (now, or at ``starts_at``) for ``duration``."""
+        """Open a maintenance window (now, or at ``starts_at``) for ``duration``.
+
+        With ``dedup_key``, a replayed request returns the window its first delivery opened.
+        """
         parsed = matchers_of(matchers)
         reason = " ".join(reason.split())
         check_window(duration, parsed, reason)
@@ -849,6 +853,12 @@ class AlertIntake:
             raise InvalidCommand("that maintenance window would already be over")
 
         def work(repo: Repo) -> MaintenanceWindow:
+            if dedup_key is not None and not repo.first_sighting(dedup_key, now):
+                first = repo.intake_result(dedup_key)
+                seen = repo.alerts.get_window(workspace, int(first)) if first else None
+                if seen is None:
+                    raise NotFound("duplicate delivery of a request whose window is gone")
+                return seen
             window = repo.alerts.add_window(
                 workspace,
                 starts_at=start,
@@ -871,6 +881,8 @@ class AlertIntake:
                     "ends_at": window.ends_at.isoformat(),
                 },
             )
+            if dedup_key is not None:
+                repo.set_intake_result(dedup_key, str(window.id))
             return window
 
         window = await self.uow.run(work)

@@ -213,7 +213,7 @@ def read_declare_submission(values: Mapping[str, Any]) -> tuple[dict[str, Any], 
         "title": title,
         "severity": _selected(values, SEVERITY_BLOCK, SEVERITY_ACTION),
         "summary": summary,
-        "commander": _state(values, COMMANDER_BLOCK, COMMANDER_ACTION).get("selected_user") or None,
+        "commander": _user(values, COMMANDER_BLOCK, COMMANDER_ACTION),
         "private": PRIVATE_VALUE in _checked(values, PRIVATE_BLOCK, PRIVATE_ACTION),
     }
     errors: dict[str, str] = {}
@@ -291,6 +291,11 @@ def _state(values: Mapping[str, Any], block: str, action: str) -> Mapping[str, A
 def _text(values: Mapping[str, Any], block: str, action: str) -> str:
     value = _state(values, block, action).get("value")
     return value if isinstance(value, str) else ""
+
+
+def _user(values: Mapping[str, Any], block: str, action: str) -> str | None:
+    value = _state(values, block, action).get("selected_user")
+    return value if isinstance(value, str) and value else None
 
 
 def _selected(values: Mapping[str, Any], block: str, action: str) -> str | None:
