@@ -560,15 +560,17 @@ class AlertRepo:
         params = {"ws": workspace, "platform": platform}
         latest = self._conn().execute(_LATEST_OVERFLOW, params).first()
         since = now
+        episode = False  # the latest summary is recent: keep counting in its message
         if latest is not None:
             payload = dict(latest.payload or {})
             at = _parse_time(payload.get("at"))
-            if at is not None and now - at <= _EPISODE_GAP:
+            episode = at is not None and now - at <= _EPISODE_GAP
+            if episode:
                 since = _parse_time(payload.get("since")) or now
                 more += int(payload.get("more") or 0)
         intent = backlog.overflow(workspace, platform, more, since)
         payload = {**intent.payload, "at": now.isoformat()}
-        if latest is not None and latest.state == OutboxState.PENDING.value and since != now:
+        if latest is not None and episode and latest.state == OutboxState.PENDING.value:
             updates.append({"row_id": latest.id, "payload": payload})
         else:
             inserts.append(_outbox_insert(dataclasses.replace(intent, payload=payload), now))
