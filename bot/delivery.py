@@ -57,12 +57,20 @@ class DeliveryPolicy:
     bulk_lanes: int = 2
 
 
+# How long past its deadline a shutdown drain waits for a platform call already under way.
+_HANG_GRACE = 5.0
+
+
 class _Retry(Exception):
     """A dependency (room, message) is not there yet; try again shortly."""
 
 
 class _GiveBack(Exception):
     """The worker is stopping before this row's turn came: back to pending, untouched."""
+
+
+class _Superseded(Exception):
+    """A newer version of this edit was queued while it waited for a send slot."""
 
 
 class OutboxWorker:
@@ -141,7 +149,12 @@ class OutboxWorker:
                 records = await self._claim(self.policy.batch, 0)
                 if not records:
                     return
-                await asyncio.gather(*(self._run_lane(lane) for lane in _lanes(records)))
+                lanes = asyncio.gather(*(self._run_lane(lane) for lane in _lanes(records)))
+                # Last resort against a platform that hangs: rows cut off here stay claimed
+                # until their lease lapses, then the next start sends them.
+                await asyncio.wait_for(lanes, deadline - loop.time() + _HANG_GRACE)
+        except TimeoutError:
+            log.warning("outbox drain cut off; unfinished deliveries resume after their lease")
         finally:
             self._give_up_at = None
 
@@ -226,6 +239,8 @@ class OutboxWorker:
         except _GiveBack:
             await self._release(rec)
             return False
+        except _Superseded:
+            return True
         except (DeliveryError, _Retry) as exc:
             await self._failed(rec, exc)
             return False
@@ -308,7 +323,12 @@ class OutboxWorker:
             await port.bookmark(room_ref, p["title"], p["url"])
             return {}
         message = ChatMessage.from_json(p["message"])
-        await self._pace(room_ref, bulk=is_bulk(rec.priority))
+        bulk = is_bulk(rec.priority)
+        await self._pace(room_ref, bulk=bulk)
+        if bulk and action is Action.UPSERT and ctx.get("key"):
+            # A notice may wait seconds for a spare slot; a newer version queued meanwhile
+            # makes this one stale, and sending it would spend the slot on old news.
+            await self._recheck_superseded(rec)
         if action is Action.UPSERT and ctx.get("key"):
             ref = await port.update_message(MessageRef.from_json(ctx["key"]), message)
             return {"store": {p["key"]: ref.to_json()}, "ref": ref.to_json()}
@@ -349,6 +369,19 @@ class OutboxWorker:
             raise _Retry(f"room {name} not open yet")
         return RoomRef.from_json(ctx["room"])
 
+    async def _recheck_superseded(self, rec: OutboxRecord) -> None:
+        def check(repo: Repo) -> bool:
+            return repo.supersede_outbox(
+                rec.id,
+                workspace=rec.workspace,
+                platform=rec.platform,
+                action=rec.action,
+                target=rec.payload.get("key", ""),
+            )
+
+        if await self.uow.run(check):
+            raise _Superseded
+
     async def _pace(self, room: RoomRef, *, bulk: bool = False) -> None:
         """Wait for the room's next send slot, which every replica draws from the database.
 
@@ -359,6 +392,9 @@ class OutboxWorker:
         if interval <= 0:
             return
         burst = self.policy.room_burst
+        # A notice waiting longer than this gives its row back rather than let the lease lapse
+        # (another worker would then take the row while this one still holds it).
+        patience = self.policy.lease.total_seconds() / 2
         while True:
             now = time.time()  # wall clock: the one clock all replicas share
 
@@ -370,6 +406,10 @@ class OutboxWorker:
             wait = await self.uow.run(reserve)
             if wait <= 0:
                 return
+            if bulk:
+                patience -= wait
+                if patience < 0:
+                    raise _GiveBack
             await self._sleep_unless_stopping(wait)
             if not bulk:
                 return

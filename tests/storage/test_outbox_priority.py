@@ -271,3 +271,23 @@ async def test_shutdown_drain_sends_what_people_wait_for_and_leaves_notices(
     assert port.of("open_room")
     assert not [p for p in port.of("post") if p["kind"] == "alert_group"]
     assert len(waiting(rt)) == 5
+
+
+async def test_a_notice_gone_stale_while_waiting_for_its_slot_is_dropped(
+    rt: Runtime, clock: FixedClock
+) -> None:
+    port = RecordingPort()
+    w = OutboxWorker(rt.db, {"slack": port}, clock, DeliveryPolicy(room_interval=1.0, room_burst=1))
+    upsert(rt, notice(rt, 1, firing=1))
+    await w.run_once()  # posted; the channel's next slot is a second away
+    upsert(rt, notice(rt, 1, firing=2))
+    stop = asyncio.Event()
+    task = asyncio.create_task(w.run_forever(stop, poll=0.02))
+    await eventually(lambda: w._held_bulk == 1)  # version 2 waits for the slot
+    upsert(rt, notice(rt, 1, firing=3))
+    await eventually(lambda: not waiting(rt))
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+    assert len(port.of("post")) == 1
+    assert [u["text"].split(":")[0] for u in port.of("update")] == ["3 alerts firing"]
