@@ -9,18 +9,23 @@ message), and every ``--gap`` seconds a signed ``/incident declare ... sev1`` is
 room is ready when its channel exists and its summary is posted in it.
 
     python bench/storm.py [--rate 2000] [--groups 300] [--sev1 12] [--gap 2.5] [--warmup 5]
-                          [--shared] [--source DIR]
+                          [--burst 20000] [--shared] [--source DIR]
 
-Prints p50/p99 room-ready time (targets p50 < 1 s, p99 < 3 s), the alert rate reached, the
-outbox backlog of alert notices, and how long SIGTERM takes. ``--shared`` makes the alerts
-channel the broadcast channel. ``--source DIR`` runs the sitrep code found in DIR (e.g. a
-``git archive`` of an older commit) with this interpreter, for before/after numbers.
+Then one generic webhook (under 1 MiB) brings ``--burst`` alerts, each its own group. Prints
+p50/p99 room-ready time (targets p50 < 1 s, p99 < 3 s), the alert rate reached, the outbox
+backlog of alert notices during the storm and after the burst, and how long SIGTERM takes.
+``--shared`` makes the alerts channel the broadcast channel. ``--source DIR`` runs the sitrep
+code found in DIR (e.g. a ``git archive`` of an older commit) with this interpreter, for
+before/after numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -42,6 +47,7 @@ from tests.fakes.slack_signing import sign_slack_request  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TOKEN = "bench-token"
+GENERIC_KEY = b"bench-generic-webhook-key-0123456"
 ALERTS_PER_WEBHOOK = 20
 # Slack's published tiers (calls per minute per workspace) for what sitrep calls.
 TIER_LIMITS = {
@@ -207,6 +213,9 @@ async def main() -> None:
     parser.add_argument("--gap", type=float, default=2.5, help="seconds between SEV1s")
     parser.add_argument("--warmup", type=float, default=5.0, help="storm seconds before the first")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up on a room after")
+    parser.add_argument(
+        "--burst", type=int, default=20_000, help="then one webhook of this many groups (0: skip)"
+    )
     parser.add_argument("--shared", action="store_true", help="alerts channel = broadcast")
     parser.add_argument("--source", type=Path, default=None, help="run sitrep code from DIR")
     args = parser.parse_args()
@@ -229,6 +238,7 @@ async def main() -> None:
                 "SITREP_LOG_FORMAT": "json",
                 "SITREP_OUTBOX_POLL_SECONDS": "0.05",
                 "SITREP_ALERTMANAGER_TOKEN": TOKEN,
+                "SITREP_GENERIC_SECRET": "whsec_" + base64.b64encode(GENERIC_KEY).decode(),
                 "SITREP_SLACK_ALERTS_CHANNEL": "incidents" if args.shared else "alerts",
                 "SLACK_BOT_TOKEN": "xoxb-bench",
                 "SLACK_SIGNING_SECRET": SECRET,
@@ -262,7 +272,20 @@ async def run(
     proc: subprocess.Popen[bytes],
     args: argparse.Namespace,
 ) -> None:
-    """Storm, SEV1s, then SIGTERM."""
+    """Storm with SEV1s, then the one-webhook burst, then SIGTERM."""
+    if args.sev1:
+        await storm_phase(fake, base, db, args)
+    if args.burst:
+        await burst_phase(base, db, args.burst)
+    proc.terminate()
+    term_started = time.perf_counter()
+    await asyncio.to_thread(proc.wait, 120)
+    term_seconds = time.perf_counter() - term_started
+    print(f"SIGTERM to exit: {term_seconds:.1f} s (exit code {proc.returncode})")
+
+
+async def storm_phase(fake: FakeSlackApi, base: str, db: Path, args: argparse.Namespace) -> None:
+    """The storm, SEV1s declared through it, and their room-ready times."""
     stop = asyncio.Event()
     started = time.perf_counter()
     load = asyncio.create_task(storm(base, args.rate, args.groups, stop))
@@ -298,10 +321,6 @@ async def run(
     acked = await load
     at_end = await asyncio.to_thread(backlog, db)
     await watcher
-    proc.terminate()
-    term_started = time.perf_counter()
-    await asyncio.to_thread(proc.wait, 120)
-    term_seconds = time.perf_counter() - term_started
 
     times = [ready[n] * 1000 for n in sorted(ready)]
     lost = sum(1 for t in times if t == float("inf"))
@@ -320,7 +339,37 @@ async def run(
         f"outbox backlog (undelivered alert notices / all rows): peak {peak[0]} / {peak[1]}, "
         f"when the storm stopped {at_end[0]} / {at_end[1]}"
     )
-    print(f"SIGTERM to exit: {term_seconds:.1f} s (exit code {proc.returncode})")
+
+
+async def burst_phase(base: str, db: Path, count: int) -> None:
+    """One generic webhook of ``count`` alerts, each its own group; the backlog it leaves."""
+    run = f"{int(time.time()):x}"
+    body = json.dumps(
+        {"alerts": [{"title": f"B{i}", "fingerprint": f"b{i}"} for i in range(count)]},
+        separators=(",", ":"),
+    ).encode()
+    msg_id = f"burst-{run}"
+    ts = str(int(time.time()))
+    mac = hmac.new(GENERIC_KEY, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": ts,
+        "webhook-signature": "v1," + base64.b64encode(mac).decode(),
+        "Content-Type": "application/json",
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{base}/webhooks/generic", data=body, headers=headers) as resp,
+    ):
+        if resp.status >= 300:
+            raise SystemExit(f"burst webhook answered {resp.status}: {await resp.text()}")
+    await asyncio.sleep(2.0)
+    notices, rows = await asyncio.to_thread(backlog, db)
+    print(
+        f"one webhook of {count:,} alerts in {count:,} groups ({len(body) / 1024:.0f} KiB): "
+        f"{notices:,} alert notices waiting (~{notices / 3600:.1f} h at 1 message/s), "
+        f"{rows:,} outbox rows"
+    )
 
 
 if __name__ == "__main__":
