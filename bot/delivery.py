@@ -139,7 +139,8 @@ class OutboxWorker:
         """Deliver what people are waiting for, for up to ``seconds`` (graceful shutdown).
 
         Alert notices are left for the next start: a storm's backlog must not hold the
-        process. A delivery that cannot start in time stays pending; none is cut off midway.
+        process. A delivery that cannot start in time goes back to pending; one already under
+        way is cut off only if the platform hangs well past the deadline.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
