@@ -202,6 +202,9 @@ class Settings(BaseSettings):
     # Per alert group, at most one timeline summary and alerts-channel edit per this many
     # seconds; changes arriving faster are folded into the next one (0 = every delivery).
     alert_settle_seconds: float = Field(default=5.0, ge=0, le=60)
+    # Alerts-channel notices allowed to wait for delivery (per workspace and platform); beyond
+    # it, new groups are counted in one "N more group updates held back" notice instead.
+    alert_notice_backlog: int = Field(default=100, ge=1, le=10_000)
 
     # Teams
     teams_app_id: str | None = None

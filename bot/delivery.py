@@ -4,22 +4,29 @@ Rows are claimed with a lease (so a crashed worker's rows come back), delivered 
 incident, retried with capped exponential backoff or the platform's ``Retry-After``, and
 parked after too many failures, visible in ``sitrep outbox list`` and ``/metrics``, never
 dropped. Only platforms with a port are claimed: with no chat configured, rows wait.
+
+People come first (``Priority``): the long-running worker claims again whenever it has free
+hands rather than after a whole batch, so a new incident room never waits for a batch of
+paced alert notices; alert notices are claimed a few at a time and take a channel's send slot
+only when one is spare. On shutdown, a delivery already talking to the platform finishes and
+every other claimed row goes back to pending untouched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.outbox_types import Action, OutboxRecord, OutboxState
+from bot.outbox_types import Action, OutboxRecord, OutboxState, is_bulk
 from bot.ports import ChatMessage, ChatPort, Clock, DeliveryError, MessageRef, RoomRef, RoomSpec
 from bot.repository import Repo, UnitOfWork
 
@@ -45,10 +52,25 @@ class DeliveryPolicy:
     # sustained traffic under it without slowing a new room.
     room_interval: float = 1.0
     room_burst: int = 3
+    # Bulk (alert-notice) lanes one worker holds at once: a channel takes about one message a
+    # second, so more in hand would only sit waiting for slots while holding claims.
+    bulk_lanes: int = 2
+
+
+# How long past its deadline a shutdown drain waits for a platform call already under way.
+_HANG_GRACE = 5.0
 
 
 class _Retry(Exception):
     """A dependency (room, message) is not there yet; try again shortly."""
+
+
+class _GiveBack(Exception):
+    """The worker is stopping before this row's turn came: back to pending, untouched."""
+
+
+class _Superseded(Exception):
+    """A newer version of this edit was queued while it waited for a send slot."""
 
 
 class OutboxWorker:
@@ -69,6 +91,11 @@ class OutboxWorker:
         self.delivered = 0
         self.failed = 0
         self.parked = 0
+        # Event-loop time after which no delivery starts or waits for a send slot (shutdown).
+        self._give_up_at: float | None = None
+        self._lanes: set[asyncio.Task[None]] = set()
+        self._held = 0  # rows in running lanes
+        self._held_bulk = 0
 
     def wake(self) -> None:
         """Deliver now rather than at the next poll."""
@@ -76,69 +103,128 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many rows were handled."""
-        if not self.ports:
-            return 0
+        records = await self._claim(self.policy.batch, self.policy.bulk_lanes)
+        await asyncio.gather(*(self._run_lane(lane) for lane in _lanes(records)))
+        return len(records)
+
+    async def run_forever(self, stop: asyncio.Event, poll: float = 0.5) -> None:
+        """Deliver until ``stop`` is set, then stop promptly.
+
+        Lanes run on their own; whenever one finishes or new work is committed (``wake``),
+        the free hands claim again, most urgent first. When ``stop`` is set, deliveries in
+        flight finish, rows waiting for their turn or a send slot go back to pending.
+        """
+        try:
+            while not stop.is_set():
+                # Cleared before claiming: a wake during the claim means more may be due.
+                self._wake.clear()
+                try:
+                    started = await self._dispatch()
+                except Exception:
+                    log.exception("outbox batch failed")
+                    started = 0
+                if started and self._held < self.policy.batch:
+                    continue
+                stop_wait = asyncio.ensure_future(stop.wait())
+                wake_wait = asyncio.ensure_future(self._wake.wait())
+                _, pending = await asyncio.wait(
+                    {stop_wait, wake_wait}, timeout=poll, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in pending:
+                    task.cancel()
+        finally:
+            await self._let_go()
+
+    async def drain(self, seconds: float) -> None:
+        """Deliver what people are waiting for, for up to ``seconds`` (graceful shutdown).
+
+        Alert notices are left for the next start: a storm's backlog must not hold the
+        process. A delivery that cannot start in time goes back to pending; one already under
+        way is cut off only if the platform hangs well past the deadline.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        self._give_up_at = deadline
+        try:
+            while loop.time() < deadline:
+                records = await self._claim(self.policy.batch, 0)
+                if not records:
+                    return
+                lanes = asyncio.gather(*(self._run_lane(lane) for lane in _lanes(records)))
+                # Last resort against a platform that hangs: rows cut off here stay claimed
+                # until their lease lapses, then the next start sends them.
+                await asyncio.wait_for(lanes, deadline - loop.time() + _HANG_GRACE)
+        except TimeoutError:
+            log.warning("outbox drain cut off; unfinished deliveries resume after their lease")
+        finally:
+            self._give_up_at = None
+
+    async def _claim(self, limit: int, max_bulk: int) -> list[OutboxRecord]:
+        if not self.ports or limit <= 0:
+            return []
         now = self.clock.now()
         platforms = sorted(self.ports)
 
         def claim(repo: Repo) -> list[OutboxRecord]:
             return repo.claim_outbox(
-                platforms, now, limit=self.policy.batch, lease=self.policy.lease
+                platforms, now, limit=limit, lease=self.policy.lease, max_bulk=max_bulk
             )
 
-        records = await self.uow.run(claim)
-        if not records:
-            return 0
-        # One ordering key's rows must go in order; different incidents go in parallel.
-        lanes: dict[tuple[str, str], list[OutboxRecord]] = defaultdict(list)
-        for rec in records:
-            lanes[(rec.platform, rec.ordering_key)].append(rec)
-        await asyncio.gather(*(self._run_lane(lane) for lane in lanes.values()))
+        return await self.uow.run(claim)
+
+    async def _dispatch(self) -> int:
+        """Claim for the free hands and start their lanes; how many rows were claimed."""
+        bulk = max(self.policy.bulk_lanes - self._held_bulk, 0)
+        records = await self._claim(self.policy.batch - self._held, bulk)
+        for lane in _lanes(records):
+            size, bulk_rows = len(lane), sum(1 for r in lane if is_bulk(r.priority))
+            self._held += size
+            self._held_bulk += bulk_rows
+            task = asyncio.create_task(self._run_lane(lane))
+            self._lanes.add(task)
+            task.add_done_callback(functools.partial(self._lane_done, size, bulk_rows))
         return len(records)
 
-    async def run_forever(self, stop: asyncio.Event, poll: float = 0.5) -> None:
-        """Deliver until ``stop`` is set."""
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("outbox batch failed")
-                handled = 0
-            if handled:
-                continue
-            self._wake.clear()
-            stop_wait = asyncio.ensure_future(stop.wait())
-            wake_wait = asyncio.ensure_future(self._wake.wait())
-            _, pending = await asyncio.wait(
-                {stop_wait, wake_wait}, timeout=poll, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in pending:
-                task.cancel()
+    def _lane_done(self, size: int, bulk_rows: int, task: asyncio.Task[None]) -> None:
+        self._lanes.discard(task)
+        self._held -= size
+        self._held_bulk -= bulk_rows
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox lane crashed", exc_info=task.exception())
+        self._wake.set()  # free hands: claim again
 
-    async def drain(self, seconds: float) -> None:
-        """Deliver what is due, for up to ``seconds`` (graceful shutdown)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while loop.time() < deadline:
-            try:
-                handled = await asyncio.wait_for(self.run_once(), deadline - loop.time())
-            except TimeoutError:
-                return
-            if not handled:
-                return
+    async def _let_go(self) -> None:
+        """Stop: no new delivery starts; wait for the ones talking to the platform."""
+        self._give_up_at = asyncio.get_running_loop().time()
+        while self._lanes:
+            await asyncio.gather(*list(self._lanes), return_exceptions=True)
+        self._give_up_at = None
 
-    async def _run_lane(self, lane: list[OutboxRecord]) -> None:
+    def _stopping(self) -> bool:
+        return self._give_up_at is not None and asyncio.get_running_loop().time() >= (
+            self._give_up_at
+        )
+
+    async def _run_lane(self, lane: Sequence[OutboxRecord]) -> None:
         for i, rec in enumerate(lane):
-            ok = await self._deliver(rec)
-            if not ok:
+            if self._stopping():
+                await self._release(*lane[i:])
+                return
+            if not await self._deliver(rec):
                 # Later rows of this lane depend on this one; release their claim untouched.
-                for later in lane[i + 1 :]:
-                    await self._release(later)
+                await self._release(*lane[i + 1 :])
                 return
 
-    async def _release(self, rec: OutboxRecord) -> None:
+    async def _release(self, *recs: OutboxRecord) -> None:
+        if not recs:
+            return
         now = self.clock.now()
-        await self.uow.run(lambda repo: repo.release_outbox(rec.id, now))
+
+        def work(repo: Repo) -> None:
+            for rec in recs:
+                repo.release_outbox(rec.id, now)
+
+        await self.uow.run(work)
 
     async def _deliver(self, rec: OutboxRecord) -> bool:
         port = self.ports[rec.platform]
@@ -151,6 +237,11 @@ class OutboxWorker:
                 result = await self._call(port, rec, context)
             finally:
                 DELIVERY_KEY.reset(token)
+        except _GiveBack:
+            await self._release(rec)
+            return False
+        except _Superseded:
+            return True
         except (DeliveryError, _Retry) as exc:
             await self._failed(rec, exc)
             return False
@@ -233,7 +324,12 @@ class OutboxWorker:
             await port.bookmark(room_ref, p["title"], p["url"])
             return {}
         message = ChatMessage.from_json(p["message"])
-        await self._pace(room_ref)
+        bulk = is_bulk(rec.priority)
+        await self._pace(room_ref, bulk=bulk)
+        if bulk and action is Action.UPSERT and ctx.get("key"):
+            # A notice may wait seconds for a spare slot; a newer version queued meanwhile
+            # makes this one stale, and sending it would spend the slot on old news.
+            await self._recheck_superseded(rec)
         if action is Action.UPSERT and ctx.get("key"):
             ref = await port.update_message(MessageRef.from_json(ctx["key"]), message)
             return {"store": {p["key"]: ref.to_json()}, "ref": ref.to_json()}
@@ -274,20 +370,61 @@ class OutboxWorker:
             raise _Retry(f"room {name} not open yet")
         return RoomRef.from_json(ctx["room"])
 
-    async def _pace(self, room: RoomRef) -> None:
-        """Wait for the room's next send slot, which every replica draws from the database."""
+    async def _recheck_superseded(self, rec: OutboxRecord) -> None:
+        def check(repo: Repo) -> bool:
+            return repo.supersede_outbox(
+                rec.id,
+                workspace=rec.workspace,
+                platform=rec.platform,
+                action=rec.action,
+                target=rec.payload.get("key", ""),
+            )
+
+        if await self.uow.run(check):
+            raise _Superseded
+
+    async def _pace(self, room: RoomRef, *, bulk: bool = False) -> None:
+        """Wait for the room's next send slot, which every replica draws from the database.
+
+        A person's message books the next slot. A bulk notice books none ahead: it polls for
+        a spare one, so in a channel both use, people's messages overtake waiting notices.
+        """
         interval = self.policy.room_interval
         if interval <= 0:
             return
-        now = time.time()  # wall clock: the one clock all replicas share
         burst = self.policy.room_burst
+        # A notice waiting longer than this gives its row back rather than let the lease lapse
+        # (another worker would then take the row while this one still holds it).
+        patience = self.policy.lease.total_seconds() / 2
+        while True:
+            now = time.time()  # wall clock: the one clock all replicas share
 
-        def reserve(repo: Repo) -> float:
-            return repo.reserve_send_slot(room.platform, room.id, now, interval, burst)
+            def reserve(repo: Repo, now: float = now) -> float:
+                if bulk:
+                    return repo.try_send_slot(room.platform, room.id, now, interval, burst)
+                return repo.reserve_send_slot(room.platform, room.id, now, interval, burst)
 
-        wait = await self.uow.run(reserve)
-        if wait > 0:
-            await asyncio.sleep(wait)
+            wait = await self.uow.run(reserve)
+            if wait <= 0:
+                return
+            if bulk:
+                patience -= wait
+                if patience < 0:
+                    raise _GiveBack
+            await self._sleep_unless_stopping(wait)
+            if not bulk:
+                return
+
+    async def _sleep_unless_stopping(self, seconds: float) -> None:
+        """Sleep, unless the worker must stop before then: then give the row back."""
+        loop = asyncio.get_running_loop()
+        while seconds > 0:
+            if self._give_up_at is not None and loop.time() + seconds > self._give_up_at:
+                raise _GiveBack
+            # In short steps, so a shutdown that starts meanwhile is noticed promptly.
+            step = min(seconds, 0.25)
+            await asyncio.sleep(step)
+            seconds -= step
 
     async def _failed(self, rec: OutboxRecord, exc: Exception) -> None:
         now = self.clock.now()
@@ -336,3 +473,11 @@ def _incident_id(ordering_key: str) -> int | None:
     if len(parts) >= 2 and parts[0] == "inc" and parts[1].isdigit():
         return int(parts[1])
     return None
+
+
+def _lanes(records: Sequence[OutboxRecord]) -> list[list[OutboxRecord]]:
+    """One ordering key's rows go in order; different keys (incidents, groups) in parallel."""
+    lanes: dict[tuple[str, str], list[OutboxRecord]] = defaultdict(list)
+    for rec in records:
+        lanes[(rec.platform, rec.ordering_key)].append(rec)
+    return list(lanes.values())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 
@@ -14,6 +14,24 @@ class OutboxState(StrEnum):
     DELIVERED = "delivered"
     PARKED = "parked"
     SUPERSEDED = "superseded"
+
+
+class Priority(IntEnum):
+    """Claim order of deliveries, lowest first; per ordering key, order stays first in, first out.
+
+    People waiting for a room, a reminder, a broadcast or an answer must not queue behind an
+    alert storm: alert-channel notices are bulk, claimed after everything else, a few at a
+    time, and they only take a channel's send slot when one is spare (``bot.delivery``).
+    """
+
+    HUMAN = 0  # incident rooms and their messages, reminders, broadcasts, digests, replies
+    ALERT_SUMMARY = 10  # the "N more group updates held back" notice of a full backlog
+    ALERT_NOTICE = 20  # one alert group's message in the alerts channel
+
+
+def is_bulk(priority: int) -> bool:
+    """Whether deliveries of this priority give way to people's (claims and channel pace)."""
+    return priority >= Priority.ALERT_SUMMARY
 
 
 class Action(StrEnum):
@@ -46,6 +64,7 @@ class OutboxIntent:
     action: str
     payload: dict[str, Any]
     idempotency_key: str
+    priority: int = Priority.HUMAN
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +85,4 @@ class OutboxRecord:
     delivered_at: datetime | None = None
     last_error: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
+    priority: int = Priority.HUMAN

@@ -84,7 +84,13 @@ class Repo(Protocol):
     def alerts_for_incident(self, incident_id: int) -> list[StoredAlert]: ...
     def enqueue(self, intents: Sequence[OutboxIntent], now: datetime) -> None: ...
     def claim_outbox(
-        self, platforms: Sequence[str], now: datetime, *, limit: int, lease: timedelta
+        self,
+        platforms: Sequence[str],
+        now: datetime,
+        *,
+        limit: int,
+        lease: timedelta,
+        max_bulk: int | None = None,
     ) -> list[OutboxRecord]: ...
     def finish_outbox(
         self,
@@ -98,6 +104,9 @@ class Repo(Protocol):
     ) -> None: ...
     def release_outbox(self, message_id: int, now: datetime) -> None: ...
     def reserve_send_slot(
+        self, platform: str, room: str, now: float, interval: float, burst: int
+    ) -> float: ...
+    def try_send_slot(
         self, platform: str, room: str, now: float, interval: float, burst: int
     ) -> float: ...
     def supersede_outbox(

@@ -9,11 +9,12 @@ alone; (incident_id, status); and a partial index of the few alerts whose timeli
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import operator
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import chain
 from typing import Any, TypeVar
@@ -25,13 +26,13 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Session
 
-from bot.alerting.grouping import GroupRef
+from bot.alerting.grouping import OVERFLOW_KEY, GroupRef
 from bot.alerting.model import AlertQuery, MaintenanceWindow, Route
 from bot.alerting.rules import LabelMatcher, all_match, matcher_from_json
-from bot.alerting.store import AlertWrite, GroupIncident, PendingNote, SampleRow
+from bot.alerting.store import AlertWrite, GroupIncident, NoticeBacklog, PendingNote, SampleRow
 from bot.domain.alert import StoredAlert
 from bot.domain.model import Status
-from bot.outbox_types import Action, OutboxIntent, OutboxState
+from bot.outbox_types import Action, OutboxIntent, OutboxState, Priority
 from storage.tables import (
     AlertRow,
     IncidentRow,
@@ -180,6 +181,25 @@ _PENDING_UPSERTS = select(_OUTBOX.c.id, _OUTBOX.c.platform, _OUTBOX.c.ordering_k
     _OUTBOX.c.action == Action.UPSERT.value,
     _OUTBOX.c.ordering_key.in_(_KEYS),
 )
+_WAITING = (OutboxState.PENDING.value, OutboxState.CLAIMED.value)
+_WAITING_NOTICES = select(func.count()).where(
+    _OUTBOX.c.workspace == bindparam("ws"),
+    _OUTBOX.c.platform == bindparam("platform"),
+    _OUTBOX.c.state.in_(_WAITING),
+    _OUTBOX.c.priority == int(Priority.ALERT_NOTICE),
+)
+_LATEST_OVERFLOW = (
+    select(_OUTBOX.c.id, _OUTBOX.c.state, _OUTBOX.c.payload)
+    .where(
+        _OUTBOX.c.workspace == bindparam("ws"),
+        _OUTBOX.c.platform == bindparam("platform"),
+        _OUTBOX.c.ordering_key == OVERFLOW_KEY,
+    )
+    .order_by(_OUTBOX.c.id.desc())
+    .limit(1)
+)
+# Overflows this close together are one episode: its summary message keeps counting.
+_EPISODE_GAP = timedelta(minutes=2)
 _FOLD_UPSERT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("row_id"))
@@ -476,12 +496,20 @@ class AlertRepo:
         stmt = select(func.count()).where(_A.incident_id == incident_id, _A.status == "firing")
         return int(self._conn().execute(stmt).scalar_one())
 
-    def upsert_messages(self, intents: Sequence[OutboxIntent], now: datetime) -> None:
+    def upsert_messages(
+        self,
+        intents: Sequence[OutboxIntent],
+        now: datetime,
+        *,
+        backlog: NoticeBacklog | None = None,
+    ) -> None:
         """Fold each UPSERT into the pending UPSERT of the same message, else insert it.
 
         At most one undelivered edit per message ever waits, so the outbox stays bounded
         however many alerts a group receives. A row the worker already claimed is left alone
-        (on Postgres the row lock makes the claim and this update take turns).
+        (on Postgres the row lock makes the claim and this update take turns). With a
+        ``backlog``, a new notice that would pass its limit is counted in the summary notice
+        instead of queued, so the number of groups cannot grow the outbox without bound.
         """
         if not intents:
             return
@@ -492,30 +520,60 @@ class AlertRepo:
         pending = {(p, k): i for i, p, k in self._conn().execute(stmt, {"keys": keys})}
         updates: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
+        room: dict[tuple[str, str], int] = {}
+        held: dict[tuple[str, str], int] = defaultdict(int)
         for intent in intents:
             row_id = pending.get((intent.platform, intent.ordering_key))
             if row_id is not None:
                 updates.append({"row_id": row_id, "payload": intent.payload})
                 continue
-            inserts.append(
-                {
-                    "workspace": intent.workspace,
-                    "platform": intent.platform,
-                    "ordering_key": intent.ordering_key,
-                    "action": intent.action,
-                    "payload": intent.payload,
-                    "idempotency_key": intent.idempotency_key,
-                    "state": OutboxState.PENDING.value,
-                    "attempts": 0,
-                    "created_at": now,
-                    "next_attempt_at": now,
-                    "result": {},
-                }
-            )
+            if backlog is not None and intent.priority == Priority.ALERT_NOTICE:
+                where = (intent.workspace, intent.platform)
+                if where not in room:
+                    params = {"ws": intent.workspace, "platform": intent.platform}
+                    waiting = int(self._conn().execute(_WAITING_NOTICES, params).scalar_one())
+                    room[where] = backlog.limit - waiting
+                if room[where] <= 0:
+                    held[where] += 1
+                    continue
+                room[where] -= 1
+            inserts.append(_outbox_insert(intent, now))
+        for (workspace, platform), more in held.items():
+            assert backlog is not None
+            self._hold_back(backlog, workspace, platform, more, now, updates, inserts)
         if updates:
             self._conn().execute(_FOLD_UPSERT, updates)
         if inserts:
             self.session.execute(insert(OutboxMessageRow), inserts)
+
+    def _hold_back(
+        self,
+        backlog: NoticeBacklog,
+        workspace: str,
+        platform: str,
+        more: int,
+        now: datetime,
+        updates: list[dict[str, Any]],
+        inserts: list[dict[str, Any]],
+    ) -> None:
+        """Count ``more`` held-back notices in the episode's summary notice."""
+        params = {"ws": workspace, "platform": platform}
+        latest = self._conn().execute(_LATEST_OVERFLOW, params).first()
+        since = now
+        episode = False  # the latest summary is recent: keep counting in its message
+        if latest is not None:
+            payload = dict(latest.payload or {})
+            at = _parse_time(payload.get("at"))
+            episode = at is not None and now - at <= _EPISODE_GAP
+            if episode:
+                since = _parse_time(payload.get("since")) or now
+                more += int(payload.get("more") or 0)
+        intent = backlog.overflow(workspace, platform, more, since)
+        payload = {**intent.payload, "at": now.isoformat()}
+        if latest is not None and episode and latest.state == OutboxState.PENDING.value:
+            updates.append({"row_id": latest.id, "payload": payload})
+        else:
+            inserts.append(_outbox_insert(dataclasses.replace(intent, payload=payload), now))
 
     def list_alerts(self, workspace: str, query: AlertQuery) -> list[StoredAlert]:
         """Alerts, most recently seen first."""
@@ -619,3 +677,29 @@ class AlertRepo:
             .order_by(_A.id)
         )
         return [alert_from_row(r) for r in self._conn().execute(stmt)]
+
+
+def _outbox_insert(intent: OutboxIntent, now: datetime) -> dict[str, Any]:
+    return {
+        "workspace": intent.workspace,
+        "platform": intent.platform,
+        "ordering_key": intent.ordering_key,
+        "action": intent.action,
+        "payload": intent.payload,
+        "idempotency_key": intent.idempotency_key,
+        "priority": int(intent.priority),
+        "state": OutboxState.PENDING.value,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "result": {},
+    }
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

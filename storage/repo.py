@@ -26,7 +26,7 @@ from bot.domain.model import (
     StatusUpdate,
     TimelineEntry,
 )
-from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState
+from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState, is_bulk
 from storage.alert_repo import AlertRepo, alert_from_row
 from storage.schedule_repo import ScheduleRepo
 from storage.tables import (
@@ -111,6 +111,7 @@ def _to_outbox(row: OutboxMessageRow) -> OutboxRecord:
         delivered_at=row.delivered_at,
         last_error=row.last_error,
         result=dict(row.result or {}),
+        priority=row.priority,
     )
 
 
@@ -423,6 +424,7 @@ class SqlRepo:
                 action=i.action,
                 payload=_jsonable(i.payload),
                 idempotency_key=i.idempotency_key,
+                priority=i.priority,
                 created_at=now,
                 next_attempt_at=now,
             )
@@ -431,13 +433,21 @@ class SqlRepo:
         self.session.flush()
 
     def claim_outbox(
-        self, platforms: Sequence[str], now: datetime, *, limit: int, lease: timedelta
+        self,
+        platforms: Sequence[str],
+        now: datetime,
+        *,
+        limit: int,
+        lease: timedelta,
+        max_bulk: int | None = None,
     ) -> list[OutboxRecord]:
         """Claim due messages that are first in line for their ordering key.
 
         A message waits while an older undelivered one with the same key exists, so a room is
-        created before anything is posted in it. Claimed rows get a lease; a worker that dies
-        lets the lease lapse and another worker picks the row up.
+        created before anything is posted in it. Among the keys, the most urgent priority goes
+        first, then the oldest; ``max_bulk`` caps how many bulk (alert-notice) lanes one claim
+        takes, so a storm's notices cannot fill a worker's hands. Claimed rows get a lease; a
+        worker that dies lets the lease lapse and another worker picks the row up.
         """
         if not platforms:
             return []
@@ -468,12 +478,12 @@ class SqlRepo:
                 ),
                 ~blocked,
             )
-            .order_by(col(OutboxMessageRow.id))
+            .order_by(col(OutboxMessageRow.priority), col(OutboxMessageRow.id))
             .limit(limit)
         )
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
-        heads = list(self.session.exec(stmt))
+        heads = _cap_bulk(list(self.session.exec(stmt)), max_bulk)
         rows: list[OutboxMessageRow] = []
         for head in heads:
             rows.append(head)
@@ -577,6 +587,36 @@ class SqlRepo:
             ).scalar_one()
         )
         return max(next_at - interval - now, 0.0)
+
+    def try_send_slot(
+        self, platform: str, room: str, now: float, interval: float, burst: int
+    ) -> float:
+        """Take the channel's send slot only if one is spare; else how many seconds until one is.
+
+        For bulk senders (alert notices): they never book a slot ahead, and leave one slot of
+        the burst unused, so a person's message arriving next takes that slot at once instead of
+        waiting behind a queue of notices. 0.0 means the slot is taken and the caller may send.
+        """
+        floor = now - max(burst - 1, 0) * interval
+        latest = now - min(1, max(burst - 1, 0)) * interval
+        greatest = "max" if self.dialect == "sqlite" else "GREATEST"
+        slot = f"{greatest}(channel_pace.next_at, :floor)"
+        stmt = text(
+            "INSERT INTO channel_pace (platform, room, next_at) VALUES (:p, :r, :first) "
+            f"ON CONFLICT (platform, room) DO UPDATE SET next_at = {slot} + :interval "
+            f"WHERE {slot} <= :latest RETURNING next_at"
+        )
+        params = {"p": platform, "r": room[:200], "floor": floor, "interval": interval}
+        taken = self.session.execute(
+            stmt, {**params, "first": floor + interval, "latest": latest}
+        ).first()
+        if taken is not None:
+            return 0.0
+        next_at = self.session.execute(
+            text("SELECT next_at FROM channel_pace WHERE platform = :p AND room = :r"),
+            {"p": platform, "r": room[:200]},
+        ).scalar_one()
+        return max(max(float(next_at), floor) - latest, 0.001)
 
     def supersede_outbox(
         self, message_id: int, *, workspace: str, platform: str, action: str, target: str
@@ -758,6 +798,15 @@ class SqlRepo:
                 detail=_jsonable(detail or {}),
             )
         )
+
+
+def _cap_bulk(heads: list[OutboxMessageRow], max_bulk: int | None) -> list[OutboxMessageRow]:
+    """The heads with at most ``max_bulk`` bulk ones (they come last: ordered by priority)."""
+    if max_bulk is None:
+        return heads
+    urgent = [h for h in heads if not is_bulk(h.priority)]
+    bulk = [h for h in heads if is_bulk(h.priority)]
+    return urgent + bulk[: max(max_bulk, 0)]
 
 
 class NumberTaken(Exception):

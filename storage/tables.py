@@ -178,6 +178,8 @@ class OutboxMessageRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_due", "state", "platform", "next_attempt_at"),
         Index("ix_outbox_order", "platform", "ordering_key", "id"),
+        # Claims read due rows most urgent first (bot.outbox_types.Priority), then oldest.
+        Index("ix_outbox_claim", "state", "platform", "priority", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -188,6 +190,8 @@ class OutboxMessageRow(SQLModel, table=True):
     payload: dict[str, Any] = json_col()
     idempotency_key: str = Field(max_length=300, unique=True)
     state: str = Field(default="pending", max_length=16)
+    # Lower is claimed first; see bot.outbox_types.Priority.
+    priority: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
     attempts: int = 0
     created_at: datetime = utc_col(nullable=False)
     next_attempt_at: datetime = utc_col(nullable=False)

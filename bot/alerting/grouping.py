@@ -11,13 +11,16 @@ import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from bot.notify import NotifyContext
-from bot.outbox_types import Action, OutboxIntent
+from bot.outbox_types import Action, OutboxIntent, Priority
 from bot.ports import ChatMessage
 
 SAMPLE_SIZE = 5
+# Ordering key of the alerts channel's "N more group updates held back" notice.
+OVERFLOW_KEY = "alerts:overflow"
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -129,9 +132,43 @@ def group_intents(ctx: NotifyContext, group: GroupRef, message: ChatMessage) -> 
             payload=payload,
             # Unique per row; the storage layer folds a new upsert into a still-pending one.
             idempotency_key=f"{key}:{platform}:{uuid.uuid4().hex}",
+            priority=Priority.ALERT_NOTICE,
         )
         for platform in alert_platforms(ctx)
     ]
+
+
+def overflow_intent(workspace: str, platform: str, more: int, since: datetime) -> OutboxIntent:
+    """The alerts channel's notice that ``more`` group updates were held back since ``since``.
+
+    One message per backlog episode (its key carries the episode's start), edited in place as
+    the count grows, so a storm adds one line to the channel, not thousands.
+    """
+    key = f"{OVERFLOW_KEY}:{since.strftime('%Y%m%dT%H%M%S')}"
+    noun = "update" if more == 1 else "updates"
+    text = (
+        f"{more} more alert group {noun} held back since {since.strftime('%H:%M:%S')} UTC: "
+        "the alerts channel is behind. Each group is posted when it next changes; "
+        "`sitrep alerts list` shows them all."
+    )
+    data = {"more": more, "since": since.isoformat()}
+    message = ChatMessage("notice", text, data)
+    return OutboxIntent(
+        workspace=workspace,
+        platform=platform,
+        ordering_key=OVERFLOW_KEY,
+        action=Action.UPSERT.value,
+        payload={
+            "room": "@alerts",
+            "key": key,
+            "message": message.to_json(),
+            # Read back by storage to keep counting within one episode.
+            "more": more,
+            "since": since.isoformat(),
+        },
+        idempotency_key=f"{key}:{platform}:{uuid.uuid4().hex}",
+        priority=Priority.ALERT_SUMMARY,
+    )
 
 
 def sample_of(alerts: Sequence[Mapping[str, Any]]) -> tuple[SampleAlert, ...]:

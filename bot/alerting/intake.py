@@ -42,6 +42,7 @@ from bot.alerting.grouping import (
     GroupView,
     group_intents,
     group_message,
+    overflow_intent,
     sample_of,
 )
 from bot.alerting.maintenance import check_window, matchers_of, window_for
@@ -54,7 +55,7 @@ from bot.alerting.model import (
     Route,
 )
 from bot.alerting.rules import FALLBACK, MatcherLike, Rule, RuleBook, render_title
-from bot.alerting.store import AlertWrite, GroupIncident, PendingNote
+from bot.alerting.store import AlertWrite, GroupIncident, NoticeBacklog, PendingNote
 from bot.domain import commands as c
 from bot.domain.alert import StoredAlert
 from bot.domain.decide import MAX_TEXT, SYSTEM, Actor, declare, runbook_url
@@ -73,6 +74,10 @@ MAX_BATCH = 256  # deliveries per transaction; bounds the time one commit holds 
 # Seconds between two timeline summaries / message edits of one group. Chat platforms take
 # about one edit per second per channel anyway, and a storm's timeline reads better in steps.
 SETTLE = 5.0
+# Alerts-channel notices that may wait for delivery per workspace and platform; past it, new
+# groups are counted in one summary notice (see NoticeBacklog). At about one message a second
+# per channel, this keeps the channel at most a couple of minutes behind.
+NOTICE_BACKLOG = 100
 FLUSH_CHUNK = 16  # groups per deferred-work transaction
 # How long this process trusts its copy of the active maintenance windows. Windows opened or
 # cancelled here take effect at once; ones opened through another replica within this.
@@ -141,6 +146,7 @@ class AlertIntake:
         on_commit: Callable[[], None] | None = None,
         max_batch: int = MAX_BATCH,
         settle: float = SETTLE,
+        notice_backlog: int = NOTICE_BACKLOG,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.uow = uow
@@ -151,6 +157,7 @@ class AlertIntake:
         self.on_commit = on_commit
         self.max_batch = max_batch
         self.settle = settle
+        self.backlog = NoticeBacklog(notice_backlog, overflow_intent)
         self._monotonic = monotonic
         self._by_name: dict[str, Rule] = {}
         for rule in self.rules:
@@ -668,7 +675,7 @@ class AlertIntake:
                 truncated=truncated,
             )
             intents += group_intents(self.service.notify, ref, group_message(ref, view))
-        repo.alerts.upsert_messages(intents, batch.now)
+        repo.alerts.upsert_messages(intents, batch.now, backlog=self.backlog)
         batch.outbox = batch.outbox or bool(intents)
 
     # -- the timer that runs deferred work ---------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -12,6 +12,21 @@ from bot.alerting.model import AlertQuery, MaintenanceWindow
 from bot.alerting.rules import LabelMatcher
 from bot.domain.alert import StoredAlert
 from bot.outbox_types import OutboxIntent
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeBacklog:
+    """The bound on alert-channel notices waiting for delivery, per workspace and platform.
+
+    A channel takes about one message a second, so 20,000 groups would be hours of backlog.
+    Past ``limit`` waiting notices, a group with no notice waiting yet is not queued; instead
+    one summary notice (built by ``overflow(workspace, platform, more, since)``, its ordering
+    key ``OVERFLOW_KEY``) counts the held-back updates. A held-back group is posted when it
+    next changes with room in the backlog; ``sitrep alerts list`` shows every group meanwhile.
+    """
+
+    limit: int
+    overflow: Callable[[str, str, int, datetime], OutboxIntent]
 
 
 @dataclass(slots=True)
@@ -137,8 +152,15 @@ class AlertStore(Protocol):
         """How many of an incident's alerts still fire."""
         ...
 
-    def upsert_messages(self, intents: Sequence[OutboxIntent], now: datetime) -> None:
-        """Enqueue in-place message updates, each folded into a still-pending one."""
+    def upsert_messages(
+        self,
+        intents: Sequence[OutboxIntent],
+        now: datetime,
+        *,
+        backlog: NoticeBacklog | None = None,
+    ) -> None:
+        """Enqueue in-place message updates, each folded into a still-pending one; with a
+        ``backlog``, new notices past its limit become one summary notice instead."""
         ...
 
     def list_alerts(self, workspace: str, query: AlertQuery) -> list[StoredAlert]:

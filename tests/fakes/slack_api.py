@@ -520,6 +520,9 @@ class FakeSlackApi:
         self._forced: dict[str, deque[_Forced]] = {}
         self._limits: dict[str, int] = {}
         self._windows: dict[str, deque[float]] = {}
+        # Per (method, channel): (calls, seconds) and each channel's recent calls.
+        self._channel_limits: dict[str, tuple[int, float]] = {}
+        self._channel_windows: dict[tuple[str, str], deque[float]] = {}
         self._fault_plan: _FaultPlan | None = None
         self._delay_seconds = 0.0
         self._runner: web.AppRunner | None = None
@@ -668,6 +671,19 @@ class FakeSlackApi:
         else:
             self._limits[method] = per_minute
 
+    def set_channel_rate_limit(
+        self, method: str, *, calls: int | None, seconds: float = 1.0
+    ) -> None:
+        """Allow ``calls`` calls to ``method`` per channel in any ``seconds``; None lifts it.
+
+        Slack lets chat.postMessage post about one message per second per channel, with
+        short bursts: ``calls=3, seconds=3`` is that shape.
+        """
+        if calls is None:
+            self._channel_limits.pop(method, None)
+        else:
+            self._channel_limits[method] = (calls, seconds)
+
     def faults(
         self,
         ratio: float,
@@ -704,6 +720,8 @@ class FakeSlackApi:
         self._fault_plan = None
         self._limits.clear()
         self._windows.clear()
+        self._channel_limits.clear()
+        self._channel_windows.clear()
         self._delay_seconds = 0.0
 
     def delay(self, seconds: float) -> None:
@@ -857,7 +875,7 @@ class FakeSlackApi:
         auth_error = self._auth_error(token)
         if auth_error is not None:
             return _Outcome(200, {"ok": False, "error": auth_error})
-        retry_after = self._consume_rate_limit(method)
+        retry_after = self._consume_rate_limit(method) or self._consume_channel_limit(method, args)
         if retry_after is not None:
             return self._ratelimited(retry_after, "rate_limit")
         try:
@@ -918,6 +936,21 @@ class FakeSlackApi:
             window.popleft()
         if len(window) >= limit:
             return max(1, math.ceil(60.0 - (now - window[0])))
+        window.append(now)
+        return None
+
+    def _consume_channel_limit(self, method: str, args: JsonDict) -> int | None:
+        limit = self._channel_limits.get(method)
+        channel = args.get("channel")
+        if limit is None or not isinstance(channel, str):
+            return None
+        calls, seconds = limit
+        now = self._clock()
+        window = self._channel_windows.setdefault((method, channel), deque())
+        while window and now - window[0] >= seconds:
+            window.popleft()
+        if len(window) >= calls:
+            return max(1, math.ceil(seconds - (now - window[0])))
         window.append(now)
         return None
 

@@ -725,6 +725,24 @@ async def test_rate_limit_window_answers_429_with_retry_after() -> None:
         assert [c.status for c in fake.calls_to("chat.postMessage")] == [200, 200, 429, 200]
 
 
+async def test_channel_rate_limit_paces_each_channel_on_its_own() -> None:
+    clock = ManualClock()
+    async with FakeSlackApi(clock=clock) as fake:
+        client = AsyncWebClient(token=TOKEN, base_url=fake.url)
+        other = fake.add_channel("other", members=[ALICE])
+        fake.set_channel_rate_limit("chat.postMessage", calls=2, seconds=3.0)
+        await client.chat_postMessage(channel=GENERAL_ID, text="1")
+        await client.chat_postMessage(channel=GENERAL_ID, text="2")
+        err = await slack_error(client.chat_postMessage(channel=GENERAL_ID, text="3"))
+        assert err.response.status_code == 429
+        assert err.response.headers["Retry-After"] == "3"
+        # Another channel has its own budget.
+        await client.chat_postMessage(channel=other, text="elsewhere")
+        clock.now += 3
+        await client.chat_postMessage(channel=GENERAL_ID, text="4")
+        assert [m.text for m in fake.messages(GENERAL_ID)] == ["1", "2", "4"]
+
+
 async def test_rate_limit_next_is_honoured_by_slack_sdk_retry_handler(
     fake: FakeSlackApi,
 ) -> None:
