@@ -16,6 +16,7 @@ from typing import TypeVar
 from bot.domain import commands as c
 from bot.domain.decide import Actor, apply, decide, declare
 from bot.domain.errors import InvalidCommand, NotFound
+from bot.domain.limits import MAX_ID, is_number
 from bot.domain.metrics import Metrics, compute_metrics
 from bot.domain.model import (
     ActionItem,
@@ -67,11 +68,17 @@ def parse_ref(ref: str | int) -> int:
         number = ref
     else:
         text = ref.strip().upper().removeprefix("#").removeprefix("INC").lstrip("-_ ")
-        if not text.isdigit():
+        if not is_number(text):
             raise InvalidCommand(f"not an incident reference: {ref!r} (expected INC-<number>)")
+        # A number beyond any incident's is "not found", not a database overflow.
+        if len(text) > len(str(MAX_ID)):
+            shown = text if len(text) <= 24 else text[:20] + "…"
+            raise NotFound(f"INC-{shown} not found")
         number = int(text)
     if number < 1:
         raise InvalidCommand(f"not an incident reference: {ref!r}")
+    if number > MAX_ID:
+        raise NotFound(f"INC-{number} not found")
     return number
 
 
