@@ -22,7 +22,7 @@ from bot.runtime import RUNTIME, build_runtime
 from bot.scheduling.install import install as install_scheduler
 from handlers import api, health, slack, teams, webhooks
 from handlers import web as web_ui
-from handlers.middleware import error_middleware, metrics_middleware
+from handlers.middleware import error_middleware, metrics_middleware, quiet_malformed_requests
 from integrations.slack import setup as slack_setup
 from integrations.teams.factory import teams_ports
 from storage.migrate import upgrade
@@ -42,6 +42,7 @@ def create_app(
 ) -> web.Application:
     """Build the sitrep web application."""
     runtime = build_runtime(settings, clock=clock)
+    quiet_malformed_requests()
     app = web.Application(
         middlewares=[metrics_middleware, error_middleware], client_max_size=1024 * 1024
     )

@@ -146,6 +146,26 @@ class IncidentService:
         self._changed(outcome)
         return outcome
 
+    async def execute_all(
+        self, workspace: str, number: int, cmds: Sequence[c.Command], actor: Actor
+    ) -> Outcome:
+        """Run ``cmds`` against INC-``number`` in one transaction: all of them or none (a
+        refused one leaves the earlier ones unapplied); the outcome is the last command's."""
+        if not cmds:
+            raise InvalidCommand("nothing to change")
+        now = self.clock.now()
+
+        def work(repo: Repo) -> list[Outcome]:
+            return [
+                self._execute(repo, workspace, number, cmd, actor, now, False, None)
+                for cmd in cmds
+            ]
+
+        outcomes = await self.uow.run(work)
+        for outcome in outcomes:
+            self._changed(outcome)
+        return outcomes[-1]
+
     def execute_in(
         self,
         repo: Repo,

@@ -301,12 +301,13 @@ async def edit_incident(request: web.Request) -> web.Response:
     if not fields:
         raise _bad_request("nothing to change: send at least one field")
     runtime = _runtime(request)
-    outcome = None
-    for name, value in fields.items():
-        outcome = await runtime.service.execute(
-            _workspace(request), _number(request), c.EditField(name, value), _actor(request)
-        )
-    assert outcome is not None
+    # One transaction: a refused field must not leave the fields before it applied.
+    outcome = await runtime.service.execute_all(
+        _workspace(request),
+        _number(request),
+        [c.EditField(name, value) for name, value in fields.items()],
+        _actor(request),
+    )
     return web.json_response({"incident": incident_json(runtime, outcome.incident)})
 
 
