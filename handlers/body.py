@@ -79,7 +79,7 @@ async def read_form(request: web.Request, limit: int = MAX_FORM_BODY) -> MultiDi
     if request.content_length is not None and request.content_length > limit:
         raise UnreadableForm(f"the form is over the {_size(limit)} limit", 413)
     try:
-        return await request.post()
+        form = await request.post()
     except web.HTTPRequestEntityTooLarge:
         raise UnreadableForm(f"the form is over the {_size(limit)} limit", 413) from None
     except (ValueError, LookupError, AssertionError, UnicodeError) as exc:
@@ -87,6 +87,10 @@ async def read_form(request: web.Request, limit: int = MAX_FORM_BODY) -> MultiDi
         # charset (UnicodeDecodeError), or a charset Python does not know (LookupError).
         log.info("form refused: %s", type(exc).__name__, extra={"path": request.path})
         raise UnreadableForm("the form could not be read; send it again from the page") from None
+    # Postgres stores no NUL character; a browser never sends one in a form field.
+    if any("\x00" in k or (isinstance(v, str) and "\x00" in v) for k, v in form.items()):
+        raise UnreadableForm("the form contains a NUL character; remove it and send it again")
+    return form
 
 
 def _size(limit: int) -> str:

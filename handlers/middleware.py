@@ -40,6 +40,9 @@ def _status_for(exc: DomainError) -> int:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map core errors to 4xx; never leak a traceback to the client."""
+    # Postgres stores no NUL character, and no URL needs one: refuse it before any lookup.
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.query.items()):
+        return json_error(400, "the URL must not contain NUL (%00) characters")
     try:
         return await handler(request)
     except web.HTTPException as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["MAX_DEPTH", "JSONBodyError", "decode", "too_deep"]
+__all__ = ["MAX_DEPTH", "NUL_MESSAGE", "JSONBodyError", "decode", "has_nul", "too_deep"]
 
 # Real payloads nest a handful of levels (Alertmanager: body → alerts → alert → labels).
 MAX_DEPTH = 32
@@ -39,7 +39,31 @@ def decode(body: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         value = _decode_slow(body)
     if too_deep(value, max_depth):
         raise JSONBodyError(_too_deep_message(max_depth))
+    # Postgres stores no NUL character in text or JSON; refuse it here, with a message,
+    # rather than as a database error. The byte search is exact but for a body that spells
+    # a literal backslash before "u0000", which the walk then clears.
+    if b"\\u0000" in body and has_nul(value):
+        raise JSONBodyError(NUL_MESSAGE)
     return value
+
+
+NUL_MESSAGE = "text must not contain NUL (\\u0000) characters"
+
+
+def has_nul(value: Any) -> bool:
+    """Whether any string (or object key) in ``value`` contains a NUL character."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _decode_slow(body: bytes) -> Any:

@@ -7,7 +7,10 @@ import json
 from typing import Any
 
 import pytest
+from aiohttp import web
 
+from bot.app import create_app
+from bot.config import Settings
 from bot.ports import FixedClock
 from bot.runtime import Runtime
 from integrations.alerts.registry import SOURCES
@@ -18,6 +21,12 @@ from tests.support.probe import failures_logged, row_counts
 DEEP_ARRAY = b"[" * 5000 + b"]" * 5000
 # Valid JSON that orjson takes (under its own limit of 1024) but nested far beyond ours.
 DEEP_OBJECT = b'{"alerts":' + b'{"a":' * 900 + b"1" + b"}" * 901
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FixedClock) -> web.Application:
+    """Without the outbox worker and scheduler, so only the request under test writes rows."""
+    return create_app(settings, clock=clock, port_factories=[], run_worker=False)
 
 
 @pytest.fixture

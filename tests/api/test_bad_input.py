@@ -7,8 +7,12 @@ import json
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from bot.app import create_app
+from bot.config import Settings
+from bot.ports import FixedClock
 from bot.runtime import Runtime
 from tests.support.probe import failures_logged, row_counts
 
@@ -18,6 +22,12 @@ HUGE = "9" * 30
 # Beyond a Postgres integer (int4) but within SQLite's int64: on Postgres this overflowed.
 BIG = str(2**40)
 BEYOND_INT64 = str(2**63)
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FixedClock) -> web.Application:
+    """Without the outbox worker and scheduler, so only the request under test writes rows."""
+    return create_app(settings, clock=clock, port_factories=[], run_worker=False)
 
 
 @pytest.fixture
@@ -275,3 +285,87 @@ async def test_a_due_date_with_a_zone_is_kept(
     )
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["action_item"]["due"].startswith("2026-12-01T")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/incidents", {"title": "a\x00b"}),
+        ("POST", "/api/incidents/INC-1/notes", {"text": "a\x00b"}),
+        ("POST", "/api/maintenance", {"duration": "1h", "matchers": ["service=a\x00"]}),
+        ("PATCH", "/api/incidents/INC-1", {"summary": "\x00"}),
+    ],
+)
+async def test_nul_characters_are_refused_before_the_database_sees_them(
+    client: Client,
+    runtime: Runtime,
+    auth: dict[str, str],
+    inc: str,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+) -> None:
+    # Postgres refuses NUL in text and JSON columns: this was a 500 there (and stored on SQLite).
+    answer = await refused(
+        client, runtime, caplog, method, path, expect=400, json=body, headers=auth
+    )
+    assert "NUL" in answer["error"]
+
+
+@pytest.mark.parametrize("query", ["severity=%00", "status=open&severity=a%00b", "source=%00"])
+async def test_nul_in_a_query_is_a_400(
+    client: Client,
+    runtime: Runtime,
+    auth: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+    query: str,
+) -> None:
+    path = "/api/alerts" if query.startswith("source") else "/api/incidents"
+    answer = await refused(
+        client, runtime, caplog, "GET", f"{path}?{query}", expect=400, headers=auth
+    )
+    assert "NUL" in answer["error"]
+
+
+async def test_patch_applies_all_fields_or_none(
+    client: Client,
+    runtime: Runtime,
+    auth: dict[str, str],
+    inc: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Each field used to commit on its own: a refused runbook_url left the new title behind.
+    await refused(
+        client,
+        runtime,
+        caplog,
+        "PATCH",
+        f"/api/incidents/{inc}",
+        expect=400,
+        json={"title": "Renamed", "runbook_url": "not a link"},
+        headers=auth,
+    )
+    got = await (await client.get(f"/api/incidents/{inc}", headers=auth)).json()
+    assert got["title"] == "Checkout 500s"
+
+
+async def test_a_severity_of_unicode_digits_is_unknown_not_a_crash(
+    client: Client,
+    runtime: Runtime,
+    auth: dict[str, str],
+    inc: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for sev in ("²", "SEV²", "9" * 5000):
+        answer = await refused(
+            client,
+            runtime,
+            caplog,
+            "POST",
+            f"/api/incidents/{inc}/severity",
+            expect=400,
+            json={"severity": sev},
+            headers=auth,
+        )
+        assert "SEV1" in str(answer["allowed"])

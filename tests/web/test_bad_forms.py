@@ -6,13 +6,23 @@ from __future__ import annotations
 import logging
 
 import pytest
+from aiohttp import web
 
+from bot.app import create_app
+from bot.config import Settings
+from bot.ports import FixedClock
 from bot.runtime import Runtime
 from tests.support.probe import failures_logged, row_counts
 from tests.web.support import Client, declare, logged_in
 
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data; boundary=xyz"
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FixedClock) -> web.Application:
+    """Without the outbox worker and scheduler, so only the request under test writes rows."""
+    return create_app(settings, clock=clock, port_factories=[], run_worker=False)
 
 
 def part(name: str, value: bytes, headers: bytes = b"") -> bytes:
@@ -144,5 +154,20 @@ async def test_a_due_date_in_year_9999_is_refused_on_the_page(
     )
     assert resp.status == 400
     assert "due: 9999-12-31T23:59:59+00:00 is out of range" in await resp.text()
+    assert failures_logged(caplog) == []
+    assert await row_counts(runtime) == before
+
+
+async def test_a_nul_character_in_a_form_is_a_400_page(
+    client: Client, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    browser = await logged_in(client)
+    incident = await declare(runtime)
+    before = await row_counts(runtime)
+    resp = await browser.post(
+        f"/incidents/{incident.number}/status", {"status": "resolved", "text": "\x00"}
+    )
+    assert resp.status == 400
+    assert "NUL character" in await resp.text()
     assert failures_logged(caplog) == []
     assert await row_counts(runtime) == before
