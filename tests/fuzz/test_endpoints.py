@@ -17,6 +17,7 @@ request that broke, reproducible with the same seed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import http.client
 import itertools
 import json
@@ -68,6 +69,8 @@ FUZZ = settings(
 SIGNATURE_VERIFIED = {"/slack/events", "/api/messages"}
 
 MUTATING = ("POST", "PATCH", "PUT", "DELETE")
+# What hypothesis' ``data.draw`` is: strategy in, value out.
+Draw = Callable[..., Any]
 _PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 
 
@@ -316,7 +319,7 @@ def mutated(draw: st.DrawFn, payload: Any) -> Any:
     return value
 
 
-def _replace_one(draw: st.DrawFn, value: Any) -> Any:
+def _replace_one(draw: Draw, value: Any) -> Any:
     if not isinstance(value, dict | list) or not value or draw(st.integers(0, 4)) == 0:
         return draw(json_values)
     keys = list(value) if isinstance(value, dict) else list(range(len(value)))
@@ -376,7 +379,7 @@ def targets(app: web.Application) -> list[Target]:
     return found
 
 
-def fill(draw: st.DrawFn, template: str, fixed: dict[str, str]) -> str:
+def fill(draw: Draw, template: str, fixed: dict[str, str]) -> str:
     def one(match: re.Match[str]) -> str:
         name = match.group(1)
         value = fixed.get(name) or draw(path_values)
@@ -393,7 +396,7 @@ class Session:
     csrf: str
 
 
-def api_request(draw: st.DrawFn, target: Target) -> Request:
+def api_request(draw: Draw, target: Target) -> Request:
     path = fill(draw, target.template, {})
     pick = draw(st.integers(0, 9))
     if pick < 7:
@@ -412,7 +415,7 @@ def api_request(draw: st.DrawFn, target: Target) -> Request:
     return Request(target.method, path, body, headers)
 
 
-def webhook_request(draw: st.DrawFn, target: Target, clock: FixedClock, n: int) -> Request:
+def webhook_request(draw: Draw, target: Target, clock: FixedClock, n: int) -> Request:
     source = target.kind.partition(":")[2]
     recorded = RECORDED[source]
     pick = draw(st.integers(0, 9))
@@ -430,7 +433,7 @@ def webhook_request(draw: st.DrawFn, target: Target, clock: FixedClock, n: int) 
     return Request(target.method, f"/webhooks/{source}", body, headers)
 
 
-def form_body(draw: st.DrawFn, template: str, csrf: str | None) -> tuple[bytes, str]:
+def form_body(draw: Draw, template: str, csrf: str | None) -> tuple[bytes, str]:
     fields = draw(shaped(template, form=True))
     if csrf is not None and draw(st.integers(0, 9)) > 0:
         fields["csrf"] = csrf
@@ -450,14 +453,14 @@ def form_body(draw: st.DrawFn, template: str, csrf: str | None) -> tuple[bytes, 
     return encoded.encode(), "application/x-www-form-urlencoded"
 
 
-def web_request(draw: st.DrawFn, target: Target, session: Session) -> Request:
+def web_request(draw: Draw, target: Target, session: Session) -> Request:
     path = fill(draw, target.template, {})
     body, content_type = form_body(draw, target.template, session.csrf)
     headers = {"Cookie": f"sitrep_session={session.cookie}", "Content-Type": content_type}
     return Request(target.method, path, body, headers)
 
 
-def login_request(draw: st.DrawFn, target: Target) -> Request:
+def login_request(draw: Draw, target: Target) -> Request:
     body, content_type = form_body(draw, target.template, None)
     if draw(st.integers(0, 4)) == 0:  # sometimes the right token, so success paths run too
         body = urlencode({"token": API_TOKEN, "next": draw(texts)}).encode()
@@ -465,7 +468,7 @@ def login_request(draw: st.DrawFn, target: Target) -> Request:
     return Request(target.method, target.template, body, {"Content-Type": content_type})
 
 
-def unauthenticated_request(draw: st.DrawFn, target: Target) -> Request:
+def unauthenticated_request(draw: Draw, target: Target) -> Request:
     fixed = {"source": target.kind.partition(":")[2]} if target.kind.startswith("webhook") else {}
     path = fill(draw, target.template, fixed)
     body = draw(st.one_of(json_values.map(lambda v: json.dumps(v).encode()), raw_bodies))
@@ -544,9 +547,7 @@ class Harness:
             assert not changed, f"{where}\nrows changed on a {status}: {changed}"
 
 
-def run_fuzz(
-    harness: Harness, target: Target, make: Callable[[st.DrawFn], Request], n: int
-) -> None:
+def run_fuzz(harness: Harness, target: Target, make: Callable[[Draw], Request], n: int) -> None:
     @settings(FUZZ, max_examples=n)
     @given(st.data())
     def property_holds(data: st.DataObject) -> None:
@@ -580,6 +581,7 @@ async def test_every_state_changing_endpoint_survives_authenticated_fuzzing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     session = await prepare(client, auth)
+    assert client.port is not None
     harness = Harness(client.port, settings.database_url, caplog)
     ids = counter()
     found = targets(app)
@@ -588,7 +590,7 @@ async def test_every_state_changing_endpoint_survives_authenticated_fuzzing(
     assert {"api", "webhook", "login", "web"} <= kinds, kinds
     assert len([t for t in found if t.kind.startswith("webhook")]) == len(SOURCES)
 
-    def make_for(target: Target) -> Callable[[st.DrawFn], Request]:
+    def make_for(target: Target) -> Callable[[Draw], Request]:
         if target.kind == "api":
             return lambda draw: api_request(draw, target)
         if target.kind.startswith("webhook:"):
@@ -619,17 +621,14 @@ async def test_every_state_changing_endpoint_refuses_unauthenticated_fuzzing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await prepare(client, auth)
+    assert client.port is not None
     harness = Harness(client.port, settings.database_url, caplog)
     found = targets(app)
 
     def fuzz_all() -> None:
         for target in found:
-            run_fuzz(
-                harness,
-                target,
-                lambda draw, t=target: unauthenticated_request(draw, t),
-                UNAUTHENTICATED_EXAMPLES,
-            )
+            make = functools.partial(unauthenticated_request, target=target)
+            run_fuzz(harness, target, make, UNAUTHENTICATED_EXAMPLES)
 
     await asyncio.to_thread(fuzz_all)
     harness.engine.dispose()
@@ -641,6 +640,10 @@ async def test_every_state_changing_endpoint_refuses_unauthenticated_fuzzing(
 def test_routes_without_a_generator_are_still_fuzzed_unauthenticated() -> None:
     """A route this file does not know gets the "other" kind, which sends unauthenticated
     garbage, so registering a new endpoint can never silently drop it from the fuzz."""
+
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response()
+
     app = web.Application()
-    app.router.add_post("/brand/new/{thing}", lambda r: web.Response())
+    app.router.add_post("/brand/new/{thing}", handler)
     assert [str(t) for t in targets(app)] == ["POST /brand/new/{thing} (other)"]
