@@ -157,8 +157,7 @@ class IncidentService:
 
         def work(repo: Repo) -> list[Outcome]:
             return [
-                self._execute(repo, workspace, number, cmd, actor, now, False, None)
-                for cmd in cmds
+                self._execute(repo, workspace, number, cmd, actor, now, False, None) for cmd in cmds
             ]
 
         outcomes = await self.uow.run(work)
