@@ -22,7 +22,7 @@ from bot.runtime import RUNTIME, build_runtime
 from bot.scheduling.install import install as install_scheduler
 from handlers import api, headers, health, slack, teams, throttle, webhooks
 from handlers import web as web_ui
-from handlers.middleware import error_middleware, metrics_middleware
+from handlers.middleware import error_middleware, metrics_middleware, quiet_malformed_requests
 from handlers.throttle import auth_throttle_middleware
 from integrations.slack import setup as slack_setup
 from integrations.teams.factory import teams_ports
@@ -43,6 +43,7 @@ def create_app(
 ) -> web.Application:
     """Build the sitrep web application."""
     runtime = build_runtime(settings, clock=clock)
+    quiet_malformed_requests()
     app = web.Application(
         # The throttle sits outside every credential check (api.register adds the API's).
         middlewares=[metrics_middleware, error_middleware, auth_throttle_middleware],

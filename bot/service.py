@@ -16,6 +16,7 @@ from typing import TypeVar
 from bot.domain import commands as c
 from bot.domain.decide import Actor, apply, decide, declare
 from bot.domain.errors import InvalidCommand, NotFound
+from bot.domain.limits import MAX_ID, is_number
 from bot.domain.metrics import Metrics, compute_metrics
 from bot.domain.model import (
     ActionItem,
@@ -67,11 +68,17 @@ def parse_ref(ref: str | int) -> int:
         number = ref
     else:
         text = ref.strip().upper().removeprefix("#").removeprefix("INC").lstrip("-_ ")
-        if not text.isdigit():
+        if not is_number(text):
             raise InvalidCommand(f"not an incident reference: {ref!r} (expected INC-<number>)")
+        # A number beyond any incident's is "not found", not a database overflow.
+        if len(text) > len(str(MAX_ID)):
+            shown = text if len(text) <= 24 else text[:20] + "…"
+            raise NotFound(f"INC-{shown} not found")
         number = int(text)
     if number < 1:
         raise InvalidCommand(f"not an incident reference: {ref!r}")
+    if number > MAX_ID:
+        raise NotFound(f"INC-{number} not found")
     return number
 
 
@@ -138,6 +145,25 @@ class IncidentService:
         outcome = await self.uow.run(work)
         self._changed(outcome)
         return outcome
+
+    async def execute_all(
+        self, workspace: str, number: int, cmds: Sequence[c.Command], actor: Actor
+    ) -> Outcome:
+        """Run ``cmds`` against INC-``number`` in one transaction: all of them or none (a
+        refused one leaves the earlier ones unapplied); the outcome is the last command's."""
+        if not cmds:
+            raise InvalidCommand("nothing to change")
+        now = self.clock.now()
+
+        def work(repo: Repo) -> list[Outcome]:
+            return [
+                self._execute(repo, workspace, number, cmd, actor, now, False, None) for cmd in cmds
+            ]
+
+        outcomes = await self.uow.run(work)
+        for outcome in outcomes:
+            self._changed(outcome)
+        return outcomes[-1]
 
     def execute_in(
         self,

@@ -5,23 +5,25 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.alerting.intake import AlertIntake
-from bot.alerting.maintenance import parse_duration
+from bot.alerting.maintenance import MAX_DURATION, parse_duration
 from bot.alerting.model import AlertQuery, MaintenanceWindow
 from bot.alerting.rules import LabelMatcher, parse_matcher
 from bot.domain.alert import StoredAlert
 from bot.domain.decide import Actor
 from bot.domain.errors import InvalidCommand
+from bot.domain.limits import check_time, parse_id, seconds_duration
 from bot.domain.snapshot import iso
 from bot.repository import Repo
 from bot.runtime import RUNTIME, Runtime
 from bot.service import parse_ref
+from handlers.body import page_params, read_json
 
 MAX_LIST = 500
 
@@ -79,18 +81,6 @@ def _bad_request(message: str, **extra: Any) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(
         text=json.dumps({"error": message, **extra}), content_type="application/json"
     )
-
-
-async def _json_body(request: web.Request) -> Any:
-    if request.content_type not in ("application/json", ""):
-        raise web.HTTPUnsupportedMediaType(
-            text=json.dumps({"error": f"expected application/json, got {request.content_type}"}),
-            content_type="application/json",
-        )
-    try:
-        return json.loads(await request.read() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _bad_request(f"body is not valid JSON: {exc}") from None
 
 
 def _validate(model: type[BaseModel], data: Any) -> Any:
@@ -151,11 +141,7 @@ async def list_alerts(request: web.Request) -> web.Response:
     runtime = _runtime(request)
     workspace = runtime.settings.workspace
     q = request.query
-    try:
-        limit = min(max(int(q.get("limit", "100")), 1), MAX_LIST)
-        offset = max(int(q.get("offset", "0")), 0)
-    except ValueError:
-        raise _bad_request("limit and offset must be integers") from None
+    limit, offset = page_params(request, MAX_LIST)
     status = q.get("status") or None
     if status not in (None, "firing", "resolved"):
         raise _bad_request("status: use firing or resolved", field="status")
@@ -193,7 +179,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 async def declare_group(request: web.Request) -> web.Response:
     """POST /api/alert-groups/declare {"source", "group_key", "severity"?, "title"?}"""
-    body: DeclareGroupBody = _validate(DeclareGroupBody, await _json_body(request))
+    body: DeclareGroupBody = _validate(DeclareGroupBody, await read_json(request))
     runtime = _runtime(request)
     incident, created = await _intake(request).declare_for_group(
         runtime.settings.workspace,
@@ -225,18 +211,21 @@ async def list_maintenance(request: web.Request) -> web.Response:
 
 async def create_maintenance(request: web.Request) -> web.Response:
     """POST /api/maintenance {"duration": "2h", "matchers": ["service=api"], "reason": "..."}"""
-    body: MaintenanceBody = _validate(MaintenanceBody, await _json_body(request))
+    body: MaintenanceBody = _validate(MaintenanceBody, await read_json(request))
     runtime = _runtime(request)
     try:
         duration = (
-            timedelta(seconds=body.duration)
+            seconds_duration(body.duration, maximum=MAX_DURATION)
             if isinstance(body.duration, int)
             else parse_duration(body.duration)
         )
     except InvalidCommand as exc:
-        raise _bad_request(f"duration: {exc}", field="duration") from None
-    if body.starts_at is not None and body.starts_at.tzinfo is None:
-        raise _bad_request("starts_at: include a time zone (e.g. Z)", field="starts_at")
+        raise _bad_request(str(exc), field="duration") from None
+    if body.starts_at is not None:
+        try:
+            check_time(body.starts_at, "starts_at")
+        except InvalidCommand as exc:
+            raise _bad_request(str(exc), field="starts_at") from None
     window = await _intake(request).create_maintenance(
         runtime.settings.workspace,
         starts_at=body.starts_at,
@@ -252,10 +241,7 @@ async def create_maintenance(request: web.Request) -> web.Response:
 
 async def cancel_maintenance(request: web.Request) -> web.Response:
     """DELETE /api/maintenance/{id}: end a window now."""
-    try:
-        window_id = int(request.match_info["id"])
-    except ValueError:
-        raise _bad_request("maintenance id must be a number") from None
+    window_id = parse_id(request.match_info["id"], "maintenance window")
     runtime = _runtime(request)
     window = await _intake(request).cancel_maintenance(
         runtime.settings.workspace, window_id, actor=_actor(request)

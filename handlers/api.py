@@ -13,10 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.domain import commands as c
 from bot.domain.decide import Actor
+from bot.domain.limits import parse_id
 from bot.domain.model import ActionItem, Incident, Role, Status, StatusUpdate, TimelineEntry
 from bot.domain.snapshot import incident_snapshot, iso
 from bot.runtime import RUNTIME, Runtime
 from bot.service import IncidentDetail, parse_ref
+from handlers.body import page_params, read_json
 from handlers.middleware import json_error
 from handlers.postmortem import render_postmortem
 from handlers.throttle import auth_throttled
@@ -147,16 +149,7 @@ def _number(request: web.Request) -> int:
 
 
 async def _body(request: web.Request, model: type[M]) -> M:
-    if request.content_type not in ("application/json", ""):
-        raise web.HTTPUnsupportedMediaType(
-            text=json.dumps({"error": f"expected application/json, got {request.content_type}"}),
-            content_type="application/json",
-        )
-    raw = await request.read()
-    try:
-        data = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _bad_request(f"body is not valid JSON: {exc}") from None
+    data = await read_json(request)
     if not isinstance(data, dict):
         raise _bad_request("body must be a JSON object")
     try:
@@ -257,11 +250,7 @@ async def list_incidents(request: web.Request) -> web.Response:
     """GET /api/incidents?status=open|<status>[,...]&severity=SEV2&limit=&offset="""
     runtime = _runtime(request)
     q = request.query
-    try:
-        limit = min(int(q.get("limit", "100")), MAX_LIST)
-        offset = max(int(q.get("offset", "0")), 0)
-    except ValueError:
-        raise _bad_request("limit and offset must be integers") from None
+    limit, offset = page_params(request, MAX_LIST)
     raw = [s for s in q.get("status", "").split(",") if s]
     open_only = "open" in raw
     try:
@@ -317,12 +306,13 @@ async def edit_incident(request: web.Request) -> web.Response:
     if not fields:
         raise _bad_request("nothing to change: send at least one field")
     runtime = _runtime(request)
-    outcome = None
-    for name, value in fields.items():
-        outcome = await runtime.service.execute(
-            _workspace(request), _number(request), c.EditField(name, value), _actor(request)
-        )
-    assert outcome is not None
+    # One transaction: a refused field must not leave the fields before it applied.
+    outcome = await runtime.service.execute_all(
+        _workspace(request),
+        _number(request),
+        [c.EditField(name, value) for name, value in fields.items()],
+        _actor(request),
+    )
     return web.json_response({"incident": incident_json(runtime, outcome.incident)})
 
 
@@ -388,10 +378,7 @@ async def add_action_item(request: web.Request) -> web.Response:
 async def patch_action_item(request: web.Request) -> web.Response:
     """PATCH /api/incidents/{ref}/action-items/{item} {"done": true}"""
     body = await _body(request, ActionItemPatch)
-    try:
-        item = int(request.match_info["item"])
-    except ValueError:
-        raise _bad_request("action item id must be an integer") from None
+    item = parse_id(request.match_info["item"], "action item")
     return await _run(request, c.SetActionItemDone(item, body.done))
 
 

@@ -6,6 +6,7 @@ import logging
 import time
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from bot.domain.errors import (
@@ -39,6 +40,9 @@ def _status_for(exc: DomainError) -> int:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map core errors to 4xx; never leak a traceback to the client."""
+    # Postgres stores no NUL character, and no URL needs one: refuse it before any lookup.
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.query.items()):
+        return json_error(400, "the URL must not contain NUL (%00) characters")
     try:
         return await handler(request)
     except web.HTTPException as exc:
@@ -74,3 +78,29 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         request.app[RUNTIME].telemetry.requests.labels(request.method, route, str(status)).observe(
             time.perf_counter() - started
         )
+
+
+class _MalformedRequestFilter(logging.Filter):
+    """aiohttp logs a request it cannot even parse (a control character in a header, a bad
+    chunk size) at ERROR with a traceback, before any handler or credential check runs: anyone
+    could fill the log with them. Keep one short INFO line instead; the client got its 400."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            reason = str(exc.message).strip().splitlines()[0][:120] if exc.message else ""
+            record.msg = "malformed HTTP request refused (%s): %s"
+            record.args = (exc.code, reason)
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_MALFORMED = _MalformedRequestFilter()
+
+
+def quiet_malformed_requests() -> None:
+    """Install the filter on aiohttp's server logger (idempotent)."""
+    logger = logging.getLogger("aiohttp.server")
+    if _MALFORMED not in logger.filters:
+        logger.addFilter(_MALFORMED)

@@ -25,10 +25,12 @@ from bot.domain.errors import (
     NotFound,
     PermissionDenied,
 )
+from bot.domain.limits import parse_id
 from bot.domain.model import Role, Status
 from bot.domain.policy import UnknownSeverity
 from bot.runtime import RUNTIME, Runtime
 from bot.service import parse_ref
+from handlers.body import UnreadableForm, read_form
 from handlers.postmortem import render_postmortem
 from handlers.throttle import auth_throttled
 from integrations.web import session as sess
@@ -175,7 +177,12 @@ def _page(handler: Page) -> Handler:
                 link='<a href="/login">Sign in</a>',
             )
         if request.method == "POST":
-            form = await request.post()
+            try:
+                form = await read_form(request)
+            except UnreadableForm as exc:
+                return _message(
+                    "Form not readable", exc.message, exc.status, _viewer(request, session)
+                )
             given = form.get("csrf")
             if not isinstance(given, str) or not sess.check_csrf(key, session, given):
                 return _message(
@@ -237,7 +244,12 @@ async def login(request: web.Request) -> web.Response:
     key = _key(request)
     if key is None:
         return _disabled()
-    form = await request.post()
+    try:
+        form = await read_form(request)
+    except UnreadableForm as exc:
+        return _message(
+            "Form not readable", exc.message, exc.status, link='<a href="/login">Sign in</a>'
+        )
     token, name, nxt = (_text(form.get(k)) for k in ("token", "name", "next"))
     next_path = _safe_next(nxt)
     ok = sess.token_matches(token, key)
@@ -485,8 +497,6 @@ async def set_action_item_done(request: web.Request, session: sess.Session) -> w
     item = request.match_info["item"]
 
     def build(values: Mapping[str, str]) -> c.Command:
-        if not item.isdigit():
-            raise InvalidCommand(f"not an action item id: {item!r}")
-        return c.SetActionItemDone(int(item), values.get("done", "1") != "0")
+        return c.SetActionItemDone(parse_id(item, "action item"), values.get("done", "1") != "0")
 
     return await _act(request, session, "item", build, anchor="#action-items")

@@ -20,6 +20,7 @@ from bot.alerting.model import Delivery
 from bot.config import Settings
 from bot.runtime import RUNTIME, Runtime
 from handlers import alerts_api
+from handlers.body import read_bytes
 from handlers.middleware import json_error
 from handlers.throttle import auth_throttled
 from integrations.alerts import auth
@@ -174,7 +175,7 @@ async def receive(request: web.Request) -> web.Response:
     try:
         signed_body = not _verify_header_only(settings, spec, request)
         try:
-            body = await request.read()
+            body = await read_bytes(request, MAX_BODY)
         except web.HTTPRequestEntityTooLarge:
             count.labels(name, "too_large").inc()
             return json_error(413, "body is over the 1 MiB limit")

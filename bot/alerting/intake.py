@@ -60,6 +60,7 @@ from bot.domain import commands as c
 from bot.domain.alert import StoredAlert
 from bot.domain.decide import MAX_TEXT, SYSTEM, Actor, declare, runbook_url
 from bot.domain.errors import InvalidCommand, NotFound
+from bot.domain.limits import check_time
 from bot.domain.model import Incident, Status
 from bot.domain.snapshot import incident_snapshot
 from bot.notify import home_platform, plan, room_key
@@ -853,9 +854,7 @@ class AlertIntake:
         reason = " ".join(reason.split())
         check_window(duration, parsed, reason)
         now = self.clock.now()
-        start = starts_at or now
-        if start.tzinfo is None:
-            raise InvalidCommand("starts_at needs a time zone")
+        start = check_time(starts_at, "starts_at") if starts_at is not None else now
         if start + duration <= now:
             raise InvalidCommand("that maintenance window would already be over")
 

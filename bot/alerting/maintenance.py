@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.alerting.model import MaintenanceWindow
 from bot.alerting.rules import LabelMatcher, MatcherLike, all_match, parse_matcher
+from bot.domain import limits
 from bot.domain.errors import InvalidCommand
 
-MAX_DURATION = timedelta(days=30)
+MAX_DURATION = limits.MAX_MAINTENANCE
 MAX_REASON = 1000
-_DURATION = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.IGNORECASE)
-_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 
 
 def parse_duration(text: str) -> timedelta:
-    """``90m``, ``2h``, ``1h30m``, ``1d``, ``1w`` → timedelta (a bare number means minutes)."""
-    raw = text.strip().lower()
-    if raw.isdigit():
-        return timedelta(minutes=int(raw))
-    pos, total = 0, timedelta()
-    for found in _DURATION.finditer(raw):
-        if raw[pos : found.start()].strip():
-            break
-        total += timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
-        pos = found.end()
-    if not raw or pos != len(raw) or raw[pos:].strip():
-        raise InvalidCommand(f"bad duration {text!r}; write e.g. 30m, 2h, 1h30m or 1d")
-    return total
+    """``90m``, ``2h``, ``1h30m``, ``1d``, ``1w`` → timedelta (a bare number means minutes),
+    at most `MAX_DURATION`; InvalidCommand otherwise."""
+    return limits.parse_duration(text, maximum=MAX_DURATION)
 
 
 def matchers_of(items: Iterable[MatcherLike | str]) -> tuple[LabelMatcher, ...]:

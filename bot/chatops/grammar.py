@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from bot.domain.errors import InvalidCommand, NotFound
+from bot.domain.limits import MAX_MAINTENANCE, is_number, parse_duration, parse_id
 from bot.domain.model import Role, Status
 
 # -- results ---------------------------------------------------------------------------------
@@ -326,7 +328,6 @@ _SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _SEV_WORD = re.compile(r"^(?:sev|s|p)-?(\d{1,2})$", re.IGNORECASE)
 _SEV_FLAG = re.compile(r"^--?sev(?:erity)?(?:=(.+))?$", re.IGNORECASE)
 _DUE_FLAG = frozenset({"due", "--due"})
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$", re.IGNORECASE)
 _MATCHER = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-/]*)(=~|!~|!=|=)(.*)$", re.DOTALL)
 # A token: runs of unquoted text and quoted strings ("a b", 'a b', with \" inside "").
 _TOKEN = re.compile(r"""(?:[^\s"']+|"(?:\\.|[^"\\])*"|'[^']*')+""")
@@ -360,8 +361,9 @@ def _severity_name(token: str) -> str:
     if found:
         prefix = "P" if token[:1].lower() == "p" else "SEV"
         return f"{prefix}{int(found.group(1))}"
-    if token.isdigit():
-        return f"SEV{int(token)}"
+    if is_number(token):
+        # As text, not int(): a thousand-digit "severity" must not cost an int conversion.
+        return f"SEV{token.lstrip('0') or '0'}"
     return token
 
 
@@ -417,7 +419,7 @@ def _severity_suffix(words: list[str]) -> tuple[str, int] | None:
         return _severity_name(flag.group(1)), 1
     if len(words) >= 2:
         before = words[-2].lower()
-        if before in ("sev", "severity") and last.isdigit():
+        if before in ("sev", "severity") and is_number(last):
             return _severity_name(last), 2
         flag = _SEV_FLAG.match(before)
         if flag and not flag.group(1) and before.startswith("-"):
@@ -436,7 +438,7 @@ def _severity_prefix(words: list[str]) -> tuple[str, int] | None:
     if flag and flag.group(1):
         return _severity_name(flag.group(1)), 1
     if len(words) >= 2:
-        if first.lower() in ("sev", "severity") and words[1].isdigit():
+        if first.lower() in ("sev", "severity") and is_number(words[1]):
             return _severity_name(words[1]), 2
         if flag and first.startswith("-"):
             return _severity_name(words[1]), 2
@@ -463,7 +465,7 @@ def _sev(verb: str, rest: str) -> ParsedCommand:
     words = rest.split()
     if not words:
         raise _fail(verb, "Which severity? e.g. sev 2")
-    if len(words) == 2 and words[0].lower() == "sev" and words[1].isdigit():
+    if len(words) == 2 and words[0].lower() == "sev" and is_number(words[1]):
         return SetSeverity(_severity_name(words[1]))  # "severity sev 2"
     if len(words) > 1:
         raise _fail(verb, f"One severity please, not {rest!r}.")
@@ -518,9 +520,12 @@ def _due_date(verb: str, token: str) -> date:
 def _done(verb: str, rest: str) -> ParsedCommand:
     words = rest.split()
     token = words[0].lstrip("#") if len(words) == 1 else ""
-    if not token.isdigit():
-        raise _fail(verb, "Which action item? Give its number, e.g. done 3")
-    return ActionDone(int(token))
+    try:
+        return ActionDone(parse_id(token, "action item"))
+    except InvalidCommand:
+        raise _fail(verb, "Which action item? Give its number, e.g. done 3") from None
+    except NotFound:
+        raise _fail(verb, f"There is no action item #{token[:20]}.") from None
 
 
 def _resolve(verb: str, rest: str) -> ParsedCommand:
@@ -544,23 +549,14 @@ def _remind(verb: str, rest: str) -> ParsedCommand:
         return RemindOn()
     if not word:
         raise _fail(verb, "Snooze for how long? e.g. remind 30")
-    minutes: int | None = int(word) if word.isdigit() else None
-    if minutes is None:
-        length = parse_duration(word)
-        minutes = int(length.total_seconds() // 60) if length else None
-    if minutes is None or not 1 <= minutes <= MAX_REMIND_MINUTES:
-        raise _fail(verb, f"{rest!r} is not a number of minutes (1 to {MAX_REMIND_MINUTES}).")
+    try:
+        length = parse_duration(word, maximum=timedelta(minutes=MAX_REMIND_MINUTES))
+    except InvalidCommand:
+        length = None
+    minutes = int(length.total_seconds() // 60) if length else 0
+    if minutes < 1:
+        raise _fail(verb, f"{rest[:40]!r} is not a number of minutes (1 to {MAX_REMIND_MINUTES}).")
     return Remind(minutes)
-
-
-def parse_duration(text: str) -> timedelta | None:
-    """``30m``, ``2h``, ``1h30m``, ``1d`` → a positive timedelta, else None."""
-    found = _DURATION.match(text.strip())
-    if not found or not any(found.groups()):
-        return None
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in found.groups())
-    length = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    return length if length > timedelta(0) else None
 
 
 def parse_matcher(token: str) -> LabelMatcher | None:
@@ -585,9 +581,10 @@ def _maintenance(verb: str, rest: str) -> ParsedCommand:
     tokens = _TOKEN.findall(rest)
     if not tokens:
         raise _fail(verb, "For how long, and which alerts?")
-    duration = parse_duration(tokens[0])
-    if duration is None:
-        raise _fail(verb, f"{tokens[0]!r} is not a duration; write 30m, 2h, 1h30m or 1d.")
+    try:
+        duration = parse_duration(tokens[0], maximum=MAX_MAINTENANCE)
+    except InvalidCommand as exc:
+        raise _fail(verb, f"{exc}.") from None
     matchers: list[LabelMatcher] = []
     index = 1
     while index < len(tokens):

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.domain import commands as c
 from bot.domain.errors import InvalidCommand, InvalidTransition, PermissionDenied
+from bot.domain.limits import check_time
 from bot.domain.model import (
     EDITABLE_FIELDS,
     MITIGATED_STATUSES,
@@ -139,6 +140,8 @@ def decide(
             return [Event(EventKind.NOTE, now, actor.id, _clean(text, "note", MAX_TEXT))]
         case c.AddActionItem(text=text, owner=owner, due=due):
             text = _clean(text, "action item", 1000)
+            if due is not None:
+                check_time(due, "due")
             data: dict[str, Any] = {"owner": owner, "due": due.isoformat() if due else None}
             suffix = f" (owner {owner})" if owner else ""
             return [Event(EventKind.ACTION_ITEM_ADDED, now, actor.id, text + suffix, data)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.domain.limits import is_number
+
 
 @dataclass(frozen=True, slots=True)
 class SeverityPolicy:
@@ -32,7 +34,9 @@ class Policy:
         for sev in self.severities:
             if normalize_severity(sev.name) == wanted:
                 return sev
-        if wanted.isdigit():
+        # ASCII digits only, and short: "²" passes isdigit() but not int(), and a
+        # thousand-digit "severity" is not worth converting.
+        if is_number(wanted) and len(wanted) <= 6:
             for sev in self.severities:
                 if sev.rank == int(wanted):
                     return sev
@@ -52,11 +56,11 @@ class Policy:
 def normalize_severity(value: str) -> str:
     """Fold user spellings of a severity into one comparable form."""
     v = value.strip().upper().replace("-", "").replace(" ", "")
-    if v.startswith("SEV") and v[3:].isdigit():
+    if v.startswith("SEV") and is_number(v[3:]):
         return v[3:]
-    if v.startswith("S") and v[1:].isdigit():
+    if v.startswith("S") and is_number(v[1:]):
         return v[1:]
-    if v.startswith("P") and v[1:].isdigit():
+    if v.startswith("P") and is_number(v[1:]):
         return v[1:]
     return v
 

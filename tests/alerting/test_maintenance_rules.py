@@ -78,3 +78,12 @@ def test_window_matching_needs_every_matcher_and_the_right_time() -> None:
     assert w.state(T0 - timedelta(minutes=1)) == "scheduled"
     assert w.state(T0) == "active"
     assert w.matchers_text() == 'service="api", env=~"prod.*"'
+
+
+@pytest.mark.parametrize(
+    "text", ["999999999999h", "9" * 40 + "d", "31d", "5w", str(10**15), "²h", "٣h"]
+)
+def test_parse_duration_refuses_what_cannot_be_a_window(text: str) -> None:
+    # Huge values overflowed timedelta (a 500 through the API); unicode digits passed \d.
+    with pytest.raises(InvalidCommand, match="duration"):
+        parse_duration(text)
