@@ -3,7 +3,9 @@
 Rows are claimed with a lease (so a crashed worker's rows come back), delivered in order per
 incident, retried with capped exponential backoff or the platform's ``Retry-After``, and
 parked after too many failures, visible in ``sitrep outbox list`` and ``/metrics``, never
-dropped. Only platforms with a port are claimed: with no chat configured, rows wait.
+dropped. Only platforms with a port are claimed: with no chat configured, rows wait. Only the
+workspaces the worker serves are claimed: its ports hold that workspace's credentials, so
+another workspace's rows (several may share one database) are left to that workspace's worker.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from bot.config import DEFAULT_WORKSPACE
 from bot.outbox_types import Action, OutboxRecord, OutboxState
 from bot.ports import ChatMessage, ChatPort, Clock, DeliveryError, MessageRef, RoomRef, RoomSpec
 from bot.repository import Repo, UnitOfWork
@@ -60,9 +63,12 @@ class OutboxWorker:
         ports: Mapping[str, ChatPort],
         clock: Clock,
         policy: DeliveryPolicy | None = None,
+        *,
+        workspaces: Collection[str] = (DEFAULT_WORKSPACE,),
     ) -> None:
         self.uow = uow
         self.ports = dict(ports)
+        self.workspaces = tuple(sorted(set(workspaces)))
         self.clock = clock
         self.policy = policy or DeliveryPolicy()
         self._wake = asyncio.Event()
@@ -83,16 +89,20 @@ class OutboxWorker:
 
         def claim(repo: Repo) -> list[OutboxRecord]:
             return repo.claim_outbox(
-                platforms, now, limit=self.policy.batch, lease=self.policy.lease
+                platforms,
+                now,
+                limit=self.policy.batch,
+                lease=self.policy.lease,
+                workspaces=self.workspaces,
             )
 
         records = await self.uow.run(claim)
         if not records:
             return 0
         # One ordering key's rows must go in order; different incidents go in parallel.
-        lanes: dict[tuple[str, str], list[OutboxRecord]] = defaultdict(list)
+        lanes: dict[tuple[str, str, str], list[OutboxRecord]] = defaultdict(list)
         for rec in records:
-            lanes[(rec.platform, rec.ordering_key)].append(rec)
+            lanes[(rec.workspace, rec.platform, rec.ordering_key)].append(rec)
         await asyncio.gather(*(self._run_lane(lane) for lane in lanes.values()))
         return len(records)
 

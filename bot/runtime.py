@@ -60,6 +60,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         # One intake per runtime, so concurrent webhooks share its commit queue.
         on_commit=lambda: wake[0].wake_outbox() if wake else None,
         settle=settings.alert_settle_seconds,
+        workspace=settings.workspace,
     )
     runtime = Runtime(
         settings=settings,

@@ -55,6 +55,7 @@ from bot.alerting.model import (
 )
 from bot.alerting.rules import FALLBACK, MatcherLike, Rule, RuleBook, render_title
 from bot.alerting.store import AlertWrite, GroupIncident, PendingNote
+from bot.config import DEFAULT_WORKSPACE
 from bot.domain import commands as c
 from bot.domain.alert import StoredAlert
 from bot.domain.decide import MAX_TEXT, SYSTEM, Actor, declare, runbook_url
@@ -142,8 +143,11 @@ class AlertIntake:
         max_batch: int = MAX_BATCH,
         settle: float = SETTLE,
         monotonic: Callable[[], float] = time.monotonic,
+        workspace: str = DEFAULT_WORKSPACE,
     ) -> None:
         self.uow = uow
+        # The workspace whose leftover summaries this process picks up after a restart.
+        self.workspace = workspace
         self.service = service
         self.rules = tuple(rules)
         self._book = RuleBook(self.rules)
@@ -178,7 +182,8 @@ class AlertIntake:
         if self._started:
             return
         self._started = True
-        left = await self.uow.run(lambda repo: repo.alerts.groups_with_pending_notes())
+        ws = self.workspace
+        left = await self.uow.run(lambda repo: repo.alerts.groups_with_pending_notes(ws))
         if left:
             with self._lock:
                 self._pending.update(left)
