@@ -54,7 +54,8 @@ class Workspace:
     @property
     def runtime(self) -> Runtime:
         """The server's service graph."""
-        return self.client.app[RUNTIME]
+        runtime: Runtime = self.client.app[RUNTIME]
+        return runtime
 
     async def command(self, text: str) -> None:
         """A signed ``/incident`` slash command from Alice in this workspace's Slack."""

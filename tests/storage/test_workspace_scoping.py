@@ -8,7 +8,7 @@ action items, cron jobs, leftover alert summaries, folded alert-message edits) i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,9 +17,10 @@ from bot.alerting.store import AlertWrite
 from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.decide import Actor
-from bot.domain.model import Status
-from bot.outbox_types import Action, OutboxIntent, OutboxState
+from bot.domain.model import Incident, Status
+from bot.outbox_types import Action, OutboxIntent, OutboxRecord, OutboxState
 from bot.ports import FixedClock
+from bot.repository import Repo
 from bot.runtime import Runtime, build_runtime
 from bot.scheduling.reminders import escalate_after
 from bot.scheduling.store import JobKind, NewJob
@@ -46,6 +47,16 @@ def intent(ws: str, key: str, n: int, action: Action = Action.POST) -> OutboxInt
         action=action.value,
         payload={"room": "@alerts", "key": key, "message": {"n": n}},
         idempotency_key=f"{ws}:{key}:{n}",
+    )
+
+
+async def outbox_of(rt: Runtime, ws: str) -> list[OutboxRecord]:
+    return await rt.db.run(lambda r: r.list_outbox(workspace=ws))
+
+
+async def park(rt: Runtime, message_id: int) -> None:
+    await rt.db.run(
+        lambda r: r.finish_outbox(message_id, state=OutboxState.PARKED, now=T0, error="x")
     )
 
 
@@ -81,11 +92,9 @@ async def test_outbox_listing_depth_and_retry_can_be_limited_to_one_workspace(
 ) -> None:
     await rt.db.run(lambda r: r.enqueue([intent("a", "k", 1), intent("b", "k", 2)], T0))
     for ws in ("a", "b"):
-        [row] = await rt.db.run(lambda r, ws=ws: r.list_outbox(workspace=ws))
+        [row] = await outbox_of(rt, ws)
         assert row.workspace == ws
-        await rt.db.run(
-            lambda r, i=row.id: r.finish_outbox(i, state=OutboxState.PARKED, now=T0, error="x")
-        )
+        await park(rt, row.id)
     assert await rt.db.run(lambda r: r.outbox_depth("a")) == [("slack", "parked", 1)]
     assert await rt.db.run(lambda r: r.retry_parked(T0, workspace="a")) == 1
     parked = await rt.db.run(lambda r: r.list_outbox(states=[OutboxState.PARKED]))
@@ -97,10 +106,12 @@ async def test_reminder_candidates_are_the_workspaces_own(rt: Runtime) -> None:
     await declare_in_both(rt)
     after = escalate_after(rt.settings.policy())
     now = T0 + timedelta(hours=2)
+
+    def candidates(ws: str) -> Callable[[Repo], list[Incident]]:
+        return lambda r: r.schedules.reminder_candidates(now, after, limit=10, workspace=ws)
+
     for ws in ("a", "b"):
-        got = await rt.db.run(
-            lambda r, ws=ws: r.schedules.reminder_candidates(now, after, limit=10, workspace=ws)
-        )
+        got = await rt.db.run(candidates(ws))
         assert [(i.workspace, i.title) for i in got] == [(ws, f"{ws} down")]
 
 
@@ -184,3 +195,18 @@ async def test_an_alert_message_edit_folds_only_into_its_own_workspaces_row(
     await rt.db.run(lambda r: r.alerts.upsert_messages([intent("a", key, 2, Action.UPSERT)], T0))
     rows = await rt.db.run(lambda r: r.list_outbox(limit=10))
     assert sorted((m.workspace, m.payload["message"]["n"]) for m in rows) == [("a", 2), ("b", 1)]
+
+
+async def test_the_same_idempotency_key_in_two_workspaces_declares_in_each(rt: Runtime) -> None:
+    # Client-chosen keys (an API Idempotency-Key) repeat across workspaces.
+    key = "api:declare:deploy-42"
+    first = await rt.service.declare("a", c.Declare("a down"), ALICE, dedup_key=key)
+    other = await rt.service.declare("b", c.Declare("b down"), ALICE, dedup_key=key)
+    again = await rt.service.declare("b", c.Declare("b down"), ALICE, dedup_key=key)
+    assert not first.replayed and not other.replayed
+    assert (other.incident.workspace, other.incident.title) == ("b", "b down")
+    assert again.replayed and again.incident.id == other.incident.id
+    long_key = "api:declare:" + "k" * 400
+    made = await rt.service.declare("a", c.Declare("long"), ALICE, dedup_key=long_key)
+    replay = await rt.service.declare("a", c.Declare("long"), ALICE, dedup_key=long_key)
+    assert replay.replayed and replay.incident.id == made.incident.id
