@@ -243,7 +243,7 @@ class OutboxWorker:
             await port.bookmark(room_ref, p["title"], p["url"])
             return {}
         message = ChatMessage.from_json(p["message"])
-        await self._pace(room_ref)
+        await self._pace(room_ref, rec.workspace)
         if action is Action.UPSERT and ctx.get("key"):
             ref = await port.update_message(MessageRef.from_json(ctx["key"]), message)
             return {"store": {p["key"]: ref.to_json()}, "ref": ref.to_json()}
@@ -284,7 +284,7 @@ class OutboxWorker:
             raise _Retry(f"room {name} not open yet")
         return RoomRef.from_json(ctx["room"])
 
-    async def _pace(self, room: RoomRef) -> None:
+    async def _pace(self, room: RoomRef, workspace: str) -> None:
         """Wait for the room's next send slot, which every replica draws from the database."""
         interval = self.policy.room_interval
         if interval <= 0:
@@ -293,7 +293,11 @@ class OutboxWorker:
         burst = self.policy.room_burst
 
         def reserve(repo: Repo) -> float:
-            return repo.reserve_send_slot(room.platform, room.id, now, interval, burst)
+            # Per workspace: rooms addressed by name ("incidents") repeat across workspaces,
+            # and one workspace's traffic must not eat another's slots.
+            return repo.reserve_send_slot(
+                room.platform, f"{workspace}:{room.id}", now, interval, burst
+            )
 
         wait = await self.uow.run(reserve)
         if wait > 0:

@@ -8,6 +8,8 @@ action items, cron jobs, leftover alert summaries, folded alert-message edits) i
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
@@ -15,20 +17,23 @@ import pytest
 
 from bot.alerting.store import AlertWrite
 from bot.config import Settings
+from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import Incident, Status
 from bot.outbox_types import Action, OutboxIntent, OutboxRecord, OutboxState
-from bot.ports import FixedClock
+from bot.ports import ChatMessage, FixedClock
 from bot.repository import Repo
 from bot.runtime import Runtime, build_runtime
 from bot.scheduling.reminders import escalate_after
 from bot.scheduling.store import JobKind, NewJob
 from storage.migrate import upgrade
 from tests.conftest import T0
+from tests.support.chat import RecordingPort
 
 ALICE = Actor("U_ALICE", "alice")
 LEASE = timedelta(seconds=60)
+MESSAGE = ChatMessage("digest", "1 open incident").to_json()
 
 
 @pytest.fixture
@@ -48,6 +53,10 @@ def intent(ws: str, key: str, n: int, action: Action = Action.POST) -> OutboxInt
         payload={"room": "@alerts", "key": key, "message": {"n": n}},
         idempotency_key=f"{ws}:{key}:{n}",
     )
+
+
+async def enqueue(rt: Runtime, *rows: OutboxIntent) -> None:
+    await rt.db.run(lambda r: r.enqueue(rows, T0))
 
 
 async def outbox_of(rt: Runtime, ws: str) -> list[OutboxRecord]:
@@ -210,3 +219,21 @@ async def test_the_same_idempotency_key_in_two_workspaces_declares_in_each(rt: R
     made = await rt.service.declare("a", c.Declare("long"), ALICE, dedup_key=long_key)
     replay = await rt.service.declare("a", c.Declare("long"), ALICE, dedup_key=long_key)
     assert replay.replayed and replay.incident.id == made.incident.id
+
+
+async def test_one_workspaces_traffic_does_not_take_anothers_send_slots(rt: Runtime) -> None:
+    # Both workspaces' broadcast channels are addressed the same way ("incidents", or an id
+    # that repeats across two Slacks); a's post must not make b wait for a's next slot.
+    policy = DeliveryPolicy(room_interval=3600, room_burst=1)
+    workers = {
+        ws: OutboxWorker(rt.db, {"slack": RecordingPort()}, rt.clock, policy, workspaces=[ws])
+        for ws in ("a", "b")
+    }
+    for ws in ("a", "b"):
+        post = intent(ws, f"sched:digest:{ws}", 1)
+        post = dataclasses.replace(post, payload={"room": "@broadcast", "message": MESSAGE})
+        await enqueue(rt, post)
+        # An hour-long wait for a slot would time out here.
+        assert await asyncio.wait_for(workers[ws].run_once(), timeout=30) == 1
+    delivered = await rt.db.run(lambda r: r.list_outbox(states=[OutboxState.DELIVERED]))
+    assert sorted(m.workspace for m in delivered) == ["a", "b"]
