@@ -170,6 +170,7 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
             backoff_cap=s.outbox_backoff_cap_seconds,
             lease=timedelta(seconds=s.outbox_lease_seconds),
         ),
+        workspaces=[s.workspace],
     )
     runtime.worker = worker
     runtime.service.on_change(lambda _outcome: worker.wake())

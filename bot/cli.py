@@ -428,20 +428,22 @@ def outbox_list(
     """Show queued, parked and recent deliveries (waiting ones first)."""
     waiting = [OutboxState.PARKED, OutboxState.PENDING, OutboxState.CLAIMED]
 
-    def listing(repo: Repo) -> tuple[list[Any], list[tuple[str, str, int]]]:
-        depth = repo.outbox_depth()
+    # Only this instance's workspace: others sharing the database are theirs to inspect.
+    def listing(repo: Repo, ws: str) -> tuple[list[Any], list[tuple[str, str, int]]]:
+        depth = repo.outbox_depth(ws)
         if state:
-            return repo.list_outbox(states=state, limit=limit), depth
+            return repo.list_outbox(states=state, limit=limit, workspace=ws), depth
         # Parked rows first, then queued ones, so a long history never hides them.
         done = [s for s in OutboxState if s not in waiting]
         rows: list[Any] = []
         for states in ([OutboxState.PARKED], waiting[1:], done):
             if len(rows) < limit:
-                rows += repo.list_outbox(states=states, limit=limit - len(rows))
+                rows += repo.list_outbox(states=states, limit=limit - len(rows), workspace=ws)
         return rows, depth
 
     async def go(rt: Runtime) -> tuple[list[Any], list[tuple[str, str, int]]]:
-        return await rt.db.run(listing)
+        ws = rt.settings.workspace
+        return await rt.db.run(lambda repo: listing(repo, ws))
 
     rows, depth = run(go)
     if not rows:
@@ -478,11 +480,12 @@ def outbox_retry(
         int | None, typer.Argument(help="One message id; all parked if omitted.")
     ] = None,
 ) -> None:
-    """Put parked deliveries back in line."""
+    """Put parked deliveries back in line (this instance's workspace only)."""
 
     async def go(rt: Runtime) -> int:
         now = rt.clock.now()
-        return await rt.db.run(lambda repo: repo.retry_parked(now, message))
+        ws = rt.settings.workspace
+        return await rt.db.run(lambda repo: repo.retry_parked(now, message, workspace=ws))
 
     out.print(f"{run(go)} message(s) requeued")
 

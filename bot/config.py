@@ -44,6 +44,9 @@ class SeverityConfig(BaseModel):
     restricted: bool = False
 
 
+# The workspace a process serves when SITREP_WORKSPACE is not set.
+DEFAULT_WORKSPACE = "default"
+
 DEFAULT_SEVERITIES = [
     SeverityConfig(
         name="SEV1",
@@ -129,7 +132,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str = ""
-    workspace: str = Field(default="default", min_length=1, max_length=64)
+    # The one workspace this process serves: its handlers, outbox worker, scheduler and alert
+    # timers touch only this workspace's rows, so several workspaces can share one database.
+    workspace: str = Field(default=DEFAULT_WORKSPACE, min_length=1, max_length=64)
     api_token: SecretStr | None = None
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -3,7 +3,9 @@
 Rows are claimed with a lease (so a crashed worker's rows come back), delivered in order per
 incident, retried with capped exponential backoff or the platform's ``Retry-After``, and
 parked after too many failures, visible in ``sitrep outbox list`` and ``/metrics``, never
-dropped. Only platforms with a port are claimed: with no chat configured, rows wait.
+dropped. Only platforms with a port are claimed: with no chat configured, rows wait. Only the
+workspaces the worker serves are claimed: its ports hold that workspace's credentials, so
+another workspace's rows (several may share one database) are left to that workspace's worker.
 
 People come first (``Priority``): the long-running worker claims again whenever it has free
 hands rather than after a whole batch, so a new incident room never waits for a batch of
@@ -20,12 +22,13 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from bot.config import DEFAULT_WORKSPACE
 from bot.outbox_types import Action, OutboxRecord, OutboxState, is_bulk
 from bot.ports import ChatMessage, ChatPort, Clock, DeliveryError, MessageRef, RoomRef, RoomSpec
 from bot.repository import Repo, UnitOfWork
@@ -82,9 +85,12 @@ class OutboxWorker:
         ports: Mapping[str, ChatPort],
         clock: Clock,
         policy: DeliveryPolicy | None = None,
+        *,
+        workspaces: Collection[str] = (DEFAULT_WORKSPACE,),
     ) -> None:
         self.uow = uow
         self.ports = dict(ports)
+        self.workspaces = tuple(sorted(set(workspaces)))
         self.clock = clock
         self.policy = policy or DeliveryPolicy()
         self._wake = asyncio.Event()
@@ -167,7 +173,12 @@ class OutboxWorker:
 
         def claim(repo: Repo) -> list[OutboxRecord]:
             return repo.claim_outbox(
-                platforms, now, limit=limit, lease=self.policy.lease, max_bulk=max_bulk
+                platforms,
+                now,
+                limit=limit,
+                lease=self.policy.lease,
+                workspaces=self.workspaces,
+                max_bulk=max_bulk,
             )
 
         return await self.uow.run(claim)
@@ -325,7 +336,7 @@ class OutboxWorker:
             return {}
         message = ChatMessage.from_json(p["message"])
         bulk = is_bulk(rec.priority)
-        await self._pace(room_ref, bulk=bulk)
+        await self._pace(room_ref, rec.workspace, bulk=bulk)
         if bulk and action is Action.UPSERT and ctx.get("key"):
             # A notice may wait seconds for a spare slot; a newer version queued meanwhile
             # makes this one stale, and sending it would spend the slot on old news.
@@ -383,7 +394,7 @@ class OutboxWorker:
         if await self.uow.run(check):
             raise _Superseded
 
-    async def _pace(self, room: RoomRef, *, bulk: bool = False) -> None:
+    async def _pace(self, room: RoomRef, workspace: str, *, bulk: bool = False) -> None:
         """Wait for the room's next send slot, which every replica draws from the database.
 
         A person's message books the next slot. A bulk notice books none ahead: it polls for
@@ -399,10 +410,14 @@ class OutboxWorker:
         while True:
             now = time.time()  # wall clock: the one clock all replicas share
 
-            def reserve(repo: Repo, now: float = now) -> float:
+            # Per workspace: rooms addressed by name ("incidents") repeat across workspaces,
+            # and one workspace's traffic must not eat another's slots.
+            slot = f"{workspace}:{room.id}"
+
+            def reserve(repo: Repo, now: float = now, slot: str = slot) -> float:
                 if bulk:
-                    return repo.try_send_slot(room.platform, room.id, now, interval, burst)
-                return repo.reserve_send_slot(room.platform, room.id, now, interval, burst)
+                    return repo.try_send_slot(room.platform, slot, now, interval, burst)
+                return repo.reserve_send_slot(room.platform, slot, now, interval, burst)
 
             wait = await self.uow.run(reserve)
             if wait <= 0:
@@ -477,7 +492,7 @@ def _incident_id(ordering_key: str) -> int | None:
 
 def _lanes(records: Sequence[OutboxRecord]) -> list[list[OutboxRecord]]:
     """One ordering key's rows go in order; different keys (incidents, groups) in parallel."""
-    lanes: dict[tuple[str, str], list[OutboxRecord]] = defaultdict(list)
+    lanes: dict[tuple[str, str, str], list[OutboxRecord]] = defaultdict(list)
     for rec in records:
-        lanes[(rec.platform, rec.ordering_key)].append(rec)
+        lanes[(rec.workspace, rec.platform, rec.ordering_key)].append(rec)
     return list(lanes.values())

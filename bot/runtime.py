@@ -61,6 +61,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         on_commit=lambda: wake[0].wake_outbox() if wake else None,
         settle=settings.alert_settle_seconds,
         notice_backlog=settings.alert_notice_backlog,
+        workspace=settings.workspace,
     )
     runtime = Runtime(
         settings=settings,

@@ -7,6 +7,7 @@ Nothing talks to a chat platform until the commit is done.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from bot.repository import Repo, UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# The intake_key column's width.
+MAX_INTAKE_KEY = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +107,11 @@ class IncidentService:
         """Declare a new incident; numbering is per workspace."""
         now = self.clock.now()
 
+        key = intake_key(workspace, dedup_key)
+
         def work(repo: Repo) -> Outcome:
-            if dedup_key is not None and not repo.first_sighting(dedup_key, now):
-                return self._replay(repo, dedup_key)
+            if key is not None and not repo.first_sighting(key, now):
+                return self._replay(repo, key)
             number = repo.next_incident_number(workspace)
             incident, events = declare(
                 cmd, workspace=workspace, number=number, actor=actor, now=now, policy=self.policy
@@ -116,8 +121,8 @@ class IncidentService:
             repo.append_events(incident.id, events)
             repo.enqueue(plan(None, incident, events, self.notify), now)
             repo.audit(workspace, at=now, actor=actor.id, action="declare", target=incident.ref)
-            if dedup_key is not None:
-                repo.set_intake_result(dedup_key, str(incident.id))
+            if key is not None:
+                repo.set_intake_result(key, str(incident.id))
             return Outcome(incident, events)
 
         outcome = await self.uow.run(work)
@@ -137,10 +142,12 @@ class IncidentService:
         """Run ``cmd`` against INC-``number`` in ``workspace``."""
         now = self.clock.now()
 
+        key = intake_key(workspace, dedup_key)
+
         def work(repo: Repo) -> Outcome:
-            if dedup_key is not None and not repo.first_sighting(dedup_key, now):
-                return self._replay(repo, dedup_key, workspace, number)
-            return self._execute(repo, workspace, number, cmd, actor, now, from_room, dedup_key)
+            if key is not None and not repo.first_sighting(key, now):
+                return self._replay(repo, key, workspace, number)
+            return self._execute(repo, workspace, number, cmd, actor, now, from_room, key)
 
         outcome = await self.uow.run(work)
         self._changed(outcome)
@@ -336,3 +343,15 @@ class IncidentService:
     async def read(self, fn: Callable[[Repo], T]) -> T:
         """Run a read-only query in a transaction (used by exporters and views)."""
         return await self.uow.run(fn)
+
+
+def intake_key(workspace: str, dedup_key: str | None) -> str | None:
+    """The stored dedup key of a request: namespaced by workspace, because client-chosen keys
+    (an API ``Idempotency-Key``) repeat across workspaces sharing a database, and a replay
+    must never answer with another workspace's incident. Long keys are hashed to fit."""
+    if dedup_key is None:
+        return None
+    key = f"{workspace}:{dedup_key}"
+    if len(key) <= MAX_INTAKE_KEY:
+        return key
+    return f"{workspace}:sha256:{hashlib.sha256(dedup_key.encode()).hexdigest()}"

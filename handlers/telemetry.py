@@ -55,8 +55,10 @@ class Telemetry:
     async def render(self) -> bytes:
         """Refresh database-backed gauges and return the exposition text."""
         if self._runtime is not None:
+            # This instance's workspace only: others may share the database.
+            ws = self._runtime.settings.workspace
             counts, depth = await self._runtime.db.run(
-                lambda repo: (repo.incident_counts(), repo.outbox_depth())
+                lambda repo: (repo.incident_counts(ws), repo.outbox_depth(ws))
             )
             self.incidents.clear()
             for workspace, status, severity, n in counts:

@@ -176,9 +176,13 @@ _ACTIVE_WINDOWS = (
     )
     .order_by(_WINDOW.c.starts_at, _WINDOW.c.id)
 )
-_PENDING_UPSERTS = select(_OUTBOX.c.id, _OUTBOX.c.platform, _OUTBOX.c.ordering_key).where(
+# Group message keys repeat across workspaces: an edit folds only into its own workspace's row.
+_PENDING_UPSERTS = select(
+    _OUTBOX.c.id, _OUTBOX.c.workspace, _OUTBOX.c.platform, _OUTBOX.c.ordering_key
+).where(
     _OUTBOX.c.state == OutboxState.PENDING.value,
     _OUTBOX.c.action == Action.UPSERT.value,
+    _OUTBOX.c.workspace.in_(bindparam("workspaces", expanding=True)),
     _OUTBOX.c.ordering_key.in_(_KEYS),
 )
 _WAITING = (OutboxState.PENDING.value, OutboxState.CLAIMED.value)
@@ -486,9 +490,13 @@ class AlertRepo:
         for chunk in _chunks(ids):
             conn.execute(_CLEAR, {"ids": list(chunk)})
 
-    def groups_with_pending_notes(self) -> list[GroupRef]:
-        """Every group with a summary still due (after a restart)."""
-        stmt = select(_A.workspace, _A.source, _A.group_key).where(_NOTE_DUE).distinct()
+    def groups_with_pending_notes(self, workspace: str) -> list[GroupRef]:
+        """Every group of ``workspace`` with a summary still due (after a restart)."""
+        stmt = (
+            select(_A.workspace, _A.source, _A.group_key)
+            .where(_NOTE_DUE, _A.workspace == workspace)
+            .distinct()
+        )
         return [GroupRef(w, s, g) for w, s, g in self._conn().execute(stmt)]
 
     def firing_count(self, incident_id: int) -> int:
@@ -517,21 +525,23 @@ class AlertRepo:
             _PENDING_UPSERTS.with_for_update() if self.dialect == "postgresql" else _PENDING_UPSERTS
         )
         keys = sorted({i.ordering_key for i in intents})
-        pending = {(p, k): i for i, p, k in self._conn().execute(stmt, {"keys": keys})}
+        workspaces = sorted({i.workspace for i in intents})
+        params = {"keys": keys, "workspaces": workspaces}
+        pending = {(w, p, k): i for i, w, p, k in self._conn().execute(stmt, params)}
         updates: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
         room: dict[tuple[str, str], int] = {}
         held: dict[tuple[str, str], int] = defaultdict(int)
         for intent in intents:
-            row_id = pending.get((intent.platform, intent.ordering_key))
+            row_id = pending.get((intent.workspace, intent.platform, intent.ordering_key))
             if row_id is not None:
                 updates.append({"row_id": row_id, "payload": intent.payload})
                 continue
             if backlog is not None and intent.priority == Priority.ALERT_NOTICE:
                 where = (intent.workspace, intent.platform)
                 if where not in room:
-                    params = {"ws": intent.workspace, "platform": intent.platform}
-                    waiting = int(self._conn().execute(_WAITING_NOTICES, params).scalar_one())
+                    where_params = {"ws": intent.workspace, "platform": intent.platform}
+                    waiting = int(self._conn().execute(_WAITING_NOTICES, where_params).scalar_one())
                     room[where] = backlog.limit - waiting
                 if room[where] <= 0:
                     held[where] += 1

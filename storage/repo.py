@@ -201,11 +201,14 @@ class SqlRepo:
         stmt = stmt.order_by(col(IncidentRow.number).desc()).offset(offset).limit(limit)
         return [_to_incident(r) for r in self.session.exec(stmt)]
 
-    def incident_counts(self) -> list[tuple[str, str, str, int]]:
-        """(workspace, status, severity, count) for the metrics endpoint."""
+    def incident_counts(self, workspace: str | None = None) -> list[tuple[str, str, str, int]]:
+        """(workspace, status, severity, count) for the metrics endpoint (one workspace's
+        when ``workspace`` is given)."""
         stmt = select(
             IncidentRow.workspace, IncidentRow.status, IncidentRow.severity, func.count()
         ).group_by(IncidentRow.workspace, IncidentRow.status, IncidentRow.severity)
+        if workspace is not None:
+            stmt = stmt.where(IncidentRow.workspace == workspace)
         return [(w, s, v, int(n)) for w, s, v, n in self.session.exec(stmt)]
 
     # -- timeline ----------------------------------------------------------------------------
@@ -439,22 +442,27 @@ class SqlRepo:
         *,
         limit: int,
         lease: timedelta,
+        workspaces: Collection[str],
         max_bulk: int | None = None,
     ) -> list[OutboxRecord]:
-        """Claim due messages that are first in line for their ordering key.
+        """Claim due messages of ``workspaces`` that are first in line for their ordering key.
 
         A message waits while an older undelivered one with the same key exists, so a room is
         created before anything is posted in it. Among the keys, the most urgent priority goes
         first, then the oldest; ``max_bulk`` caps how many bulk (alert-notice) lanes one claim
         takes, so a storm's notices cannot fill a worker's hands. Claimed rows get a lease; a
-        worker that dies lets the lease lapse and another worker picks the row up.
+        worker that dies lets the lease lapse and another worker picks the row up. Only the
+        workspaces this process holds the chat credentials of are claimed: another workspace's
+        rows sent with our token would land in our Slack.
         """
-        if not platforms:
+        if not platforms or not workspaces:
             return []
         older_alias = OutboxMessageRow.__table__.alias("older")  # type: ignore[attr-defined]
         blocked = (
             select(older_alias.c.id)
             .where(
+                # Lanes are per workspace: keys like ``reply:<user>`` repeat across workspaces.
+                older_alias.c.workspace == OutboxMessageRow.workspace,
                 older_alias.c.platform == OutboxMessageRow.platform,
                 older_alias.c.ordering_key == OutboxMessageRow.ordering_key,
                 older_alias.c.id < OutboxMessageRow.id,
@@ -465,6 +473,7 @@ class SqlRepo:
         stmt = (
             select(OutboxMessageRow)
             .where(
+                col(OutboxMessageRow.workspace).in_(sorted(workspaces)),
                 col(OutboxMessageRow.platform).in_(list(platforms)),
                 or_(
                     and_(
@@ -507,6 +516,7 @@ class SqlRepo:
         stmt = (
             select(OutboxMessageRow)
             .where(
+                col(OutboxMessageRow.workspace) == head.workspace,
                 col(OutboxMessageRow.platform) == head.platform,
                 col(OutboxMessageRow.ordering_key) == head.ordering_key,
                 col(OutboxMessageRow.id) > (head.id or 0),
@@ -643,8 +653,8 @@ class SqlRepo:
         )
         return True
 
-    def outbox_depth(self) -> list[tuple[str, str, int]]:
-        """(platform, state, count) of undelivered messages."""
+    def outbox_depth(self, workspace: str | None = None) -> list[tuple[str, str, int]]:
+        """(platform, state, count) of undelivered messages (of one workspace when given)."""
         stmt = (
             select(OutboxMessageRow.platform, OutboxMessageRow.state, func.count())
             .where(
@@ -654,23 +664,35 @@ class SqlRepo:
             )
             .group_by(OutboxMessageRow.platform, OutboxMessageRow.state)
         )
+        if workspace is not None:
+            stmt = stmt.where(OutboxMessageRow.workspace == workspace)
         return [(p, s, int(n)) for p, s, n in self.session.exec(stmt)]
 
     def list_outbox(
-        self, *, states: Sequence[OutboxState] | None = None, limit: int = 100
+        self,
+        *,
+        states: Sequence[OutboxState] | None = None,
+        limit: int = 100,
+        workspace: str | None = None,
     ) -> list[OutboxRecord]:
-        """Outbox rows, newest first."""
+        """Outbox rows, newest first (of one workspace when given)."""
         stmt = select(OutboxMessageRow)
+        if workspace is not None:
+            stmt = stmt.where(OutboxMessageRow.workspace == workspace)
         if states:
             stmt = stmt.where(col(OutboxMessageRow.state).in_([s.value for s in states]))
         stmt = stmt.order_by(col(OutboxMessageRow.id).desc()).limit(limit)
         return [_to_outbox(r) for r in self.session.exec(stmt)]
 
-    def retry_parked(self, now: datetime, message_id: int | None = None) -> int:
-        """Put parked messages back in line."""
+    def retry_parked(
+        self, now: datetime, message_id: int | None = None, *, workspace: str | None = None
+    ) -> int:
+        """Put parked messages back in line (only one workspace's when given)."""
         stmt = update(OutboxMessageRow).where(
             col(OutboxMessageRow.state) == OutboxState.PARKED.value
         )
+        if workspace is not None:
+            stmt = stmt.where(col(OutboxMessageRow.workspace) == workspace)
         if message_id is not None:
             stmt = stmt.where(col(OutboxMessageRow.id) == message_id)
         result = self.session.execute(

@@ -4,6 +4,10 @@ Exactly once rests on two things: UNIQUE(kind, dedup_key) with insert-or-skip (a
 loses the race inserts nothing and so sends nothing), and row locks with ``SKIP LOCKED`` on
 Postgres so concurrent ticks work on disjoint incidents. On SQLite every transaction is a
 single writer (``BEGIN IMMEDIATE``), which gives the same guarantee.
+
+Every read of due work takes the workspace the calling process serves: several workspaces may
+share one database, and one workspace's scheduler must never plan another's reminders or
+digests with its own settings (and so its own chat credentials).
 """
 
 from __future__ import annotations
@@ -83,7 +87,12 @@ class ScheduleRepo:
         return self.session.execute(stmt).scalar_one_or_none() is not None
 
     def reminder_candidates(
-        self, now: datetime, escalate_after: Mapping[str, timedelta], *, limit: int
+        self,
+        now: datetime,
+        escalate_after: Mapping[str, timedelta],
+        *,
+        limit: int,
+        workspace: str,
     ) -> list[Incident]:
         """Open incidents whose update is due and which still owe a reminder or an escalation."""
         due = col(IncidentRow.next_update_due_at)
@@ -97,6 +106,7 @@ class ScheduleRepo:
         stmt = (
             select(IncidentRow)
             .where(
+                IncidentRow.workspace == workspace,
                 col(IncidentRow.status).in_([s.value for s in OPEN_STATUSES]),
                 col(IncidentRow.reminders_enabled).is_(True),
                 due.is_not(None),
@@ -110,7 +120,7 @@ class ScheduleRepo:
         return [_to_incident(r) for r in self.session.exec(self._locked(stmt, IncidentRow))]
 
     def postmortem_candidates(
-        self, resolved_before: datetime, resolved_after: datetime, *, limit: int
+        self, resolved_before: datetime, resolved_after: datetime, *, limit: int, workspace: str
     ) -> list[Incident]:
         """Resolved incidents in the window that have had no postmortem reminder (locked)."""
         resolved = col(IncidentRow.resolved_at)
@@ -123,6 +133,7 @@ class ScheduleRepo:
         stmt = (
             select(IncidentRow)
             .where(
+                IncidentRow.workspace == workspace,
                 IncidentRow.status == Status.RESOLVED.value,
                 resolved.is_not(None),
                 resolved <= resolved_before,
@@ -134,22 +145,29 @@ class ScheduleRepo:
         )
         return [_to_incident(r) for r in self.session.exec(self._locked(stmt, IncidentRow))]
 
-    def open_incidents(self, *, limit: int) -> list[Incident]:
-        """Open incidents across workspaces, oldest first (the digest sorts by severity)."""
+    def open_incidents(self, *, limit: int, workspace: str) -> list[Incident]:
+        """A workspace's open incidents, oldest first (the digest sorts by severity)."""
         stmt = (
             select(IncidentRow)
-            .where(col(IncidentRow.status).in_([s.value for s in OPEN_STATUSES]))
+            .where(
+                IncidentRow.workspace == workspace,
+                col(IncidentRow.status).in_([s.value for s in OPEN_STATUSES]),
+            )
             .order_by(col(IncidentRow.declared_at), col(IncidentRow.id))
             .limit(limit)
         )
         return [_to_incident(r) for r in self.session.exec(stmt)]
 
-    def overdue_action_items(self, now: datetime) -> list[tuple[ActionItem, Incident]]:
-        """Undone action items with an owner, past their due date, with their incident."""
+    def overdue_action_items(
+        self, now: datetime, *, workspace: str
+    ) -> list[tuple[ActionItem, Incident]]:
+        """A workspace's undone action items with an owner, past their due date, with their
+        incident."""
         stmt = (
             select(ActionItemRow, IncidentRow)
             .join(IncidentRow, col(IncidentRow.id) == col(ActionItemRow.incident_id))
             .where(
+                IncidentRow.workspace == workspace,
                 col(ActionItemRow.done_at).is_(None),
                 col(ActionItemRow.owner).is_not(None),
                 col(ActionItemRow.due).is_not(None),
@@ -178,23 +196,26 @@ class ScheduleRepo:
             )
         return out
 
-    def last_job_due(self, kind: str) -> datetime | None:
-        """The latest ``due_at`` recorded for ``kind`` (a cron schedule's cursor)."""
+    def last_job_due(self, kind: str, *, workspace: str) -> datetime | None:
+        """The latest ``due_at`` recorded for ``kind`` in ``workspace`` (a cron's cursor)."""
         stmt = (
             select(DueJobRow.due_at)
-            .where(DueJobRow.kind == kind)
+            .where(DueJobRow.kind == kind, DueJobRow.workspace == workspace)
             .order_by(col(DueJobRow.due_at).desc())
             .limit(1)
         )
         return self.session.exec(stmt).first()
 
-    def claim_jobs(self, kinds: Sequence[str], now: datetime, *, limit: int) -> list[DueJob]:
-        """Pending jobs due by ``now``, locked for this transaction (``SKIP LOCKED``)."""
+    def claim_jobs(
+        self, kinds: Sequence[str], now: datetime, *, limit: int, workspace: str
+    ) -> list[DueJob]:
+        """A workspace's pending jobs due by ``now``, locked for this transaction."""
         if not kinds:
             return []
         stmt = (
             select(DueJobRow)
             .where(
+                DueJobRow.workspace == workspace,
                 DueJobRow.state == JobState.PENDING.value,
                 col(DueJobRow.kind).in_(list(kinds)),
                 col(DueJobRow.due_at) <= now,
@@ -214,10 +235,17 @@ class ScheduleRepo:
         self.session.execute(update(DueJobRow).where(col(DueJobRow.id) == job_id).values(**values))
 
     def list_jobs(
-        self, *, kind: str | None = None, incident_id: int | None = None, limit: int = 100
+        self,
+        *,
+        kind: str | None = None,
+        incident_id: int | None = None,
+        limit: int = 100,
+        workspace: str | None = None,
     ) -> list[DueJob]:
-        """Jobs newest first, for the CLI and tests."""
+        """Jobs newest first, for the CLI and tests (of one workspace when given)."""
         stmt = select(DueJobRow)
+        if workspace is not None:
+            stmt = stmt.where(DueJobRow.workspace == workspace)
         if kind is not None:
             stmt = stmt.where(DueJobRow.kind == kind)
         if incident_id is not None:

@@ -56,6 +56,7 @@ from bot.alerting.model import (
 )
 from bot.alerting.rules import FALLBACK, MatcherLike, Rule, RuleBook, render_title
 from bot.alerting.store import AlertWrite, GroupIncident, NoticeBacklog, PendingNote
+from bot.config import DEFAULT_WORKSPACE
 from bot.domain import commands as c
 from bot.domain.alert import StoredAlert
 from bot.domain.decide import MAX_TEXT, SYSTEM, Actor, declare, runbook_url
@@ -149,8 +150,11 @@ class AlertIntake:
         settle: float = SETTLE,
         notice_backlog: int = NOTICE_BACKLOG,
         monotonic: Callable[[], float] = time.monotonic,
+        workspace: str = DEFAULT_WORKSPACE,
     ) -> None:
         self.uow = uow
+        # The workspace whose leftover summaries this process picks up after a restart.
+        self.workspace = workspace
         self.service = service
         self.rules = tuple(rules)
         self._book = RuleBook(self.rules)
@@ -186,7 +190,8 @@ class AlertIntake:
         if self._started:
             return
         self._started = True
-        left = await self.uow.run(lambda repo: repo.alerts.groups_with_pending_notes())
+        ws = self.workspace
+        left = await self.uow.run(lambda repo: repo.alerts.groups_with_pending_notes(ws))
         if left:
             with self._lock:
                 self._pending.update(left)

@@ -144,8 +144,8 @@ class AlertStore(Protocol):
         """Mark alert changes as summarized."""
         ...
 
-    def groups_with_pending_notes(self) -> list[GroupRef]:
-        """Every group with a summary still due (after a restart)."""
+    def groups_with_pending_notes(self, workspace: str) -> list[GroupRef]:
+        """Every group of ``workspace`` with a summary still due (after a restart)."""
         ...
 
     def firing_count(self, incident_id: int) -> int:

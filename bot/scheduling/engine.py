@@ -3,6 +3,10 @@
 Every piece of work is a ``due_job`` row inserted in the same transaction as its outbox rows.
 The row's UNIQUE(kind, dedup_key) makes a second tick, a restarted process or another replica
 skip what was already done, so each reminder is sent exactly once however often we tick.
+
+A scheduler serves one workspace (``SITREP_WORKSPACE``): it reads, claims and plans only that
+workspace's incidents and jobs, so workspaces sharing a database each keep their own schedule,
+policy and chat credentials.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import Settings
+from bot.config import DEFAULT_WORKSPACE, Settings
 from bot.domain.snapshot import iso
 from bot.notify import NotifyContext
 from bot.repository import Repo, UnitOfWork
@@ -38,7 +42,9 @@ CRON_CATCH_UP = timedelta(hours=12)
 POSTMORTEM_WINDOW = timedelta(days=7)
 # Upper bound on batches per phase per tick, so a poisoned row cannot spin a tick forever.
 MAX_BATCHES = 1000
-CRON_WORKSPACE = "*"
+# Cron jobs used to be recorded once for every workspace under this name; such rows still
+# count as the cursor, so an upgrade does not send (or skip) a fire twice.
+LEGACY_CRON_WORKSPACE = "*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,7 @@ class ScheduleConfig:
     postmortem_days: int = 0
     zone: str = "UTC"
     batch: int = 200
+    workspace: str = DEFAULT_WORKSPACE
 
     @classmethod
     def from_settings(cls, s: Settings) -> ScheduleConfig:
@@ -61,6 +68,7 @@ class ScheduleConfig:
             action_item_cron=s.action_item_reminder_cron,
             postmortem_days=s.postmortem_reminder_days,
             zone=s.timezone,
+            workspace=s.workspace,
         )
 
     def crons(self) -> dict[JobKind, str]:
@@ -134,6 +142,7 @@ class Scheduler:
         if not crons:
             return
         zone = self.config.zone
+        ws = self.config.workspace
 
         def work(repo: Repo) -> Counter[str]:
             store = repo.schedules
@@ -142,7 +151,10 @@ class Scheduler:
                 fire = latest_fire(expr, zone, now)
                 if fire is None:
                     continue
-                last = store.last_job_due(kind.value)
+                cursors = [
+                    store.last_job_due(kind.value, workspace=w) for w in (ws, LEGACY_CRON_WORKSPACE)
+                ]
+                last = max((c for c in cursors if c is not None), default=None)
                 if last is not None and fire <= last:
                     continue
                 # The first fire a fresh database sees predates us: mark it, don't send it.
@@ -150,9 +162,10 @@ class Scheduler:
                 fresh = last is not None and now - fire <= CRON_CATCH_UP
                 state = JobState.PENDING if fresh else JobState.SKIPPED
                 job = NewJob(
-                    workspace=CRON_WORKSPACE,
+                    workspace=ws,
                     kind=kind.value,
-                    dedup_key=f"{kind.value}:{iso(fire)}",
+                    # The workspace is part of the key: each workspace's digest is its own job.
+                    dedup_key=f"{kind.value}:{ws}:{iso(fire)}",
                     due_at=fire,
                     state=state,
                     payload={"cron": expr, "zone": zone},
@@ -168,11 +181,12 @@ class Scheduler:
         after = escalate_after(policy)
         batch = self.config.batch
         group = self.config.escalation_group
+        ws = self.config.workspace
 
         def work(repo: Repo) -> tuple[int, Counter[str]]:
             store = repo.schedules
             sent: Counter[str] = Counter()
-            candidates = store.reminder_candidates(now, after, limit=batch)
+            candidates = store.reminder_candidates(now, after, limit=batch, workspace=ws)
             for incident in candidates:
                 stage = reminder_stage(incident, policy, now)
                 if stage is None:
@@ -211,12 +225,13 @@ class Scheduler:
             return
         wait = timedelta(days=days)
         batch = self.config.batch
+        ws = self.config.workspace
 
         def work(repo: Repo) -> tuple[int, int]:
             store = repo.schedules
             sent = 0
             candidates = store.postmortem_candidates(
-                now - wait, now - wait - POSTMORTEM_WINDOW, limit=batch
+                now - wait, now - wait - POSTMORTEM_WINDOW, limit=batch, workspace=ws
             )
             for incident in candidates:
                 assert incident.id is not None and incident.resolved_at is not None
@@ -251,17 +266,18 @@ class Scheduler:
     async def _run_jobs(self, now: datetime, report: TickReport) -> None:
         kinds = [JobKind.DIGEST.value, JobKind.ACTION_ITEMS.value]
         zone = ZoneInfo(self.config.zone)
+        ws = self.config.workspace
 
         def work(repo: Repo) -> Counter[str]:
             store = repo.schedules
             done: Counter[str] = Counter()
             # One job per transaction keeps each digest's snapshot and its outbox rows atomic.
-            for job in store.claim_jobs(kinds, now, limit=1):
+            for job in store.claim_jobs(kinds, now, limit=1, workspace=ws):
                 if job.kind == JobKind.DIGEST.value:
-                    incidents = store.open_incidents(limit=1000)
+                    incidents = store.open_incidents(limit=1000, workspace=ws)
                     intents = plan_digest(incidents, self.notify, now, zone, job_key=job.dedup_key)
                 else:
-                    items = store.overdue_action_items(now)
+                    items = store.overdue_action_items(now, workspace=ws)
                     intents = plan_action_items(items, self.notify, job_key=job.dedup_key)
                 repo.enqueue(intents, now)
                 payload = {**job.payload, "messages": len(intents)}

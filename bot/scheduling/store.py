@@ -69,9 +69,15 @@ class ScheduleStore(Protocol):
         ...
 
     def reminder_candidates(
-        self, now: datetime, escalate_after: Mapping[str, timedelta], *, limit: int
+        self,
+        now: datetime,
+        escalate_after: Mapping[str, timedelta],
+        *,
+        limit: int,
+        workspace: str,
     ) -> list[Incident]:
-        """Open incidents whose update is due and which still owe a reminder or an escalation.
+        """A workspace's open incidents whose update is due and which still owe a reminder or
+        an escalation.
 
         ``escalate_after`` maps severity name to its cadence (the second interval). Rows are
         locked (``SKIP LOCKED`` on Postgres), so concurrent ticks take disjoint incidents.
@@ -79,25 +85,32 @@ class ScheduleStore(Protocol):
         ...
 
     def postmortem_candidates(
-        self, resolved_before: datetime, resolved_after: datetime, *, limit: int
+        self, resolved_before: datetime, resolved_after: datetime, *, limit: int, workspace: str
     ) -> list[Incident]:
-        """Resolved incidents in the window that have had no postmortem reminder (locked)."""
+        """A workspace's resolved incidents in the window that have had no postmortem reminder
+        (locked)."""
         ...
 
-    def open_incidents(self, *, limit: int) -> list[Incident]:
-        """Open incidents across workspaces, most severe first."""
+    def open_incidents(self, *, limit: int, workspace: str) -> list[Incident]:
+        """A workspace's open incidents, oldest first."""
         ...
 
-    def overdue_action_items(self, now: datetime) -> list[tuple[ActionItem, Incident]]:
-        """Undone action items with an owner, past their due date, with their incident."""
+    def overdue_action_items(
+        self, now: datetime, *, workspace: str
+    ) -> list[tuple[ActionItem, Incident]]:
+        """A workspace's undone action items with an owner, past their due date, with their
+        incident."""
         ...
 
-    def last_job_due(self, kind: str) -> datetime | None:
-        """The latest ``due_at`` recorded for ``kind`` (a cron schedule's cursor)."""
+    def last_job_due(self, kind: str, *, workspace: str) -> datetime | None:
+        """The latest ``due_at`` recorded for ``kind`` in ``workspace`` (a cron's cursor)."""
         ...
 
-    def claim_jobs(self, kinds: Sequence[str], now: datetime, *, limit: int) -> list[DueJob]:
-        """Pending jobs due by ``now``, locked for this transaction (``SKIP LOCKED``)."""
+    def claim_jobs(
+        self, kinds: Sequence[str], now: datetime, *, limit: int, workspace: str
+    ) -> list[DueJob]:
+        """A workspace's pending jobs due by ``now``, locked for this transaction
+        (``SKIP LOCKED``)."""
         ...
 
     def finish_job(
@@ -107,7 +120,12 @@ class ScheduleStore(Protocol):
         ...
 
     def list_jobs(
-        self, *, kind: str | None = None, incident_id: int | None = None, limit: int = 100
+        self,
+        *,
+        kind: str | None = None,
+        incident_id: int | None = None,
+        limit: int = 100,
+        workspace: str | None = None,
     ) -> list[DueJob]:
-        """Jobs newest first, for the CLI and tests."""
+        """Jobs newest first, for the CLI and tests (of one workspace when given)."""
         ...

@@ -59,7 +59,9 @@ def test_upserts_fold_into_the_pending_one_but_never_into_a_claimed_one(db: Data
     assert [r.payload["message"]["data"]["firing"] for r in rows] == [2]
     # The worker claims it (it is being sent): the next edit must be a new row.
     db.run_sync(
-        lambda repo: repo.claim_outbox(["slack"], T0, limit=10, lease=timedelta(seconds=60))
+        lambda repo: repo.claim_outbox(
+            ["slack"], T0, limit=10, lease=timedelta(seconds=60), workspaces=["w"]
+        )
     )
     db.run_sync(lambda repo: repo.alerts.upsert_messages([upsert(key, 3)], T0))
     db.run_sync(lambda repo: repo.alerts.upsert_messages([upsert(key, 4)], T0))

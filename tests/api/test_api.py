@@ -8,6 +8,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.config import Settings
+from bot.domain import commands as c
+from bot.domain.decide import Actor
 from bot.outbox_types import OutboxState
 from bot.repository import Repo
 from bot.runtime import Runtime
@@ -56,6 +58,20 @@ async def test_metrics_show_parked_messages(
     await runtime.db.run(park_two)
     text = await (await client.get("/metrics")).text()
     assert 'sitrep_outbox_messages{platform="slack",state="parked"} 2.0' in text
+
+
+async def test_metrics_count_only_this_instances_workspace(
+    client: Client, auth: dict[str, str], runtime: Runtime
+) -> None:
+    # Another workspace's instance shares the database.
+    await runtime.service.declare("other", c.Declare("theirs", "SEV1"), Actor("U1", "u1"))
+    await declare(client, auth, severity="SEV2")
+    text = await (await client.get("/metrics")).text()
+    assert 'workspace="other"' not in text
+    assert 'sitrep_incidents{severity="SEV2",status="investigating",workspace="default"}' in text
+    # Only the one declaration's messages are counted as waiting: none of the other's.
+    mine = await runtime.db.run(lambda r: r.list_outbox(limit=1000, workspace="default"))
+    assert f'sitrep_outbox_messages{{platform="slack",state="pending"}} {len(mine)}.0' in text
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic abc", "Bearer"])

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.config import Settings
 from bot.outbox_types import OutboxState
+from bot.repository import Repo
 from bot.runtime import build_runtime
 
 runner = CliRunner()
@@ -201,3 +202,32 @@ def test_console_script_is_installed() -> None:
         [str(exe), "incident", "list"], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_outbox_commands_see_only_this_instances_workspace(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for ws in ("alpha", "beta"):
+        monkeypatch.setenv("SITREP_WORKSPACE", ws)
+        sitrep("incident", "declare", f"{ws} down")
+    rt = build_runtime(Settings(_env_file=None, database_url=database_url))
+
+    def park_all(repo: Repo) -> None:
+        for row in repo.list_outbox(limit=100):
+            error = f"err-{row.workspace}"
+            repo.finish_outbox(row.id, state=OutboxState.PARKED, now=rt.clock.now(), error=error)
+
+    try:
+        rt.db.run_sync(park_all)
+    finally:
+        rt.db.close()
+    code, out, _ = sitrep("outbox", "list", "--limit", "100")
+    assert code == 0 and "err-beta" in out and "err-alpha" not in out
+    code, out, _ = sitrep("outbox", "retry")
+    assert code == 0
+    rt = build_runtime(Settings(_env_file=None, database_url=database_url))
+    try:
+        parked = rt.db.run_sync(lambda repo: repo.list_outbox(states=[OutboxState.PARKED]))
+    finally:
+        rt.db.close()
+    assert parked and {r.workspace for r in parked} == {"alpha"}

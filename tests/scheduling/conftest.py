@@ -41,8 +41,11 @@ def _alembic_url_percent(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    """Quiet cron schedules unless a test turns them on; an escalation group to mention."""
+    """Quiet cron schedules unless a test turns them on; an escalation group to mention.
+
+    The process serves workspace "w", the one the tests declare their incidents in."""
     return {
+        "workspace": "w",
         "digest_cron": "",
         "action_item_reminder_cron": "",
         "escalation_group": "S_ONCALL",
@@ -80,7 +83,13 @@ def port() -> RecordingPort:
 @pytest.fixture
 def worker(rt: Runtime, port: RecordingPort) -> OutboxWorker:
     """A delivery worker with pacing off (tests count messages, not seconds)."""
-    return OutboxWorker(rt.db, {"slack": port}, rt.clock, DeliveryPolicy(room_interval=0))
+    return OutboxWorker(
+        rt.db,
+        {"slack": port},
+        rt.clock,
+        DeliveryPolicy(room_interval=0),
+        workspaces=[rt.settings.workspace],
+    )
 
 
 async def drain(w: OutboxWorker, rounds: int = 50) -> None:

@@ -75,6 +75,7 @@ async def test_reminders_arrive_exactly_once_when_30_percent_of_calls_fail(
         {"slack": port},
         clock,
         DeliveryPolicy(room_interval=0, max_attempts=50, backoff_cap=20),
+        workspaces=["w"],
     )
     for i in range(30):
         await rt.service.declare("w", c.Declare(f"incident {i}", "SEV2"), ALICE)
@@ -99,7 +100,13 @@ async def test_a_reminder_that_keeps_failing_is_parked_and_visible(
     rt: Runtime, sched: Scheduler, clock: FixedClock
 ) -> None:
     port = RecordingPort()
-    w = OutboxWorker(rt.db, {"slack": port}, clock, DeliveryPolicy(room_interval=0, max_attempts=3))
+    w = OutboxWorker(
+        rt.db,
+        {"slack": port},
+        clock,
+        DeliveryPolicy(room_interval=0, max_attempts=3),
+        workspaces=["w"],
+    )
     await rt.service.declare("w", c.Declare("API down", "SEV2"), ALICE)
     await deliver_all(w, clock)
     clock.set(T0 + timedelta(minutes=30))
@@ -123,7 +130,13 @@ async def test_summary_edit_before_first_delivery_still_creates_and_pins_it(
 ) -> None:
     """Chat was down through declare and resolve; both summary upserts are queued."""
     port = RecordingPort()
-    w = OutboxWorker(rt.db, {"slack": port}, clock, DeliveryPolicy(room_interval=0, max_attempts=3))
+    w = OutboxWorker(
+        rt.db,
+        {"slack": port},
+        clock,
+        DeliveryPolicy(room_interval=0, max_attempts=3),
+        workspaces=["w"],
+    )
     await rt.service.declare("w", c.Declare("API down", "SEV2"), ALICE)
     await rt.service.execute("w", 1, c.ChangeStatus(Status.RESOLVED, "rolled back"), ALICE)
     await deliver_all(w, clock)
@@ -170,14 +183,14 @@ async def test_a_crash_between_posting_and_recording_it_does_not_post_twice(
     port = CrashingPort(crash_after="reminder")
     policy = DeliveryPolicy(room_interval=0)
     await rt.service.declare("w", c.Declare("API down", "SEV2"), ALICE)
-    await deliver_all(OutboxWorker(rt.db, {"slack": port}, clock, policy), clock)
+    await deliver_all(OutboxWorker(rt.db, {"slack": port}, clock, policy, workspaces=["w"]), clock)
     clock.set(T0 + timedelta(minutes=30))
     await sched.tick(clock.now())
     with pytest.raises(Crash):
-        await OutboxWorker(rt.db, {"slack": port}, clock, policy).run_once()
+        await OutboxWorker(rt.db, {"slack": port}, clock, policy, workspaces=["w"]).run_once()
     # Restart: a new worker finds the row still claimed, waits out the lease, and retries it.
     clock.advance(seconds=policy.lease.total_seconds() + 1)
-    await deliver_all(OutboxWorker(rt.db, {"slack": port}, clock, policy), clock)
+    await deliver_all(OutboxWorker(rt.db, {"slack": port}, clock, policy, workspaces=["w"]), clock)
     assert [p["kind"] for p in port.of("post")].count("reminder") == 1
     assert len(port.of("find_posted")) == 1  # only the uncertain retry asks
     [row] = await scheduled(rt, "reminder")

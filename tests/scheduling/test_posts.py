@@ -77,7 +77,10 @@ async def test_digest_lists_open_public_incidents_most_severe_first(
     rt: Runtime, clock: FixedClock
 ) -> None:
     sched = make_scheduler(rt, digest_cron=BERLIN_WEEKDAYS_9, zone="UTC")
+    # The other workspace's process, on the same database, with its own schedule.
+    other = make_scheduler(rt, digest_cron=BERLIN_WEEKDAYS_9, zone="UTC", workspace="other")
     await tick(sched, clock, T0)
+    await tick(other, clock, T0)
     svc = rt.service
     await svc.declare("w", c.Declare("slow search", "SEV3"), ALICE)  # INC-1
     await svc.declare("w", c.Declare("secret breach", "SEV1", private=True), ALICE)  # INC-2
@@ -87,6 +90,13 @@ async def test_digest_lists_open_public_incidents_most_severe_first(
     await svc.execute("w", 5, c.ChangeStatus(Status.RESOLVED, "done"), ALICE)
     await svc.declare("other", c.Declare("other team", "SEV2"), ALICE)  # other workspace
     await tick(sched, clock, at(24, 9, 0))
+    rows = await scheduled(rt, "digest")
+    by_workspace = {
+        r.workspace: [s["ref"] for s in r.payload["message"]["data"]["incidents"]] for r in rows
+    }
+    # Each workspace's scheduler posts its own digest, never the other's.
+    assert by_workspace == {"w": ["INC-4", "INC-1"]}
+    await tick(other, clock, at(24, 9, 0))
     rows = await scheduled(rt, "digest")
     by_workspace = {
         r.workspace: [s["ref"] for s in r.payload["message"]["data"]["incidents"]] for r in rows

@@ -73,12 +73,12 @@ async def test_concurrent_transactions_take_disjoint_candidates(rt: Runtime) -> 
     def take(db: Database, hold: float) -> list[int]:
         def work(repo: Repo) -> list[int]:
             if hold:
-                got = repo.schedules.reminder_candidates(now, after, limit=4)
+                got = repo.schedules.reminder_candidates(now, after, limit=4, workspace="w")
                 barrier.wait(timeout=10)
                 time.sleep(hold)
             else:
                 barrier.wait(timeout=10)
-                got = repo.schedules.reminder_candidates(now, after, limit=4)
+                got = repo.schedules.reminder_candidates(now, after, limit=4, workspace="w")
             return [i.number for i in got]
 
         return db.run_sync(work)
@@ -100,7 +100,10 @@ async def test_candidates_leave_once_reminded_and_return_for_escalation(rt: Runt
     async def candidates(minutes: int) -> list[int]:
         now = T0 + timedelta(minutes=minutes)
         return await rt.db.run(
-            lambda r: [i.number for i in r.schedules.reminder_candidates(now, after, limit=10)]
+            lambda r: [
+                i.number
+                for i in r.schedules.reminder_candidates(now, after, limit=10, workspace="w")
+            ]
         )
 
     assert await candidates(29) == []

@@ -74,7 +74,9 @@ async def test_two_replicas_share_one_pace_for_a_channel(rt: Runtime, clock: Fix
     port = TimedPort()
     # Small claims, so both workers hold some of the incidents and post at the same time.
     policy = DeliveryPolicy(room_interval=interval, room_burst=1, batch=2)
-    workers = [OutboxWorker(rt.db, {"slack": port}, clock, policy) for _ in range(2)]
+    workers = [
+        OutboxWorker(rt.db, {"slack": port}, clock, policy, workspaces=["w"]) for _ in range(2)
+    ]
     for _ in range(30):
         handled = await asyncio.gather(*(w.run_once() for w in workers))
         if not any(handled):

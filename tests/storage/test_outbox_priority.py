@@ -65,7 +65,9 @@ def claim(rt: Runtime, limit: int, max_bulk: int | None = None) -> list[OutboxRe
     now = rt.clock.now()
     lease = DeliveryPolicy().lease
     return rt.db.run_sync(
-        lambda repo: repo.claim_outbox(["slack"], now, limit=limit, lease=lease, max_bulk=max_bulk)
+        lambda repo: repo.claim_outbox(
+            ["slack"], now, limit=limit, lease=lease, workspaces=["w"], max_bulk=max_bulk
+        )
     )
 
 
@@ -113,7 +115,9 @@ def test_a_newer_notice_replaces_the_pending_version_of_its_group(rt: Runtime) -
 
 async def test_a_group_is_posted_once_and_edited_in_place_as_it_changes(rt: Runtime) -> None:
     port = RecordingPort()
-    w = OutboxWorker(rt.db, {"slack": port}, rt.clock, DeliveryPolicy(room_interval=0))
+    w = OutboxWorker(
+        rt.db, {"slack": port}, rt.clock, DeliveryPolicy(room_interval=0), workspaces=["w"]
+    )
     upsert(rt, notice(rt, 1, firing=1))
     first = claim(rt, limit=10)  # in flight while the group changes three more times
     for firing in (2, 3, 4):
@@ -154,7 +158,9 @@ async def test_the_backlog_summary_is_one_message_edited_while_the_episode_lasts
     rt: Runtime,
 ) -> None:
     port = RecordingPort()
-    w = OutboxWorker(rt.db, {"slack": port}, rt.clock, DeliveryPolicy(room_interval=0))
+    w = OutboxWorker(
+        rt.db, {"slack": port}, rt.clock, DeliveryPolicy(room_interval=0), workspaces=["w"]
+    )
     backlog = NoticeBacklog(limit=2, overflow=overflow_intent)
     upsert(rt, [i for n in range(5) for i in notice(rt, n)], backlog)
     # Three held back. The summary goes out (ahead of the notices) with one of them; one
@@ -220,7 +226,9 @@ async def test_a_broadcast_overtakes_notices_waiting_for_a_shared_channel(
     for n in range(12):
         upsert(rt, notice(rt, n))
     port = SharedChannelPort()
-    w = OutboxWorker(rt.db, {"slack": port}, clock, DeliveryPolicy(room_interval=0.1))
+    w = OutboxWorker(
+        rt.db, {"slack": port}, clock, DeliveryPolicy(room_interval=0.1), workspaces=["w"]
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(w.run_forever(stop, poll=0.02))
     await eventually(lambda: len(port.of("post")) >= 3)  # the storm is under way
@@ -243,7 +251,7 @@ async def test_stopping_gives_rows_waiting_for_a_send_slot_back_untouched(
     port = RecordingPort()
     # One message a minute: the notices wait for their slot when the worker is told to stop.
     policy = DeliveryPolicy(room_interval=60.0, room_burst=2)
-    w = OutboxWorker(rt.db, {"slack": port}, clock, policy)
+    w = OutboxWorker(rt.db, {"slack": port}, clock, policy, workspaces=["w"])
     stop = asyncio.Event()
     task = asyncio.create_task(w.run_forever(stop, poll=0.02))
     await eventually(lambda: len(port.of("post")) >= 1 and w._held_bulk == policy.bulk_lanes)
@@ -264,7 +272,9 @@ async def test_shutdown_drain_sends_what_people_wait_for_and_leaves_notices(
         upsert(rt, notice(rt, n))
     await rt.service.declare("w", c.Declare("Checkout down", "SEV1"), ALICE)
     port = RecordingPort()
-    w = OutboxWorker(rt.db, {"slack": port}, clock, DeliveryPolicy(room_interval=0))
+    w = OutboxWorker(
+        rt.db, {"slack": port}, clock, DeliveryPolicy(room_interval=0), workspaces=["w"]
+    )
 
     await w.drain(30.0)
 
@@ -277,7 +287,13 @@ async def test_a_notice_gone_stale_while_waiting_for_its_slot_is_dropped(
     rt: Runtime, clock: FixedClock
 ) -> None:
     port = RecordingPort()
-    w = OutboxWorker(rt.db, {"slack": port}, clock, DeliveryPolicy(room_interval=1.0, room_burst=1))
+    w = OutboxWorker(
+        rt.db,
+        {"slack": port},
+        clock,
+        DeliveryPolicy(room_interval=1.0, room_burst=1),
+        workspaces=["w"],
+    )
     upsert(rt, notice(rt, 1, firing=1))
     await w.run_once()  # posted; the channel's next slot is a second away
     upsert(rt, notice(rt, 1, firing=2))

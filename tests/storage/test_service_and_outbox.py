@@ -39,6 +39,7 @@ def worker(rt: Runtime, port: RecordingPort, **policy: object) -> OutboxWorker:
         {"slack": port},
         rt.clock,
         DeliveryPolicy(room_interval=0, **policy),  # type: ignore[arg-type]
+        workspaces=["w"],
     )
 
 
@@ -191,7 +192,7 @@ async def test_captured_messages_follow_edits_and_deletes(rt: Runtime) -> None:
 
 async def test_outbox_waits_when_no_platform_is_configured(rt: Runtime) -> None:
     await rt.service.declare("w", c.Declare("x"), ALICE)
-    idle = OutboxWorker(rt.db, {}, rt.clock)
+    idle = OutboxWorker(rt.db, {}, rt.clock, workspaces=["w"])
     assert await idle.run_once() == 0
     rows = await rt.db.run(lambda r: r.list_outbox())
     assert rows and all(r.state is OutboxState.PENDING and r.attempts == 0 for r in rows)
@@ -319,7 +320,9 @@ async def test_a_crashed_workers_lease_lapses_and_the_row_is_delivered(
     await rt.service.declare("w", c.Declare("x"), ALICE)
     now = clock.now()
     claimed = await rt.db.run(
-        lambda r: r.claim_outbox(["slack"], now, limit=100, lease=timedelta(seconds=60))
+        lambda r: r.claim_outbox(
+            ["slack"], now, limit=100, lease=timedelta(seconds=60), workspaces=["w"]
+        )
     )
     assert claimed  # ...and then the worker died.
     port = RecordingPort()
