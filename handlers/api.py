@@ -16,12 +16,13 @@ from bot.domain.decide import Actor
 from bot.domain.limits import parse_id
 from bot.domain.model import ActionItem, Incident, Role, Status, StatusUpdate, TimelineEntry
 from bot.domain.snapshot import incident_snapshot, iso
+from bot.postmortem import render_postmortem
 from bot.runtime import RUNTIME, Runtime
 from bot.service import IncidentDetail, parse_ref
 from handlers.body import page_params, read_json
 from handlers.middleware import json_error
-from handlers.postmortem import render_postmortem
 from handlers.throttle import auth_throttled
+from integrations.export.render import render_facts
 
 M = TypeVar("M", bound=BaseModel)
 MAX_LIST = 500
@@ -388,7 +389,9 @@ async def get_postmortem(request: web.Request) -> web.Response:
     if fmt not in ("md", "html", "json"):
         raise _bad_request("format: use md, html or json")
     runtime = _runtime(request)
-    text = await render_postmortem(runtime, _workspace(request), _number(request), fmt)
+    text = await render_postmortem(
+        runtime.service, _workspace(request), _number(request), lambda f: render_facts(f, fmt)
+    )
     content_type = {"md": "text/markdown", "html": "text/html", "json": "application/json"}[fmt]
     return web.Response(text=text, content_type=content_type, charset="utf-8")
 
