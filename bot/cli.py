@@ -87,6 +87,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (SITREP_PORT).")] = None,
 ) -> None:
     """Run the bot: web server, chat adapters, alert intake, scheduler and outbox."""
+    # Loaded here, not at the top: the chat SDKs are slow to import and only serve needs them.
     from bot.app import serve as run_server
     from bot.logs import configure_logging
 

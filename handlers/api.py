@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from aiohttp import web
@@ -354,8 +354,6 @@ async def add_note(request: web.Request) -> web.Response:
 
 async def set_reminders(request: web.Request) -> web.Response:
     """POST /api/incidents/{ref}/reminders {"enabled": false} or {"snooze_minutes": 30}"""
-    from datetime import timedelta
-
     body = await _body(request, RemindBody)
     until = None
     if body.snooze_minutes:
