@@ -286,9 +286,8 @@ def measure(
 
 def sqlite_rows(n: int, repeat: int, tmp: Path, out: Path) -> list[Row]:
     """The real path: events stored in SQLite, read back in batches and streamed out."""
-    from bot.domain.metrics import compute_metrics
+    from bot.domain.metrics import METRIC_KINDS, compute_metrics
     from bot.repository import Repo
-    from integrations.export.document import METRIC_KINDS
     from storage.db import Database
     from storage.migrate import upgrade
 

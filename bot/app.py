@@ -55,7 +55,6 @@ def create_app(
     app[PORT_FACTORIES] = (
         list(port_factories) if port_factories is not None else default_port_factories()
     )
-    runtime.telemetry.bind(runtime)
 
     health.register(app)
     api.register(app)

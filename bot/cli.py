@@ -5,31 +5,27 @@ Errors print one line to stderr and exit 2; nothing here prints a traceback at a
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from bot.alerting.cli import alerts_app, maintenance_app
-from bot.config import ConfigError, Settings, load_settings
+from bot.clikit import actor, err, fail, out, run, settings
 from bot.domain import commands as c
-from bot.domain.decide import Actor
 from bot.domain.errors import DomainError
 from bot.domain.metrics import format_duration
 from bot.domain.model import Role, Status
-from bot.domain.policy import UnknownSeverity
 from bot.outbox_types import OutboxState
+from bot.postmortem import render_postmortem
 from bot.repository import Repo
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
 from bot.service import Outcome, parse_ref
+from integrations.export.render import render_facts
 from integrations.teams.cli import teams_app
 
 T = TypeVar("T")
@@ -50,55 +46,6 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(teams_app, name="teams")
-
-out = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str) -> NoReturn:
-    """One line to stderr, exit 2."""
-    sys.stderr.write(f"error: {' '.join(message.split())}\n")
-    raise typer.Exit(2)
-
-
-def settings() -> Settings:
-    """Load settings or fail with the one-line config error."""
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        fail(str(exc))
-
-
-def actor() -> Actor:
-    """The local operator; trusted because they hold the database."""
-    try:
-        user = getpass.getuser()
-    except Exception:
-        user = "operator"
-    return Actor(id=f"cli:{user}", display=user, trusted=True)
-
-
-def run(fn: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Build the runtime (migrating if needed), run ``fn``, report core errors cleanly."""
-    from storage.migrate import upgrade
-
-    runtime = build_runtime(settings())
-
-    async def main() -> T:
-        try:
-            return await fn(runtime)
-        finally:
-            runtime.db.close()
-
-    try:
-        upgrade(runtime.db.engine)
-        return asyncio.run(main())
-    except (DomainError, UnknownSeverity) as exc:
-        fail(str(exc))
-    except Exception as exc:  # database unreachable and the like: one line, not a traceback
-        if isinstance(exc, typer.Exit):
-            raise
-        fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
 
 
 def number(ref: str) -> int:
@@ -140,6 +87,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (SITREP_PORT).")] = None,
 ) -> None:
     """Run the bot: web server, chat adapters, alert intake, scheduler and outbox."""
+    # Loaded here, not at the top: the chat SDKs are slow to import and only serve needs them.
     from bot.app import serve as run_server
     from bot.logs import configure_logging
 
@@ -395,14 +343,14 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
 ) -> None:
     """Export a blameless postmortem."""
-    from handlers.postmortem import render_postmortem
-
     if fmt not in ("md", "html", "json"):
         fail(f"unknown format {fmt!r}; use md, html or json")
     n = number(ref)
 
     async def go(rt: Runtime) -> str:
-        return await render_postmortem(rt, rt.settings.workspace, n, fmt)
+        return await render_postmortem(
+            rt.service, rt.settings.workspace, n, lambda f: render_facts(f, fmt)
+        )
 
     text = run(go)
     if output is None:

@@ -13,7 +13,7 @@ from bot.delivery import OutboxWorker
 from bot.notify import NotifyContext
 from bot.ports import ChatPort, Clock, SystemClock
 from bot.service import IncidentService
-from handlers.telemetry import Telemetry
+from bot.telemetry import Telemetry
 from storage.db import Database
 
 

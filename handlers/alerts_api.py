@@ -23,6 +23,7 @@ from bot.domain.snapshot import iso
 from bot.repository import Repo
 from bot.runtime import RUNTIME, Runtime
 from bot.service import parse_ref
+from handlers.api import incident_json
 from handlers.body import page_params, read_json
 
 MAX_LIST = 500
@@ -67,9 +68,7 @@ def _runtime(request: web.Request) -> Runtime:
 
 
 def _intake(request: web.Request) -> AlertIntake:
-    from handlers.webhooks import intake_for  # webhooks imports this module
-
-    return intake_for(_runtime(request))
+    return _runtime(request).alerts
 
 
 def _actor(request: web.Request) -> Actor:
@@ -190,8 +189,6 @@ async def declare_group(request: web.Request) -> web.Response:
         title=body.title,
         origin="api",
     )
-    from handlers.api import incident_json
-
     return web.json_response(
         {"incident": incident_json(runtime, incident), "created": created},
         status=201 if created else 200,

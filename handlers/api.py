@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from aiohttp import web
@@ -16,12 +16,13 @@ from bot.domain.decide import Actor
 from bot.domain.limits import parse_id
 from bot.domain.model import ActionItem, Incident, Role, Status, StatusUpdate, TimelineEntry
 from bot.domain.snapshot import incident_snapshot, iso
+from bot.postmortem import render_postmortem
 from bot.runtime import RUNTIME, Runtime
 from bot.service import IncidentDetail, parse_ref
 from handlers.body import page_params, read_json
 from handlers.middleware import json_error
-from handlers.postmortem import render_postmortem
 from handlers.throttle import auth_throttled
+from integrations.export.render import render_facts
 
 M = TypeVar("M", bound=BaseModel)
 MAX_LIST = 500
@@ -353,8 +354,6 @@ async def add_note(request: web.Request) -> web.Response:
 
 async def set_reminders(request: web.Request) -> web.Response:
     """POST /api/incidents/{ref}/reminders {"enabled": false} or {"snooze_minutes": 30}"""
-    from datetime import timedelta
-
     body = await _body(request, RemindBody)
     until = None
     if body.snooze_minutes:
@@ -388,7 +387,9 @@ async def get_postmortem(request: web.Request) -> web.Response:
     if fmt not in ("md", "html", "json"):
         raise _bad_request("format: use md, html or json")
     runtime = _runtime(request)
-    text = await render_postmortem(runtime, _workspace(request), _number(request), fmt)
+    text = await render_postmortem(
+        runtime.service, _workspace(request), _number(request), lambda f: render_facts(f, fmt)
+    )
     content_type = {"md": "text/markdown", "html": "text/html", "json": "application/json"}[fmt]
     return web.Response(text=text, content_type=content_type, charset="utf-8")
 

@@ -6,6 +6,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.runtime import RUNTIME
+from handlers.metrics import render_metrics
 
 
 def register(app: web.Application) -> None:
@@ -32,7 +33,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus exposition."""
-    body = await request.app[RUNTIME].telemetry.render()
+    body = await render_metrics(request.app[RUNTIME])
     response = web.Response(body=body)
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     response.charset = "utf-8"

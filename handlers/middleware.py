@@ -75,8 +75,8 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        request.app[RUNTIME].telemetry.requests.labels(request.method, route, str(status)).observe(
-            time.perf_counter() - started
+        request.app[RUNTIME].telemetry.request_served(
+            request.method, route, status, time.perf_counter() - started
         )
 
 

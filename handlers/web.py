@@ -28,11 +28,12 @@ from bot.domain.errors import (
 from bot.domain.limits import parse_id
 from bot.domain.model import Role, Status
 from bot.domain.policy import UnknownSeverity
+from bot.postmortem import render_postmortem
 from bot.runtime import RUNTIME, Runtime
 from bot.service import parse_ref
 from handlers.body import UnreadableForm, read_form
-from handlers.postmortem import render_postmortem
 from handlers.throttle import auth_throttled
+from integrations.export.render import render_facts
 from integrations.web import session as sess
 from integrations.web.incident import FormError, incident_page
 from integrations.web.layout import CSS, JS, Viewer, message_page
@@ -395,7 +396,8 @@ async def postmortem(request: web.Request, session: sess.Session) -> web.Respons
     fmt = request.match_info["fmt"]
     runtime = _runtime(request)
     number = _number(request)
-    text = await render_postmortem(runtime, runtime.settings.workspace, number, fmt)
+    ws = runtime.settings.workspace
+    text = await render_postmortem(runtime.service, ws, number, lambda f: render_facts(f, fmt))
     resp = web.Response(text=text, content_type=_EXPORT_TYPES[fmt], charset="utf-8")
     _harden(resp, _EXPORT_CSP)
     if fmt != "html":

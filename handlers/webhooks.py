@@ -158,60 +158,60 @@ async def receive(request: web.Request) -> web.Response:
     settings = runtime.settings
     name = request.match_info["source"]
     spec = SOURCES.get(name)
-    count = runtime.telemetry.alerts
+    count = runtime.telemetry.alert_received
     if spec is None:
         return json_error(404, f"unknown alert source {name!r}", sources=sorted(SOURCES))
     missing = source_enabled(settings, spec)
     if missing is not None:
-        count.labels(name, "disabled").inc()
+        count(name, "disabled")
         return json_error(404, f"alert source {name!r} is not enabled; set {missing}")
     if not runtime.accepting:
         return web.json_response(
             {"error": "shutting down; retry shortly"}, status=503, headers={"Retry-After": "5"}
         )
     if request.content_length is not None and request.content_length > MAX_BODY:
-        count.labels(name, "too_large").inc()
+        count(name, "too_large")
         return json_error(413, f"body is {request.content_length} bytes; the limit is 1 MiB")
     try:
         signed_body = not _verify_header_only(settings, spec, request)
         try:
             body = await read_bytes(request, MAX_BODY)
         except web.HTTPRequestEntityTooLarge:
-            count.labels(name, "too_large").inc()
+            count(name, "too_large")
             return json_error(413, "body is over the 1 MiB limit")
         if signed_body:
             _verify_signed(settings, spec, body, request.headers, runtime.clock.now().timestamp())
     except AuthError as exc:
         refused = auth_throttled(request, False) if exc.reason in _GUESSES else None
         if refused is not None:
-            count.labels(name, "throttled").inc()
+            count(name, "throttled")
             return refused
-        count.labels(name, "unauthorized").inc()
+        count(name, "unauthorized")
         return json_error(401, f"not authenticated: {exc.reason}")
     refused = auth_throttled(request, True)
     if refused is not None:
-        count.labels(name, "throttled").inc()
+        count(name, "throttled")
         return refused
     if not _json_content_type(request):
-        count.labels(name, "unsupported").inc()
+        count(name, "unsupported")
         return json_error(415, f"expected application/json, got {request.content_type}")
     try:
         parsed = parse_body(name, body, request.headers)
     except PayloadError as exc:
         if exc.field == "payload" and ("JSON" in exc.message or "UTF-8" in exc.message):
-            count.labels(name, "unsupported").inc()
+            count(name, "unsupported")
             return json_error(415, f"body is not JSON: {exc.message}")
-        count.labels(name, "invalid").inc()
+        count(name, "invalid")
         return json_error(400, str(exc), field=exc.field)
     delivery = to_delivery(settings.workspace, parsed)
     result = await intake_for(runtime).ingest(delivery)
     if result.duplicate:
-        count.labels(name, "duplicate").inc(result.received)
+        count(name, "duplicate", result.received)
     else:
         for outcome in ("new", "changed", "unchanged", "suppressed"):
             n = getattr(result, outcome)
             if n:
-                count.labels(name, outcome).inc(n)
+                count(name, outcome, n)
     body_json = result.as_json()
     if parsed.truncated:
         body_json["truncated"] = parsed.truncated

@@ -1,7 +1,6 @@
 """``sitrep maintenance ...`` and ``sitrep alerts ...``.
 
-``bot.cli`` imports this module to mount the sub-apps, so its helpers are imported inside the
-commands, never at module level.
+``bot.cli`` mounts these sub-apps; the helpers both share live in ``bot.clikit``.
 """
 
 from __future__ import annotations
@@ -9,17 +8,19 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 
+from bot.alerting.intake import AlertIntake
+from bot.alerting.maintenance import parse_duration
 from bot.alerting.model import AlertQuery, MaintenanceWindow
+from bot.clikit import actor, fail, out, run
 from bot.domain.alert import StoredAlert
 from bot.domain.errors import DomainError
-
-if TYPE_CHECKING:
-    from bot.alerting.intake import AlertIntake
-    from bot.runtime import Runtime
+from bot.runtime import Runtime
 
 maintenance_app = typer.Typer(
     help="Maintenance windows that silence matching alerts.", no_args_is_help=True
@@ -28,9 +29,7 @@ alerts_app = typer.Typer(help="Received alerts.", no_args_is_help=True)
 
 
 def _intake(runtime: Runtime) -> AlertIntake:
-    from handlers.webhooks import intake_for
-
-    return intake_for(runtime)
+    return runtime.alerts
 
 
 def _when(value: datetime | None) -> str:
@@ -65,8 +64,6 @@ def maintenance_add(
     ] = None,
 ) -> None:
     """Silence matching alerts for a while: they are recorded, never declare or notify."""
-    from bot.alerting.maintenance import parse_duration
-    from bot.cli import actor, fail, out, run
 
     try:
         length = parse_duration(duration)
@@ -99,10 +96,6 @@ def maintenance_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List active and scheduled maintenance windows."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from bot.cli import out, run
 
     async def go(rt: Runtime) -> tuple[list[MaintenanceWindow], datetime]:
         found = await _intake(rt).list_maintenance(rt.settings.workspace, include_past=all_)
@@ -132,7 +125,6 @@ def maintenance_list(
 @maintenance_app.command("cancel")
 def maintenance_cancel(window_id: Annotated[int, typer.Argument(help="Window number.")]) -> None:
     """End a maintenance window now."""
-    from bot.cli import actor, out, run
 
     async def go(rt: Runtime) -> MaintenanceWindow:
         return await _intake(rt).cancel_maintenance(rt.settings.workspace, window_id, actor=actor())
@@ -153,10 +145,6 @@ def alerts_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List received alerts, most recently seen first."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from bot.cli import fail, out, run
 
     if status not in (None, "firing", "resolved"):
         fail("--status must be firing or resolved")

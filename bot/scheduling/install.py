@@ -33,7 +33,7 @@ def build_scheduler(runtime: Runtime) -> Scheduler:
     """The scheduling engine over the runtime's database, reporting to its metrics."""
 
     def on_sent(kind: str, n: int) -> None:
-        runtime.telemetry.reminders.labels(kind).inc(n)
+        runtime.telemetry.reminders_sent(kind, n)
 
     def wake() -> None:
         if runtime.worker is not None:

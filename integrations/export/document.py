@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.metrics import Metrics, compute_metrics
+from bot.domain.metrics import METRIC_KINDS, Metrics, compute_metrics
 from bot.domain.model import ActionItem, EventKind, Incident, Role, StatusUpdate, TimelineEntry
 from bot.domain.policy import Policy, UnknownSeverity
 
@@ -34,10 +34,6 @@ BLAMELESS_NOTE = (
     "not who is at fault."
 )
 CONFIDENTIAL_NOTE = "CONFIDENTIAL: private incident. Do not share outside the response team."
-
-# compute_metrics looks at nothing else; feeding it only these keeps its internal sort small.
-# tests/export checks the result against compute_metrics over the whole timeline.
-METRIC_KINDS: frozenset[EventKind] = frozenset({EventKind.ACKNOWLEDGED, EventKind.STATUS_CHANGED})
 
 
 @dataclass(frozen=True, slots=True)

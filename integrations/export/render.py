@@ -6,7 +6,8 @@ import io
 from collections.abc import Callable
 from typing import Literal, TextIO
 
-from integrations.export.document import Postmortem
+from bot.postmortem import PostmortemFacts
+from integrations.export.document import Postmortem, PostmortemAlert, build_postmortem
 from integrations.export.html import render_html
 from integrations.export.json_export import render_json
 from integrations.export.markdown import render_markdown
@@ -50,3 +51,32 @@ def filename(doc: Postmortem, fmt: str) -> str:
     if fmt not in _RENDERERS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     return f"{doc.incident.ref}-postmortem.{fmt}"
+
+
+def render_facts(facts: PostmortemFacts, fmt: str) -> str:
+    """The postmortem of gathered ``facts`` as one string in format ``fmt``."""
+    alerts = [
+        PostmortemAlert(
+            source=a.source,
+            title=a.title,
+            severity=a.severity,
+            status=a.status,
+            fingerprint=a.fingerprint,
+            starts_at=a.starts_at,
+            ends_at=a.ends_at,
+            labels=a.labels,
+        )
+        for a in facts.alerts
+    ]
+    doc = build_postmortem(
+        facts.incident,
+        facts.timeline,
+        facts.updates,
+        alerts,
+        facts.action_items,
+        facts.policy,
+        generated_at=facts.generated_at,
+        base_url=facts.base_url,
+        metrics=facts.metrics,
+    )
+    return render_to_string(doc, fmt)

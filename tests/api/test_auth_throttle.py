@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.ports import FixedClock
 from bot.runtime import Runtime
-from tests.alerting.support import ALL_SECRETS, AM_TOKEN, alert_count, fixture
+from tests.alerts.support import ALL_SECRETS, AM_TOKEN, alert_count, fixture
 from tests.conftest import API_TOKEN
 
 Client = TestClient[Any, Any]

@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 
 from bot.runtime import Runtime
-from tests.alerting.support import AM_TOKEN, Client, incidents, timeline
+from tests.alerts.support import AM_TOKEN, Client, incidents, timeline
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")

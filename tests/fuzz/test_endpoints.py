@@ -41,8 +41,8 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.ports import FixedClock
 from integrations.alerts.registry import SOURCES
-from tests.alerting.support import FIXTURES, IMMEDIATE
-from tests.alerting.test_webhooks import signed
+from tests.alerts.support import FIXTURES, IMMEDIATE
+from tests.alerts.test_webhooks import signed
 from tests.conftest import API_TOKEN
 from tests.web.support import logged_in
 

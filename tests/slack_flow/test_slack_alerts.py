@@ -10,7 +10,7 @@ import pytest
 from bot.alerting.model import AlertQuery
 from bot.runtime import Runtime
 from integrations.slack.blocks import DECLARE_FROM_ALERT_ACTION
-from tests.alerting.support import AM_TOKEN, am_alert, am_payload, incidents, post_am
+from tests.alerts.support import AM_TOKEN, am_alert, am_payload, incidents, post_am
 from tests.fakes.slack_api import ALICE, CAROL, FakeSlackApi
 from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     SECRET,

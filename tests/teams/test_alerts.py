@@ -11,7 +11,7 @@ import pytest
 from bot.alerting.model import AlertQuery
 from bot.domain.model import Incident, Status
 from integrations.teams import cards
-from tests.alerting.support import AM_TOKEN, am_alert, am_payload, post_am
+from tests.alerts.support import AM_TOKEN, am_alert, am_payload, post_am
 from tests.fakes.bot_connector import Call
 from tests.teams import activities as act
 from tests.teams.conftest import Harness

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.runtime import Runtime
-from tests.alerting.support import (
+from tests.alerts.support import (
     IMMEDIATE,
     Client,
     am_alert,

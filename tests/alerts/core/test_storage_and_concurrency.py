@@ -19,7 +19,7 @@ from bot.outbox_types import Action, OutboxIntent, OutboxState
 from bot.runtime import Runtime
 from storage.db import Database
 from storage.migrate import upgrade
-from tests.alerting.support import IMMEDIATE, Client, incidents, outbox
+from tests.alerts.support import IMMEDIATE, Client, incidents, outbox
 from tests.conftest import T0
 
 

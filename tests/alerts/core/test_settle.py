@@ -13,7 +13,7 @@ from bot.alerting.intake import AlertIntake
 from bot.alerting.model import Delivery, IncomingAlert
 from bot.alerting.rules import rules_from_config
 from bot.runtime import Runtime
-from tests.alerting.support import (
+from tests.alerts.support import (
     ALL_SECRETS,
     Client,
     am_alert,

@@ -14,8 +14,8 @@ from bot.config import Settings
 from bot.ports import FixedClock
 from bot.runtime import Runtime
 from integrations.alerts.registry import SOURCES
-from tests.alerting.support import ALL_SECRETS, Client
-from tests.alerting.test_webhooks import signed
+from tests.alerts.support import ALL_SECRETS, Client
+from tests.alerts.test_webhooks import signed
 from tests.support.probe import failures_logged, row_counts
 
 DEEP_ARRAY = b"[" * 5000 + b"]" * 5000

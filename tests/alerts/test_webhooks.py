@@ -15,7 +15,7 @@ import pytest
 from bot.config import Settings
 from bot.ports import FixedClock
 from bot.runtime import Runtime
-from tests.alerting.support import (
+from tests.alerts.support import (
     ALL_SECRETS,
     DD_SECRET,
     OG_SECRET,

@@ -29,7 +29,7 @@ from integrations.alerts import (
     parse_body,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "alerts"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alerts"
 REAL_ALERTMANAGER = [
     "alertmanager_payload.json",
     "alertmanager_payload_resolved.json",

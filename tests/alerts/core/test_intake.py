@@ -16,7 +16,7 @@ from bot.outbox_types import OutboxRecord
 from bot.ports import ChatMessage, FixedClock
 from bot.runtime import Runtime
 from integrations.slack.blocks import render as render_slack
-from tests.alerting.support import (
+from tests.alerts.support import (
     IMMEDIATE,
     Client,
     am_alert,

@@ -1,0 +1,71 @@
+"""Postmortem assembly: read everything the document needs in one transaction.
+
+Which format it becomes is the caller's choice: the renderer is handed in (the exporters live in
+``integrations/export``) and runs inside the same transaction, so a long timeline streams from
+the database into the output without being held in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from bot.domain.alert import StoredAlert
+from bot.domain.errors import NotFound
+from bot.domain.metrics import METRIC_KINDS, Metrics, compute_metrics
+from bot.domain.model import ActionItem, Incident, StatusUpdate, TimelineEntry
+from bot.domain.policy import Policy
+from bot.repository import Repo
+from bot.service import IncidentService
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PostmortemFacts:
+    """Everything a postmortem says, gathered; ``timeline`` may be read only once."""
+
+    incident: Incident
+    timeline: Iterable[TimelineEntry]
+    updates: list[StatusUpdate]
+    alerts: list[StoredAlert]
+    action_items: list[ActionItem]
+    metrics: Metrics
+    policy: Policy
+    generated_at: datetime
+    base_url: str
+
+
+async def render_postmortem(
+    service: IncidentService, workspace: str, number: int, render: Callable[[PostmortemFacts], T]
+) -> T:
+    """Gather INC-``number``'s postmortem and hand it to ``render`` inside the transaction."""
+    now = service.clock.now()
+    policy = service.policy
+    base_url = service.notify.base_url
+
+    def work(repo: Repo) -> T:
+        incident = repo.get_incident(workspace, number)
+        if incident is None or incident.id is None:
+            raise NotFound(f"INC-{number} not found")
+        # Metrics need only a few kinds of entry; computing them first lets the full timeline
+        # stream through the renderer once instead of being held in memory.
+        metrics = compute_metrics(
+            incident.declared_at, repo.timeline(incident.id, kinds=METRIC_KINDS)
+        )
+        facts = PostmortemFacts(
+            incident=incident,
+            timeline=repo.timeline(incident.id),
+            updates=repo.status_updates(incident.id),
+            alerts=repo.alerts_for_incident(incident.id),
+            action_items=repo.action_items(incident.id),
+            metrics=metrics,
+            policy=policy,
+            generated_at=now,
+            base_url=base_url,
+        )
+        return render(facts)
+
+    return await service.uow.run(work)
