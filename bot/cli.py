@@ -25,7 +25,6 @@ from bot.domain.decide import Actor
 from bot.domain.errors import DomainError
 from bot.domain.metrics import format_duration
 from bot.domain.model import Role, Status
-from bot.domain.policy import UnknownSeverity
 from bot.outbox_types import OutboxState
 from bot.repository import Repo
 from bot.runtime import Runtime, build_runtime
@@ -93,7 +92,7 @@ def run(fn: Callable[[Runtime], Awaitable[T]]) -> T:
     try:
         upgrade(runtime.db.engine)
         return asyncio.run(main())
-    except (DomainError, UnknownSeverity) as exc:
+    except DomainError as exc:
         fail(str(exc))
     except Exception as exc:  # database unreachable and the like: one line, not a traceback
         if isinstance(exc, typer.Exit):
