@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.alerting.intake import AlertIntake
 from bot.alerting.maintenance import MAX_DURATION, parse_duration
 from bot.alerting.model import AlertQuery, MaintenanceWindow
-from bot.alerting.rules import LabelMatcher, parse_matcher
 from bot.domain.alert import StoredAlert
 from bot.domain.decide import Actor
 from bot.domain.errors import InvalidCommand
+from bot.domain.labels import LabelMatcher, parse_matcher
 from bot.domain.limits import check_time, parse_id, seconds_duration
 from bot.domain.snapshot import iso
 from bot.repository import Repo

@@ -39,13 +39,14 @@ from bot.alerting.grouping import GroupRef, overflow_intent
 from bot.alerting.maintenance import window_for
 from bot.alerting.model import AlertQuery, Delivery, IntakeResult, MaintenanceWindow
 from bot.alerting.routing import ANNOUNCED, Batch, Router, Tally
-from bot.alerting.rules import MatcherLike, Rule
+from bot.alerting.rules import Rule
 from bot.alerting.settle import SettleTimer
 from bot.alerting.store import NoticeBacklog
 from bot.alerting.windows import Maintenance
 from bot.config import DEFAULT_WORKSPACE
 from bot.domain.alert import StoredAlert
 from bot.domain.decide import Actor
+from bot.domain.labels import MatcherLike
 from bot.domain.model import Incident
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork

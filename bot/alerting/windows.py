@@ -14,9 +14,9 @@ from bot.alerting.grouping import GroupRef
 from bot.alerting.maintenance import check_window, matchers_of, window_for
 from bot.alerting.model import MaintenanceWindow
 from bot.alerting.routing import Batch, Router, Tally
-from bot.alerting.rules import MatcherLike
 from bot.domain.decide import Actor
 from bot.domain.errors import InvalidCommand, NotFound
+from bot.domain.labels import MatcherLike
 from bot.domain.limits import check_time
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
