@@ -202,7 +202,7 @@ async def list_maintenance(request: web.Request) -> web.Response:
     """GET /api/maintenance[?all=true]"""
     runtime = _runtime(request)
     include_past = request.query.get("all", "").lower() in ("1", "true", "yes")
-    windows = await _intake(request).list_maintenance(
+    windows = await _intake(request).maintenance.list(
         runtime.settings.workspace, include_past=include_past
     )
     now = runtime.clock.now()
@@ -226,7 +226,7 @@ async def create_maintenance(request: web.Request) -> web.Response:
             check_time(body.starts_at, "starts_at")
         except InvalidCommand as exc:
             raise _bad_request(str(exc), field="starts_at") from None
-    window = await _intake(request).create_maintenance(
+    window = await _intake(request).maintenance.create(
         runtime.settings.workspace,
         starts_at=body.starts_at,
         duration=duration,
@@ -243,7 +243,7 @@ async def cancel_maintenance(request: web.Request) -> web.Response:
     """DELETE /api/maintenance/{id}: end a window now."""
     window_id = parse_id(request.match_info["id"], "maintenance window")
     runtime = _runtime(request)
-    window = await _intake(request).cancel_maintenance(
+    window = await _intake(request).maintenance.cancel(
         runtime.settings.workspace, window_id, actor=_actor(request)
     )
     return web.json_response({"maintenance": window_json(window, runtime.clock.now())})

@@ -75,7 +75,7 @@ def maintenance_add(
     starts_at = start.replace(tzinfo=UTC) if start else None
 
     async def go(rt: Runtime) -> MaintenanceWindow:
-        return await _intake(rt).create_maintenance(
+        return await _intake(rt).maintenance.create(
             rt.settings.workspace,
             starts_at=starts_at,
             duration=length,
@@ -105,7 +105,7 @@ def maintenance_list(
     from bot.cli import out, run
 
     async def go(rt: Runtime) -> tuple[list[MaintenanceWindow], datetime]:
-        found = await _intake(rt).list_maintenance(rt.settings.workspace, include_past=all_)
+        found = await _intake(rt).maintenance.list(rt.settings.workspace, include_past=all_)
         return found, rt.clock.now()
 
     windows, now = run(go)
@@ -135,7 +135,7 @@ def maintenance_cancel(window_id: Annotated[int, typer.Argument(help="Window num
     from bot.cli import actor, out, run
 
     async def go(rt: Runtime) -> MaintenanceWindow:
-        return await _intake(rt).cancel_maintenance(rt.settings.workspace, window_id, actor=actor())
+        return await _intake(rt).maintenance.cancel(rt.settings.workspace, window_id, actor=actor())
 
     w = run(go)
     out.print(

@@ -30,14 +30,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
 
 from bot.alerting import diff
 from bot.alerting.batching import GroupCommit
 from bot.alerting.diff import Change
 from bot.alerting.grouping import GroupRef, overflow_intent
 from bot.alerting.maintenance import window_for
-from bot.alerting.model import AlertQuery, Delivery, IntakeResult, MaintenanceWindow
+from bot.alerting.model import AlertQuery, Delivery, IntakeResult
 from bot.alerting.routing import ANNOUNCED, Batch, Router, Tally
 from bot.alerting.rules import Rule
 from bot.alerting.settle import SettleTimer
@@ -46,7 +45,6 @@ from bot.alerting.windows import Maintenance
 from bot.config import DEFAULT_WORKSPACE
 from bot.domain.alert import StoredAlert
 from bot.domain.decide import Actor
-from bot.domain.labels import MatcherLike
 from bot.domain.model import Incident
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
@@ -333,42 +331,8 @@ class AlertIntake:
             self._committed(batch)
         return inc, batch is not None
 
-    # -- queries and maintenance -------------------------------------------------------------
+    # -- queries (maintenance windows: `self.maintenance`) -----------------------------------
 
     async def list_alerts(self, workspace: str, query: AlertQuery) -> list[StoredAlert]:
         """Stored alerts, most recently seen first."""
         return await self.uow.run(lambda repo: repo.alerts.list_alerts(workspace, query))
-
-    async def create_maintenance(
-        self,
-        workspace: str,
-        *,
-        starts_at: datetime | None,
-        duration: timedelta,
-        matchers: Sequence[MatcherLike | str],
-        reason: str,
-        actor: Actor,
-        dedup_key: str | None = None,
-    ) -> MaintenanceWindow:
-        """Open a maintenance window (see `Maintenance.create`)."""
-        return await self.maintenance.create(
-            workspace,
-            starts_at=starts_at,
-            duration=duration,
-            matchers=matchers,
-            reason=reason,
-            actor=actor,
-            dedup_key=dedup_key,
-        )
-
-    async def list_maintenance(
-        self, workspace: str, *, include_past: bool = False
-    ) -> list[MaintenanceWindow]:
-        """Active and scheduled windows (or all recent ones with ``include_past``)."""
-        return await self.maintenance.list(workspace, include_past=include_past)
-
-    async def cancel_maintenance(
-        self, workspace: str, window_id: int, *, actor: Actor
-    ) -> MaintenanceWindow:
-        """End a window now. Alerts it silenced that still fire are routed as if new."""
-        return await self.maintenance.cancel(workspace, window_id, actor=actor)
