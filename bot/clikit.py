@@ -18,7 +18,6 @@ from rich.console import Console
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.decide import Actor
 from bot.domain.errors import DomainError
-from bot.domain.policy import UnknownSeverity
 from bot.runtime import Runtime, build_runtime
 
 T = TypeVar("T")
@@ -66,7 +65,7 @@ def run(fn: Callable[[Runtime], Awaitable[T]]) -> T:
     try:
         upgrade(runtime.db.engine)
         return asyncio.run(main())
-    except (DomainError, UnknownSeverity) as exc:
+    except DomainError as exc:
         fail(str(exc))
     except Exception as exc:  # database unreachable and the like: one line, not a traceback
         if isinstance(exc, typer.Exit):

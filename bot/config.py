@@ -29,6 +29,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.domain.errors import InvalidCommand
+from bot.domain.labels import LabelMatcher
 from bot.domain.policy import Policy, SeverityPolicy
 from bot.security.clients import parse_networks
 from bot.security.throttle import ThrottlePolicy
@@ -79,12 +81,12 @@ class LabelMatcherConfig(BaseModel):
     value: str
 
     @model_validator(mode="after")
-    def _regex_compiles(self) -> LabelMatcherConfig:
-        if self.op in ("=~", "!~"):
-            try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(f"bad regex {self.value!r}: {exc}") from exc
+    def _valid(self) -> LabelMatcherConfig:
+        # The same check chat and the API apply: one matcher, one set of rules.
+        try:
+            LabelMatcher(self.name, self.op, self.value)
+        except InvalidCommand as exc:
+            raise ValueError(str(exc)) from None
         return self
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.domain.model import Event, EventKind, Incident
 from bot.domain.policy import Policy
-from bot.domain.snapshot import incident_snapshot
+from bot.domain.snapshot import IncidentSnapshot, incident_snapshot
 from bot.outbox_types import Action, OutboxIntent
 from bot.ports import ChatMessage, RoomSpec
 
@@ -221,7 +221,7 @@ class _Draft:
     payload: dict[str, Any]
 
 
-def _message(room: str, key: str, kind: str, snapshot: dict[str, Any]) -> dict[str, Any]:
+def _message(room: str, key: str, kind: str, snapshot: IncidentSnapshot) -> dict[str, Any]:
     text = f"{snapshot['ref']}: {snapshot['title']} ({snapshot['severity']}, {snapshot['status']})"
     return {
         "room": room,
@@ -230,7 +230,7 @@ def _message(room: str, key: str, kind: str, snapshot: dict[str, Any]) -> dict[s
     }
 
 
-def _update_message(snapshot: dict[str, Any], ev: Event) -> dict[str, Any]:
+def _update_message(snapshot: IncidentSnapshot, ev: Event) -> dict[str, Any]:
     update = {"text": ev.text, "author": ev.actor, "at": ev.at.isoformat()}
     text = f"Update on {snapshot['ref']} ({snapshot['status']}): {ev.text}"
     return ChatMessage("status_update", text, {"incident": snapshot, "update": update}).to_json()

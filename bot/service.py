@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.domain import commands as c
 from bot.domain.decide import Actor, apply, decide, declare
@@ -112,22 +112,42 @@ class IncidentService:
         def work(repo: Repo) -> Outcome:
             if key is not None and not repo.first_sighting(key, now):
                 return self._replay(repo, key)
-            number = repo.next_incident_number(workspace)
-            incident, events = declare(
-                cmd, workspace=workspace, number=number, actor=actor, now=now, policy=self.policy
-            )
-            incident = repo.add_incident(incident)
-            assert incident.id is not None
-            repo.append_events(incident.id, events)
-            repo.enqueue(plan(None, incident, events, self.notify), now)
-            repo.audit(workspace, at=now, actor=actor.id, action="declare", target=incident.ref)
+            outcome = self.declare_in(repo, workspace, cmd, actor, now)
             if key is not None:
-                repo.set_intake_result(key, str(incident.id))
-            return Outcome(incident, events)
+                repo.set_intake_result(key, str(outcome.incident.id))
+            return outcome
 
         outcome = await self.uow.run(work)
         self._changed(outcome)
         return outcome
+
+    def declare_in(
+        self,
+        repo: Repo,
+        workspace: str,
+        cmd: c.Declare,
+        actor: Actor,
+        now: datetime,
+        *,
+        audit: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """Declare inside a caller's transaction: the one path every declaration takes.
+
+        Alert intake needs it so the alert rows, the incident and its outbox rows commit
+        together; ``audit`` adds detail (origin, rule) to the audit entry.
+        """
+        number = repo.next_incident_number(workspace)
+        incident, events = declare(
+            cmd, workspace=workspace, number=number, actor=actor, now=now, policy=self.policy
+        )
+        incident = repo.add_incident(incident)
+        assert incident.id is not None
+        repo.append_events(incident.id, events)
+        repo.enqueue(plan(None, incident, events, self.notify), now)
+        repo.audit(
+            workspace, at=now, actor=actor.id, action="declare", target=incident.ref, detail=audit
+        )
+        return Outcome(incident, events)
 
     async def execute(
         self,

@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.alerting.intake import AlertIntake
 from bot.alerting.maintenance import MAX_DURATION, parse_duration
 from bot.alerting.model import AlertQuery, MaintenanceWindow
-from bot.alerting.rules import LabelMatcher, parse_matcher
 from bot.domain.alert import StoredAlert
 from bot.domain.decide import Actor
 from bot.domain.errors import InvalidCommand
+from bot.domain.labels import LabelMatcher, parse_matcher
 from bot.domain.limits import check_time, parse_id, seconds_duration
 from bot.domain.snapshot import iso
 from bot.repository import Repo
@@ -199,7 +199,7 @@ async def list_maintenance(request: web.Request) -> web.Response:
     """GET /api/maintenance[?all=true]"""
     runtime = _runtime(request)
     include_past = request.query.get("all", "").lower() in ("1", "true", "yes")
-    windows = await _intake(request).list_maintenance(
+    windows = await _intake(request).maintenance.list(
         runtime.settings.workspace, include_past=include_past
     )
     now = runtime.clock.now()
@@ -223,7 +223,7 @@ async def create_maintenance(request: web.Request) -> web.Response:
             check_time(body.starts_at, "starts_at")
         except InvalidCommand as exc:
             raise _bad_request(str(exc), field="starts_at") from None
-    window = await _intake(request).create_maintenance(
+    window = await _intake(request).maintenance.create(
         runtime.settings.workspace,
         starts_at=body.starts_at,
         duration=duration,
@@ -240,7 +240,7 @@ async def cancel_maintenance(request: web.Request) -> web.Response:
     """DELETE /api/maintenance/{id}: end a window now."""
     window_id = parse_id(request.match_info["id"], "maintenance window")
     runtime = _runtime(request)
-    window = await _intake(request).cancel_maintenance(
+    window = await _intake(request).maintenance.cancel(
         runtime.settings.workspace, window_id, actor=_actor(request)
     )
     return web.json_response({"maintenance": window_json(window, runtime.clock.now())})

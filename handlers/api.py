@@ -15,7 +15,7 @@ from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.limits import parse_id
 from bot.domain.model import ActionItem, Incident, Role, Status, StatusUpdate, TimelineEntry
-from bot.domain.snapshot import incident_snapshot, iso
+from bot.domain.snapshot import IncidentSnapshot, incident_snapshot, iso
 from bot.postmortem import render_postmortem
 from bot.runtime import RUNTIME, Runtime
 from bot.service import IncidentDetail, parse_ref
@@ -167,7 +167,7 @@ def _bad_request(message: str, **extra: Any) -> web.HTTPBadRequest:
     )
 
 
-def incident_json(runtime: Runtime, incident: Incident) -> dict[str, Any]:
+def incident_json(runtime: Runtime, incident: Incident) -> IncidentSnapshot:
     """The API's incident representation."""
     return incident_snapshot(incident, runtime.service.policy, runtime.settings.public_url)
 

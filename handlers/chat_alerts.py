@@ -19,7 +19,7 @@ async def create_maintenance_from_chat(
 
     ``dedup_key`` identifies the chat request: a replay of it opens no second window.
     """
-    window = await intake_for(rt).create_maintenance(
+    window = await intake_for(rt).maintenance.create(
         rt.settings.workspace,
         starts_at=None,
         duration=parsed.duration,

@@ -16,7 +16,6 @@ from bot.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from bot.domain.policy import UnknownSeverity
 from bot.runtime import RUNTIME
 
 log = logging.getLogger(__name__)
@@ -49,12 +48,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status >= 400 and exc.content_type != "application/json":
             return json_error(exc.status, exc.reason if not exc.text else exc.text)
         raise
-    except InvalidTransition as exc:
-        return json_error(409, str(exc), allowed=exc.allowed)
     except DomainError as exc:
-        return json_error(_status_for(exc), str(exc))
-    except UnknownSeverity as exc:
-        return json_error(400, str(exc), allowed=list(exc.allowed))
+        return json_error(_status_for(exc), str(exc), **exc.details())
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return json_error(500, "internal error; see the server log")

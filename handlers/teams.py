@@ -31,7 +31,7 @@ from bot.domain.decide import Actor
 from bot.domain.errors import DomainError
 from bot.domain.model import Incident, Status
 from bot.domain.policy import UnknownSeverity
-from bot.domain.snapshot import incident_snapshot
+from bot.domain.snapshot import IncidentSnapshot, incident_snapshot
 from bot.outbox_types import Action, OutboxIntent
 from bot.ports import ChatMessage, RoomRef
 from bot.runtime import RUNTIME, Runtime
@@ -239,7 +239,7 @@ class TeamsListeners:
         """What to set before a (non-private) incident can get a room in Teams, if anything."""
         return None if private else missing_room_setting(self.rt.settings)
 
-    def snapshot(self, incident: Incident) -> dict[str, Any]:
+    def snapshot(self, incident: Incident) -> IncidentSnapshot:
         """The incident as cards draw it."""
         s = self.rt.settings
         return incident_snapshot(incident, s.policy(), s.public_url)

@@ -27,7 +27,6 @@ from bot.domain.errors import (
 )
 from bot.domain.limits import parse_id
 from bot.domain.model import Role, Status
-from bot.domain.policy import UnknownSeverity
 from bot.postmortem import render_postmortem
 from bot.runtime import RUNTIME, Runtime
 from bot.service import parse_ref
@@ -296,7 +295,7 @@ async def incidents(request: web.Request, session: sess.Session) -> web.Response
     severity = request.query.get("severity", "")
     try:
         view = await _list_view(request, status, severity)
-    except (DomainError, UnknownSeverity) as exc:
+    except DomainError as exc:
         view = ListView(filtered=[], status=status, severity=severity, filter_error=str(exc))
         return _list_response(request, session, view, 400)
     return _list_response(request, session, view)
@@ -342,7 +341,7 @@ async def declare(request: web.Request, session: sess.Session) -> web.Response:
     )
     try:
         outcome = await runtime.service.declare(runtime.settings.workspace, cmd, _actor(session))
-    except (DomainError, UnknownSeverity) as exc:
+    except DomainError as exc:
         view = await _list_view(request, "", "")
         view = ListView(view.open, view.recent, error=str(exc), values=values)
         return _list_response(request, session, view, _status_for(exc))
@@ -415,7 +414,7 @@ async def _act(
     try:
         cmd = build(values)
         await runtime.service.execute(runtime.settings.workspace, number, cmd, _actor(session))
-    except (DomainError, UnknownSeverity) as exc:
+    except DomainError as exc:
         # If the incident itself is gone, the re-render raises NotFound: the guard's 404 page.
         error = FormError(key, str(exc))
         return await _render(

@@ -28,9 +28,9 @@ from sqlmodel import Session
 
 from bot.alerting.grouping import OVERFLOW_KEY, GroupRef
 from bot.alerting.model import AlertQuery, MaintenanceWindow, Route
-from bot.alerting.rules import LabelMatcher, all_match, matcher_from_json
 from bot.alerting.store import AlertWrite, GroupIncident, NoticeBacklog, PendingNote, SampleRow
 from bot.domain.alert import StoredAlert
+from bot.domain.labels import LabelMatcher, all_match, matcher_from_json
 from bot.domain.model import Status
 from bot.outbox_types import Action, OutboxIntent, OutboxState, Priority
 from storage.tables import (

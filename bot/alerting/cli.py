@@ -72,7 +72,7 @@ def maintenance_add(
     starts_at = start.replace(tzinfo=UTC) if start else None
 
     async def go(rt: Runtime) -> MaintenanceWindow:
-        return await _intake(rt).create_maintenance(
+        return await _intake(rt).maintenance.create(
             rt.settings.workspace,
             starts_at=starts_at,
             duration=length,
@@ -98,7 +98,7 @@ def maintenance_list(
     """List active and scheduled maintenance windows."""
 
     async def go(rt: Runtime) -> tuple[list[MaintenanceWindow], datetime]:
-        found = await _intake(rt).list_maintenance(rt.settings.workspace, include_past=all_)
+        found = await _intake(rt).maintenance.list(rt.settings.workspace, include_past=all_)
         return found, rt.clock.now()
 
     windows, now = run(go)
@@ -127,7 +127,7 @@ def maintenance_cancel(window_id: Annotated[int, typer.Argument(help="Window num
     """End a maintenance window now."""
 
     async def go(rt: Runtime) -> MaintenanceWindow:
-        return await _intake(rt).cancel_maintenance(rt.settings.workspace, window_id, actor=actor())
+        return await _intake(rt).maintenance.cancel(rt.settings.workspace, window_id, actor=actor())
 
     w = run(go)
     out.print(

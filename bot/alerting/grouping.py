@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from bot.domain.snapshot import IncidentSnapshot
 from bot.notify import NotifyContext
 from bot.outbox_types import Action, OutboxIntent, Priority
 from bot.ports import ChatMessage
@@ -72,7 +73,7 @@ class GroupView:
     sample: tuple[SampleAlert, ...]
     incident_ref: str | None = None
     incident_url: str = ""
-    incident: Mapping[str, Any] | None = None  # the incident's snapshot, when there is one
+    incident: IncidentSnapshot | None = None  # the incident's snapshot, when there is one
     truncated: int = 0  # alerts of the group the sender left out of its latest delivery
 
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.alerting.model import MaintenanceWindow
-from bot.alerting.rules import LabelMatcher, MatcherLike, all_match, parse_matcher
 from bot.domain import limits
 from bot.domain.errors import InvalidCommand
+from bot.domain.labels import LabelMatcher, MatcherLike, all_match, parse_matcher
 
 MAX_DURATION = limits.MAX_MAINTENANCE
 MAX_REASON = 1000

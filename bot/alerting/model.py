@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from bot.alerting.rules import LabelMatcher
+from bot.domain.labels import LabelMatcher
 
 
 class Route(StrEnum):

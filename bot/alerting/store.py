@@ -9,8 +9,8 @@ from typing import Protocol
 
 from bot.alerting.grouping import GroupRef
 from bot.alerting.model import AlertQuery, MaintenanceWindow
-from bot.alerting.rules import LabelMatcher
 from bot.domain.alert import StoredAlert
+from bot.domain.labels import LabelMatcher
 from bot.outbox_types import OutboxIntent
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.domain.errors import InvalidCommand, NotFound
+from bot.domain.labels import LabelMatcher, matcher_token
 from bot.domain.limits import MAX_MAINTENANCE, is_number, parse_duration, parse_id
 from bot.domain.model import Role, Status
 
@@ -146,15 +147,6 @@ class RemindOff:
 @dataclass(frozen=True, slots=True)
 class RemindOn:
     """Turn update reminders back on."""
-
-
-@dataclass(frozen=True, slots=True)
-class LabelMatcher:
-    """One Prometheus-style label matcher (``=``, ``!=``, ``=~``, ``!~``)."""
-
-    name: str
-    op: str
-    value: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +320,6 @@ _SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _SEV_WORD = re.compile(r"^(?:sev|s|p)-?(\d{1,2})$", re.IGNORECASE)
 _SEV_FLAG = re.compile(r"^--?sev(?:erity)?(?:=(.+))?$", re.IGNORECASE)
 _DUE_FLAG = frozenset({"due", "--due"})
-_MATCHER = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-/]*)(=~|!~|!=|=)(.*)$", re.DOTALL)
 # A token: runs of unquoted text and quoted strings ("a b", 'a b', with \" inside "").
 _TOKEN = re.compile(r"""(?:[^\s"']+|"(?:\\.|[^"\\])*"|'[^']*')+""")
 MAX_REMIND_MINUTES = 7 * 24 * 60
@@ -559,24 +550,6 @@ def _remind(verb: str, rest: str) -> ParsedCommand:
     return Remind(minutes)
 
 
-def parse_matcher(token: str) -> LabelMatcher | None:
-    """A Prometheus-style matcher, None if ``token`` isn't one; bad regexes raise."""
-    found = _MATCHER.match(token)
-    if not found:
-        return None
-    name, op, value = found.groups()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        quote, value = value[0], value[1:-1]
-        if quote == '"':  # PromQL-style escapes inside double quotes
-            value = value.replace('\\"', '"').replace("\\\\", "\\")
-    if op in ("=~", "!~"):
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise _fail("maintenance", f"Bad regex {value!r} for {name}: {exc}.") from None
-    return LabelMatcher(name, op, value)
-
-
 def _maintenance(verb: str, rest: str) -> ParsedCommand:
     tokens = _TOKEN.findall(rest)
     if not tokens:
@@ -588,7 +561,10 @@ def _maintenance(verb: str, rest: str) -> ParsedCommand:
     matchers: list[LabelMatcher] = []
     index = 1
     while index < len(tokens):
-        matcher = parse_matcher(tokens[index])
+        try:
+            matcher = matcher_token(tokens[index])
+        except InvalidCommand as exc:
+            raise _fail(verb, f"{exc}.") from None
         if matcher is None:
             break
         matchers.append(matcher)

@@ -8,6 +8,10 @@ from collections.abc import Iterable
 class DomainError(Exception):
     """A request the core refuses; the message is safe to show the user."""
 
+    def details(self) -> dict[str, object]:
+        """Extra JSON-safe fields an API answer carries beside the message."""
+        return {}
+
 
 class InvalidCommand(DomainError):
     """Bad arguments: empty text, unknown field, over-long title."""
@@ -36,3 +40,7 @@ class InvalidTransition(DomainError):
         self.current = current
         self.target = target
         self.allowed = names
+
+    def details(self) -> dict[str, object]:
+        """The statuses the incident may move to from here."""
+        return {"allowed": self.allowed}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.domain.errors import InvalidCommand
 from bot.domain.limits import is_number
 
 
@@ -65,10 +66,14 @@ def normalize_severity(value: str) -> str:
     return v
 
 
-class UnknownSeverity(ValueError):
+class UnknownSeverity(InvalidCommand):
     """Raised for a severity name the policy does not define."""
 
     def __init__(self, name: str, allowed: tuple[str, ...]) -> None:
         super().__init__(f"unknown severity {name!r}; use one of {', '.join(allowed)}")
         self.name = name
         self.allowed = allowed
+
+    def details(self) -> dict[str, object]:
+        """The names the policy does define, for the answer's ``allowed`` field."""
+        return {"allowed": list(self.allowed)}

@@ -7,7 +7,7 @@ committed, and renderers never reach back into the database.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TypedDict, cast
 
 from bot.domain.model import Incident
 from bot.domain.policy import Policy
@@ -20,7 +20,54 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def incident_snapshot(incident: Incident, policy: Policy, base_url: str = "") -> dict[str, Any]:
+class IncidentSnapshot(TypedDict, total=False):
+    """What `incident_snapshot` writes. Not total: a row committed by an older version may
+    lack a newer key, so renderers read with ``.get`` and a default."""
+
+    workspace: str
+    id: int | None
+    ref: str
+    number: int
+    title: str
+    summary: str
+    impact: str
+    severity: str
+    severity_rank: int
+    severity_description: str
+    status: str
+    is_open: bool
+    private: bool
+    commander: str | None
+    comms_lead: str | None
+    scribe: str | None
+    declared_by: str
+    declared_at: str | None
+    acknowledged_at: str | None
+    mitigated_at: str | None
+    resolved_at: str | None
+    closed_at: str | None
+    last_update_at: str | None
+    next_update_due_at: str | None
+    runbook_url: str
+    url: str
+    origin: str
+
+
+def snapshot_of(value: object) -> IncidentSnapshot:
+    """A snapshot read back from a JSON payload (an empty one when there is none)."""
+    if isinstance(value, dict):
+        return cast(IncidentSnapshot, value)
+    return IncidentSnapshot()
+
+
+def snapshots_of(value: object) -> list[IncidentSnapshot]:
+    """The snapshots in a JSON list (a digest's incidents); anything else is skipped."""
+    if not isinstance(value, list):
+        return []
+    return [snapshot_of(v) for v in value if isinstance(v, dict)]
+
+
+def incident_snapshot(incident: Incident, policy: Policy, base_url: str = "") -> IncidentSnapshot:
     """Everything a renderer needs to draw an incident, as JSON-safe values."""
     sev = policy.severity(incident.severity)
     url = f"{base_url.rstrip('/')}/incidents/{incident.number}" if base_url else ""

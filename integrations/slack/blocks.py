@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.model import TRANSITIONS, Status
+from bot.domain.snapshot import IncidentSnapshot, snapshot_of, snapshots_of
 from bot.ports import ChatMessage
 from integrations.slack.escape import (
     channel_link,
@@ -90,7 +91,7 @@ def render(message: ChatMessage) -> tuple[str, list[Block]]:
     return text or " ", _finish(blocks, text)
 
 
-def incident_value(incident: Mapping[str, Any]) -> str:
+def incident_value(incident: IncidentSnapshot) -> str:
     """``"{workspace}:{number}"``: what every incident button carries back."""
     return f"{incident.get('workspace', '')}:{incident.get('number', '')}"
 
@@ -163,7 +164,7 @@ def _incident_summary(message: ChatMessage, data: Mapping[str, Any]) -> list[Blo
     return blocks
 
 
-def _summary_actions(inc: Mapping[str, Any], status: str, is_open: bool) -> Block:
+def _summary_actions(inc: IncidentSnapshot, status: str, is_open: bool) -> Block:
     value = incident_value(inc)
     elements: list[Block] = []
     if is_open and not inc.get("acknowledged_at"):
@@ -348,7 +349,7 @@ def _alert_group(message: ChatMessage, data: Mapping[str, Any]) -> list[Block]:
 
 
 def _digest(message: ChatMessage, data: Mapping[str, Any]) -> list[Block]:
-    incidents = [i for i in data.get("incidents") or [] if isinstance(i, Mapping)]
+    incidents = snapshots_of(data.get("incidents"))
     title = "Open incidents" if data.get("open_only", True) else "Recent incidents"
     blocks: list[Block] = [_header(f":newspaper: {title}")]
     generated = slack_date(data.get("generated_at"))
@@ -509,16 +510,15 @@ def _join_limited(lines: Sequence[str], limit: int) -> str:
 # -- incident bits -----------------------------------------------------------------------------
 
 
-def _incident(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    inc = data.get("incident")
-    return inc if isinstance(inc, Mapping) else {}
+def _incident(data: Mapping[str, Any]) -> IncidentSnapshot:
+    return snapshot_of(data.get("incident"))
 
 
-def _ref(inc: Mapping[str, Any]) -> str:
+def _ref(inc: IncidentSnapshot) -> str:
     return str(inc.get("ref") or f"INC-{inc.get('number', '?')}")
 
 
-def _is_open(inc: Mapping[str, Any]) -> bool:
+def _is_open(inc: IncidentSnapshot) -> bool:
     if "is_open" in inc:
         return bool(inc["is_open"])
     return str(inc.get("status", "")) not in ("resolved", "closed")
@@ -534,16 +534,16 @@ def _status(status: str) -> str:
     return f"{emoji} {label}" if emoji else label
 
 
-def _severity_emoji(inc: Mapping[str, Any]) -> str:
+def _severity_emoji(inc: IncidentSnapshot) -> str:
     return _SEVERITY_EMOJI.get(_int(inc.get("severity_rank")), ":white_circle:")
 
 
-def _severity(inc: Mapping[str, Any]) -> str:
+def _severity(inc: IncidentSnapshot) -> str:
     name = escape_mrkdwn(str(inc.get("severity") or "?"), 50)
     return f"{_severity_emoji(inc)} {name}"
 
 
-def _incident_links(inc: Mapping[str, Any], data: Mapping[str, Any], is_open: bool) -> list[str]:
+def _incident_links(inc: IncidentSnapshot, data: Mapping[str, Any], is_open: bool) -> list[str]:
     notes = []
     last = slack_date(inc.get("last_update_at"))
     notes.append(f"Last update {last}" if last else "No stakeholder update yet")
@@ -557,7 +557,7 @@ def _incident_links(inc: Mapping[str, Any], data: Mapping[str, Any], is_open: bo
     return notes
 
 
-def _incident_line(inc: Mapping[str, Any]) -> str:
+def _incident_line(inc: IncidentSnapshot) -> str:
     ref = escape_mrkdwn(_ref(inc), 50)
     status = _status(str(inc.get("status", "")))
     if inc.get("private"):
@@ -570,7 +570,7 @@ def _incident_line(inc: Mapping[str, Any]) -> str:
     return f"{_severity(inc)} *{ref}* · {status} · {title}\nCommander: {commander}"
 
 
-def _room_link(data: Mapping[str, Any], inc: Mapping[str, Any]) -> str:
+def _room_link(data: Mapping[str, Any], inc: IncidentSnapshot) -> str:
     room = data.get("room") or inc.get("room")
     if isinstance(room, Mapping):
         by_id = channel_link(str(room.get("id") or ""))

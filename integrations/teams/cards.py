@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.model import Status
+from bot.domain.snapshot import IncidentSnapshot, snapshot_of, snapshots_of
 from bot.ports import ChatMessage
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -212,7 +213,7 @@ class _People:
         return text
 
 
-def _header(incident: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def _header(incident: IncidentSnapshot, prefix: str = "") -> dict[str, Any]:
     ref = str(incident.get("ref", ""))
     title = str(incident.get("title", ""))
     return _rich(
@@ -221,7 +222,7 @@ def _header(incident: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     )
 
 
-def _status_line(incident: Mapping[str, Any]) -> dict[str, Any]:
+def _status_line(incident: IncidentSnapshot) -> dict[str, Any]:
     sev = str(incident.get("severity", ""))
     status = str(incident.get("status", ""))
     flags = " · private" if incident.get("private") else ""
@@ -232,27 +233,27 @@ def _status_line(incident: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def _color(incident: Mapping[str, Any]) -> str:
+def _color(incident: IncidentSnapshot) -> str:
     if not incident.get("is_open", True):
         return "Good"
     rank = int(incident.get("severity_rank") or 99)
     return "Attention" if rank == 1 else "Warning" if rank == 2 else "Accent"
 
 
-def _style(incident: Mapping[str, Any]) -> str:
+def _style(incident: IncidentSnapshot) -> str:
     if not incident.get("is_open", True):
         return "good"
     return _SEVERITY_STYLE.get(int(incident.get("severity_rank") or 99), "emphasis")
 
 
-def _open_url(incident: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _open_url(incident: IncidentSnapshot) -> list[dict[str, Any]]:
     url = str(incident.get("url") or "")
     if not url.startswith(("https://", "http://")):
         return []
     return [{"type": "Action.OpenUrl", "title": "Open incident page", "url": url}]
 
 
-def _execute(title: str, verb: str, incident: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+def _execute(title: str, verb: str, incident: IncidentSnapshot, **extra: Any) -> dict[str, Any]:
     return {
         "type": "Action.Execute",
         "title": title,
@@ -262,7 +263,7 @@ def _execute(title: str, verb: str, incident: Mapping[str, Any], **extra: Any) -
 
 
 def _update_form(
-    incident: Mapping[str, Any], title: str = "Post update", **extra: Any
+    incident: IncidentSnapshot, title: str = "Post update", **extra: Any
 ) -> dict[str, Any]:
     return {
         "type": "Action.ShowCard",
@@ -285,7 +286,7 @@ def _update_form(
     }
 
 
-def _status_form(incident: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+def _status_form(incident: IncidentSnapshot, **extra: Any) -> dict[str, Any]:
     current = str(incident.get("status", ""))
     choices = [
         {"title": s.value.capitalize(), "value": s.value}
@@ -317,7 +318,7 @@ def _status_form(incident: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def incident_summary(
-    incident: Mapping[str, Any], names: Mapping[str, str] | None = None
+    incident: IncidentSnapshot, names: Mapping[str, str] | None = None
 ) -> RenderedCard:
     """The room's summary card, with the responder actions; updated in place on each change."""
     people = _People(names or {})
@@ -369,7 +370,7 @@ def incident_summary(
 
 
 def broadcast(
-    incident: Mapping[str, Any],
+    incident: IncidentSnapshot,
     names: Mapping[str, str] | None = None,
     *,
     update_overdue: bool = False,
@@ -407,7 +408,7 @@ def broadcast(
 
 
 def status_update(
-    incident: Mapping[str, Any], update: Mapping[str, Any], names: Mapping[str, str] | None = None
+    incident: IncidentSnapshot, update: Mapping[str, Any], names: Mapping[str, str] | None = None
 ) -> RenderedCard:
     """A stakeholder update, posted in the room and under the broadcast card."""
     people = _People(names or {})
@@ -437,7 +438,7 @@ def resolve_ask(data: Mapping[str, Any], names: Mapping[str, str] | None = None)
     The core's text names Slack's ``/incident resolve``; Teams gets a mention and a button.
     """
     people = _People(names or {})
-    incident: Mapping[str, Any] = data.get("incident") or {}
+    incident = snapshot_of(data.get("incident"))
     ref = safe_name(str(incident.get("ref", "")))
     who = people.mention(data.get("mention")) if data.get("mention") else "Commander"
     body: list[dict[str, Any]] = [
@@ -464,7 +465,7 @@ def reminder(
 ) -> RenderedCard:
     """A status-update reminder that pages the commander (or comms lead); escalates if overdue."""
     people = _People(names or {})
-    incident = data.get("incident") or {}
+    incident = snapshot_of(data.get("incident"))
     ref = str(incident.get("ref", ""))
     who = people.mention(data.get("mention"))
     state = "is **overdue**" if data.get("overdue") else "is due"
@@ -496,7 +497,7 @@ def alert_group(data: Mapping[str, Any], text: str) -> RenderedCard:
         status = str(alert.get("status") or "")
         body.append(_rich(_run(f"• {title}"), _run(f"  {status}", isSubtle=True), spacing="None"))
     incident = data.get("incident")
-    actions = _open_url(incident) if isinstance(incident, Mapping) else []
+    actions = _open_url(snapshot_of(incident)) if isinstance(incident, Mapping) else []
     group = _group_value(data)
     if group and incident is None and not data.get("incident_ref"):
         # Only a group no incident tracks yet can be declared; the card is re-rendered
@@ -523,7 +524,7 @@ def _group_value(data: Mapping[str, Any]) -> str:
 
 def digest(data: Mapping[str, Any], text: str) -> RenderedCard:
     """Open incidents at a glance, most severe first."""
-    incidents = _records(data.get("incidents"))
+    incidents = snapshots_of(data.get("incidents"))
     body: list[dict[str, Any]] = [_ours("**Open incidents**", size="Medium")]
     if not incidents:
         body.append(_ours("Nothing open. 🎉"))
@@ -566,7 +567,7 @@ def postmortem_reminder(
 ) -> RenderedCard:
     """A nudge to write the postmortem of a resolved incident, mentioning its commander."""
     people = _People(names or {})
-    incident = data.get("incident") or {}
+    incident = snapshot_of(data.get("incident"))
     body = [_header(incident, "📝 ")]
     if data.get("mention"):
         body.append(_ours(f"{people.mention(data.get('mention'))}:"))
@@ -641,7 +642,7 @@ def declare_form(
     return RenderedCard("Declare an incident", _card(body, actions, (), "Declare an incident"))
 
 
-def update_prompt(incident: Mapping[str, Any]) -> RenderedCard:
+def update_prompt(incident: IncidentSnapshot) -> RenderedCard:
     """The stakeholder-update form on its own (``update`` with no text)."""
     body = [_header(incident), _ours("Write the stakeholder update:", isSubtle=True)]
     summary = plain(f"Post an update for {incident.get('ref', '')}", 200)
@@ -688,7 +689,7 @@ def link(title: str, url: str) -> RenderedCard:
     return RenderedCard(plain(title, 200), _card(body, actions, (), title))
 
 
-def declared(incident: Mapping[str, Any]) -> RenderedCard:
+def declared(incident: IncidentSnapshot) -> RenderedCard:
     """What the declare form turns into once submitted."""
     body = [
         _header(incident, "🚨 "),
@@ -759,7 +760,7 @@ def _records(value: Any) -> list[Mapping[str, Any]]:
     return [v for v in value if isinstance(v, Mapping)]
 
 
-def _summary_text(incident: Mapping[str, Any]) -> str:
+def _summary_text(incident: IncidentSnapshot) -> str:
     return plain(
         f"{incident.get('ref', '')}: {incident.get('title', '')} "
         f"({incident.get('severity', '')}, {incident.get('status', '')})",

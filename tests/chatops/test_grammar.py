@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from bot.chatops import grammar as g
+from bot.domain.labels import LabelMatcher
 from bot.domain.model import Role, Status
 
 
@@ -240,10 +241,10 @@ def test_maintenance_with_quoted_and_regex_matchers() -> None:
     assert parsed == g.Maintenance(
         timedelta(hours=1, minutes=30),
         (
-            g.LabelMatcher("service", "=", "api"),
-            g.LabelMatcher("env", "=~", "prod|stage"),
-            g.LabelMatcher("team", "!=", "db team"),
-            g.LabelMatcher("host", "!~", "web-\\d+"),
+            LabelMatcher("service", "=", "api"),
+            LabelMatcher("env", "=~", "prod|stage"),
+            LabelMatcher("team", "!=", "db team"),
+            LabelMatcher("host", "!~", "web-\\d+"),
         ),
         "deploying v2 of the API",
     )
@@ -268,8 +269,8 @@ def test_maintenance_durations(duration: str, expected: timedelta) -> None:
 def test_maintenance_matcher_values_keep_escapes_and_empty_values() -> None:
     parsed = g.parse('maintenance 2h team="" name=\'it\'\'s\' msg="say \\"hi\\"" why')
     assert isinstance(parsed, g.Maintenance)
-    assert parsed.matchers[0] == g.LabelMatcher("team", "=", "")
-    assert parsed.matchers[2] == g.LabelMatcher("msg", "=", 'say "hi"')
+    assert parsed.matchers[0] == LabelMatcher("team", "=", "")
+    assert parsed.matchers[2] == LabelMatcher("msg", "=", 'say "hi"')
     assert parsed.reason == "why"
 
 

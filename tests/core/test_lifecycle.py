@@ -10,7 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.decide import SYSTEM, Actor, apply, decide, declare
-from bot.domain.errors import InvalidCommand, InvalidTransition, PermissionDenied
+from bot.domain.errors import DomainError, InvalidCommand, InvalidTransition, PermissionDenied
 from bot.domain.metrics import compute_metrics, format_duration
 from bot.domain.model import TRANSITIONS, EventKind, Incident, Role, Status, TimelineEntry
 from bot.domain.policy import Policy, UnknownSeverity
@@ -85,6 +85,14 @@ def test_unknown_severity_names_the_allowed_ones() -> None:
     with pytest.raises(UnknownSeverity) as info:
         declare(c.Declare("x", "SEV9"), workspace="w", number=1, actor=ALICE, now=T0, policy=POLICY)
     assert "SEV1, SEV2, SEV3, SEV4" in str(info.value)
+
+
+def test_unknown_severity_is_a_domain_error_carrying_the_allowed_names() -> None:
+    # Adapters catch DomainError alone; the API answer's `allowed` field comes from details().
+    with pytest.raises(DomainError) as info:
+        declare(c.Declare("x", "SEV9"), workspace="w", number=1, actor=ALICE, now=T0, policy=POLICY)
+    assert isinstance(info.value, InvalidCommand)
+    assert info.value.details() == {"allowed": ["SEV1", "SEV2", "SEV3", "SEV4"]}
 
 
 @pytest.mark.parametrize("spelling", ["2", "sev2", "SEV-2", "s2", "P2", " Sev2 "])

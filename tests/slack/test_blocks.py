@@ -11,7 +11,7 @@ import pytest
 
 from bot.domain.model import Incident, Status
 from bot.domain.policy import Policy, SeverityPolicy
-from bot.domain.snapshot import incident_snapshot
+from bot.domain.snapshot import IncidentSnapshot, incident_snapshot
 from bot.ports import ChatMessage
 from integrations.slack import modals
 from integrations.slack.blocks import (
@@ -67,7 +67,7 @@ def incident(**changes: Any) -> Incident:
     return replace(base, **changes)
 
 
-def snap(**changes: Any) -> dict[str, Any]:
+def snap(**changes: Any) -> IncidentSnapshot:
     return incident_snapshot(incident(**changes), POLICY, "https://sitrep.example")
 
 

@@ -192,7 +192,7 @@ async def test_a_replayed_maintenance_command_opens_one_window(
     assert await captured.send() == 200
     await asyncio.sleep(0.3)
     await settle(runtime)
-    windows = await runtime.alerts.list_maintenance("default")
+    windows = await runtime.alerts.maintenance.list("default")
     assert len(windows) == 1
     assert len([t for t in ephemeral_texts(slack.fake) if "Maintenance" in t]) == 1
 

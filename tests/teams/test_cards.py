@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
+from bot.domain.snapshot import IncidentSnapshot
 from bot.ports import ChatMessage
 from integrations.teams import cards
 from tests.fakes.bot_connector import texts
 from tests.teams import activities as act
 
-INCIDENT: dict[str, Any] = {
+INCIDENT: IncidentSnapshot = {
     "ref": "INC-4",
     "number": 4,
     "title": "API down",
@@ -147,7 +148,7 @@ def test_summary_card_has_the_responder_actions_and_local_times() -> None:
 
 
 def test_resolved_incident_card_has_no_responder_actions() -> None:
-    done = {
+    done: IncidentSnapshot = {
         **INCIDENT,
         "status": "resolved",
         "is_open": False,
@@ -191,7 +192,7 @@ def test_display_names_are_cleaned_before_they_enter_our_markdown() -> None:
 
 
 def test_slack_ids_on_mirrored_incidents_are_not_mentions() -> None:
-    incident = {**INCIDENT, "commander": "U01ALICE"}
+    incident: IncidentSnapshot = {**INCIDENT, "commander": "U01ALICE"}
     card = cards.incident_summary(incident).card
     assert "entities" not in card["msteams"]
     assert "U01ALICE" in all_text(card)

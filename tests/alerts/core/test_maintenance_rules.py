@@ -8,8 +8,8 @@ import pytest
 
 from bot.alerting.maintenance import check_window, matchers_of, parse_duration, window_for
 from bot.alerting.model import MaintenanceWindow
-from bot.alerting.rules import LabelMatcher
 from bot.domain.errors import InvalidCommand
+from bot.domain.labels import LabelMatcher
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -6,16 +6,15 @@ import pytest
 
 from bot.alerting.rules import (
     FALLBACK,
-    LabelMatcher,
     Rule,
     RuleBook,
     evaluate,
-    parse_matcher,
     render_title,
     rules_from_config,
 )
 from bot.config import DEFAULT_ALERT_RULES, AlertRuleConfig, LabelMatcherConfig
 from bot.domain.errors import InvalidCommand
+from bot.domain.labels import LabelMatcher, parse_matcher
 
 LABELS = {"service": "api", "env": "production", "severity": "critical"}
 

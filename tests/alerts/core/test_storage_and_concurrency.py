@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import bot.alerting.intake as intake_module
+import bot.alerting.diff as diff_module
 from bot.alerting.grouping import message_key
 from bot.alerting.intake import AlertIntake
 from bot.alerting.model import Delivery, IncomingAlert
@@ -126,14 +126,14 @@ def test_message_keys_fit_the_chat_ref_column_whatever_the_group_key() -> None:
 async def test_one_bad_delivery_does_not_fail_the_batch_it_shares(
     client: Client, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = intake_module._new_write
+    real = diff_module.new_write
 
     def fragile(workspace: str, alert: IncomingAlert, now: Any) -> Any:
         if alert.fingerprint == "boom":
             raise RuntimeError("simulated bug")
         return real(workspace, alert, now)
 
-    monkeypatch.setattr(intake_module, "_new_write", fragile)
+    monkeypatch.setattr(diff_module, "new_write", fragile)
     intake = AlertIntake(
         runtime.db,
         runtime.service,
