@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.alerting.intake import AlertIntake
 from bot.alerting.rules import rules_from_config
+from bot.chatops.desk import Desk
 from bot.config import Settings
 from bot.delivery import OutboxWorker
 from bot.notify import NotifyContext
@@ -27,6 +28,7 @@ class Runtime:
     service: IncidentService
     telemetry: Telemetry
     alerts: AlertIntake
+    desk: Desk
     ports: dict[str, ChatPort] = field(default_factory=dict)
     worker: OutboxWorker | None = None
     accepting: bool = True
@@ -70,6 +72,14 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         service=service,
         telemetry=Telemetry(),
         alerts=alerts,
+        desk=Desk(
+            service,
+            alerts,
+            clock,
+            settings.workspace,
+            settings.public_url,
+            wake=lambda: wake[0].wake_outbox() if wake else None,
+        ),
     )
     wake.append(runtime)
     return runtime

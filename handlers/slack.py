@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,30 +21,27 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chatops import grammar as g
-from bot.chatops.commands import incident_command
+from bot.chatops import desk as d
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.errors import DomainError, NotFound
-from bot.domain.metrics import compute_metrics, format_duration
+from bot.domain.limits import MAX_ID, is_number
 from bot.domain.model import Incident, Status
 from bot.domain.policy import UnknownSeverity
-from bot.outbox_types import Action, OutboxIntent
 from bot.ports import ChatMessage, RoomRef
-from bot.repository import Repo
-from bot.runtime import Runtime
+from bot.runtime import RUNTIME, Runtime
 from bot.service import Outcome
-from handlers.chat_alerts import create_maintenance_from_chat, declare_from_alert_group
 from handlers.middleware import json_error
+from handlers.platform import Platform
 from integrations.slack import inbound, modals
-from integrations.slack.escape import escape_mrkdwn, mention, unescape_slack
+from integrations.slack.escape import unescape_slack
 from integrations.slack.port import SlackPort
+from integrations.slack.setup import SLACK, SlackState, start_slack
 
 log = logging.getLogger(__name__)
 
 Ack = Callable[..., Awaitable[None]]
 PIN_REACTIONS = frozenset({"pushpin", "round_pushpin"})
-TIMELINE_SHOWN = 30
 
 
 @dataclass
@@ -59,7 +55,22 @@ class SlackDeps:
 
 def mount(app: web.Application) -> None:
     """Add ``POST /slack/events`` (commands, interactivity and events share it)."""
+    app[SLACK] = SlackState()
     app.router.add_post("/slack/events", slack_events)
+
+
+async def slack_context(app: web.Application) -> AsyncIterator[None]:
+    """Start Slack (client, port, Bolt, Socket Mode) with the listeners attached."""
+    runtime = app[RUNTIME]
+
+    def attach(bolt: AsyncApp, client: AsyncWebClient, port: SlackPort) -> None:
+        register(bolt, SlackDeps(runtime=runtime, client=client, port=port))
+
+    async with start_slack(app[SLACK], runtime.settings, runtime.ports, attach):
+        yield
+
+
+PLATFORM = Platform("slack", mount, slack_context)
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:
@@ -68,8 +79,6 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     Nothing reaches Bolt unverified: a refusal is a 4xx with the reason and one short log
     line (method, path, reason, size), never the body.
     """
-    from integrations.slack.setup import SLACK
-
     state = request.app[SLACK]
     if state.bolt is None or not state.http_enabled or not state.signing_secret:
         return json_error(
@@ -148,11 +157,8 @@ def register(bolt: AsyncApp, deps: SlackDeps) -> None:
 class _Listeners:
     def __init__(self, deps: SlackDeps) -> None:
         self.deps = deps
-        self.rt = deps.runtime
-        self.service = deps.runtime.service
+        self.desk = deps.runtime.desk
         self.workspace = deps.runtime.settings.workspace
-
-    # -- plumbing ----------------------------------------------------------------------------
 
     async def _same_team(self, body: dict[str, Any]) -> bool:
         """One install serves one workspace; requests from any other team are refused."""
@@ -163,72 +169,16 @@ class _Listeners:
             return False
         return True
 
-    async def reply(
-        self, channel: str, user: str, text: str, *, ours: bool = False, key: str | None = None
-    ) -> None:
-        """An ephemeral answer to the person who asked, delivered through the outbox.
+    @staticmethod
+    def where(channel: str, user: str) -> d.Where:
+        """Answers go to the asker only (ephemeral), in the channel they asked in."""
+        return d.Where("slack", RoomRef("slack", channel), private_to=user)
 
-        ``ours`` marks text sitrep built itself with user content already escaped, so the
-        renderer keeps its mentions; anything else is escaped on the way out. ``key`` is the
-        request's intake key: a replayed request gets no second answer.
-        """
-        message = ChatMessage("reply", text, {"user": user, "ours": ours})
-        intent = OutboxIntent(
-            workspace=self.workspace,
-            platform="slack",
-            ordering_key=f"reply:{user}",
-            action=Action.POST.value,
-            payload={"room_ref": RoomRef("slack", channel).to_json(), "message": message.to_json()},
-            idempotency_key=f"reply:{uuid.uuid4().hex}",
-        )
-        now = self.rt.clock.now()
-
-        def work(repo: Repo) -> None:
-            if key is None or repo.first_sighting(f"{key}:reply", now):
-                repo.enqueue([intent], now)
-
-        await self.rt.db.run(work)
-        if self.rt.worker is not None:
-            self.rt.worker.wake()
-
-    async def first_sighting(self, key: str | None) -> bool:
-        """Claim a request's intake key for work outside the database (opening a form)."""
-        if key is None:
-            return True
-        now = self.rt.clock.now()
-        return await self.rt.db.run(lambda repo: repo.first_sighting(key, now))
-
-    def actor(self, user: dict[str, Any] | str) -> Actor:
+    @staticmethod
+    def actor(user: dict[str, Any] | str) -> Actor:
         if isinstance(user, str):
             return Actor(user)
         return Actor(user.get("id", ""), user.get("username") or user.get("name") or "")
-
-    async def room_incident(self, channel: str) -> Incident | None:
-        ws = self.workspace
-        return await self.rt.db.run(lambda repo: repo.incident_for_room(ws, "slack", channel))
-
-    async def run(
-        self, number: int, cmd: c.Command, actor: Actor, *, dedup: str | None = None
-    ) -> Outcome:
-        return await self.service.execute(self.workspace, number, cmd, actor, dedup_key=dedup)
-
-    async def guarded(
-        self, channel: str, user: str, work: Awaitable[None], key: str | None = None
-    ) -> None:
-        """Run ``work``; turn refusals into an ephemeral line instead of silence."""
-        try:
-            await work
-        except g.GrammarError as exc:
-            await self.reply(channel, user, f"{exc}\nUsage: `{exc.usage}`", key=key)
-        except (DomainError, UnknownSeverity) as exc:
-            await self.reply(channel, user, str(exc), key=key)
-        except Exception:
-            log.exception("slack command failed")
-            await self.reply(
-                channel, user, "Something went wrong on our side; it is logged.", key=key
-            )
-
-    # -- /incident ---------------------------------------------------------------------------
 
     async def command(self, ack: Ack, body: dict[str, Any]) -> None:
         if not await self._same_team(body):
@@ -236,91 +186,37 @@ class _Listeners:
             return
         await ack()
         user, channel = body.get("user_id", ""), body.get("channel_id", "")
-        actor = Actor(user, body.get("user_name", ""))
+        where, key = self.where(channel, user), inbound.intake_key(body)
         # Slack sends typed &, < and > already escaped; parse what the person typed.
         text = unescape_slack(body.get("text", ""))
-        key = inbound.intake_key(body)
-        await self.guarded(channel, user, self._command(text, actor, channel, body, key), key)
+        form = await self.desk.handle(where, Actor(user, body.get("user_name", "")), text, key)
+        if form is not None:
+            await self.desk.guarded(where, key, self._open_form(form, body, channel, key))
 
-    async def _command(
-        self, text: str, actor: Actor, channel: str, body: dict[str, Any], key: str | None
+    async def _open_form(
+        self, form: d.Form, body: dict[str, Any], channel: str, key: str | None
     ) -> None:
-        parsed = g.parse(text)
-        user = actor.id
-        match parsed:
-            case g.OpenDeclareForm():
-                await self._open_declare_modal(body.get("trigger_id", ""), channel, key)
-                return
-            case g.Declare(title=title, severity=sev, private=private):
-                out = await self.service.declare(
-                    self.workspace,
-                    c.Declare(title, sev, private=private, origin="slack"),
-                    actor,
-                    dedup_key=key,
-                )
-                if out.replayed:
-                    return  # the first delivery declared and answered
-                inc = out.incident
-                await self.reply(
-                    channel,
-                    user,
-                    f"{inc.ref} declared ({inc.severity}): "
-                    f"{inc.title}. Opening the incident room now.",
-                    key=key,
-                )
-                return
-            case g.ListIncidents(open_only=open_only):
-                text = await self._list_text(open_only)
-                await self.reply(channel, user, text, ours=True, key=key)
-                return
-            case g.Help():
-                await self.reply(channel, user, g.HELP_TEXT, key=key)
-                return
-            case g.Unknown(text=unknown):
-                text = f"I don't know `{_code(unknown)}`.\n" + g.HELP_TEXT
-                await self.reply(channel, user, text, key=key)
-                return
-            case g.Maintenance():
-                await self.reply(
-                    channel, user, await self._maintenance(parsed, actor, key), key=key
-                )
-                return
-        incident = await self.room_incident(channel)
-        if incident is None:
-            await self.reply(
-                channel,
-                user,
-                "This isn't an incident channel. Run that in the "
-                "incident's channel, or start one with `/incident declare <title>`.",
-                key=key,
+        if not await self.desk.claim(key):
+            return  # a replay: its trigger_id was used up by the first delivery
+        trigger = body.get("trigger_id", "")
+        if form.incident is None:
+            policy = self.desk.service.policy
+            view = modals.declare_modal(
+                severities=list(policy.names),
+                default_severity=policy.default.name,
+                channel_id=channel,
             )
-            return
-        await self._incident_command(parsed, incident, actor, channel, body, key)
-
-    async def _incident_command(
-        self,
-        parsed: g.ParsedCommand,
-        inc: Incident,
-        actor: Actor,
-        channel: str,
-        body: dict[str, Any],
-        key: str | None,
-    ) -> None:
-        cmd = incident_command(parsed, self.rt.clock.now())
-        if cmd is None:  # something Slack shows rather than a change
-            match parsed:
-                case g.OpenUpdateForm():
-                    await self._open_update_modal(body.get("trigger_id", ""), inc, key)
-                case g.ShowTimeline():
-                    await self.reply(channel, actor.id, await self._timeline_text(inc), key=key)
-                case g.ShowSummary():
-                    await self.reply(channel, actor.id, await self._summary_text(inc), key=key)
-                case _:
-                    await self.reply(channel, actor.id, g.HELP_TEXT, key=key)
-            return
-        out = await self.run(inc.number, cmd, actor, dedup=key)
-        if not out.replayed:
-            await self.reply(channel, actor.id, _outcome_text(out), key=key)
+        else:
+            prefill = await self.desk.last_update(form.incident)
+            view = modals.update_modal(
+                workspace=self.workspace, number=form.incident.number, prefill=prefill
+            )
+        try:
+            await self.deps.client.views_open(trigger_id=trigger, view=view)
+        except SlackApiError as exc:
+            raise DomainError(
+                f"Slack would not open the form ({exc.response.get('error')}); try again"
+            ) from None
 
     # -- buttons and modals ------------------------------------------------------------------
 
@@ -331,119 +227,67 @@ class _Listeners:
             action.get("block_id"),
             body.get("view", {}).get("private_metadata"),
         ):
-            number = _number_from_value(candidate, self.workspace)
+            number = number_from_value(candidate, self.workspace)
             if number is not None:
-                try:
-                    return await self.service.get(self.workspace, number)
-                except NotFound:
-                    return None
+                return await self.desk.incident(number)
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
             "channel_id"
         )
-        return await self.room_incident(channel) if channel else None
+        return await self.desk.room_incident(self.where(channel, "")) if channel else None
 
-    async def _button(
-        self, ack: Ack, body: dict[str, Any], make: Callable[[dict[str, Any]], c.Command | None]
+    async def _interaction(
+        self, ack: Ack, body: dict[str, Any], work: Callable[[d.Where, str | None], Awaitable[None]]
     ) -> None:
         await ack()
         if not await self._same_team(body):
             return
-        user = body.get("user", {})
-        channel = (body.get("channel") or {}).get("id") or ""
+        user = body.get("user", {}).get("id", "")
+        where = self.where((body.get("channel") or {}).get("id") or "", user)
         key = inbound.intake_key(body)
+        await self.desk.guarded(where, key, work(where, key))
 
-        async def work() -> None:
+    def _press(self, verb: str, body: dict[str, Any]) -> Callable[..., Awaitable[None]]:
+        async def work(where: d.Where, key: str | None) -> None:
             inc = await self._incident_from_action(body)
             if inc is None:
                 raise NotFound("that incident no longer exists")
-            cmd = make((body.get("actions") or [{}])[0])
-            if cmd is None:
+            action = (body.get("actions") or [{}])[0]
+            status = str((action.get("selected_option") or {}).get("value") or "")
+            if verb == d.STATUS and status not in set(Status):
                 return
-            out = await self.run(inc.number, cmd, self.actor(user), dedup=key)
-            if not out.changed and not out.replayed:
-                await self.reply(channel, user.get("id", ""), f"{inc.ref}: already done.", key=key)
+            await self.desk.press(
+                verb, where, self.actor(body.get("user", {})), inc.number, key, status=status
+            )
 
-        await self.guarded(channel, user.get("id", ""), work(), key)
+        return work
 
     async def button_ack(self, ack: Ack, body: dict[str, Any]) -> None:
-        await self._button(ack, body, lambda _a: c.Acknowledge())
+        await self._interaction(ack, body, self._press(d.ACK, body))
 
     async def button_resolve(self, ack: Ack, body: dict[str, Any]) -> None:
-        await self._button(ack, body, lambda _a: c.ChangeStatus(Status.RESOLVED))
+        await self._interaction(ack, body, self._press(d.RESOLVE, body))
 
     async def select_status(self, ack: Ack, body: dict[str, Any]) -> None:
-        def make(action: dict[str, Any]) -> c.Command | None:
-            value = (action.get("selected_option") or {}).get("value")
-            return c.ChangeStatus(Status(value)) if value in set(Status) else None
-
-        await self._button(ack, body, make)
+        await self._interaction(ack, body, self._press(d.STATUS, body))
 
     async def button_update(self, ack: Ack, body: dict[str, Any]) -> None:
-        await ack()
-        if not await self._same_team(body):
-            return
-        user = body.get("user", {}).get("id", "")
-        channel = (body.get("channel") or {}).get("id") or ""
-        key = inbound.intake_key(body)
-
-        async def work() -> None:
+        async def work(where: d.Where, key: str | None) -> None:
             inc = await self._incident_from_action(body)
             if inc is None:
                 raise NotFound("that incident no longer exists")
-            await self._open_update_modal(body.get("trigger_id", ""), inc, key)
+            await self._open_form(d.Form("update", inc), body, where.room.id, key)
 
-        await self.guarded(channel, user, work(), key)
+        await self._interaction(ack, body, work)
 
     async def button_declare_from_alert(self, ack: Ack, body: dict[str, Any]) -> None:
-        await ack()
-        if not await self._same_team(body):
-            return
-        user = body.get("user", {})
-        channel = (body.get("channel") or {}).get("id") or ""
-        group = ((body.get("actions") or [{}])[0]).get("value", "")
-        # Declaring for a group is idempotent (a second press finds the incident); the key
-        # keeps a replayed press from answering twice.
-        key = inbound.intake_key(body)
+        group = str(((body.get("actions") or [{}])[0]).get("value") or "")
 
-        async def work() -> None:
-            text = await self._declare_from_alert(group, self.actor(user))
-            await self.reply(channel, user.get("id", ""), text, key=key)
+        async def work(where: d.Where, key: str | None) -> None:
+            # Declaring for a group is idempotent (a second press finds the incident); the
+            # key keeps a replayed press from answering twice.
+            await self.desk.declare_for_alerts(where, group, self.actor(body.get("user", {})), key)
 
-        await self.guarded(channel, user.get("id", ""), work(), key)
-
-    async def _open_declare_modal(self, trigger_id: str, channel: str, key: str | None) -> None:
-        if not await self.first_sighting(key):
-            return  # a replay: its trigger_id was used up by the first delivery
-        policy = self.service.policy
-        view = modals.declare_modal(
-            severities=list(policy.names),
-            default_severity=policy.default.name,
-            channel_id=channel,
-        )
-        await self._views_open(trigger_id, view)
-
-    async def _open_update_modal(self, trigger_id: str, inc: Incident, key: str | None) -> None:
-        if not await self.first_sighting(key):
-            return  # a replay: its trigger_id was used up by the first delivery
-        ws, number = self.workspace, inc.number
-
-        def last_update(repo: Repo) -> str:
-            assert inc.id is not None
-            updates = repo.status_updates(inc.id)
-            return updates[-1].text if updates else ""
-
-        prefill = await self.rt.db.run(last_update)
-        await self._views_open(
-            trigger_id, modals.update_modal(workspace=ws, number=number, prefill=prefill)
-        )
-
-    async def _views_open(self, trigger_id: str, view: dict[str, Any]) -> None:
-        try:
-            await self.deps.client.views_open(trigger_id=trigger_id, view=view)
-        except SlackApiError as exc:
-            raise DomainError(
-                f"Slack would not open the form ({exc.response.get('error')}); try again"
-            ) from None
+        await self._interaction(ack, body, work)
 
     async def submit_declare(self, ack: Ack, body: dict[str, Any]) -> None:
         values = body.get("view", {}).get("state", {}).get("values", {})
@@ -451,7 +295,7 @@ class _Listeners:
         sev = fields.get("severity")
         if sev:
             try:
-                self.service.policy.severity(sev)
+                self.desk.service.policy.severity(sev)
             except UnknownSeverity as exc:
                 errors[modals.SEVERITY_BLOCK] = str(exc)
         if errors:
@@ -461,35 +305,17 @@ class _Listeners:
         if not await self._same_team(body):
             return
         user = body.get("user", {})
-        actor = self.actor(user)
         channel = body.get("view", {}).get("private_metadata") or user.get("id", "")
-        key = inbound.intake_key(body)
-
-        async def work() -> None:
-            out = await self.service.declare(
-                self.workspace,
-                c.Declare(
-                    fields["title"],
-                    sev,
-                    fields.get("summary", ""),
-                    bool(fields.get("private")),
-                    fields.get("commander") or None,
-                    origin="slack",
-                ),
-                actor,
-                dedup_key=key,
-            )
-            if out.replayed:
-                return  # the first submission declared and answered
-            await self.reply(
-                channel,
-                actor.id,
-                f"{out.incident.ref} declared "
-                f"({out.incident.severity}). Opening the incident room now.",
-                key=key,
-            )
-
-        await self.guarded(channel, actor.id, work(), key)
+        where, key = self.where(channel, user.get("id", "")), inbound.intake_key(body)
+        cmd = c.Declare(
+            fields["title"],
+            sev,
+            fields.get("summary", ""),
+            bool(fields.get("private")),
+            fields.get("commander") or None,
+            origin="slack",
+        )
+        await self.desk.guarded(where, key, self.desk.declare(where, cmd, self.actor(user), key))
 
     async def submit_update(self, ack: Ack, body: dict[str, Any]) -> None:
         view = body.get("view", {})
@@ -503,49 +329,27 @@ class _Listeners:
         if not await self._same_team(body):
             return
         user = body.get("user", {})
-        number = _number_from_value(view.get("private_metadata"), self.workspace)
+        number = number_from_value(view.get("private_metadata"), self.workspace)
         if number is None:
             return
-        key = inbound.intake_key(body)
-        await self.guarded(
-            user.get("id", ""),
-            user.get("id", ""),
-            self._discard(self.run(number, c.PostUpdate(text), self.actor(user), dedup=key)),
-            key,
+        where, key = self.where(user.get("id", ""), user.get("id", "")), inbound.intake_key(body)
+        cmd = c.PostUpdate(text)
+        await self.desk.guarded(
+            where, key, self.desk.run(where, number, cmd, self.actor(user), key)
         )
-
-    @staticmethod
-    async def _discard(work: Awaitable[Any]) -> None:
-        await work
 
     # -- timeline capture --------------------------------------------------------------------
 
     async def shortcut_capture(self, ack: Ack, body: dict[str, Any]) -> None:
-        await ack()
-        if not await self._same_team(body):
-            return
-        user = body.get("user", {}).get("id", "")
-        channel = (body.get("channel") or {}).get("id", "")
         message = body.get("message") or {}
-        key = inbound.intake_key(body)
 
-        async def work() -> None:
-            inc = await self.room_incident(channel)
+        async def work(where: d.Where, key: str | None) -> None:
+            inc = await self.desk.room_incident(where)
             if inc is None:
                 raise DomainError("Add to timeline works in incident channels only.")
-            out = await self._capture(inc, channel, message, user, dedup=key)
-            if out.replayed:
-                return
-            await self.reply(
-                channel,
-                user,
-                f"Added to the {inc.ref} timeline."
-                if out.changed
-                else f"Already on the {inc.ref} timeline.",
-                key=key,
-            )
+            await self._capture(inc, where, message, where.private_to or "", key, answer=True)
 
-        await self.guarded(channel, user, work(), key)
+        await self._interaction(ack, body, work)
 
     async def reaction_added(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("reaction") not in PIN_REACTIONS or not await self._same_team(body):
@@ -554,51 +358,36 @@ class _Listeners:
         channel, ts = item.get("channel", ""), item.get("ts", "")
         if item.get("type") != "message" or not channel or not ts:
             return
-        inc = await self.room_incident(channel)
-        if inc is None:
+        where = self.where(channel, event.get("user", ""))
+        inc = await self.desk.room_incident(where)
+        message = await self._fetch_message(channel, ts) if inc is not None else None
+        if inc is None or message is None:
             return
-        message = await self._fetch_message(channel, ts)
-        if message is None:
-            return
-        await self._capture(
-            inc,
-            channel,
-            message,
-            event.get("user", ""),
-            dedup=inbound.intake_key(body),
-        )
+        await self._capture(inc, where, message, event.get("user", ""), inbound.intake_key(body))
 
     async def message_changed(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if not await self._same_team(body):
             return
-        channel = event.get("channel", "")
         message = event.get("message") or {}
-        inc = await self.room_incident(channel)
+        where = self.where(event.get("channel", ""), "")
+        inc = await self.desk.room_incident(where)
         if inc is None or not message.get("ts"):
             return
         text = unescape_slack(str(message.get("text", "")))
-        cmd = c.EditCapturedMessage(f"{channel}/{message['ts']}", text)
-        await self.run(
-            inc.number,
-            cmd,
-            Actor(message.get("user", "slack")),
-            dedup=inbound.intake_key(body),
-        )
+        cmd = c.EditCapturedMessage(f"{where.room.id}/{message['ts']}", text)
+        actor = Actor(message.get("user", "slack"))
+        await self.desk.run(where, inc.number, cmd, actor, inbound.intake_key(body))
 
     async def message_deleted(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if not await self._same_team(body):
             return
-        channel = event.get("channel", "")
+        where = self.where(event.get("channel", ""), "")
         ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
-        inc = await self.room_incident(channel)
+        inc = await self.desk.room_incident(where)
         if inc is None or not ts:
             return
-        await self.run(
-            inc.number,
-            c.DeleteCapturedMessage(f"{channel}/{ts}"),
-            Actor("slack"),
-            dedup=inbound.intake_key(body),
-        )
+        cmd = c.DeleteCapturedMessage(f"{where.room.id}/{ts}")
+        await self.desk.run(where, inc.number, cmd, Actor("slack"), inbound.intake_key(body))
 
     async def ignore(self) -> None:
         """Events we subscribe to only for their subtypes; acked by Bolt."""
@@ -630,82 +419,50 @@ class _Listeners:
     async def _capture(
         self,
         inc: Incident,
-        channel: str,
+        where: d.Where,
         message: dict[str, Any],
         by: str,
-        dedup: str | None = None,
-    ) -> Outcome:
+        key: str | None,
+        *,
+        answer: bool = False,
+    ) -> None:
         ts = str(message.get("ts", ""))
         link = ""
         try:
-            resp = await self.deps.client.chat_getPermalink(channel=channel, message_ts=ts)
+            resp = await self.deps.client.chat_getPermalink(channel=where.room.id, message_ts=ts)
             link = str(resp.get("permalink", ""))
         except SlackApiError:
             pass  # the timeline entry is worth keeping without its link
-        posted = _ts_to_datetime(ts)
-        cmd = c.CaptureMessage(
-            external_ref=f"{channel}/{ts}",
-            author=str(message.get("user") or message.get("username") or "unknown"),
+        cmd = d.capture_command(
+            f"{where.room.id}/{ts}",
+            str(message.get("user") or message.get("username") or "unknown"),
             # Slack escapes & < > in message text; the timeline stores what the person wrote.
-            text=unescape_slack(str(message.get("text", ""))) or "(no text)",
-            link=link,
-            posted_at=posted,
+            unescape_slack(str(message.get("text", ""))),
+            link,
+            _ts_to_datetime(ts),
         )
-        return await self.run(inc.number, cmd, Actor(by), dedup=dedup)
+        ref = inc.ref
 
-    # -- text answers ------------------------------------------------------------------------
+        def captured(out: Outcome) -> ChatMessage:
+            return d.reply(
+                f"Added to the {ref} timeline."
+                if out.changed
+                else f"Already on the {ref} timeline."
+            )
 
-    async def _list_text(self, open_only: bool) -> str:
-        incidents = await self.service.list(self.workspace, open_only=open_only, limit=20)
-        if not incidents:
-            return "No open incidents. :tada:" if open_only else "No incidents yet."
-        lines = [
-            f"*{i.ref}* {i.severity} · {i.status.value} · {escape_mrkdwn(i.title)}"
-            + (f" · commander {mention(i.commander)}" if i.commander else "")
-            for i in incidents
-            if not i.private
-        ]
-        hidden = sum(1 for i in incidents if i.private)
-        if hidden:
-            lines.append(f"_{hidden} private incident(s) not shown._")
-        return "\n".join(lines)
-
-    async def _timeline_text(self, inc: Incident) -> str:
-        detail = await self.service.detail(self.workspace, inc.number)
-        entries = detail.timeline[-TIMELINE_SHOWN:]
-        lines = [f"*{inc.ref} timeline* (UTC, last {len(entries)} of {len(detail.timeline)})"]
-        lines += [f"`{e.at:%H:%M:%S}` {e.text}" for e in entries]
-        return "\n".join(lines)
-
-    async def _summary_text(self, inc: Incident) -> str:
-        detail = await self.service.detail(self.workspace, inc.number)
-        m = compute_metrics(inc.declared_at, detail.timeline)
-        i = detail.incident
-        return (
-            f"*{i.ref}: {i.title}*\n{i.severity} · {i.status.value} · commander "
-            f"{i.commander or 'unassigned'}\n{i.summary or '_no summary yet_'}\n"
-            f"Time to acknowledge {format_duration(m.time_to_acknowledge)} · mitigate "
-            f"{format_duration(m.time_to_mitigate)} · resolve {format_duration(m.time_to_resolve)}"
-        )
-
-    async def _maintenance(self, parsed: g.Maintenance, actor: Actor, key: str | None) -> str:
-        return await create_maintenance_from_chat(self.rt, parsed, actor, dedup_key=key)
-
-    async def _declare_from_alert(self, group: str, actor: Actor) -> str:
-        return await declare_from_alert_group(self.rt, group, actor)
+        await self.desk.run(where, inc.number, cmd, Actor(by), key, captured if answer else None)
 
 
-def _outcome_text(out: Outcome) -> str:
-    if not out.changed:
-        return f"{out.incident.ref}: nothing to change."
-    return "\n".join(f"{out.incident.ref}: {e.text}" for e in out.events)
+def number_from_value(value: Any, workspace: str) -> int | None:
+    """The incident number in a button value or form metadata (``workspace:number``).
 
-
-def _number_from_value(value: Any, workspace: str) -> int | None:
+    ASCII digits only and within an id's range: ``str.isdigit`` also accepts ``²``, which
+    ``int`` refuses.
+    """
     if not isinstance(value, str) or ":" not in value:
         return None
     ws, _, number = value.rpartition(":")
-    if not number.isdigit():
+    if not is_number(number) or len(number) > len(str(MAX_ID)) or not 1 <= int(number) <= MAX_ID:
         return None
     if ws and ws.split(":")[-1] != workspace:
         return None
@@ -717,7 +474,3 @@ def _ts_to_datetime(ts: str) -> datetime | None:
         return datetime.fromtimestamp(float(ts), UTC)
     except (TypeError, ValueError):
         return None
-
-
-def _code(text: str) -> str:
-    return text.replace("`", "'")[:100]

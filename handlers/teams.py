@@ -13,7 +13,7 @@ import logging
 import re
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, cast
@@ -23,23 +23,20 @@ from microsoft_agents.activity import Activity, AdaptiveCardInvokeResponse
 from microsoft_agents.hosting.aiohttp import jwt_authorization_middleware, start_agent_process
 from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
 
-from bot.chatops import grammar as g
-from bot.chatops.commands import incident_command
+from bot.chatops import desk as d
 from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.errors import DomainError
-from bot.domain.model import Incident, Status
 from bot.domain.policy import UnknownSeverity
-from bot.domain.snapshot import incident_snapshot
-from bot.outbox_types import Action, OutboxIntent
 from bot.ports import ChatMessage, RoomRef
 from bot.runtime import RUNTIME, Runtime
-from bot.service import Outcome, parse_ref
-from handlers.chat_alerts import create_maintenance_from_chat, declare_from_alert_group
+from bot.service import parse_ref
 from handlers.middleware import json_error
+from handlers.platform import Platform
 from integrations.teams import cards
 from integrations.teams.directory import TeamsDirectory
+from integrations.teams.factory import teams_ports
 from integrations.teams.sdk import (
     TEAMS,
     TeamsBot,
@@ -56,13 +53,11 @@ ANONYMOUS_WARNING = (
     "accepts requests WITHOUT a Bot Framework token and anyone who can reach this server can "
     "act as any Teams user. Use it for local development only, never in production."
 )
-TIMELINE_SHOWN = 30
 _REF = re.compile(r"^\s*(INC-?\d+|#\d+)\b[\s:]*", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
-_CODE = re.compile(r"`([^`\n]+)`")
 
 
-def register(app: web.Application) -> None:
+def mount(app: web.Application) -> None:
     """Mount ``POST /api/messages`` when Teams is configured; the SDK stack starts with the app."""
     settings = app[RUNTIME].settings
     if not teams_configured(settings):
@@ -74,10 +69,13 @@ def register(app: web.Application) -> None:
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         app["agent_configuration"] = config
     app.router.add_post("/api/messages", messages)
-    app.cleanup_ctx.append(_teams_stack)
 
 
-async def _teams_stack(app: web.Application) -> AsyncIterator[None]:
+async def teams_context(app: web.Application) -> AsyncIterator[None]:
+    """Run the SDK stack and the listeners; the Teams port joins the runtime while it runs."""
+    if TEAMS not in app:
+        yield
+        return
     runtime, slot = app[RUNTIME], app[TEAMS]
     s = runtime.settings
     if s.teams_allow_anonymous:
@@ -100,6 +98,8 @@ async def _teams_stack(app: web.Application) -> AsyncIterator[None]:
     )
     TeamsListeners(runtime, directory).attach(bot.agent)
     slot.bot, slot.directory = bot, directory
+    if "teams" not in runtime.ports:
+        runtime.ports.update(await teams_ports(app))
     log.info(
         "teams ready",
         extra={"app_id": s.teams_app_id or "(anonymous)", "anonymous": s.teams_allow_anonymous},
@@ -107,6 +107,9 @@ async def _teams_stack(app: web.Application) -> AsyncIterator[None]:
     yield
     slot.bot = None
     await bot.close()
+
+
+PLATFORM = Platform("teams", mount, teams_context)
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
@@ -145,15 +148,22 @@ class Turn:
         """Intake key: Teams redelivers an activity with the same id."""
         return f"teams:{self.conversation}:{self.activity_id}"
 
+    @property
+    def where(self) -> d.Where:
+        """Answers go to the conversation the activity came from, for everyone in it."""
+        room = RoomRef("teams", self.conversation, extra={"kind": "conversation"})
+        return d.Where("teams", room, quiet_room=True, channel=self.channel_id)
+
 
 class TeamsListeners:
-    """The agent's routes, translating activities into core commands."""
+    """The agent's routes, translating activities into desk calls."""
 
     def __init__(self, runtime: Runtime, directory: TeamsDirectory) -> None:
-        self.rt = runtime
-        self.service = runtime.service
+        self.settings = runtime.settings
+        self.desk = runtime.desk
         self.directory = directory
-        self.workspace = runtime.settings.workspace
+        self.desk.finders["teams"] = self._room
+        self.desk.declare_guards["teams"] = self._missing_room_setting
 
     def attach(self, agent: AgentApplication[TurnState]) -> None:
         """Register every route on a fresh agent (nothing is registered at import time)."""
@@ -163,7 +173,11 @@ class TeamsListeners:
         agent.activity("installationUpdate")(self.installation_update)
         agent.error(self.error)
 
-    # -- plumbing ---------------------------------------------------------------------------
+    async def _room(self, where: d.Where) -> int | None:
+        return await self.directory.incident_for_conversation(where.room.id, where.channel)
+
+    def _missing_room_setting(self, private: bool) -> str | None:
+        return None if private else missing_room_setting(self.settings)
 
     async def _turn(self, context: TurnContext) -> Turn:
         a = context.activity
@@ -190,64 +204,10 @@ class TeamsListeners:
             activity_id=a.id or uuid.uuid4().hex,
         )
 
-    async def reply(self, turn: Turn, message: ChatMessage) -> None:
-        """Answer in the conversation the command came from, through the outbox."""
-        intent = OutboxIntent(
-            workspace=self.workspace,
-            platform="teams",
-            ordering_key=f"reply:{turn.conversation}",
-            action=Action.POST.value,
-            payload={
-                "room_ref": RoomRef(
-                    "teams", turn.conversation, extra={"kind": "conversation"}
-                ).to_json(),
-                "message": message.to_json(),
-            },
-            idempotency_key=f"reply:{uuid.uuid4().hex}",
-        )
-        now = self.rt.clock.now()
-        await self.rt.db.run(lambda repo: repo.enqueue([intent], now))
-        if self.rt.worker is not None:
-            self.rt.worker.wake()
-
-    async def say(self, turn: Turn, text: str, *, ours: bool = False) -> None:
-        """A text reply (``ours`` for our own markdown, e.g. help)."""
-        await self.reply(turn, ChatMessage("reply", text, {"ours": ours}))
-
-    async def guarded(self, turn: Turn, work: Awaitable[None]) -> None:
-        """Run ``work``; turn refusals into a reply instead of silence."""
-        try:
-            await work
-        except g.GrammarError as exc:
-            await self.say(turn, f"{exc}\nUsage: {exc.usage}")
-        except (DomainError, UnknownSeverity) as exc:
-            await self.say(turn, str(exc))
-        except Exception:
-            log.exception("teams command failed")
-            await self.say(turn, "Something went wrong on our side; it is logged.")
-
-    async def room_incident(self, turn: Turn) -> Incident | None:
-        """The incident whose room this conversation is."""
-        incident_id = await self.directory.incident_for_conversation(
-            turn.conversation, turn.channel_id
-        )
-        if incident_id is None:
-            return None
-        return await self.rt.db.run(lambda repo: repo.get_incident_by_id(incident_id))
-
-    def missing_room_setting(self, private: bool) -> str | None:
-        """What to set before a (non-private) incident can get a room in Teams, if anything."""
-        return None if private else missing_room_setting(self.rt.settings)
-
-    def snapshot(self, incident: Incident) -> dict[str, Any]:
-        """The incident as cards draw it."""
-        s = self.rt.settings
-        return incident_snapshot(incident, s.policy(), s.public_url)
-
     # -- messages ---------------------------------------------------------------------------
 
     async def message(self, context: TurnContext, state: TurnState) -> None:
-        """A typed command: parse it and run it (in the room's incident, or a named one)."""
+        """A typed command: the desk runs it (in the room's incident, or a named one)."""
         turn = await self._turn(context)
         activity = context.activity
         if activity.value is not None and not (activity.text or "").strip():
@@ -261,130 +221,29 @@ class TeamsListeners:
                     service_url=None, tenant_id=None, user_id=who.id, name=who.name, aad_id=None
                 )
         text = command_text(activity)
-        await self.guarded(turn, self._command(turn, text))
-
-    async def _command(self, turn: Turn, text: str) -> None:
         named: int | None = None
         match = _REF.match(text)
         if match:
-            named = parse_ref(match.group(1))
             text = text[match.end() :]
-        parsed = g.parse(text)
-        match parsed:
-            case g.OpenDeclareForm():
-                await self.reply(turn, self._declare_form(""))
+            try:
+                named = parse_ref(match.group(1))
+            except DomainError as exc:
+                await self.desk.say(turn.where, d.reply(str(exc)), turn.dedup)
                 return
-            case g.Declare(title=title, severity=sev, private=private):
-                missing = self.missing_room_setting(private)
-                if missing:
-                    await self.say(turn, missing)
-                    return
-                out = await self.service.declare(
-                    self.workspace,
-                    c.Declare(title, sev, private=private, origin="teams"),
-                    turn.actor,
-                    dedup_key=turn.dedup,
-                )
-                if out.replayed:
-                    return  # Teams redelivered the activity; the first delivery answered
-                inc = out.incident
-                where = "a private room" if inc.private else "the incident room"
-                await self.say(
-                    turn, f"{inc.ref} declared ({inc.severity}): {inc.title}. Opening {where} now."
-                )
-                return
-            case g.ListIncidents(open_only=open_only):
-                await self._list(turn, open_only)
-                return
-            case g.Help():
-                await self.say(turn, teams_markdown(g.HELP_TEXT), ours=True)
-                return
-            case g.Unknown(text=unknown):
-                await self.reply(
-                    turn,
-                    ChatMessage(
-                        "reply",
-                        f'I don\'t know "{unknown[:100]}".',
-                        {"help": teams_markdown(g.HELP_TEXT)},
-                    ),
-                )
-                return
-            case g.Maintenance():
-                await self.say(
-                    turn, await create_maintenance_from_chat(self.rt, parsed, turn.actor)
-                )
-                return
-        incident = (
-            await self.service.get(self.workspace, named)
-            if named is not None
-            else await self.room_incident(turn)
-        )
-        if incident is None:
-            await self.say(
-                turn,
-                "This isn't an incident room. Run that in the incident's "
-                "thread or chat, name it (INC-42 status identified), or start "
-                "one with: incident declare <title>",
-            )
-            return
-        await self._incident_command(turn, parsed, incident)
+        form = await self.desk.handle(turn.where, turn.actor, text, turn.dedup, named=named)
+        if form is not None:
+            await self.desk.say(turn.where, self._form(form), turn.dedup)
 
-    async def _incident_command(self, turn: Turn, parsed: g.ParsedCommand, inc: Incident) -> None:
-        cmd = incident_command(parsed, self.rt.clock.now())
-        if cmd is None:  # something Teams shows rather than a change
-            snapshot = {"incident": self.snapshot(inc)}
-            match parsed:
-                case g.OpenUpdateForm():
-                    await self.reply(
-                        turn, ChatMessage("update_form", f"Update {inc.ref}", snapshot)
-                    )
-                case g.ShowTimeline():
-                    await self._timeline(turn, inc)
-                case g.ShowSummary():
-                    await self.reply(turn, ChatMessage("incident_summary", inc.ref, snapshot))
-                case _:
-                    await self.say(turn, teams_markdown(g.HELP_TEXT), ours=True)
-            return
-        in_room = await self._in_room(turn, inc)
-        out = await self.service.execute(
-            self.workspace, inc.number, cmd, turn.actor, from_room=in_room, dedup_key=turn.dedup
-        )
-        if not out.replayed:  # a redelivered activity was answered the first time
-            await self.say(turn, await self.named(outcome_text(out), out))
-
-    async def named(self, text: str, out: Outcome) -> str:
-        """``text`` about ``out`` with the user ids its events name shown as display names."""
-        ids = {i for e in out.events for i in (e.actor, e.data.get("user"), e.data.get("previous"))}
-        names = await self.directory.names(str(i) for i in ids if i)
-        return cards.with_names(text, names)
-
-    async def _in_room(self, turn: Turn, inc: Incident) -> bool:
-        room = await self.room_incident(turn)
-        return room is not None and room.id == inc.id
-
-    async def _list(self, turn: Turn, open_only: bool) -> None:
-        incidents = await self.service.list(self.workspace, open_only=open_only, limit=25)
-        data = {"incidents": [self.snapshot(i) for i in incidents], "open_only": open_only}
-        title = "Open incidents" if open_only else "Recent incidents"
-        await self.reply(turn, ChatMessage("digest", title, data))
-
-    async def _timeline(self, turn: Turn, inc: Incident) -> None:
-        detail = await self.service.detail(self.workspace, inc.number)
-        entries = detail.timeline[-TIMELINE_SHOWN:]
-        names = await self.directory.names(
-            i for e in entries for i in (e.actor, e.data.get("user"), e.data.get("previous")) if i
-        )
-        lines = [f"{inc.ref} timeline (last {len(entries)}):"]
-        lines += [f"{e.at:%Y-%m-%d %H:%M} UTC · {cards.with_names(e.text, names)}" for e in entries]
-        await self.say(turn, "\n".join(lines))
-
-    def _declare_form(self, title: str) -> ChatMessage:
-        policy = self.rt.settings.policy()
+    def _form(self, form: d.Form) -> ChatMessage:
+        if form.incident is not None:
+            snapshot = {"incident": self.desk.snapshot(form.incident)}
+            return ChatMessage("update_form", f"Update {form.incident.ref}", snapshot)
+        policy = self.desk.service.policy
         severities = [[s.name, s.description] for s in policy.severities]
         return ChatMessage(
             "declare_form",
             "Declare an incident",
-            {"severities": severities, "default": policy.default.name, "title": title},
+            {"severities": severities, "default": policy.default.name, "title": ""},
         )
 
     # -- cards ------------------------------------------------------------------------------
@@ -410,61 +269,46 @@ class TeamsListeners:
             title = str(data.get("title") or "").strip()
             if not title:
                 return _message_response("A title is required.")
-            missing = self.missing_room_setting(str(data.get("private")).lower() == "true")
-            if missing:
-                return _message_response(missing)
-            out = await self.service.declare(
-                self.workspace,
-                c.Declare(
-                    title,
-                    str(data.get("severity") or "") or None,
-                    summary=str(data.get("summary") or "").strip(),
-                    private=str(data.get("private")).lower() == "true",
-                    origin="teams",
-                ),
-                turn.actor,
-                dedup_key=turn.dedup,
+            private = str(data.get("private")).lower() == "true"
+            self.desk.check_declare(turn.where, private)
+            cmd = c.Declare(
+                title,
+                str(data.get("severity") or "") or None,
+                summary=str(data.get("summary") or "").strip(),
+                private=private,
+                origin="teams",
             )
-            return _card_response(cards.declared(self.snapshot(out.incident)))
+            out = await self.desk.declare(turn.where, cmd, turn.actor, turn.dedup, answer=False)
+            return _card_response(cards.declared(self.desk.snapshot(out.incident)))
         if verb == cards.VERB_DECLARE_ALERTS:
             # A second click (or a redelivered invoke) finds the incident and says so.
             group = str(data.get("group") or "")
-            return _message_response(await declare_from_alert_group(self.rt, group, turn.actor))
+            text = await self.desk.declare_for_alerts(
+                turn.where, group, turn.actor, turn.dedup, answer=False
+            )
+            return _message_response(text)
         number = _number(data.get("incident"))
         if number is None:
             return _message_response("That card is not about an incident.")
-        cmd: c.Command
-        if verb == cards.VERB_ACK:
-            cmd = c.Acknowledge()
-        elif verb == cards.VERB_RESOLVE:
-            cmd = c.ChangeStatus(Status.RESOLVED)
-        elif verb == cards.VERB_STATUS:
-            cmd = c.ChangeStatus(
-                Status(str(data.get("status") or "")), str(data.get("text") or "").strip()
-            )
-        elif verb == cards.VERB_UPDATE:
-            text = str(data.get("text") or "").strip()
-            if not text:
-                return _message_response("Write the update first.")
-            cmd = c.PostUpdate(text)
-        else:
-            return _message_response(f"Unknown action {verb!r}.")
-        inc = await self.service.get(self.workspace, number)
-        out = await self.service.execute(
-            self.workspace,
-            inc.number,
-            cmd,
+        out = await self.desk.press(
+            _VERBS.get(verb, verb),
+            turn.where,
             turn.actor,
-            from_room=await self._in_room(turn, inc),
-            dedup_key=turn.dedup,
+            number,
+            turn.dedup,
+            status=str(data.get("status") or ""),
+            text=str(data.get("text") or ""),
+            answer=False,
         )
         if data.get("card") == "summary":
-            snap = self.snapshot(out.incident)
+            snap = self.desk.snapshot(out.incident)
             names = await self.directory.names(
                 cards.user_ids(ChatMessage("incident_summary", "", {"incident": snap}))
             )
             return _card_response(cards.incident_summary(snap, names))
-        return _message_response(await self.named(outcome_text(out), out))
+        people = d.outcome_reply(out).data.get("people", [])
+        names = await self.directory.names(people)
+        return _message_response(cards.with_names(d.outcome_text(out), names))
 
     # -- lifecycle events -------------------------------------------------------------------
 
@@ -474,12 +318,11 @@ class TeamsListeners:
         a = context.activity
         me = a.recipient.id if a.recipient else None
         if any(m.id == me for m in a.members_added or []):
-            await self.say(
-                turn,
+            hello = (
                 "Hi, I'm sitrep. Mention me with **declare** and a title to "
-                "start an incident, or **help** for every command.",
-                ours=True,
+                "start an incident, or **help** for every command."
             )
+            await self.desk.say(turn.where, ChatMessage("reply", hello, {"ours": True}))
 
     async def installation_update(self, context: TurnContext, state: TurnState) -> None:
         """Installed or removed somewhere: just remember the service URL."""
@@ -488,6 +331,14 @@ class TeamsListeners:
     async def error(self, context: TurnContext, err: Exception) -> None:
         """An error escaped a route: log it; Teams gets a 500 and the user sees nothing odd."""
         log.error("teams turn failed", exc_info=err, extra={"activity_type": context.activity.type})
+
+
+_VERBS = {
+    cards.VERB_ACK: d.ACK,
+    cards.VERB_RESOLVE: d.RESOLVE,
+    cards.VERB_STATUS: d.STATUS,
+    cards.VERB_UPDATE: d.UPDATE,
+}
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -526,20 +377,6 @@ def command_text(activity: Activity) -> str:
     text = _TAG.sub(" ", text)
     text = html.unescape(text).replace("\xa0", " ")
     return " ".join(text.split())
-
-
-def teams_markdown(text: str) -> str:
-    """Our Slack-flavoured help as Adaptive Card markdown, which has bold but no `code`."""
-    return _CODE.sub(r"**\1**", text)
-
-
-def outcome_text(out: Outcome) -> str:
-    """What a command did, one line per event."""
-    if out.replayed:
-        return f"{out.incident.ref}: already done."
-    if not out.changed:
-        return f"{out.incident.ref}: nothing to change."
-    return "\n".join(f"{out.incident.ref}: {e.text}" for e in out.events)
 
 
 def _channel_id(activity: Activity) -> str | None:
