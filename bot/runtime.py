@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.delivery import OutboxWorker
 from bot.notify import NotifyContext
 from bot.ports import ChatPort, Clock, SystemClock
+from bot.repository import UnitOfWork
 from bot.service import IncidentService
 from handlers.telemetry import Telemetry
 from storage.db import Database
@@ -32,6 +33,20 @@ class Runtime:
     ports: dict[str, ChatPort] = field(default_factory=dict)
     worker: OutboxWorker | None = None
     accepting: bool = True
+
+    @property
+    def units(self) -> UnitOfWork:
+        """Transactions for an integration's own tables (the Teams directory)."""
+        return self.db
+
+    async def database_ready(self) -> bool:
+        """True when the database answers."""
+        return await self.db.ping()
+
+    @property
+    def dialect(self) -> str:
+        """The database's SQL dialect, for the readiness probe."""
+        return self.db.dialect
 
     def wake_outbox(self) -> None:
         """Tell the delivery worker there is new work (no-op before it starts)."""

@@ -90,7 +90,7 @@ async def teams_context(app: web.Application) -> AsyncIterator[None]:
         )
     bot = TeamsBot(s, slot.config, slot.token_provider_factory)
     directory = TeamsDirectory(
-        runtime.db,
+        runtime.units,
         runtime.clock,
         s.workspace,
         default_service_url=s.teams_service_url,
