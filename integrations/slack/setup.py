@@ -17,7 +17,6 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.ports import ChatPort, DeliveryError
@@ -43,7 +42,7 @@ SLACK = web.AppKey("slack", SlackState)
 
 
 # Attaches the listeners to a fresh Bolt app (the handlers module provides it).
-Attach = Callable[[AsyncApp, AsyncWebClient, SlackPort], None]
+Attach = Callable[[AsyncApp, SlackPort], None]
 
 
 @asynccontextmanager
@@ -88,7 +87,7 @@ async def start_slack(
         )
     if secret is not None:
         bolt.use(signed_only(secret))
-    attach(bolt, client, port)
+    attach(bolt, port)
     state.bolt, state.port, state.http_enabled = bolt, port, secret is not None
     state.signing_secret = secret
     ports["slack"] = port
