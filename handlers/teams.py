@@ -1,9 +1,7 @@
-"""Teams traffic → core commands: ``POST /api/messages`` through the SDK's JWT check and adapter.
+"""Teams' endpoint and wiring: ``POST /api/messages`` through the SDK's JWT check and adapter.
 
-Messages (an @mention in a channel or group chat, anything in a 1:1 chat) go through the
-shared chat grammar; Adaptive Card ``Action.Execute`` invokes become commands and answer with
-the refreshed card. What people see afterwards is planned by the core and delivered by the
-outbox, replies included; the only synchronous answer is the invoke response Teams waits for.
+The listeners (handlers/teams_listeners.py) turn activities and card invokes into desk calls;
+what people see afterwards is planned by the core and delivered by the outbox.
 """
 
 from __future__ import annotations
