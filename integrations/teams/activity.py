@@ -15,7 +15,8 @@ def command_text(activity: Activity) -> str:
     """The command someone typed, with mentions of people turned into their Teams ids.
 
     The SDK has already removed the mention of the bot itself; other people become ``@<id>``.
-    Teams sends message text as light HTML (``<at>``, ``<p>``, ``&nbsp;``), so tags are dropped and entities decoded.
+    Teams sends message text as light HTML (``<at>``, ``<p>``, ``&nbsp;``), so tags are
+    dropped and entities decoded.
     """
     text = activity.text or ""
     me = activity.recipient.id if activity.recipient else None
