@@ -23,15 +23,16 @@ from bot.scheduling.install import install as install_scheduler
 from handlers import api, headers, health, slack, teams, throttle, webhooks
 from handlers import web as web_ui
 from handlers.middleware import error_middleware, metrics_middleware, quiet_malformed_requests
+from handlers.platform import Platform
 from handlers.throttle import auth_throttle_middleware
-from integrations.slack import setup as slack_setup
-from integrations.teams.factory import teams_ports
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
 PortFactory = Callable[[web.Application], Awaitable[dict[str, ChatPort]]]
 PORT_FACTORIES = web.AppKey("port_factories", list[PortFactory])
+# Every chat platform, wired the same way (routes at build, a context that runs it).
+PLATFORMS: tuple[Platform, ...] = (slack.PLATFORM, teams.PLATFORM)
 
 
 def create_app(
@@ -60,13 +61,14 @@ def create_app(
     api.register(app)
     web_ui.register(app)
     webhooks.register(app)
-    slack.mount(app)
-    teams.register(app)
+    for platform in PLATFORMS:
+        platform.mount(app)
 
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_chat_ports)
-    slack_setup.install(app)
-    # After every platform's set-up: Slack adds its port in its own context, not a factory.
+    for platform in PLATFORMS:
+        # A port a factory supplied (a test's fake) takes the platform's place.
+        app.cleanup_ctx.append(platform.context)
     app.cleanup_ctx.append(_warn_unconfigured_platforms)
     if run_worker:
         app.cleanup_ctx.append(_outbox_worker)
@@ -127,8 +129,8 @@ async def _freeze_startup_heap(_app: web.Application) -> None:
 
 
 def default_port_factories() -> list[PortFactory]:
-    """Chat platforms built from settings; each returns nothing when not configured."""
-    return [teams_ports]
+    """Extra ports beside the platforms' own (tests pass fakes here); none by default."""
+    return []
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -8,10 +8,12 @@ from aiohttp import web
 
 from bot.alerting.intake import AlertIntake
 from bot.alerting.rules import rules_from_config
+from bot.chatops.desk import Desk
 from bot.config import Settings
 from bot.delivery import OutboxWorker
 from bot.notify import NotifyContext
 from bot.ports import ChatPort, Clock, SystemClock
+from bot.repository import UnitOfWork
 from bot.service import IncidentService
 from bot.telemetry import Telemetry
 from storage.db import Database
@@ -27,9 +29,24 @@ class Runtime:
     service: IncidentService
     telemetry: Telemetry
     alerts: AlertIntake
+    desk: Desk
     ports: dict[str, ChatPort] = field(default_factory=dict)
     worker: OutboxWorker | None = None
     accepting: bool = True
+
+    @property
+    def units(self) -> UnitOfWork:
+        """Transactions for an integration's own tables (the Teams directory)."""
+        return self.db
+
+    async def database_ready(self) -> bool:
+        """True when the database answers."""
+        return await self.db.ping()
+
+    @property
+    def dialect(self) -> str:
+        """The database's SQL dialect, for the readiness probe."""
+        return self.db.dialect
 
     def wake_outbox(self) -> None:
         """Tell the delivery worker there is new work (no-op before it starts)."""
@@ -70,6 +87,14 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         service=service,
         telemetry=Telemetry(),
         alerts=alerts,
+        desk=Desk(
+            service,
+            alerts,
+            clock,
+            settings.workspace,
+            settings.public_url,
+            wake=lambda: wake[0].wake_outbox() if wake else None,
+        ),
     )
     wake.append(runtime)
     return runtime

@@ -30,6 +30,7 @@ from bot.domain.model import (
 )
 from bot.domain.policy import Policy
 from bot.notify import NotifyContext, plan
+from bot.outbox_types import OutboxIntent
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
 
@@ -52,6 +53,10 @@ class Outcome:
     def changed(self) -> bool:
         """True when the command committed at least one event."""
         return bool(self.events)
+
+
+# Plans the reply to a command from what it did, inside the command's transaction.
+Answer = Callable[["Outcome"], Sequence[OutboxIntent]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +107,16 @@ class IncidentService:
         self._listeners.append(listener)
 
     async def declare(
-        self, workspace: str, cmd: c.Declare, actor: Actor, *, dedup_key: str | None = None
+        self,
+        workspace: str,
+        cmd: c.Declare,
+        actor: Actor,
+        *,
+        dedup_key: str | None = None,
+        answer: Answer | None = None,
     ) -> Outcome:
-        """Declare a new incident; numbering is per workspace."""
+        """Declare a new incident; numbering is per workspace. ``answer`` plans the reply to
+        whoever asked, queued in the same transaction (a replay gets none)."""
         now = self.clock.now()
 
         key = intake_key(workspace, dedup_key)
@@ -115,6 +127,8 @@ class IncidentService:
             outcome = self.declare_in(repo, workspace, cmd, actor, now)
             if key is not None:
                 repo.set_intake_result(key, str(outcome.incident.id))
+            if answer is not None:
+                repo.enqueue(answer(outcome), now)
             return outcome
 
         outcome = await self.uow.run(work)
@@ -158,8 +172,9 @@ class IncidentService:
         *,
         from_room: bool = False,
         dedup_key: str | None = None,
+        answer: Answer | None = None,
     ) -> Outcome:
-        """Run ``cmd`` against INC-``number`` in ``workspace``."""
+        """Run ``cmd`` against INC-``number`` in ``workspace``; ``answer`` as for ``declare``."""
         now = self.clock.now()
 
         key = intake_key(workspace, dedup_key)
@@ -167,7 +182,10 @@ class IncidentService:
         def work(repo: Repo) -> Outcome:
             if key is not None and not repo.first_sighting(key, now):
                 return self._replay(repo, key, workspace, number)
-            return self._execute(repo, workspace, number, cmd, actor, now, from_room, key)
+            outcome = self._execute(repo, workspace, number, cmd, actor, now, from_room, key)
+            if answer is not None:
+                repo.enqueue(answer(outcome), now)
+            return outcome
 
         outcome = await self.uow.run(work)
         self._changed(outcome)

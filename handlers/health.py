@@ -26,9 +26,9 @@ async def readyz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     if not runtime.accepting:
         return web.json_response({"status": "shutting down"}, status=503)
-    if not await runtime.db.ping():
+    if not await runtime.database_ready():
         return web.json_response({"status": "database unreachable"}, status=503)
-    return web.json_response({"status": "ready", "database": runtime.db.dialect})
+    return web.json_response({"status": "ready", "database": runtime.dialect})
 
 
 async def metrics(request: web.Request) -> web.Response:

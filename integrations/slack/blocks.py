@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.chatops.grammar import HELP_TEXT
 from bot.domain.model import TRANSITIONS, Status
 from bot.domain.snapshot import IncidentSnapshot, snapshot_of, snapshots_of
 from bot.ports import ChatMessage
@@ -79,6 +80,8 @@ _DIGEST_SHOWN = 40
 
 def render(message: ChatMessage) -> tuple[str, list[Block]]:
     """Fallback text and blocks for ``message``; unknown kinds show their text."""
+    if message.kind == "reply":
+        message = reply_text(message)
     renderer = _RENDERERS.get(message.kind, _text_message)
     data = message.data if isinstance(message.data, Mapping) else {}
     blocks = renderer(message, data)
@@ -89,6 +92,76 @@ def render(message: ChatMessage) -> tuple[str, list[Block]]:
         else escape_mrkdwn(fallback, FALLBACK_LIMIT)
     )
     return text or " ", _finish(blocks, text)
+
+
+def reply_text(message: ChatMessage) -> ChatMessage:
+    """The desk's neutral reply (``data["shows"]``) as the text Slack shows."""
+    data = message.data if isinstance(message.data, Mapping) else {}
+    shows = data.get("shows")
+    keep: dict[str, Any] = {k: data[k] for k in ("user", "ours") if k in data}
+    ours = False
+    match shows:
+        case "usage":
+            text = f"{message.text}\nUsage: `{data.get('usage', '')}`"
+        case "help":
+            text = HELP_TEXT
+        case "unknown":
+            shown = str(data.get("unknown", "")).replace("`", "'")[:100]
+            text = f"I don't know `{shown}`.\n" + HELP_TEXT
+        case "not_a_room":
+            text = (
+                "This isn't an incident channel. Run that in the incident's channel, "
+                "or start one with `/incident declare <title>`."
+            )
+        case "list":
+            text, ours = _list_text(data), True
+        case "timeline":
+            text = _timeline_text(data)
+        case "summary":
+            text = _summary_text(data)
+        case _:
+            return message
+    return ChatMessage("reply", text, {**keep, "ours": ours})
+
+
+def _list_text(data: Mapping[str, Any]) -> str:
+    incidents = snapshots_of(data.get("incidents"))
+    if not incidents:
+        return "No open incidents. :tada:" if data.get("open_only") else "No incidents yet."
+    lines = [
+        f"*{escape_mrkdwn(_ref(i))}* {escape_mrkdwn(str(i.get('severity', '')))} · "
+        f"{escape_mrkdwn(str(i.get('status', '')))} · {escape_mrkdwn(str(i.get('title', '')))}"
+        + (f" · commander {mention(str(i['commander']))}" if i.get("commander") else "")
+        for i in incidents
+        if not i.get("private")
+    ]
+    hidden = sum(1 for i in incidents if i.get("private"))
+    if hidden:
+        lines.append(f"_{hidden} private incident(s) not shown._")
+    return "\n".join(lines)
+
+
+def _timeline_text(data: Mapping[str, Any]) -> str:
+    entries = [e for e in data.get("entries") or [] if isinstance(e, Mapping)]
+    lines = [
+        f"*{data.get('ref', '')} timeline* (UTC, last {len(entries)} of {_int(data.get('total'))})"
+    ]
+    for e in entries:
+        at = _parse_time(e.get("at"))
+        lines.append(f"`{at:%H:%M:%S}` {e.get('text', '')}" if at else str(e.get("text", "")))
+    return "\n".join(lines)
+
+
+def _summary_text(data: Mapping[str, Any]) -> str:
+    i = _incident(data)
+    m = _mapping(data.get("metrics"))
+    return (
+        f"*{_ref(i)}: {i.get('title', '')}*\n{i.get('severity', '')} · {i.get('status', '')} · "
+        f"commander {i.get('commander') or 'unassigned'}\n"
+        f"{i.get('summary') or '_no summary yet_'}\n"
+        f"Time to acknowledge {m.get('time_to_acknowledge', '')} · mitigate "
+        f"{m.get('time_to_mitigate', '')} · resolve {m.get('time_to_resolve', '')}"
+    )
 
 
 def incident_value(incident: IncidentSnapshot) -> str:

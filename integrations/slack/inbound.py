@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from aiohttp import web
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -325,4 +326,33 @@ def _raw_intake_key(body: dict[str, Any]) -> str | None:
         parts = (action.get("action_ts"), action.get("action_id"), user)
         if all(isinstance(p, str) and p for p in parts):
             return "slack:action:" + ":".join(str(p) for p in parts)
+    return None
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, refused (413) over ``MAX_BODY`` before or while reading it."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise Refused(413, "body is over the 1 MiB limit")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Refused(413, "body is over the 1 MiB limit") from None
+    if len(body) > MAX_BODY:
+        raise Refused(413, "body is over the 1 MiB limit")
+    return body
+
+
+def content_type(headers: Mapping[str, str]) -> str | None:
+    """Bolt's reading of the header (the part before ";"), so both parse the body alike."""
+    value = headers.get("Content-Type")
+    return value.split(";")[0] if value else None
+
+
+def charset(headers: Mapping[str, str]) -> str | None:
+    """The Content-Type's charset parameter, if any."""
+    value = headers.get("Content-Type") or ""
+    for param in value.split(";")[1:]:
+        name, _, found = param.partition("=")
+        if name.strip().lower() == "charset":
+            return found.strip().strip('"')
     return None

@@ -282,6 +282,44 @@ class SlackPort:
         channel = resp["channel"]["id"]
         return await self.post_message(RoomRef(self.platform, channel), message)
 
+    # -- for the listeners: a modal opened while the click is fresh, and reads ------------------
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal now (its ``trigger_id`` expires in seconds); DeliveryError names
+        Slack's refusal."""
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            raise DeliveryError(str(exc.response.get("error")), permanent=True) from None
+
+    async def fetch_message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """A message (top-level or in a thread) by its timestamp, or None."""
+        try:
+            resp = await self.client.conversations_history(
+                channel=channel, latest=ts, inclusive=True, limit=1
+            )
+            for m in resp.get("messages") or []:
+                if m.get("ts") == ts:
+                    return dict(m)
+            resp = await self.client.conversations_replies(channel=channel, ts=ts, limit=1)
+            for m in resp.get("messages") or []:
+                if m.get("ts") == ts:
+                    return dict(m)
+        except SlackApiError as exc:
+            log.warning(
+                "could not fetch pinned message",
+                extra={"channel": channel, "error": exc.response.get("error")},
+            )
+        return None
+
+    async def permalink(self, channel: str, ts: str) -> str:
+        """A message's permalink ("" when Slack will not say)."""
+        try:
+            resp = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        except SlackApiError:
+            return ""  # a timeline entry is worth keeping without its link
+        return str(resp.get("permalink", ""))
+
     async def _call(self, method: str, **kwargs: Any) -> Any:
         try:
             resp = await self.client.api_call(method, json=_drop_none(kwargs))

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.ports import DeliveryError
-from bot.runtime import RUNTIME
+from bot.config import Settings
+from bot.ports import ChatPort, DeliveryError
 from integrations.slack.client import make_client
 from integrations.slack.inbound import signed_only
 from integrations.slack.port import SlackPort
@@ -39,19 +41,16 @@ class SlackState:
 SLACK = web.AppKey("slack", SlackState)
 
 
-def install(app: web.Application) -> None:
-    """Add Slack's state holder and its cleanup context."""
-    app[SLACK] = SlackState()
-    app.cleanup_ctx.append(_slack_ctx)
+# Attaches the listeners to a fresh Bolt app (the handlers module provides it).
+Attach = Callable[[AsyncApp, SlackPort], None]
 
 
-async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
-    from handlers.slack import SlackDeps, register
-
-    runtime = app[RUNTIME]
-    s = runtime.settings
-    state = app[SLACK]
-    if s.slack_bot_token is None or "slack" in runtime.ports:
+@asynccontextmanager
+async def start_slack(
+    state: SlackState, s: Settings, ports: dict[str, ChatPort], attach: Attach
+) -> AsyncIterator[None]:
+    """Run Slack for the life of the block: its port joins ``ports`` while it is up."""
+    if s.slack_bot_token is None or "slack" in ports:
         yield
         return
     token = s.slack_bot_token.get_secret_value()
@@ -88,14 +87,11 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
         )
     if secret is not None:
         bolt.use(signed_only(secret))
-    deps = SlackDeps(runtime=runtime, client=client, port=port)
-    register(bolt, deps)
+    attach(bolt, port)
     state.bolt, state.port, state.http_enabled = bolt, port, secret is not None
     state.signing_secret = secret
-    runtime.ports["slack"] = port
+    ports["slack"] = port
     if app_token:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
         state.socket_handler = AsyncSocketModeHandler(bolt, app_token)
         await state.socket_handler.connect_async()
         log.info("slack socket mode connected")
@@ -106,4 +102,4 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
         if state.socket_handler is not None:
             await state.socket_handler.close_async()
         state.bolt = None
-        runtime.ports.pop("slack", None)
+        ports.pop("slack", None)

@@ -75,6 +75,14 @@ def plain(text: str, limit: int = MAX_TEXT) -> str:
     return text
 
 
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def teams_markdown(text: str) -> str:
+    """Our Slack-flavoured help as Adaptive Card markdown, which has bold but no `code`."""
+    return _CODE.sub(r"**\1**", text)
+
+
 def safe_name(name: str) -> str:
     """A display name we are about to place inside our own markdown (mentions, labels)."""
     cleaned = _NAME_UNSAFE.sub("", _CONTROL.sub("", name or "")).strip()

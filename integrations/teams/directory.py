@@ -10,8 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.ports import Clock
-from bot.repository import Repo
-from storage.db import Database
+from bot.repository import Repo, UnitOfWork
 from storage.teams_repo import teams_repo
 
 
@@ -28,7 +27,7 @@ class TeamsDirectory:
 
     def __init__(
         self,
-        db: Database,
+        db: UnitOfWork,
         clock: Clock,
         workspace: str,
         *,

@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
+from bot.chatops.grammar import HELP_TEXT
 from bot.config import Settings
 from bot.ports import ChatMessage, DeliveryError, MessageRef, RoomRef, RoomSpec, WellKnownRoom
 from integrations.teams import cards
@@ -298,9 +299,7 @@ def render_message(message: ChatMessage, names: dict[str, str]) -> cards.Rendere
     """Cards for the core's kinds plus the Teams-only ones the handler asks for."""
     data: dict[str, Any] = message.data or {}
     if message.kind == "reply":
-        return cards.reply(
-            message.text, ours=bool(data.get("ours")), help_text=str(data.get("help") or "")
-        )
+        return _reply(message, data, names)
     if message.kind == "declare_form":
         severities = [(str(s[0]), str(s[1])) for s in data.get("severities", [])]
         return cards.declare_form(
@@ -309,6 +308,39 @@ def render_message(message: ChatMessage, names: dict[str, str]) -> cards.Rendere
     if message.kind == "update_form" and isinstance(data.get("incident"), dict):
         return cards.update_prompt(data["incident"])
     return cards.render(message, names)
+
+
+def _reply(message: ChatMessage, data: dict[str, Any], names: dict[str, str]) -> cards.RenderedCard:
+    """The desk's neutral reply (``data["shows"]``) as Teams draws it."""
+    help_text = cards.teams_markdown(HELP_TEXT)
+    match data.get("shows"):
+        case "usage":
+            return cards.reply(f"{message.text}\nUsage: {data.get('usage', '')}")
+        case "help":
+            return cards.reply(help_text, ours=True)
+        case "unknown":
+            return cards.reply(
+                f'I don\'t know "{str(data.get("unknown", ""))[:100]}".', help_text=help_text
+            )
+        case "not_a_room":
+            return cards.reply(
+                "This isn't an incident room. Run that in the incident's thread or chat, name "
+                "it (INC-42 status identified), or start one with: incident declare <title>"
+            )
+        case "list":
+            return cards.digest(data, message.text)
+        case "summary" if isinstance(data.get("incident"), dict):
+            return cards.incident_summary(data["incident"], names)
+        case "timeline":
+            entries = [e for e in data.get("entries") or [] if isinstance(e, dict)]
+            lines = [f"{data.get('ref', '')} timeline (last {len(entries)}):"]
+            for e in entries:
+                at = str(e.get("at") or "")[:16].replace("T", " ")
+                lines.append(f"{at} UTC · {cards.with_names(str(e.get('text', '')), names)}")
+            return cards.reply("\n".join(lines))
+    return cards.reply(
+        message.text, ours=bool(data.get("ours")), help_text=str(data.get("help") or "")
+    )
 
 
 def _marker(spec: RoomSpec) -> str:

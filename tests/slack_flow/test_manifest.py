@@ -42,7 +42,11 @@ def manifest() -> dict[str, Any]:
 def methods_called() -> set[str]:
     """Every Web API method the Slack port and listeners call."""
     found: set[str] = set()
-    for path in (ROOT / "integrations/slack/port.py", ROOT / "handlers/slack.py"):
+    for path in (
+        ROOT / "integrations/slack/port.py",
+        ROOT / "handlers/slack.py",
+        ROOT / "handlers/slack_listeners.py",
+    ):
         source = path.read_text()
         found |= set(re.findall(r'_call\(\s*"([a-z]+\.[A-Za-z]+)"', source))
         for name in re.findall(r"client\.(?!api_call)([a-z]+_[A-Za-z_]+)\(", source):
