@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
