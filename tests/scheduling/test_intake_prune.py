@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
+from sqlmodel import col
 
 from bot.config import Settings
 from bot.ports import FixedClock
@@ -21,7 +22,7 @@ from tests.scheduling.conftest import make_scheduler
 
 def stored_keys(rt: Runtime) -> set[str]:
     with rt.db.session() as session:
-        return set(session.scalars(select(IntakeKeyRow.key)))
+        return set(session.scalars(select(col(IntakeKeyRow.key))))
 
 
 async def sight(rt: Runtime, key: str, clock: FixedClock) -> None:
