@@ -192,6 +192,10 @@ class Settings(BaseSettings):
     action_item_reminder_cron: str = "0 10 * * mon"
     postmortem_reminder_days: int = Field(default=2, ge=0)
     scheduler_tick_seconds: float = Field(default=5, gt=0)
+    # Request dedup keys (Slack trigger/event ids, Teams activity ids, Idempotency-Keys,
+    # webhook ids) only have to outlive their sender's retry window (minutes to hours); a
+    # periodic prune drops older ones so the table does not grow without bound.
+    dedup_retention_hours: float = Field(default=48, ge=1)
 
     # Alert intake
     alert_rules: list[AlertRuleConfig] = Field(default_factory=lambda: list(DEFAULT_ALERT_RULES))

@@ -202,6 +202,8 @@ _LATEST_OVERFLOW = (
     .order_by(_OUTBOX.c.id.desc())
     .limit(1)
 )
+# A transaction-scoped advisory lock keyed by a hash of the workspace and platform.
+_OVERFLOW_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))")
 # Overflows this close together are one episode: its summary message keeps counting.
 _EPISODE_GAP = timedelta(minutes=2)
 _FOLD_UPSERT = (
@@ -548,7 +550,8 @@ class AlertRepo:
                     continue
                 room[where] -= 1
             inserts.append(_outbox_insert(intent, now))
-        for (workspace, platform), more in held.items():
+        # Sorted: the per-workspace locks in _hold_back are always taken in one order.
+        for (workspace, platform), more in sorted(held.items()):
             assert backlog is not None
             self._hold_back(backlog, workspace, platform, more, now, updates, inserts)
         if updates:
@@ -566,8 +569,19 @@ class AlertRepo:
         updates: list[dict[str, Any]],
         inserts: list[dict[str, Any]],
     ) -> None:
-        """Count ``more`` held-back notices in the episode's summary notice."""
+        """Count ``more`` held-back notices in the episode's summary notice.
+
+        On Postgres, replicas overflowing at the same moment take turns here (a transaction
+        lock per workspace and platform): without it each reads "no summary yet" and inserts
+        its own, and two edits of one summary each overwrite the other's count. The second
+        replica reads the summary after the first commits (read committed), so it counts on.
+        SQLite's write transactions already exclude each other.
+        """
         params = {"ws": workspace, "platform": platform}
+        if self.dialect == "postgresql":
+            self._conn().execute(
+                _OVERFLOW_LOCK, {"lock": f"sitrep:overflow:{workspace}:{platform}"}
+            )
         latest = self._conn().execute(_LATEST_OVERFLOW, params).first()
         since = now
         episode = False  # the latest summary is recent: keep counting in its message

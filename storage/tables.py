@@ -176,8 +176,10 @@ class AlertRow(SQLModel, table=True):
 class OutboxMessageRow(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (
-        Index("ix_outbox_due", "state", "platform", "next_attempt_at"),
-        Index("ix_outbox_order", "platform", "ordering_key", "id"),
+        # Claims and lanes are per workspace (a process claims only the workspaces it holds
+        # credentials for), so workspace leads: another workspace's backlog is never scanned.
+        Index("ix_outbox_ws_due", "workspace", "state", "platform", "next_attempt_at"),
+        Index("ix_outbox_ws_order", "workspace", "platform", "ordering_key", "id"),
         # Claims read due rows most urgent first (bot.outbox_types.Priority), then oldest.
         Index("ix_outbox_claim", "state", "platform", "priority", "id"),
     )
@@ -259,7 +261,8 @@ class DueJobRow(SQLModel, table=True):
     __tablename__ = "due_job"
     __table_args__ = (
         UniqueConstraint("kind", "dedup_key", name="uq_due_job"),
-        Index("ix_due_job_due", "state", "due_at"),
+        # A scheduler claims only its own workspace's jobs.
+        Index("ix_due_job_ws_due", "workspace", "state", "due_at"),
         Index("ix_due_job_incident", "kind", "incident_id", "anchor_at"),
     )
 

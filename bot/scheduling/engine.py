@@ -58,6 +58,7 @@ class ScheduleConfig:
     zone: str = "UTC"
     batch: int = 200
     workspace: str = DEFAULT_WORKSPACE
+    dedup_retention: timedelta = timedelta(hours=48)
 
     @classmethod
     def from_settings(cls, s: Settings) -> ScheduleConfig:
@@ -69,6 +70,7 @@ class ScheduleConfig:
             postmortem_days=s.postmortem_reminder_days,
             zone=s.timezone,
             workspace=s.workspace,
+            dedup_retention=timedelta(hours=s.dedup_retention_hours),
         )
 
     def crons(self) -> dict[JobKind, str]:
@@ -134,6 +136,20 @@ class Scheduler:
         await self._run_jobs(now, report)
         self._announce(report)
         return report
+
+    async def prune_intake_keys(self, now: datetime) -> int:
+        """Drop request dedup keys first seen longer than the retention window ago.
+
+        Database-wide, not per workspace: a key only has to outlive its sender's retry
+        window, which belongs to the sender, and not every key names its workspace (Slack's
+        trigger and event ids do not), so a workspace filter would leave those forever.
+        Replicas pruning at once delete the same rows; the loser deletes none.
+        """
+        before = now - self.config.dedup_retention
+        removed = await self.uow.run(lambda repo: repo.forget_intake_keys(before))
+        if removed:
+            log.info("pruned intake keys", extra={"removed": removed, "before": iso(before)})
+        return removed
 
     # -- phases ------------------------------------------------------------------------------
 

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 STOP_TIMEOUT = 10.0
+# How often old request dedup keys are pruned: the retention window is days, so hourly keeps
+# the table near its steady size without a delete on every tick.
+PRUNE_SECONDS = 3600.0
 
 
 def build_scheduler(runtime: Runtime) -> Scheduler:
@@ -80,6 +83,15 @@ class TickRunner:
             coalesce=True,
             misfire_grace_time=None,
         )
+        sched.add_job(
+            self._prune,
+            IntervalTrigger(seconds=PRUNE_SECONDS, timezone=zone),
+            id="sitrep-prune-intake-keys",
+            next_run_time=datetime.now(zone),  # a long downtime may have left a backlog
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         for kind, expr in self.engine.config.crons().items():
             sched.add_job(
                 self._cron,
@@ -115,6 +127,13 @@ class TickRunner:
 
     async def _cron(self) -> None:
         await self._guarded(lambda: self.engine.fire_cron(self.now()))
+
+    async def _prune(self) -> None:
+        async def prune() -> TickReport:
+            await self.engine.prune_intake_keys(self.now())
+            return TickReport()
+
+        await self._guarded(prune)
 
     async def _guarded(self, make: Callable[[], Awaitable[TickReport]]) -> None:
         async def run() -> TickReport:
