@@ -95,7 +95,9 @@ PLATFORM = Platform("teams", mount, teams_context)
 
 async def messages(request: web.Request) -> web.StreamResponse:
     """Validate the caller's JWT (the SDK's middleware), then let the adapter run the turn."""
-    problem = token_problem(request.headers.get("Authorization"))
+    settings = request.app[RUNTIME].settings
+    audience = None if settings.teams_allow_anonymous else settings.teams_app_id
+    problem = token_problem(request.headers.get("Authorization"), audience)
     if problem is not None:
         # One short line and a 401, never the token itself (it may be a real one, mangled).
         log.warning("teams: refused a request: %s", problem)

@@ -338,12 +338,14 @@ class TeamsBot:
             raise delivery_error(exc, what) from exc
 
 
-def token_problem(authorization: str | None) -> str | None:
-    """Why a Bot Framework bearer token cannot be genuine, judged from its header alone.
+def token_problem(authorization: str | None, audience: str | None = None) -> str | None:
+    """Why a Bot Framework bearer token cannot be for us, judged before its signature.
 
     Bot Framework signs with RS256 and names its key (``kid``); the SDK's validator raises on a
     token without one (a 500 with a traceback) instead of refusing it, so such tokens are
-    turned away here first. ``None`` means: let the SDK verify it.
+    turned away here first. A token for another bot (``aud``) is refused here too: the SDK
+    would refuse it as well, but with two warnings per request. ``None`` means: let the SDK
+    verify it (the signature, issuer and expiry are its job).
     """
     if authorization is None:
         return None
@@ -359,6 +361,14 @@ def token_problem(authorization: str | None) -> str | None:
         return "not signed with RS256"
     if not isinstance(header.get("kid"), str) or not header["kid"]:
         return "no signing key id (kid)"
+    if audience:
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return "not a JWT"
+        aud = claims.get("aud")
+        if audience not in (aud if isinstance(aud, list) else [aud]):
+            return "issued for another bot (audience)"
     return None
 
 

@@ -946,15 +946,7 @@ def test_routes_without_a_generator_are_still_fuzzed_unauthenticated() -> None:
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param(
-            "another audience",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the Agents SDK logs two WARNING lines for one refused token "
-                "('JWT audience not accepted.' and 'JWT validation error: ValueError'); "
-                "handlers/teams.py owns its logging (issue 10 follow-up)",
-            ),
-        ),
+        "another audience",
         "expired",
     ],
 )

@@ -205,6 +205,7 @@ def _malformed_tokens(keys: BotFrameworkKeys) -> dict[str, str]:
             headers={"kid": keys.kid},
         ),
         "header is a list": _segment_list() + "." + _segment(claims) + ".c2ln",
+        "well signed for another bot": keys.sign({"aud": "someone-else"}),
     }
 
 
@@ -223,6 +224,7 @@ def _segment_list() -> str:
         "alg none",
         "alg HS256",
         "header is a list",
+        "well signed for another bot",
         "no Authorization header",
     ],
 )
