@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/sitrep serve
 
-## Install everything, lint, type-check and run the test suite (SQLite; Postgres too when
-## SITREP_TEST_POSTGRES_URL is set).
+## Install everything, lint (formatting included), type-check and run the test suite (SQLite;
+## Postgres too when SITREP_TEST_POSTGRES_URL is set).
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q

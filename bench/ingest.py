@@ -47,9 +47,9 @@ def serve_sitrep(
     port: int, database_url: str, loop: str = "auto", synchronous: str = "NORMAL"
 ) -> None:
     """The real app, as `sitrep serve` would run it, with Alertmanager bearer auth."""
-    from bot.app import serve
     from bot.config import Settings
     from bot.logs import configure_logging
+    from handlers.app import serve
 
     settings = Settings(
         _env_file=None,
@@ -69,7 +69,7 @@ def serve_bare(port: int, loop: str = "auto") -> None:
     event loop as sitrep's server, so the comparison is of the work, not the loop)."""
     from aiohttp import web
 
-    from bot.app import new_event_loop
+    from handlers.app import new_event_loop
 
     async def receive(request: web.Request) -> web.Response:
         body = json.loads(await request.read())

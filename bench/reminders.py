@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import Settings
 from bot.ports import SystemClock
-from bot.runtime import build_runtime
+from handlers.compose import build_runtime
 from storage.migrate import upgrade
 from tests.fakes.slack_api import BOT_USER_ID, FakeSlackApi
 from tests.scheduling.cluster import (

@@ -250,7 +250,7 @@ async def main() -> None:
             else:
                 boot = (
                     f"import sys; sys.path.insert(0, {str(args.source.resolve())!r}); "
-                    f"sys.argv = ['sitrep', *{serve!r}]; from bot.cli import main; main()"
+                    f"sys.argv = ['sitrep', *{serve!r}]; from handlers.cli import main; main()"
                 )
                 cmd = [sys.executable, "-c", boot]
             proc = subprocess.Popen(  # noqa: ASYNC220 (started once, before any measurement)

@@ -160,3 +160,16 @@ class UnitOfWork(Protocol):
     """Runs a function in one transaction and returns its result."""
 
     async def run(self, fn: Callable[[Repo], T]) -> T: ...
+
+
+class Database(UnitOfWork, Protocol):
+    """A unit of work the process owns: it can be probed and must be closed at shutdown.
+
+    ``storage.db.Database`` implements it; the composition root (handlers.compose) builds one
+    and hands it to the core, which never names the storage class.
+    """
+
+    @property
+    def dialect(self) -> str: ...
+    async def ping(self) -> bool: ...
+    def close(self) -> None: ...

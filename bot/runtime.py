@@ -1,10 +1,15 @@
-"""The service graph shared by the web app and the CLI."""
+"""The service graph shared by the web app and the CLI, over a database built elsewhere.
+
+The composition root (handlers.compose) constructs the storage and passes it in, so the core
+never imports storage, the ORM or the web framework.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Generic
 
-from aiohttp import web
+from typing_extensions import TypeVar
 
 from bot.alerting.intake import AlertIntake
 from bot.alerting.rules import rules_from_config
@@ -13,18 +18,22 @@ from bot.config import Settings
 from bot.delivery import OutboxWorker
 from bot.notify import NotifyContext
 from bot.ports import ChatPort, Clock, SystemClock
-from bot.repository import UnitOfWork
+from bot.repository import Database, UnitOfWork
 from bot.service import IncidentService
 from bot.telemetry import Telemetry
-from storage.db import Database
+
+# The concrete database type, so the composition root (and tests) keep its extra surface
+# (the engine for migrations); everything else sees the protocol.
+DB = TypeVar("DB", bound=Database, default=Database, covariant=True)
+D = TypeVar("D", bound=Database)
 
 
 @dataclass
-class Runtime:
+class Runtime(Generic[DB]):
     """Everything a request handler may need, built once per app."""
 
     settings: Settings
-    db: Database
+    db: DB
     clock: Clock
     service: IncidentService
     telemetry: Telemetry
@@ -54,12 +63,8 @@ class Runtime:
             self.worker.wake()
 
 
-RUNTIME = web.AppKey("runtime", Runtime)
-
-
-def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
-    """The service graph without the web server (the CLI uses this too)."""
-    db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
+def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -> Runtime[D]:
+    """The service graph over ``db``, without the web server (the CLI uses this too)."""
     clock = clock or SystemClock()
     notify = NotifyContext(
         platforms=tuple(settings.chat_platforms),
@@ -68,7 +73,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         mirror=settings.mirror_updates,
     )
     service = IncidentService(db, settings.policy(), clock, notify)
-    wake: list[Runtime] = []
+    wake: list[Runtime[D]] = []
     alerts = AlertIntake(
         db,
         service,

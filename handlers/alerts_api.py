@@ -21,9 +21,10 @@ from bot.domain.labels import LabelMatcher, parse_matcher
 from bot.domain.limits import check_time, parse_id, seconds_duration
 from bot.domain.snapshot import iso
 from bot.repository import Repo
-from bot.runtime import RUNTIME, Runtime
+from bot.runtime import Runtime
 from bot.service import parse_ref
 from handlers.api import incident_json
+from handlers.appkeys import RUNTIME
 from handlers.body import page_params, read_json
 
 MAX_LIST = 500

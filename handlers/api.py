@@ -17,8 +17,9 @@ from bot.domain.limits import parse_id
 from bot.domain.model import ActionItem, Incident, Role, Status, StatusUpdate, TimelineEntry
 from bot.domain.snapshot import IncidentSnapshot, incident_snapshot, iso
 from bot.postmortem import render_postmortem
-from bot.runtime import RUNTIME, Runtime
+from bot.runtime import Runtime
 from bot.service import IncidentDetail, parse_ref
+from handlers.appkeys import RUNTIME
 from handlers.body import page_params, read_json
 from handlers.middleware import json_error
 from handlers.throttle import auth_throttled

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.runtime import RUNTIME
+from handlers.appkeys import RUNTIME
 
 # A year, the usual minimum for HSTS preload lists. Subdomains are left alone: sitrep often
 # lives under a company domain whose other hosts it has no say over.

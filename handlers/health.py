@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from bot.runtime import RUNTIME
+from handlers.appkeys import RUNTIME
 from handlers.metrics import render_metrics
 
 

@@ -16,7 +16,7 @@ from bot.domain.errors import (
     NotFound,
     PermissionDenied,
 )
-from bot.runtime import RUNTIME
+from handlers.appkeys import RUNTIME
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
-from bot.runtime import RUNTIME
+from handlers.appkeys import RUNTIME
 from handlers.middleware import json_error
 from handlers.platform import Platform
 from handlers.slack_listeners import SlackDeps, SlackListeners, number_from_value

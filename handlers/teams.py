@@ -14,11 +14,11 @@ from typing import cast
 from aiohttp import web
 from microsoft_agents.hosting.aiohttp import jwt_authorization_middleware, start_agent_process
 
-from bot.runtime import RUNTIME
+from handlers.appkeys import RUNTIME
 from handlers.middleware import json_error
 from handlers.platform import Platform
 from handlers.teams_listeners import TeamsListeners, missing_room_setting
-from integrations.teams.directory import TeamsDirectory
+from integrations.teams.directory import TEAMS_STORE, TeamsDirectory
 from integrations.teams.factory import teams_ports
 from integrations.teams.sdk import (
     TEAMS,
@@ -74,6 +74,7 @@ async def teams_context(app: web.Application) -> AsyncIterator[None]:
         runtime.units,
         runtime.clock,
         s.workspace,
+        store=app[TEAMS_STORE],
         default_service_url=s.teams_service_url,
         tenant_id=s.teams_tenant_id,
     )

@@ -18,9 +18,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.config import Settings
-from bot.runtime import RUNTIME
 from bot.security.clients import IPNetwork, client_key, parse_networks
 from bot.security.throttle import Throttle
+from handlers.appkeys import RUNTIME
 from handlers.middleware import json_error
 from integrations.web.layout import message_page
 

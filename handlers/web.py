@@ -28,8 +28,9 @@ from bot.domain.errors import (
 from bot.domain.limits import parse_id
 from bot.domain.model import Role, Status
 from bot.postmortem import render_postmortem
-from bot.runtime import RUNTIME, Runtime
+from bot.runtime import Runtime
 from bot.service import parse_ref
+from handlers.appkeys import RUNTIME
 from handlers.body import UnreadableForm, read_form
 from handlers.throttle import auth_throttled
 from integrations.export.render import render_facts

@@ -18,8 +18,9 @@ from aiohttp import web
 from bot.alerting.intake import AlertIntake
 from bot.alerting.model import Delivery
 from bot.config import Settings
-from bot.runtime import RUNTIME, Runtime
+from bot.runtime import Runtime
 from handlers import alerts_api
+from handlers.appkeys import RUNTIME
 from handlers.body import read_bytes
 from handlers.middleware import json_error
 from handlers.throttle import auth_throttled

@@ -16,10 +16,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import create_engine, text
 
-from bot.app import PortFactory, create_app
 from bot.config import Settings
 from bot.ports import FixedClock
-from bot.runtime import RUNTIME, Runtime
+from bot.runtime import Runtime
+from handlers.app import PortFactory, create_app
+from handlers.appkeys import RUNTIME
 
 POSTGRES_URL = os.environ.get("SITREP_TEST_POSTGRES_URL")
 # SITREP_TEST_BACKENDS=postgres runs the storage tests on Postgres only (CI's second pass).

@@ -6,12 +6,37 @@ replica from an inbound activity is used by whichever replica's outbox worker se
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from aiohttp import web
 
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
-from storage.teams_repo import teams_repo
+
+
+class TeamsStore(Protocol):
+    """The Teams rows inside one transaction (``storage.teams_repo.TeamsRepo`` implements it)."""
+
+    def remember_service(
+        self, workspace: str, service_url: str, tenant_id: str | None, now: datetime
+    ) -> None: ...
+    def service(self, workspace: str) -> dict[str, Any] | None: ...
+    def remember_user(
+        self, workspace: str, user_id: str, *, name: str, aad_id: str | None, now: datetime
+    ) -> None: ...
+    def users(self, workspace: str, user_ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+    def incident_for_conversation(
+        self, workspace: str, conversation_id: str, channel_id: str | None = None
+    ) -> int | None: ...
+
+
+# Opens the Teams store inside a transaction's repository.
+TeamsStoreOf = Callable[[Repo], TeamsStore]
+# The composition root puts storage's implementation here; integrations never import storage.
+TEAMS_STORE: web.AppKey[TeamsStoreOf] = web.AppKey("teams_store")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +56,12 @@ class TeamsDirectory:
         clock: Clock,
         workspace: str,
         *,
+        store: TeamsStoreOf,
         default_service_url: str,
         tenant_id: str | None,
     ) -> None:
         self.db = db
+        self.store = store
         self.clock = clock
         self.workspace = workspace
         self.default_service_url = default_service_url
@@ -45,7 +72,7 @@ class TeamsDirectory:
     async def service(self) -> Service:
         """The last ``serviceUrl`` Teams used with us, else the configured global one."""
         ws = self.workspace
-        stored = await self.db.run(lambda repo: teams_repo(repo).service(ws))
+        stored = await self.db.run(lambda repo: self.store(repo).service(ws))
         url = (stored or {}).get("service_url") or self.default_service_url
         tenant = self.tenant_id or (stored or {}).get("tenant_id") or None
         return Service(url, tenant)
@@ -68,7 +95,7 @@ class TeamsDirectory:
             return
 
         def work(repo: Repo) -> None:
-            teams = teams_repo(repo)
+            teams = self.store(repo)
             if new_service and service_url:
                 teams.remember_service(ws, service_url, tenant_id, now)
             if new_user:
@@ -108,7 +135,7 @@ class TeamsDirectory:
         """The incident id whose room this conversation is, if any."""
         ws = self.workspace
         return await self.db.run(
-            lambda repo: teams_repo(repo).incident_for_conversation(ws, conversation_id, channel_id)
+            lambda repo: self.store(repo).incident_for_conversation(ws, conversation_id, channel_id)
         )
 
     async def _users(self, user_ids: Iterable[str]) -> dict[str, dict[str, object]]:
@@ -116,4 +143,4 @@ class TeamsDirectory:
         if not ids:
             return {}
         ws = self.workspace
-        return await self.db.run(lambda repo: teams_repo(repo).users(ws, ids))
+        return await self.db.run(lambda repo: self.store(repo).users(ws, ids))

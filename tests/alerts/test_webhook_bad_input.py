@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.app import create_app
 from bot.config import Settings
 from bot.ports import FixedClock
 from bot.runtime import Runtime
+from handlers.app import create_app
 from integrations.alerts.registry import SOURCES
 from tests.alerts.support import ALL_SECRETS, Client
 from tests.alerts.test_webhooks import signed

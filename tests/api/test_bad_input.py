@@ -10,10 +10,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.app import create_app
 from bot.config import Settings
 from bot.ports import FixedClock
 from bot.runtime import Runtime
+from handlers.app import create_app
 from tests.support.probe import failures_logged, row_counts
 
 Client = TestClient[Any, Any]

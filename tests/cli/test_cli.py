@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.config import Settings
 from bot.outbox_types import OutboxState
 from bot.repository import Repo
-from bot.runtime import build_runtime
+from handlers.cli import app
+from handlers.compose import build_runtime
 
 runner = CliRunner()
 

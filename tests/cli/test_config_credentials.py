@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.config import ConfigError, load_settings
+from handlers.cli import app
 
 runner = CliRunner()
 

@@ -44,9 +44,9 @@ from microsoft_agents.hosting.core.authorization._entra_issuers import BOTFRAMEW
 from sqlalchemy import create_engine, func, inspect, select, table
 from sqlalchemy.engine import Engine
 
-from bot.app import create_app
 from bot.config import Settings
 from bot.ports import FixedClock
+from handlers.app import create_app
 from integrations.alerts.registry import SOURCES
 from tests.alerts.support import FIXTURES, IMMEDIATE
 from tests.alerts.test_webhooks import signed

@@ -22,14 +22,15 @@ from urllib.parse import urlencode
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.outbox_types import OutboxState
 from bot.ports import FixedClock
-from bot.runtime import RUNTIME, Runtime
-from bot.scheduling.install import SCHEDULER
+from bot.runtime import Runtime
+from handlers.app import create_app
+from handlers.appkeys import RUNTIME
+from handlers.scheduler import SCHEDULER
 from tests.conftest import T0
 from tests.fakes.slack_api import ALICE, BOB, BOT_USER_ID, GENERAL_ID, Channel, FakeSlackApi
 from tests.fakes.slack_signing import sign_slack_request

@@ -23,7 +23,9 @@ from sqlalchemy import text
 
 from bot.config import Settings
 from bot.ports import SystemClock
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
+from handlers.compose import build_runtime
+from storage.db import Database
 from storage.migrate import upgrade
 from tests.fakes.slack_api import BOT_USER_ID, FakeSlackApi
 from tests.scheduling.cluster import (
@@ -68,7 +70,7 @@ async def fake() -> AsyncIterator[FakeSlackApi]:
 
 
 @pytest_asyncio.fixture
-async def shared(database_url: str) -> AsyncIterator[Runtime]:
+async def shared(database_url: str) -> AsyncIterator[Runtime[Database]]:
     """A runtime on the server's database, for seeding and for looking at what was stored."""
     rt = build_runtime(Settings(_env_file=None, database_url=database_url), clock=SystemClock())
     upgrade(rt.db.engine)
@@ -147,7 +149,7 @@ class Storm:
         return self.pending
 
 
-async def stored_fingerprints(rt: Runtime) -> set[str]:
+async def stored_fingerprints(rt: Runtime[Database]) -> set[str]:
     def query() -> set[str]:
         with rt.db.engine.connect() as conn:
             rows = conn.execute(text("SELECT fingerprint FROM alert WHERE source = 'alertmanager'"))
@@ -157,7 +159,7 @@ async def stored_fingerprints(rt: Runtime) -> set[str]:
 
 
 async def test_kill_9_mid_storm_and_reminders_loses_nothing_and_posts_nothing_twice(
-    tmp_path: Path, fake: FakeSlackApi, shared: Runtime, database_url: str
+    tmp_path: Path, fake: FakeSlackApi, shared: Runtime[Database], database_url: str
 ) -> None:
     env = {"SITREP_ALERTMANAGER_TOKEN": TOKEN, "SITREP_OUTBOX_LEASE_SECONDS": "3"}
     cluster = Cluster(database_url, fake.url, tmp_path, env=env)

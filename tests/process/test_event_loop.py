@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from bot.app import new_event_loop
 from bot.config import Settings
+from handlers.app import new_event_loop
 
 
 def _run_one_callback(loop: asyncio.AbstractEventLoop) -> str:

@@ -14,8 +14,9 @@ from bot.config import Settings
 from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.outbox_types import OutboxRecord, OutboxState
 from bot.ports import FixedClock
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
 from bot.scheduling.engine import ScheduleConfig, Scheduler
+from handlers.compose import build_runtime
 from storage.migrate import upgrade
 from tests.support.chat import RecordingPort
 

@@ -11,12 +11,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.app import PortFactory
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.ports import ChatPort, FixedClock
 from bot.runtime import Runtime
-from bot.scheduling.install import SCHEDULER, TickRunner
+from handlers.app import PortFactory
+from handlers.scheduler import SCHEDULER, TickRunner
 from tests.support.chat import RecordingPort
 
 ALICE = Actor("U_ALICE", "alice")

@@ -15,7 +15,8 @@ import pytest_asyncio
 
 from bot.config import Settings
 from bot.ports import SystemClock
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
+from handlers.compose import build_runtime
 from storage.migrate import upgrade
 from tests.fakes.slack_api import BOT_USER_ID, FakeSlackApi
 from tests.scheduling.cluster import (

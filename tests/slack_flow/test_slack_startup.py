@@ -7,9 +7,9 @@ import logging
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from bot.config import Settings
 from bot.ports import FixedClock
+from handlers.app import create_app
 from tests.slack_flow.test_slack_flow import fake, settings_overrides  # noqa: F401 (fixtures)
 
 WARNING = "chat platform not configured"

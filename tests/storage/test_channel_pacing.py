@@ -17,7 +17,9 @@ from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.ports import ChatMessage, FixedClock, MessageRef, RoomRef
 from bot.repository import Repo
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
+from handlers.compose import build_runtime
+from storage.db import Database
 from storage.migrate import upgrade
 from tests.support.chat import RecordingPort
 
@@ -25,14 +27,16 @@ ALICE = Actor("U_ALICE", "alice")
 
 
 @pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
+def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
     runtime = build_runtime(settings, clock=clock)
     upgrade(runtime.db.engine)
     yield runtime
     runtime.db.close()
 
 
-def slots(rt: Runtime, room: str, times: list[float], *, interval: float = 1.0) -> list[float]:
+def slots(
+    rt: Runtime[Database], room: str, times: list[float], *, interval: float = 1.0
+) -> list[float]:
     """The waits handed out for sends attempted at ``times``."""
 
     def take(at: float, repo: Repo) -> float:
@@ -41,12 +45,12 @@ def slots(rt: Runtime, room: str, times: list[float], *, interval: float = 1.0) 
     return [rt.db.run_sync(functools.partial(take, t)) for t in times]
 
 
-def test_a_quiet_channel_takes_a_burst_then_one_message_per_interval(rt: Runtime) -> None:
+def test_a_quiet_channel_takes_a_burst_then_one_message_per_interval(rt: Runtime[Database]) -> None:
     waits = slots(rt, "C1", [100.0] * 6)
     assert waits == pytest.approx([0.0, 0.0, 0.0, 1.0, 2.0, 3.0])
 
 
-def test_channels_are_paced_apart_and_recover_when_quiet(rt: Runtime) -> None:
+def test_channels_are_paced_apart_and_recover_when_quiet(rt: Runtime[Database]) -> None:
     assert slots(rt, "C1", [100.0] * 4) == pytest.approx([0.0, 0.0, 0.0, 1.0])
     assert slots(rt, "C2", [100.0]) == pytest.approx([0.0])  # another channel, its own pace
     # After a quiet spell the burst is back.
@@ -66,7 +70,9 @@ class TimedPort(RecordingPort):
         return await super().post_message(room, message, thread)
 
 
-async def test_two_replicas_share_one_pace_for_a_channel(rt: Runtime, clock: FixedClock) -> None:
+async def test_two_replicas_share_one_pace_for_a_channel(
+    rt: Runtime[Database], clock: FixedClock
+) -> None:
     """Two workers (as two replicas would) post into one broadcast channel."""
     interval = 0.2
     for n in range(8):

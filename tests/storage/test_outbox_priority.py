@@ -27,7 +27,9 @@ from bot.domain.decide import Actor
 from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState, Priority
 from bot.ports import FixedClock, RoomRef, WellKnownRoom
 from bot.repository import Repo
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
+from handlers.compose import build_runtime
+from storage.db import Database
 from storage.migrate import upgrade
 from tests.support.chat import RecordingPort
 
@@ -35,7 +37,7 @@ ALICE = Actor("U_ALICE", "alice")
 
 
 @pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
+def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
     runtime = build_runtime(settings, clock=clock)
     upgrade(runtime.db.engine)
     yield runtime
@@ -46,22 +48,24 @@ def group(n: int) -> GroupRef:
     return GroupRef("w", "alertmanager", f'{{}}:{{alertname="Storm{n}"}}')
 
 
-def notice(rt: Runtime, n: int, firing: int = 1) -> list[OutboxIntent]:
+def notice(rt: Runtime[Database], n: int, firing: int = 1) -> list[OutboxIntent]:
     view = GroupView(firing=firing, resolved=0, sample=())
     return group_intents(rt.service.notify, group(n), group_message(group(n), view))
 
 
-def upsert(rt: Runtime, intents: list[OutboxIntent], backlog: NoticeBacklog | None = None) -> None:
+def upsert(
+    rt: Runtime[Database], intents: list[OutboxIntent], backlog: NoticeBacklog | None = None
+) -> None:
     now = rt.clock.now()
     rt.db.run_sync(lambda repo: repo.alerts.upsert_messages(intents, now, backlog=backlog))
 
 
-def waiting(rt: Runtime) -> list[OutboxRecord]:
+def waiting(rt: Runtime[Database]) -> list[OutboxRecord]:
     states = [OutboxState.PENDING, OutboxState.CLAIMED]
     return rt.db.run_sync(lambda repo: repo.list_outbox(states=states, limit=10_000))
 
 
-def claim(rt: Runtime, limit: int, max_bulk: int | None = None) -> list[OutboxRecord]:
+def claim(rt: Runtime[Database], limit: int, max_bulk: int | None = None) -> list[OutboxRecord]:
     now = rt.clock.now()
     lease = DeliveryPolicy().lease
     return rt.db.run_sync(
@@ -71,7 +75,9 @@ def claim(rt: Runtime, limit: int, max_bulk: int | None = None) -> list[OutboxRe
     )
 
 
-async def test_a_sev1_room_is_claimed_before_200_pending_group_notices(rt: Runtime) -> None:
+async def test_a_sev1_room_is_claimed_before_200_pending_group_notices(
+    rt: Runtime[Database],
+) -> None:
     for n in range(200):
         upsert(rt, notice(rt, n))
     await rt.service.declare("w", c.Declare("Checkout down", "SEV1"), ALICE)
@@ -82,7 +88,7 @@ async def test_a_sev1_room_is_claimed_before_200_pending_group_notices(rt: Runti
     assert all(r.ordering_key.startswith("inc:") for r in first)
 
 
-async def test_within_one_ordering_key_rows_stay_first_in_first_out(rt: Runtime) -> None:
+async def test_within_one_ordering_key_rows_stay_first_in_first_out(rt: Runtime[Database]) -> None:
     await rt.service.declare("w", c.Declare("Checkout down", "SEV1"), ALICE)
     rt.db.run_sync(lambda repo: repo.enqueue(notice(rt, 1), rt.clock.now()))
 
@@ -93,7 +99,7 @@ async def test_within_one_ordering_key_rows_stay_first_in_first_out(rt: Runtime)
     assert claimed[-1].priority == Priority.ALERT_NOTICE
 
 
-def test_one_claim_takes_at_most_max_bulk_notice_lanes(rt: Runtime) -> None:
+def test_one_claim_takes_at_most_max_bulk_notice_lanes(rt: Runtime[Database]) -> None:
     for n in range(20):
         upsert(rt, notice(rt, n))
 
@@ -103,7 +109,7 @@ def test_one_claim_takes_at_most_max_bulk_notice_lanes(rt: Runtime) -> None:
     assert len(claim(rt, limit=50, max_bulk=0)) == 0
 
 
-def test_a_newer_notice_replaces_the_pending_version_of_its_group(rt: Runtime) -> None:
+def test_a_newer_notice_replaces_the_pending_version_of_its_group(rt: Runtime[Database]) -> None:
     for firing in (1, 2, 3, 4):
         upsert(rt, notice(rt, 7, firing=firing))
 
@@ -113,7 +119,9 @@ def test_a_newer_notice_replaces_the_pending_version_of_its_group(rt: Runtime) -
     assert rows[0].payload["message"]["data"]["firing"] == 4
 
 
-async def test_a_group_is_posted_once_and_edited_in_place_as_it_changes(rt: Runtime) -> None:
+async def test_a_group_is_posted_once_and_edited_in_place_as_it_changes(
+    rt: Runtime[Database],
+) -> None:
     port = RecordingPort()
     w = OutboxWorker(
         rt.db, {"slack": port}, rt.clock, DeliveryPolicy(room_interval=0), workspaces=["w"]
@@ -135,7 +143,9 @@ async def test_a_group_is_posted_once_and_edited_in_place_as_it_changes(rt: Runt
     assert "4 alerts firing" in updates[0]["text"]
 
 
-def test_past_the_backlog_limit_new_groups_are_counted_in_one_summary(rt: Runtime) -> None:
+def test_past_the_backlog_limit_new_groups_are_counted_in_one_summary(
+    rt: Runtime[Database],
+) -> None:
     backlog = NoticeBacklog(limit=100, overflow=overflow_intent)
     upsert(rt, [i for n in range(150) for i in notice(rt, n)], backlog)
     upsert(rt, [i for n in range(150, 160) for i in notice(rt, n)], backlog)
@@ -155,7 +165,7 @@ def test_past_the_backlog_limit_new_groups_are_counted_in_one_summary(rt: Runtim
 
 
 async def test_the_backlog_summary_is_one_message_edited_while_the_episode_lasts(
-    rt: Runtime,
+    rt: Runtime[Database],
 ) -> None:
     port = RecordingPort()
     w = OutboxWorker(
@@ -186,7 +196,7 @@ async def eventually(check: Callable[[], bool], within: float = 20.0) -> None:
         await asyncio.sleep(0.01)
 
 
-def slots(rt: Runtime, takes: list[str], at: float = 100.0) -> list[float]:
+def slots(rt: Runtime[Database], takes: list[str], at: float = 100.0) -> list[float]:
     """Waits for sends tried at one moment, by a bulk ("b") or a person's ("p") message."""
 
     def take(kind: str, repo: Repo) -> float:
@@ -197,7 +207,9 @@ def slots(rt: Runtime, takes: list[str], at: float = 100.0) -> list[float]:
     return [rt.db.run_sync(functools.partial(take, k)) for k in takes]
 
 
-def test_bulk_notices_leave_a_spare_slot_for_people_in_a_shared_channel(rt: Runtime) -> None:
+def test_bulk_notices_leave_a_spare_slot_for_people_in_a_shared_channel(
+    rt: Runtime[Database],
+) -> None:
     waits = slots(rt, ["b", "b", "b", "p"])
 
     assert waits[:2] == [0.0, 0.0]
@@ -205,7 +217,7 @@ def test_bulk_notices_leave_a_spare_slot_for_people_in_a_shared_channel(rt: Runt
     assert waits[3] == 0.0  # the person's message goes at once
 
 
-def test_a_bulk_notice_never_books_a_slot_ahead_of_people(rt: Runtime) -> None:
+def test_a_bulk_notice_never_books_a_slot_ahead_of_people(rt: Runtime[Database]) -> None:
     slots(rt, ["p", "p", "p"])  # the burst is spent
 
     assert slots(rt, ["b", "b"]) == pytest.approx([2.0, 2.0])  # nothing booked
@@ -221,7 +233,7 @@ class SharedChannelPort(RecordingPort):
 
 
 async def test_a_broadcast_overtakes_notices_waiting_for_a_shared_channel(
-    rt: Runtime, clock: FixedClock
+    rt: Runtime[Database], clock: FixedClock
 ) -> None:
     for n in range(12):
         upsert(rt, notice(rt, n))
@@ -244,7 +256,7 @@ async def test_a_broadcast_overtakes_notices_waiting_for_a_shared_channel(
 
 
 async def test_stopping_gives_rows_waiting_for_a_send_slot_back_untouched(
-    rt: Runtime, clock: FixedClock
+    rt: Runtime[Database], clock: FixedClock
 ) -> None:
     for n in range(5):
         upsert(rt, notice(rt, n))
@@ -266,7 +278,7 @@ async def test_stopping_gives_rows_waiting_for_a_send_slot_back_untouched(
 
 
 async def test_shutdown_drain_sends_what_people_wait_for_and_leaves_notices(
-    rt: Runtime, clock: FixedClock
+    rt: Runtime[Database], clock: FixedClock
 ) -> None:
     for n in range(5):
         upsert(rt, notice(rt, n))
@@ -284,7 +296,7 @@ async def test_shutdown_drain_sends_what_people_wait_for_and_leaves_notices(
 
 
 async def test_a_notice_gone_stale_while_waiting_for_its_slot_is_dropped(
-    rt: Runtime, clock: FixedClock
+    rt: Runtime[Database], clock: FixedClock
 ) -> None:
     port = RecordingPort()
     w = OutboxWorker(

@@ -18,7 +18,8 @@ from bot.domain.model import EventKind, Role, Status
 from bot.outbox_types import OutboxState
 from bot.ports import DeliveryError, FixedClock
 from bot.repository import Repo
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
+from handlers.compose import build_runtime
 from storage.migrate import current_revision, head_revision, upgrade
 from tests.support.chat import RecordingPort
 

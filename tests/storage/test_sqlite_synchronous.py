@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.config import Settings
-from bot.runtime import build_runtime
+from handlers.compose import build_runtime
 from storage.db import Database, create_db_engine
 
 # PRAGMA synchronous reads back as a number.

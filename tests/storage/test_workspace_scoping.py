@@ -24,9 +24,10 @@ from bot.domain.model import Incident, Status
 from bot.outbox_types import Action, OutboxIntent, OutboxRecord, OutboxState
 from bot.ports import ChatMessage, FixedClock
 from bot.repository import Repo
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
 from bot.scheduling.reminders import escalate_after
 from bot.scheduling.store import JobKind, NewJob
+from handlers.compose import build_runtime
 from storage.migrate import upgrade
 from tests.conftest import T0
 from tests.support.chat import RecordingPort

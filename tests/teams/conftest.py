@@ -19,19 +19,22 @@ from bot.config import Settings
 from bot.domain.model import Incident
 from bot.outbox_types import OutboxRecord, OutboxState
 from bot.ports import FixedClock, RoomSpec
-from bot.runtime import RUNTIME, Runtime, build_runtime
+from bot.runtime import Runtime
+from handlers.appkeys import RUNTIME
+from handlers.compose import build_runtime
 from integrations.teams.directory import TeamsDirectory
 from integrations.teams.factory import teams_ports
 from integrations.teams.graph import GraphClient
 from integrations.teams.port import TeamsPort
 from integrations.teams.sdk import TEAMS, TeamsBot, auth_configuration
 from storage.migrate import upgrade
+from storage.teams_repo import teams_repo
 from tests.fakes.bot_connector import BotFrameworkKeys, FakeBotConnector, FakeTokenProvider
 from tests.fakes.fake_graph import FakeGraph
 from tests.teams import activities as act
 
 if TYPE_CHECKING:
-    from bot.app import PortFactory
+    from handlers.app import PortFactory
 
 Client = TestClient[Any, Any]
 
@@ -115,7 +118,7 @@ async def app(
     settings: Settings, clock: FixedClock, port_factories: list[PortFactory], tokens: Tokens
 ) -> web.Application:
     """The real sitrep app, with the fake token provider in place of MSAL."""
-    from bot.app import create_app
+    from handlers.app import create_app
 
     application = create_app(settings, clock=clock, port_factories=port_factories)
     # With credentials, the fake stands in for MSAL; without (anonymous development) the
@@ -270,6 +273,7 @@ async def port(rt: Runtime, tokens: Tokens) -> AsyncIterator[TeamsPort]:
         rt.db,
         rt.clock,
         s.workspace,
+        store=teams_repo,
         default_service_url=s.teams_service_url,
         tenant_id=s.teams_tenant_id,
     )

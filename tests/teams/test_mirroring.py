@@ -9,11 +9,11 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from bot.app import PortFactory
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import Status
 from bot.ports import ChatPort
+from handlers.app import PortFactory
 from integrations.teams.factory import teams_ports
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.fake_graph import FakeGraph

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.ports import FixedClock
-from bot.scheduling.install import SCHEDULER
+from handlers.scheduler import SCHEDULER
 from tests.teams import activities as act
 from tests.teams.conftest import Harness
 from tests.teams.test_commands import declare

@@ -8,10 +8,10 @@ import logging
 import pytest
 from aiohttp import web
 
-from bot.app import create_app
 from bot.config import Settings
 from bot.ports import FixedClock
 from bot.runtime import Runtime
+from handlers.app import create_app
 from tests.support.probe import failures_logged, row_counts
 from tests.web.support import Client, declare, logged_in
 

@@ -65,7 +65,7 @@ async def base_url(app: web.Application) -> AsyncIterator[str]:
 async def test_on_call_flow_in_a_real_browser(base_url: str, app: web.Application) -> None:
     from playwright.async_api import async_playwright, expect
 
-    from bot.runtime import RUNTIME
+    from handlers.appkeys import RUNTIME
 
     runtime: Runtime = app[RUNTIME]
     async with async_playwright() as pw:

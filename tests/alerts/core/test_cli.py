@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.alerting.model import Delivery, IncomingAlert
-from bot.cli import app
 from bot.config import load_settings
-from bot.runtime import build_runtime
+from handlers.cli import app
+from handlers.compose import build_runtime
 from handlers.webhooks import intake_for
 from storage.migrate import upgrade
 

@@ -1,7 +1,8 @@
 """What every ``sitrep`` command shares: output consoles, the operator, and running the core.
 
-It lives apart from ``bot.cli`` so the sub-apps that ``bot.cli`` mounts (alerts, maintenance)
-can use it without importing the module that imports them.
+It lives apart from ``handlers.cli`` so the sub-apps that ``handlers.cli`` mounts (alerts,
+maintenance) can use it without importing the module that imports them. It is part of the
+composition root: ``run`` builds the storage-backed runtime and migrates it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from rich.console import Console
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.decide import Actor
 from bot.domain.errors import DomainError
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
+from handlers.compose import build_runtime
 
 T = TypeVar("T")
 

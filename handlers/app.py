@@ -18,19 +18,25 @@ from aiohttp import web
 from bot.config import Settings
 from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.ports import ChatPort, Clock
-from bot.runtime import RUNTIME, build_runtime
-from bot.scheduling.install import install as install_scheduler
 from handlers import api, headers, health, slack, teams, throttle, webhooks
 from handlers import web as web_ui
+from handlers.appkeys import RUNTIME
+from handlers.compose import build_runtime
 from handlers.middleware import error_middleware, metrics_middleware, quiet_malformed_requests
 from handlers.platform import Platform
+from handlers.scheduler import install as install_scheduler
 from handlers.throttle import auth_throttle_middleware
+from integrations.teams.directory import TEAMS_STORE
+from storage.db import Database
 from storage.migrate import upgrade
+from storage.teams_repo import teams_repo
 
 log = logging.getLogger(__name__)
 
 PortFactory = Callable[[web.Application], Awaitable[dict[str, ChatPort]]]
 PORT_FACTORIES = web.AppKey("port_factories", list[PortFactory])
+# The concrete database, for migrating and closing it; handlers see only RUNTIME's protocol.
+DATABASE = web.AppKey("database", Database)
 # Every chat platform, wired the same way (routes at build, a context that runs it).
 PLATFORMS: tuple[Platform, ...] = (slack.PLATFORM, teams.PLATFORM)
 
@@ -51,6 +57,8 @@ def create_app(
         client_max_size=1024 * 1024,
     )
     app[RUNTIME] = runtime
+    app[DATABASE] = runtime.db
+    app[TEAMS_STORE] = teams_repo
     throttle.install(app, settings)
     headers.install(app)
     app[PORT_FACTORIES] = (
@@ -134,11 +142,11 @@ def default_port_factories() -> list[PortFactory]:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    runtime = app[RUNTIME]
-    await asyncio.get_running_loop().run_in_executor(None, upgrade, runtime.db.engine)
-    log.info("database ready", extra={"dialect": runtime.db.dialect})
+    db = app[DATABASE]
+    await asyncio.get_running_loop().run_in_executor(None, upgrade, db.engine)
+    log.info("database ready", extra={"dialect": db.dialect})
     yield
-    runtime.db.close()
+    db.close()
 
 
 async def _chat_ports(app: web.Application) -> AsyncIterator[None]:

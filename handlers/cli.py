@@ -14,8 +14,6 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.table import Table
 
-from bot.alerting.cli import alerts_app, maintenance_app
-from bot.clikit import actor, err, fail, out, run, settings
 from bot.domain import commands as c
 from bot.domain.errors import DomainError
 from bot.domain.metrics import format_duration
@@ -25,6 +23,8 @@ from bot.postmortem import render_postmortem
 from bot.repository import Repo
 from bot.runtime import Runtime
 from bot.service import Outcome, parse_ref
+from handlers.cli_alerts import alerts_app, maintenance_app
+from handlers.clikit import actor, err, fail, out, run, settings
 from integrations.export.render import render_facts
 from integrations.teams.cli import teams_app
 
@@ -88,8 +88,8 @@ def serve(
 ) -> None:
     """Run the bot: web server, chat adapters, alert intake, scheduler and outbox."""
     # Loaded here, not at the top: the chat SDKs are slow to import and only serve needs them.
-    from bot.app import serve as run_server
     from bot.logs import configure_logging
+    from handlers.app import serve as run_server
 
     s = settings()
     configure_logging(s.log_level, s.log_format)

@@ -19,9 +19,10 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.runtime import RUNTIME, Runtime
+from bot.runtime import Runtime
 from bot.scheduling.cron import cron_trigger
 from bot.scheduling.engine import ScheduleConfig, Scheduler, TickReport
+from handlers.appkeys import RUNTIME
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """``sitrep maintenance ...`` and ``sitrep alerts ...``.
 
-``bot.cli`` mounts these sub-apps; the helpers both share live in ``bot.clikit``.
+``handlers.cli`` mounts these sub-apps; the helpers both share live in ``handlers.clikit``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from rich.table import Table
 from bot.alerting.intake import AlertIntake
 from bot.alerting.maintenance import parse_duration
 from bot.alerting.model import AlertQuery, MaintenanceWindow
-from bot.clikit import actor, fail, out, run
 from bot.domain.alert import StoredAlert
 from bot.domain.errors import DomainError
 from bot.runtime import Runtime
+from handlers.clikit import actor, fail, out, run
 
 maintenance_app = typer.Typer(
     help="Maintenance windows that silence matching alerts.", no_args_is_help=True
