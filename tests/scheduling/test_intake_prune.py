@@ -13,25 +13,27 @@ from sqlmodel import col
 
 from bot.config import Settings
 from bot.ports import FixedClock
-from bot.runtime import RUNTIME, Runtime
-from bot.scheduling import install
+from bot.runtime import Runtime
 from bot.scheduling.engine import ScheduleConfig, Scheduler
+from handlers import scheduler as install
+from handlers.appkeys import RUNTIME
+from storage.db import Database
 from storage.tables import IntakeKeyRow
 from tests.scheduling.conftest import make_scheduler
 
 
-def stored_keys(rt: Runtime) -> set[str]:
+def stored_keys(rt: Runtime[Database]) -> set[str]:
     with rt.db.session() as session:
         return set(session.scalars(select(col(IntakeKeyRow.key))))
 
 
-async def sight(rt: Runtime, key: str, clock: FixedClock) -> None:
+async def sight(rt: Runtime[Database], key: str, clock: FixedClock) -> None:
     now = clock.now()
     assert await rt.db.run(lambda repo: repo.first_sighting(key, now))
 
 
 async def test_keys_older_than_the_retention_window_are_pruned_and_younger_ones_kept(
-    rt: Runtime, clock: FixedClock
+    rt: Runtime[Database], clock: FixedClock
 ) -> None:
     sched = make_scheduler(rt, dedup_retention=timedelta(hours=48))
     await sight(rt, "w:slack:trigger-old", clock)
@@ -47,7 +49,7 @@ async def test_keys_older_than_the_retention_window_are_pruned_and_younger_ones_
 
 
 async def test_a_key_exactly_at_the_window_edge_is_kept_and_a_second_prune_removes_nothing(
-    rt: Runtime, clock: FixedClock, sched: Scheduler
+    rt: Runtime[Database], clock: FixedClock, sched: Scheduler
 ) -> None:
     await sight(rt, "w:edge", clock)
     clock.advance(hours=48)
@@ -58,7 +60,7 @@ async def test_a_key_exactly_at_the_window_edge_is_kept_and_a_second_prune_remov
     assert await sched.prune_intake_keys(clock.now()) == 0
 
 
-def test_the_retention_window_comes_from_settings(rt: Runtime) -> None:
+def test_the_retention_window_comes_from_settings(rt: Runtime[Database]) -> None:
     assert make_scheduler(rt).config.dedup_retention == timedelta(hours=48)
     custom = rt.settings.model_copy(update={"dedup_retention_hours": 72})
     assert ScheduleConfig.from_settings(custom).dedup_retention == timedelta(hours=72)
@@ -74,7 +76,7 @@ async def test_the_running_app_prunes_old_keys_on_its_own(
 ) -> None:
     """The APScheduler job in the real app calls the prune; the database decides what goes."""
     monkeypatch.setattr(install, "PRUNE_SECONDS", 0.05)
-    runtime: Runtime = app[RUNTIME]
+    runtime: Runtime[Database] = app[RUNTIME]
     async with TestClient(TestServer(app, host="127.0.0.1")):
         await sight(runtime, "w:old", clock)
         clock.advance(hours=49)

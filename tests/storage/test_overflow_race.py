@@ -15,32 +15,34 @@ from bot.alerting.store import NoticeBacklog
 from bot.config import Settings
 from bot.outbox_types import OutboxIntent
 from bot.ports import FixedClock
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
+from handlers.compose import build_runtime
+from storage.db import Database
 from storage.migrate import upgrade
 from storage.repo import SqlRepo
 from tests.storage.test_outbox_priority import notice, upsert, waiting
 
 
 @pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
+def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
     runtime = build_runtime(settings, clock=clock)
     upgrade(runtime.db.engine)
     yield runtime
     runtime.db.close()
 
 
-def notices(rt: Runtime, numbers: range) -> list[OutboxIntent]:
+def notices(rt: Runtime[Database], numbers: range) -> list[OutboxIntent]:
     return [i for n in numbers for i in notice(rt, n)]
 
 
-def waiting_for_a_lock(rt: Runtime) -> bool:
+def waiting_for_a_lock(rt: Runtime[Database]) -> bool:
     with rt.db.engine.connect() as conn:
         stmt = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
         return bool(conn.execute(text(stmt)).scalar_one())
 
 
 def test_two_replicas_overflowing_at_once_write_one_summary_counting_both(
-    rt: Runtime,
+    rt: Runtime[Database],
 ) -> None:
     if rt.db.dialect != "postgresql":
         pytest.skip("SQLite's write transactions cannot overlap; the race needs two writers")
