@@ -54,6 +54,9 @@ def build_scheduler(runtime: Runtime) -> Scheduler:
 
 def install(app: web.Application) -> None:
     """Add the scheduler's cleanup context to the app."""
+    # Each job run logs "executed successfully" at INFO: one line per tick and prune, which
+    # drowns the lines people read (bot.logs quiets it too, but apps built in tests skip that).
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     app[SCHEDULER] = build_scheduler(app[RUNTIME])
     app.cleanup_ctx.append(_scheduler_ctx)
 
