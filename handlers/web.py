@@ -186,7 +186,9 @@ def _viewer(request: web.Request, session: sess.Session) -> Viewer:
 
 
 def _actor(session: sess.Session) -> Actor:
-    return Actor(id=session.actor_id, display=session.name, trusted=True)
+    # Only admins skip the core's commander checks, as SITREP_ADMINS do in chat; the
+    # shared-token operator of a single-user install counts as one.
+    return Actor(id=session.actor_id, display=session.name, trusted=session.role >= Access.ADMIN)
 
 
 def _safe_next(value: str) -> str:
@@ -421,7 +423,11 @@ async def oidc_callback(request: web.Request) -> web.Response:
         return _refused("The identity provider sent no sign-in code.")
     try:
         claims = await _oidc(request).finish(
-            code, _redirect_uri(request), pending.verifier, pending.nonce
+            code,
+            _redirect_uri(request),
+            pending.verifier,
+            pending.nonce,
+            request.query.get("iss"),
         )
     except SignInFailed as exc:
         log.warning("OIDC sign-in refused: %s", exc)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 from authlib.common.security import generate_token
+from authlib.common.urls import url_encode
+from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
@@ -101,24 +103,34 @@ class OidcClient:
         return Start(str(url), state, nonce, verifier)
 
     async def finish(
-        self, code: str, redirect_uri: str, verifier: str, nonce: str
+        self, code: str, redirect_uri: str, verifier: str, nonce: str, iss: str | None = None
     ) -> dict[str, Any]:
-        """Trade the code for tokens and return the verified ID token's claims."""
+        """Trade the code for tokens and return the verified ID token's claims.
+
+        ``iss`` is the authorization response's issuer (RFC 9207), when the provider sends one.
+        """
         meta = await self.metadata()
+        if iss is not None and iss != meta["issuer"]:
+            # Another provider's answer, sent to us to mix the two up.
+            raise SignInFailed("the sign-in answer came from another issuer")
         form = {
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": redirect_uri,
             "code_verifier": verifier,
         }
-        auth: aiohttp.BasicAuth | None = None
         methods = meta.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
-        if "client_secret_basic" in methods:
-            auth = aiohttp.BasicAuth(self.config.client_id, self.config.client_secret)
-        else:
-            # Slack's token endpoint takes the client credentials only in the body.
-            form |= {"client_id": self.config.client_id, "client_secret": self.config.client_secret}
-        token = await _post_form(meta["token_endpoint"], form, auth)
+        # Slack's token endpoint takes the client credentials only in the body.
+        method = "client_secret_basic" if "client_secret_basic" in methods else "client_secret_post"
+        auth = ClientAuth(self.config.client_id, self.config.client_secret, method)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+        }
+        _, headers, body = auth.prepare(
+            "POST", meta["token_endpoint"], headers, url_encode(list(form.items()))
+        )
+        token = await _post_form(meta["token_endpoint"], body, headers)
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise SignInFailed("the provider sent no ID token")
@@ -179,15 +191,11 @@ async def _get_json(url: str) -> dict[str, Any]:
     return data
 
 
-async def _post_form(
-    url: str, form: Mapping[str, str], auth: aiohttp.BasicAuth | None
-) -> dict[str, Any]:
+async def _post_form(url: str, body: str, headers: Mapping[str, str]) -> dict[str, Any]:
     try:
         async with (
             aiohttp.ClientSession(timeout=_TIMEOUT) as http,
-            http.post(
-                url, data=dict(form), auth=auth, headers={"Accept": "application/json"}
-            ) as resp,
+            http.post(url, data=body.encode(), headers=dict(headers)) as resp,
         ):
             data = await resp.json(content_type=None)
             status = resp.status

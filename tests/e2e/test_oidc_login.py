@@ -149,7 +149,8 @@ async def test_people_sign_in_with_the_provider_and_get_their_role(
             await alice.get_by_label("Update", exact=True).fill("Rolling back the bad deploy.")
             await alice.get_by_role("button", name="Post update").click()
             await expect(alice.get_by_role("status")).to_have_text("Stakeholder update posted.")
-            await expect(alice.locator("body")).to_contain_text("Alice Responder")
+            timeline = alice.locator('table[aria-labelledby="timeline"]')
+            await expect(timeline).to_contain_text("Alice Responder")
             # Responders see private incidents.
             await alice.goto(f"{base_url}/incidents/2")
             await expect(alice.get_by_role("heading", level=1)).to_contain_text("INC-2")
