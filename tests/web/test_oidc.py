@@ -326,3 +326,11 @@ def test_a_session_cookie_for_a_person_round_trips() -> None:
     assert sess.read_session("other-key", cookie, now) is None
     tampered = cookie.replace("~admin.", "~viewer.")
     assert sess.read_session("k", tampered, now) is None
+
+
+async def test_sign_out_clears_the_session_cookie(client: Client) -> None:
+    headers, csrf = await _as(client, Access.VIEWER)
+    resp = await client.post("/logout", data={"csrf": csrf}, headers=headers, allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/login"
+    cleared = resp.cookies[sess.COOKIE]
+    assert cleared.value == "" and cleared["max-age"] == "0"
