@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint test-postgres bench clean playground
+.PHONY: run test lint test-postgres bench clean playground oidc-provider
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test-postgres: $(STAMP)
 playground:
 	npm ci --prefix tests/e2e/playground --no-audit --no-fund
 
+## The OpenID Provider for tests/e2e/test_oidc_login.py (needs node/npm).
+oidc-provider:
+	npm ci --prefix tests/e2e/oidc --no-audit --no-fund
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -44,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/export.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info tests/e2e/playground/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info tests/e2e/playground/node_modules tests/e2e/oidc/node_modules

@@ -32,6 +32,7 @@ from pydantic_settings import (
 from bot.domain.errors import InvalidCommand
 from bot.domain.labels import LabelMatcher
 from bot.domain.policy import Policy, SeverityPolicy
+from bot.security.access import Access, RoleRules
 from bot.security.clients import parse_networks
 from bot.security.throttle import ThrottlePolicy
 
@@ -153,6 +154,23 @@ class Settings(BaseSettings):
     auth_throttle_lockout_seconds: float = Field(default=30, gt=0, le=7 * 86400)
     auth_throttle_max_lockout_seconds: float = Field(default=3600, gt=0, le=7 * 86400)
     admins: list[str] = Field(default_factory=list)
+
+    # Web sign-in. OpenID Connect (any provider with discovery: Slack, Entra ID, Google, Okta,
+    # Keycloak) is the way in; the shared API-token form is only for single-user installs.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid profile email"
+    # The claim listing a person's groups, and which groups make responders and admins.
+    oidc_roles_claim: str = "groups"
+    oidc_admin_groups: list[str] = Field(default_factory=list)
+    oidc_responder_groups: list[str] = Field(default_factory=list)
+    # Emails or subjects allowed to act on incidents (SITREP_ADMINS makes admins).
+    responders: list[str] = Field(default_factory=list)
+    web_default_role: Literal["viewer", "responder", "admin"] = "viewer"
+    web_shared_token_login: bool = False
+    # Keys the session cookie; defaults to the OIDC client secret (or the API token).
+    web_session_secret: SecretStr | None = None
     severities: list[SeverityConfig] = Field(default_factory=lambda: list(DEFAULT_SEVERITIES))
 
     # Chat delivery
@@ -257,6 +275,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_is_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.match(r"^https?://[^/?#\s]+", value):
+            raise ValueError("must be the provider's https:// issuer URL")
+        return value
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Whether the web UI signs people in with OpenID Connect."""
+        return bool(self.oidc_issuer)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -299,6 +330,8 @@ class Settings(BaseSettings):
         # an empty password, and the other halves would silently do nothing.
         am_user, am_pass = "SITREP_ALERTMANAGER_USERNAME", "SITREP_ALERTMANAGER_PASSWORD"
         app_id, app_pass = "SITREP_TEAMS_APP_ID", "SITREP_TEAMS_APP_PASSWORD"
+        issuer, client_id = "SITREP_OIDC_ISSUER", "SITREP_OIDC_CLIENT_ID"
+        client_secret = "SITREP_OIDC_CLIENT_SECRET"
         bot, signing, app_token = "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"
         given = {
             am_user: _present(self.alertmanager_username),
@@ -308,11 +341,17 @@ class Settings(BaseSettings):
             bot: _present(self.slack_bot_token),
             signing: _present(self.slack_signing_secret),
             app_token: _present(self.slack_app_token),
+            issuer: _present(self.oidc_issuer),
+            client_id: _present(self.oidc_client_id),
+            client_secret: _present(self.oidc_client_secret),
         }
         # (set, then this is required too). An app id alone is fine: `sitrep teams package`
         # needs only the id, and the server says at start when it cannot sign with it.
         needs = [(am_user, am_pass), (am_pass, am_user), (app_pass, app_id), (signing, bot)]
         needs += [(app_token, bot)]
+        # An OIDC sign-in needs all three; any one alone would leave the login page broken.
+        needs += [(issuer, client_id), (issuer, client_secret), (client_id, issuer)]
+        needs += [(client_secret, issuer)]
         for key, required in needs:
             if given[key] and not given[required]:
                 raise ValueError(f"{required}: required when {key} is set")
@@ -345,6 +384,17 @@ class Settings(BaseSettings):
                 for i, s in enumerate(self.severities)
             ),
             admins=frozenset(self.admins),
+        )
+
+    def role_rules(self) -> RoleRules:
+        """How web sign-in claims map to viewer / responder / admin."""
+        return RoleRules(
+            claim=self.oidc_roles_claim,
+            admin_groups=frozenset(self.oidc_admin_groups),
+            responder_groups=frozenset(self.oidc_responder_groups),
+            admins=frozenset(self.admins),
+            responders=frozenset(self.responders),
+            default=Access.parse(self.web_default_role),
         )
 
     def throttle_policy(self) -> ThrottlePolicy:

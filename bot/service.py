@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -156,7 +156,7 @@ class IncidentService:
         )
         incident = repo.add_incident(incident)
         assert incident.id is not None
-        repo.append_events(incident.id, events)
+        repo.append_events(incident.id, with_actor_name(events, actor))
         repo.enqueue(plan(None, incident, events, self.notify), now)
         repo.audit(
             workspace, at=now, actor=actor.id, action="declare", target=incident.ref, detail=audit
@@ -247,7 +247,7 @@ class IncidentService:
             return Outcome(incident)
         after = apply(incident, events, self.policy)
         repo.save_incident(after)
-        repo.append_events(incident.id, events)
+        repo.append_events(incident.id, with_actor_name(events, actor))
         item = self._side_effects(repo, after, cmd, events, actor, now)
         repo.enqueue(plan(incident, after, events, self.notify, from_room=from_room), now)
         return Outcome(after, events, action_item=item)
@@ -393,3 +393,19 @@ def intake_key(workspace: str, dedup_key: str | None) -> str | None:
     if len(key) <= MAX_INTAKE_KEY:
         return key
     return f"{workspace}:sha256:{hashlib.sha256(dedup_key.encode()).hexdigest()}"
+
+
+def with_actor_name(events: Sequence[Event], actor: Actor) -> list[Event]:
+    """The events as stored: each remembers the display name its actor had at the time.
+
+    The actor column keeps the stable id (a Slack user id, ``oidc:<issuer>#<sub>``); the name
+    rides along in ``data["actor_name"]`` so timelines can show a person, not an id.
+    """
+    if not actor.display or actor.display == actor.id:
+        return list(events)
+    return [
+        replace(e, data={**e.data, "actor_name": actor.display})
+        if e.actor == actor.id and "actor_name" not in e.data
+        else e
+        for e in events
+    ]

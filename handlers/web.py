@@ -1,4 +1,7 @@
-"""The web UI: server-rendered pages for on-call engineers, behind a token-login session.
+"""The web UI: server-rendered pages for on-call engineers, behind a signed-in session.
+
+People sign in with OpenID Connect and get a role (viewer, responder, admin) from their claims;
+the shared API-token form is an explicit opt-in for single-user installs.
 
 Pages are plain HTML forms (Post/Redirect/Get); the HTML itself is rendered by the pure
 functions in ``integrations.web``. Core errors are caught here and shown on the page, so the
@@ -29,6 +32,7 @@ from bot.domain.limits import parse_id
 from bot.domain.model import Role, Status
 from bot.postmortem import render_postmortem
 from bot.runtime import Runtime
+from bot.security.access import Access, person_from_claims
 from bot.service import parse_ref
 from handlers.appkeys import RUNTIME
 from handlers.body import UnreadableForm, read_form
@@ -37,6 +41,7 @@ from integrations.export.render import render_facts
 from integrations.web import session as sess
 from integrations.web.incident import FormError, incident_page
 from integrations.web.layout import CSS, JS, Viewer, message_page
+from integrations.web.oidc import Config, OidcClient, SignInFailed
 from integrations.web.pages import ListView, list_page, login_page
 
 log = logging.getLogger(__name__)
@@ -60,21 +65,30 @@ def register(app: web.Application) -> None:
     r = app.router
     r.add_get("/", root)
     r.add_get("/assets/{name}", asset)
+    app[OIDC] = {}
     r.add_get("/login", login_form)
     r.add_post("/login", login)
+    r.add_get("/login/oidc", oidc_start)
+    r.add_get("/login/oidc/callback", oidc_callback)
     r.add_post("/logout", _page(logout))
     r.add_get("/incidents", _page(incidents))
-    r.add_post("/incidents", _page(declare))
+    # Every state-changing form needs a responder; reading needs only a signed-in viewer.
+    act = Access.RESPONDER
+    r.add_post("/incidents", _page(declare, act))
     r.add_get("/incidents/{number}", _page(incident))
     r.add_get("/incidents/{number}/postmortem.{fmt:md|html|json}", _page(postmortem))
-    r.add_post("/incidents/{number}/acknowledge", _page(acknowledge))
-    r.add_post("/incidents/{number}/status", _page(change_status))
-    r.add_post("/incidents/{number}/updates", _page(post_update))
-    r.add_post("/incidents/{number}/notes", _page(add_note))
-    r.add_post("/incidents/{number}/roles", _page(assign_role))
-    r.add_post("/incidents/{number}/severity", _page(change_severity))
-    r.add_post("/incidents/{number}/action-items", _page(add_action_item))
-    r.add_post("/incidents/{number}/action-items/{item}", _page(set_action_item_done))
+    r.add_post("/incidents/{number}/acknowledge", _page(acknowledge, act))
+    r.add_post("/incidents/{number}/status", _page(change_status, act))
+    r.add_post("/incidents/{number}/updates", _page(post_update, act))
+    r.add_post("/incidents/{number}/notes", _page(add_note, act))
+    r.add_post("/incidents/{number}/roles", _page(assign_role, act))
+    r.add_post("/incidents/{number}/severity", _page(change_severity, act))
+    r.add_post("/incidents/{number}/action-items", _page(add_action_item, act))
+    r.add_post("/incidents/{number}/action-items/{item}", _page(set_action_item_done, act))
+
+
+# One OIDC client per app (keyed by its configuration), so discovery and keys are cached.
+OIDC = web.AppKey("sitrep_oidc_clients", dict[Config, OidcClient])
 
 
 # -- responses -----------------------------------------------------------------------------
@@ -111,8 +125,9 @@ def _message(
 def _disabled() -> web.Response:
     return _message(
         "Web UI disabled",
-        "The web UI is disabled because no API token is configured. "
-        "Set SITREP_API_TOKEN and restart sitrep to enable it.",
+        "The web UI is disabled because no sign-in is configured. Set SITREP_OIDC_ISSUER, "
+        "SITREP_OIDC_CLIENT_ID and SITREP_OIDC_CLIENT_SECRET (or, for a single-user install, "
+        "SITREP_API_TOKEN with SITREP_WEB_SHARED_TOKEN_LOGIN=true) and restart sitrep.",
         403,
     )
 
@@ -134,10 +149,31 @@ def _runtime(request: web.Request) -> Runtime:
     return request.app[RUNTIME]
 
 
+def _secret(value: object) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if callable(getter) else ""
+
+
+def _shared_token(request: web.Request) -> str | None:
+    """The API token when the shared-token login is switched on, else None."""
+    settings = _runtime(request).settings
+    if not settings.web_shared_token_login:
+        return None
+    return _secret(settings.api_token) or None
+
+
 def _key(request: web.Request) -> str | None:
-    token = _runtime(request).settings.api_token
-    value = token.get_secret_value() if token is not None else ""
-    return value or None
+    """The session MAC key, or None when no sign-in is configured (the UI is off).
+
+    Every secret a session depends on goes in, so rotating any of them signs everyone out.
+    """
+    settings = _runtime(request).settings
+    parts = [_secret(settings.web_session_secret), _shared_token(request) or ""]
+    if settings.oidc_enabled:
+        parts.append(_secret(settings.oidc_client_secret))
+    if not (settings.oidc_enabled or _shared_token(request)):
+        return None
+    return "\0".join(parts)
 
 
 def _now(request: web.Request) -> datetime:
@@ -151,7 +187,9 @@ def _viewer(request: web.Request, session: sess.Session) -> Viewer:
 
 
 def _actor(session: sess.Session) -> Actor:
-    return Actor(id=session.actor_id, display=session.name, trusted=True)
+    # Only admins skip the core's commander checks, as SITREP_ADMINS do in chat; the
+    # shared-token operator of a single-user install counts as one.
+    return Actor(id=session.actor_id, display=session.name, trusted=session.role >= Access.ADMIN)
 
 
 def _safe_next(value: str) -> str:
@@ -159,8 +197,8 @@ def _safe_next(value: str) -> str:
     return sess.safe_next(value)
 
 
-def _page(handler: Page) -> Handler:
-    """Guard a route: UI enabled, valid session, CSRF on POST, errors rendered as HTML."""
+def _page(handler: Page, need: Access = Access.VIEWER) -> Handler:
+    """Guard a route: UI enabled, valid session, CSRF on POST, the role ``need``, errors as HTML."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         key = _key(request)
@@ -193,6 +231,14 @@ def _page(handler: Page) -> Handler:
                     403,
                     _viewer(request, session),
                 )
+        if session.role < need:
+            return _message(
+                "Not allowed",
+                f"You are signed in as a {session.role.label}; this needs the {need.label} "
+                "role. Ask a sitrep admin to give you that role.",
+                403,
+                _viewer(request, session),
+            )
         try:
             return await handler(request, session)
         except DomainError as exc:
@@ -233,18 +279,38 @@ async def asset(request: web.Request) -> web.Response:
     return resp
 
 
+def _login_page(request: web.Request, status: int = 200, **kw: str) -> web.Response:
+    nxt = kw.pop("next_path", "") or request.query.get("next", "/incidents")
+    settings = _runtime(request).settings
+    body = login_page(
+        next_path=_safe_next(nxt),
+        token_form=_shared_token(request) is not None,
+        oidc=settings.oidc_enabled,
+        **kw,
+    )
+    return _html(body, status)
+
+
 async def login_form(request: web.Request) -> web.Response:
     """GET /login"""
     if _key(request) is None:
         return _disabled()
-    return _html(login_page(next_path=_safe_next(request.query.get("next", "/incidents"))))
+    return _login_page(request)
 
 
 async def login(request: web.Request) -> web.Response:
-    """POST /login: check the token, set the session cookie."""
+    """POST /login: check the shared token (when switched on), set the session cookie."""
     key = _key(request)
     if key is None:
         return _disabled()
+    shared = _shared_token(request)
+    if shared is None:
+        return _message(
+            "Token sign-in off",
+            "Signing in with the API token is switched off here; use the sign-in button.",
+            403,
+            link='<a href="/login">Sign in</a>',
+        )
     try:
         form = await read_form(request)
     except UnreadableForm as exc:
@@ -253,26 +319,135 @@ async def login(request: web.Request) -> web.Response:
         )
     token, name, nxt = (_text(form.get(k)) for k in ("token", "name", "next"))
     next_path = _safe_next(nxt)
-    ok = sess.token_matches(token, key)
+    ok = sess.token_matches(token, shared)
     # An empty token is no guess; only a wrong one counts towards a lockout.
     refused = auth_throttled(request, ok) if ok or token.strip() else None
     if refused is not None:
         return refused
     if not ok:
         log.warning("web login refused: wrong token", extra={"remote": request.remote})
-        page = login_page(error="That token is not right.", next_path=next_path, name=name)
-        return _html(page, 401)
+        return _login_page(
+            request, 401, error="That token is not right.", next_path=next_path, name=name
+        )
     _, cookie = sess.new_session(key, _now(request), name)
     resp = _see_other(next_path)
+    _set_session(request, resp, cookie, "Strict")
+    return resp
+
+
+def _set_session(request: web.Request, resp: web.StreamResponse, cookie: str, same: str) -> None:
     resp.set_cookie(
         sess.COOKIE,
         cookie,
         max_age=int(sess.TTL.total_seconds()),
         path="/",
         httponly=True,
-        samesite="Strict",
-        secure=_runtime(request).settings.public_url.startswith("https"),
+        samesite=same,
+        secure=_secure(request),
     )
+
+
+def _secure(request: web.Request) -> bool:
+    return _runtime(request).settings.public_url.startswith("https")
+
+
+def _oidc(request: web.Request) -> OidcClient:
+    settings = _runtime(request).settings
+    config = Config(
+        settings.oidc_issuer,
+        settings.oidc_client_id,
+        _secret(settings.oidc_client_secret),
+        settings.oidc_scopes,
+    )
+    clients = request.app[OIDC]
+    if config not in clients:
+        clients[config] = OidcClient(config)
+    return clients[config]
+
+
+def _redirect_uri(request: web.Request) -> str:
+    # The provider has this exact URL registered; behind a proxy only public_url knows it.
+    base = _runtime(request).settings.public_url.rstrip("/")
+    if not base:
+        base = f"{request.url.scheme}://{request.url.host}:{request.url.port}"
+    return f"{base}/login/oidc/callback"
+
+
+async def oidc_start(request: web.Request) -> web.Response:
+    """GET /login/oidc?next=: send the browser to the identity provider."""
+    key = _key(request)
+    if key is None or not _runtime(request).settings.oidc_enabled:
+        return _message("Sign-in off", "OpenID Connect sign-in is not configured.", 404)
+    try:
+        start = await _oidc(request).start(_redirect_uri(request))
+    except SignInFailed as exc:
+        log.warning("OIDC sign-in could not start: %s", exc)
+        return _message("Sign-in unavailable", f"Sign-in failed: {exc}.", 502, link=_RETRY)
+    pending = sess.Pending(
+        start.state, start.nonce, start.verifier, _safe_next(request.query.get("next", ""))
+    )
+    resp = _see_other(start.url)
+    # Lax: the provider sends the browser back with a cross-site GET, which Strict would drop.
+    resp.set_cookie(
+        sess.PENDING_COOKIE,
+        sess.pending_cookie(key, _now(request), pending),
+        max_age=int(sess.PENDING_TTL.total_seconds()),
+        path="/login/oidc",
+        httponly=True,
+        samesite="Lax",
+        secure=_secure(request),
+    )
+    return resp
+
+
+_RETRY = '<a href="/login">Sign in again</a>'
+
+
+async def oidc_callback(request: web.Request) -> web.Response:
+    """GET /login/oidc/callback?code=&state=: check the answer, sign the person in."""
+    key = _key(request)
+    settings = _runtime(request).settings
+    if key is None or not settings.oidc_enabled:
+        return _message("Sign-in off", "OpenID Connect sign-in is not configured.", 404)
+    raw = request.cookies.get(sess.PENDING_COOKIE, "")
+    pending = sess.read_pending(key, raw, _now(request)) if raw else None
+    state = request.query.get("state", "")
+    # state ties this answer to the sign-in this browser started (no login CSRF).
+    if pending is None or not sess.token_matches(state, pending.state):
+        log.warning("OIDC sign-in refused: state mismatch", extra={"remote": request.remote})
+        return _refused("This sign-in does not match the one this browser started.")
+    if request.query.get("error"):
+        reason = sess.clean_name(request.query.get("error_description", "") or "")
+        return _refused(f"The identity provider did not sign you in. {reason}".strip(), 401)
+    code = request.query.get("code", "")
+    if not code:
+        return _refused("The identity provider sent no sign-in code.")
+    try:
+        claims = await _oidc(request).finish(
+            code,
+            _redirect_uri(request),
+            pending.verifier,
+            pending.nonce,
+            request.query.get("iss"),
+        )
+    except SignInFailed as exc:
+        log.warning("OIDC sign-in refused: %s", exc)
+        return _refused(f"Sign-in failed: {exc}.")
+    person = person_from_claims(settings.oidc_issuer, claims, settings.role_rules())
+    # A brand-new session id on every sign-in: nothing from before the login carries over.
+    _, cookie = sess.person_session(key, _now(request), person)
+    resp = _see_other(pending.next_path)
+    # Lax, not Strict: this response ends a redirect chain that started at the provider, and
+    # Chromium withholds Strict cookies for the whole chain. Forms still need the CSRF token.
+    _set_session(request, resp, cookie, "Lax")
+    resp.del_cookie(sess.PENDING_COOKIE, path="/login/oidc")
+    log.info("web sign-in", extra={"actor": person.actor_id, "role": person.role.label})
+    return resp
+
+
+def _refused(message: str, status: int = 400) -> web.Response:
+    resp = _message("Sign-in refused", message, status, link=_RETRY)
+    resp.del_cookie(sess.PENDING_COOKIE, path="/login/oidc")
     return resp
 
 
@@ -302,6 +477,25 @@ async def incidents(request: web.Request, session: sess.Session) -> web.Response
     return _list_response(request, session, view)
 
 
+def _sees_private(session: sess.Session) -> bool:
+    return session.role >= Access.RESPONDER
+
+
+def _visible(session: sess.Session, view: ListView) -> ListView:
+    if _sees_private(session):
+        return view
+    return ListView(
+        open=[i for i in view.open if not i.private],
+        recent=[i for i in view.recent if not i.private],
+        filtered=None if view.filtered is None else [i for i in view.filtered if not i.private],
+        status=view.status,
+        severity=view.severity,
+        error=view.error,
+        filter_error=view.filter_error,
+        values=view.values,
+    )
+
+
 async def _list_view(request: web.Request, status: str, severity: str) -> ListView:
     runtime = _runtime(request)
     ws = runtime.settings.workspace
@@ -325,6 +519,7 @@ def _list_response(
     request: web.Request, session: sess.Session, view: ListView, status: int = 200
 ) -> web.Response:
     runtime = _runtime(request)
+    view = _visible(session, view)
     body = list_page(view, runtime.service.policy, _viewer(request, session), _now(request))
     return _html(body, status)
 
@@ -374,6 +569,9 @@ async def _render(
 ) -> web.Response:
     runtime = _runtime(request)
     detail = await runtime.service.detail(runtime.settings.workspace, number)
+    if detail.incident.private and not _sees_private(session):
+        # The same answer as for no incident at all, so a viewer cannot probe for private ones.
+        raise NotFound(f"INC-{number} not found")
     body = incident_page(
         detail,
         runtime.service.policy,
@@ -397,6 +595,8 @@ async def postmortem(request: web.Request, session: sess.Session) -> web.Respons
     runtime = _runtime(request)
     number = _number(request)
     ws = runtime.settings.workspace
+    if (await runtime.service.get(ws, number)).private and not _sees_private(session):
+        raise NotFound(f"INC-{number} not found")
     text = await render_postmortem(runtime.service, ws, number, lambda f: render_facts(f, fmt))
     resp = web.Response(text=text, content_type=_EXPORT_TYPES[fmt], charset="utf-8")
     _harden(resp, _EXPORT_CSP)

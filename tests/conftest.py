@@ -94,6 +94,8 @@ def settings(
     values: dict[str, Any] = {
         "database_url": database_url,
         "api_token": API_TOKEN,
+        # The web tests sign in with the shared token; OIDC tests switch to their provider.
+        "web_shared_token_login": True,
         "public_url": "https://sitrep.example.com",
         "outbox_poll_seconds": 0.05,
     }

@@ -198,13 +198,21 @@ def _timeline(entries: list[TimelineEntry]) -> str:
         return '<h2 id="timeline">Timeline</h2><p class="muted">Empty.</p>'
     rows = "".join(
         f'<tr><td class="when">{time_tag(e.at, seconds=True)}</td>'
-        f"<td>{esc(e.kind.value.replace('_', ' '))}</td><td>{esc(e.actor)}</td>"
+        f"<td>{esc(e.kind.value.replace('_', ' '))}</td><td>{_who(e)}</td>"
         f'<td class="title">{_entry_text(e)}</td></tr>'
         for e in sorted(entries, key=lambda e: (e.at, e.id))
     )
     return f"""<h2 id="timeline">Timeline <span class="muted">(UTC)</span></h2>
 <table aria-labelledby="timeline"><thead><tr><th scope="col">When</th><th scope="col">Event</th>
 <th scope="col">Who</th><th scope="col">What</th></tr></thead><tbody>{rows}</tbody></table>"""
+
+
+def _who(e: TimelineEntry) -> str:
+    # The name the person had when they acted; the stable id stays available on hover.
+    name = e.data.get("actor_name")
+    if isinstance(name, str) and name and name != e.actor:
+        return f'<span title="{esc(e.actor)}">{esc(name)}</span>'
+    return esc(e.actor)
 
 
 def _entry_text(e: TimelineEntry) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import quote
 
 from bot.domain.model import Incident, Status
 from bot.domain.policy import Policy, UnknownSeverity
@@ -19,11 +20,27 @@ from integrations.web.layout import (
 )
 
 
-def login_page(*, error: str = "", next_path: str = "/incidents", name: str = "") -> str:
-    """The form asking for the API token."""
+def login_page(
+    *,
+    error: str = "",
+    next_path: str = "/incidents",
+    name: str = "",
+    token_form: bool = True,
+    oidc: bool = False,
+) -> str:
+    """The sign-in page: the identity provider's button and/or the shared API-token form."""
     alert = f'<div class="error" role="alert" id="login-error">{esc(error)}</div>' if error else ""
     described = ' aria-describedby="login-error" aria-invalid="true"' if error else ""
-    body = f"""<div class="narrow"><h1>Sign in to sitrep</h1>{alert}
+    sso = ""
+    if oidc:
+        href = f"/login/oidc?next={quote(next_path, safe='')}"
+        sso = (
+            f'<p class="card"><a class="button" id="sso" href="{esc(href)}">'
+            "Sign in with your organisation account</a></p>"
+        )
+    if not token_form:
+        return page("Sign in", f'<div class="narrow"><h1>Sign in to sitrep</h1>{alert}{sso}</div>')
+    body = f"""<div class="narrow"><h1>Sign in to sitrep</h1>{alert}{sso}
 <form method="post" action="/login" class="card">
 <input type="hidden" name="next" value="{esc(next_path)}">
 <label for="token">API token</label>

@@ -1,0 +1,177 @@
+"""Sign in to the web UI through a real OpenID Provider (npm oidc-provider) in Chromium.
+
+The provider runs from tests/e2e/oidc (pinned; `npm ci --prefix tests/e2e/oidc`, done by
+.ci/run) on loopback. Alice is in the responders group, Victor only in ``staff`` (a viewer).
+Skips with the reason when node, the installed provider, chromium or playwright are missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.config import Settings
+from bot.runtime import Runtime
+from tests.web.support import declare
+
+HERE = Path(__file__).parent / "oidc"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CLIENT_ID = "sitrep-e2e"
+CLIENT_SECRET = "e2e-client-secret-0123456789"
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("node") is None, reason="node missing: apt-get install nodejs"),
+    pytest.mark.skipif(
+        not (HERE / "node_modules" / "oidc-provider").is_dir(),
+        reason="oidc-provider not installed: npm ci --prefix tests/e2e/oidc",
+    ),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: apt-get install chromium"
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("playwright") is None,
+        reason="playwright missing: pip install -e '.[dev]' (never `playwright install`)",
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest_asyncio.fixture
+async def base_url(app: web.Application) -> AsyncIterator[str]:
+    """sitrep on a loopback port."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def issuer(base_url: str, settings: Settings) -> AsyncIterator[str]:
+    """The provider, with sitrep's callback registered, and sitrep pointed at it."""
+    port = _free_port()
+    proc = await asyncio.create_subprocess_exec(
+        "node",
+        str(HERE / "provider.mjs"),
+        str(port),
+        f"{base_url}/login/oidc/callback",
+        CLIENT_ID,
+        CLIENT_SECRET,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{url}/.well-known/openid-configuration") as r:
+                        if r.status == 200:
+                            break
+                if proc.returncode is not None:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("oidc-provider did not start")
+        if proc.returncode is not None:
+            assert proc.stdout is not None
+            pytest.fail(f"oidc-provider exited: {(await proc.stdout.read()).decode()}")
+        settings.public_url = base_url
+        settings.oidc_issuer = url
+        settings.oidc_client_id = CLIENT_ID
+        settings.oidc_client_secret = SecretStr(CLIENT_SECRET)
+        settings.oidc_responder_groups = ["sitrep-responders"]
+        settings.web_shared_token_login = False
+        yield url
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await proc.wait()
+
+
+async def test_people_sign_in_with_the_provider_and_get_their_role(
+    base_url: str, issuer: str, app: web.Application
+) -> None:
+    from playwright.async_api import Page, async_playwright, expect
+
+    from handlers.appkeys import RUNTIME
+
+    runtime: Runtime = app[RUNTIME]
+    await declare(runtime, "Checkout API returning 500s", severity="SEV2")
+    await declare(runtime, "Suspected credential leak", severity="SEV2", private=True)
+
+    async def sign_in(page: Page, login: str, path: str) -> None:
+        await page.goto(f"{base_url}{path}")
+        await page.get_by_role("link", name="Sign in with your organisation account").click()
+        # The provider's own login page (devInteractions), on the provider's origin.
+        await page.locator('input[name="login"]').fill(login)
+        await page.locator('input[name="password"]').fill("any")
+        await page.locator('button[type="submit"]').click()
+        await expect(page).to_have_url(f"{base_url}{path}")
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            # Alice, a responder: signs in, posts an update, sees her name on the timeline.
+            alice = await (await browser.new_context()).new_page()
+            await sign_in(alice, "alice", "/incidents/1")
+            await alice.get_by_label("Update", exact=True).fill("Rolling back the bad deploy.")
+            await alice.get_by_role("button", name="Post update").click()
+            await expect(alice.get_by_role("status")).to_have_text("Stakeholder update posted.")
+            timeline = alice.locator('table[aria-labelledby="timeline"]')
+            await expect(timeline).to_contain_text("Alice Responder")
+            # Responders see private incidents.
+            await alice.goto(f"{base_url}/incidents/2")
+            await expect(alice.get_by_role("heading", level=1)).to_contain_text("INC-2")
+
+            # Victor, a viewer: reads the public incident, is refused an action, and the
+            # private incident does not exist for him — by URL or in the list.
+            victor = await (await browser.new_context()).new_page()
+            await sign_in(victor, "victor", "/incidents/1")
+            await victor.get_by_label("Update", exact=True).fill("I should not be able to post")
+            await victor.get_by_role("button", name="Post update").click()
+            await expect(victor.locator("body")).to_contain_text("this needs the responder role")
+            resp = await victor.goto(f"{base_url}/incidents/2")
+            assert resp is not None and resp.status == 404
+            await victor.goto(f"{base_url}/incidents")
+            await expect(victor.locator("body")).to_contain_text("Checkout API returning 500s")
+            await expect(victor.locator("body")).not_to_contain_text("credential leak")
+        finally:
+            await browser.close()
+
+    detail = await runtime.service.detail(runtime.settings.workspace, 1)
+    texts = [u.text for u in detail.updates]
+    assert texts == ["Rolling back the bad deploy."]
+    actors = {e.actor for e in detail.timeline}
+    assert any(a.startswith(f"oidc:{issuer}#alice") for a in actors), actors
