@@ -906,16 +906,20 @@ class SqlRepo:
         ).all()
         return [_to_token(r) for r in rows]
 
-    def revoke_token(self, workspace: str, token_id: int, now: datetime) -> ApiToken | None:
-        """Revoke a token (once: a second revoke keeps the first time); None if unknown."""
+    def revoke_token(
+        self, workspace: str, token_id: int, now: datetime
+    ) -> tuple[ApiToken, bool] | None:
+        """Revoke a token, and whether this call did it (a second revoke keeps the first
+        time); None if the workspace has no such token."""
         row = self.session.get(ApiTokenRow, token_id)
         if row is None or row.workspace != workspace:
             return None
-        if row.revoked_at is None:
-            row.revoked_at = now
-            self.session.add(row)
-            self.session.flush()
-        return _to_token(row)
+        if row.revoked_at is not None:
+            return _to_token(row), False
+        row.revoked_at = now
+        self.session.add(row)
+        self.session.flush()
+        return _to_token(row), True
 
     def touch_token(self, token_id: int, now: datetime) -> None:
         """Record a use of the token."""

@@ -76,10 +76,11 @@ class TokenRegistry:
         now = self.clock.now()
 
         def work(repo: Repo) -> ApiToken:
-            token = repo.revoke_token(workspace, token_id, now)
-            if token is None:
+            found = repo.revoke_token(workspace, token_id, now)
+            if found is None:
                 raise NotFound(f"no API token #{token_id}")
-            if token.revoked_at == now:
+            token, revoked_now = found
+            if revoked_now:
                 repo.audit(
                     workspace,
                     at=now,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_an_untouched_chain_verifies() -> None:
     assert verify_chain([]) is None
 
 
-EDITS = {
+EDITS: dict[str, Any] = {
     "workspace": "other",
     "at": T0 + timedelta(microseconds=1),
     "actor": "U999",

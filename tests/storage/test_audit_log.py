@@ -12,12 +12,13 @@ from alembic.command import downgrade
 from sqlalchemy import text
 
 from bot import audit_log
-from bot.audit import verify_chain
+from bot.audit import AuditEntry, verify_chain
 from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import Status
 from bot.ports import FixedClock
+from bot.repository import Repo
 from bot.runtime import Runtime, build_runtime
 from storage.migrate import alembic_config, upgrade
 
@@ -32,7 +33,7 @@ def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
     runtime.db.close()
 
 
-async def entries(rt: Runtime, ws: str = "w") -> list[audit_log.AuditEntry]:
+async def entries(rt: Runtime, ws: str = "w") -> list[AuditEntry]:
     return await audit_log.page(rt.db, ws)
 
 
@@ -126,11 +127,13 @@ async def test_concurrent_appends_keep_one_chain(rt: Runtime) -> None:
         start.wait()
         try:
             for i in range(each):
-                rt.db.run_sync(
-                    lambda repo, i=i: repo.audit(
+
+                def append(repo: Repo, i: int = i) -> AuditEntry:
+                    return repo.audit(
                         "w", at=rt.clock.now(), actor=f"U{n}", action="test", target=str(i)
                     )
-                )
+
+                rt.db.run_sync(append)
         except BaseException as exc:  # reported below, not lost in the thread
             errors.append(exc)
 
@@ -169,8 +172,8 @@ def test_upgrading_chains_entries_written_before_the_chain_existed(settings: Set
     from storage.db import Database
 
     db = Database(settings.database_url)
-    w: list[audit_log.AuditEntry] = db.run_sync(lambda repo: repo.audit_entries("w"))
-    x: list[audit_log.AuditEntry] = db.run_sync(lambda repo: repo.audit_entries("x"))
+    w: list[AuditEntry] = db.run_sync(lambda repo: repo.audit_entries("w"))
+    x: list[AuditEntry] = db.run_sync(lambda repo: repo.audit_entries("x"))
     assert [e.actor for e in w] == ["U1", "U2"] and [e.seq for e in x] == [1]
     assert w[0].detail == {"origin": "alert"}
     assert verify_chain(w) is None and verify_chain(x) is None
