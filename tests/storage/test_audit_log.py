@@ -182,3 +182,29 @@ def test_upgrading_chains_entries_written_before_the_chain_existed(settings: Set
     assert verify_chain(db.run_sync(lambda repo: repo.audit_entries("w"))) is None
     db.close()
     engine.dispose()
+
+
+async def test_parking_a_delivery_and_an_operators_retry_are_audited(rt: Runtime) -> None:
+    from bot.delivery import DeliveryPolicy, OutboxWorker
+    from bot.outbox_admin import retry_parked
+    from bot.ports import DeliveryError
+    from tests.support.chat import RecordingPort
+
+    await rt.service.declare("w", c.Declare("db down"), ALICE)
+    port = RecordingPort(failures=[DeliveryError("channel_not_found", permanent=True)])
+    w = OutboxWorker(
+        rt.db, {"slack": port}, rt.clock, DeliveryPolicy(room_interval=0), workspaces=["w"]
+    )
+    await w.run_once()
+    requeued = await retry_parked(rt.db, rt.clock, "w", None, Actor("cli:root", "root"))
+    assert requeued >= 1
+    assert await retry_parked(rt.db, rt.clock, "w", None, Actor("cli:root")) == 0
+    got = await entries(rt)
+    assert [(e.action, e.surface, e.actor) for e in got] == [
+        ("declare", "chat", "U_ALICE"),
+        ("outbox.park", "scheduler", "sitrep"),
+        ("outbox.retry", "cli", "cli:root"),
+    ]
+    assert got[1].detail["error"] == "channel_not_found"
+    assert got[2].detail == {"requeued": requeued}
+    assert verify_chain(got) is None
