@@ -61,6 +61,16 @@ _SAVE_INCIDENT = (
 )
 
 
+_AUDIT_TABLE = AuditEntryRow.__table__  # type: ignore[attr-defined]
+_AUDIT_HEAD = (
+    sa_select(_AUDIT_TABLE.c.seq, _AUDIT_TABLE.c.hash)
+    .where(_AUDIT_TABLE.c.workspace == bindparam("ws"))
+    .order_by(_AUDIT_TABLE.c.seq.desc())
+    .limit(1)
+)
+_AUDIT_INSERT = _AUDIT_TABLE.insert()
+
+
 def _to_incident(row: IncidentRow) -> Incident:
     values = {name: getattr(row, name) for name in _INCIDENT_FIELDS}
     return Incident(status=Status(row.status), **values)
@@ -828,12 +838,7 @@ class SqlRepo:
                 text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                 {"key": f"sitrep:audit:{workspace}"},
             )
-        head = self.session.execute(
-            sa_select(AuditEntryRow.seq, AuditEntryRow.hash)  # type: ignore[call-overload]
-            .where(col(AuditEntryRow.workspace) == workspace)
-            .order_by(col(AuditEntryRow.seq).desc())
-            .limit(1)
-        ).first()
+        head = self.session.execute(_AUDIT_HEAD, {"ws": workspace}).first()
         draft = AuditDraft(
             workspace=workspace,
             at=at,
@@ -851,8 +856,9 @@ class SqlRepo:
             seq=(head[0] + 1) if head else 1,
             prev_hash=head[1] if head else GENESIS,
         )
-        self.session.add(AuditEntryRow(**dataclasses.asdict(entry)))
-        self.session.flush()
+        # Core insert: every command appends one, and the ORM's unit of work costs more than
+        # the statement (bench: about half of a command's time on SQLite).
+        self.session.execute(_AUDIT_INSERT, dataclasses.asdict(entry))
         return entry
 
     def audit_entries(
