@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from bot.audit import Surface
 from bot.config import DEFAULT_WORKSPACE
+from bot.domain.decide import SYSTEM
 from bot.outbox_types import Action, OutboxRecord, OutboxState, is_bulk
 from bot.ports import ChatMessage, ChatPort, Clock, DeliveryError, MessageRef, RoomRef, RoomSpec
 from bot.repository import Repo, UnitOfWork
@@ -463,6 +465,24 @@ class OutboxWorker:
 
         def work(repo: Repo) -> None:
             repo.finish_outbox(rec.id, state=state, now=now, error=str(exc), retry_at=retry_at)
+            if park:
+                # Giving up on a message is a decision someone may need to account for.
+                repo.audit(
+                    rec.workspace,
+                    at=now,
+                    actor=SYSTEM.id,
+                    surface=Surface.SCHEDULER,
+                    action="outbox.park",
+                    target=f"outbox:{rec.id}",
+                    detail={
+                        "platform": rec.platform,
+                        "action": rec.action,
+                        "attempts": rec.attempts,
+                        "error": str(exc)[:500],
+                    },
+                    before={"state": OutboxState.PENDING.value},
+                    after={"state": OutboxState.PARKED.value},
+                )
 
         await self.uow.run(work)
         if park:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from bot.alerting.store import AlertStore
+from bot.audit import AuditEntry
 from bot.domain.alert import StoredAlert
 from bot.domain.model import (
     ActionItem,
@@ -20,6 +21,7 @@ from bot.domain.model import (
     StatusUpdate,
     TimelineEntry,
 )
+from bot.identity.tokens import ApiToken, NewToken
 from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState
 from bot.scheduling.store import ScheduleStore
 
@@ -153,7 +155,23 @@ class Repo(Protocol):
         action: str,
         target: str = "",
         detail: dict[str, Any] | None = None,
-    ) -> None: ...
+        surface: str = "",
+        incident: str = "",
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> AuditEntry: ...
+    def audit_entries(
+        self, workspace: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[AuditEntry]: ...
+    def add_token(
+        self, new: NewToken, *, secret_hash: str, shown: str, now: datetime, by: str
+    ) -> ApiToken: ...
+    def token_by_hash(self, secret_hash: str) -> ApiToken | None: ...
+    def list_tokens(self, workspace: str) -> list[ApiToken]: ...
+    def revoke_token(
+        self, workspace: str, token_id: int, now: datetime
+    ) -> tuple[ApiToken, bool] | None: ...
+    def touch_token(self, token_id: int, now: datetime) -> None: ...
 
 
 class UnitOfWork(Protocol):

@@ -13,9 +13,11 @@ from typing_extensions import TypeVar
 
 from bot.alerting.intake import AlertIntake
 from bot.alerting.rules import rules_from_config
+from bot.audit_log import AuditLog
 from bot.chatops.desk import Desk
 from bot.config import Settings
 from bot.delivery import OutboxWorker
+from bot.identity.registry import TokenRegistry
 from bot.notify import NotifyContext
 from bot.ports import ChatPort, Clock, SystemClock
 from bot.repository import Database, UnitOfWork
@@ -39,6 +41,8 @@ class Runtime(Generic[DB]):
     telemetry: Telemetry
     alerts: AlertIntake
     desk: Desk
+    tokens: TokenRegistry
+    audit: AuditLog
     ports: dict[str, ChatPort] = field(default_factory=dict)
     worker: OutboxWorker | None = None
     accepting: bool = True
@@ -100,6 +104,8 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
             settings.public_url,
             wake=lambda: wake[0].wake_outbox() if wake else None,
         ),
+        tokens=TokenRegistry(db, clock),
+        audit=AuditLog(db, settings.workspace),
     )
     wake.append(runtime)
     return runtime

@@ -14,6 +14,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from bot.audit import (
+    Surface,
+    action_name,
+    incident_changes,
+    incident_fields,
+    jsonable,
+    surface_of,
+)
 from bot.domain import commands as c
 from bot.domain.decide import Actor, apply, decide, declare
 from bot.domain.errors import InvalidCommand, NotFound
@@ -35,6 +43,9 @@ from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
 
 log = logging.getLogger(__name__)
+# Chat messages copied into a room's timeline mirror what the chat platform already keeps;
+# auditing each would put every message in the log and serialize all rooms on its chain.
+_MIRRORED = (c.CaptureMessage, c.EditCapturedMessage, c.DeleteCapturedMessage)
 T = TypeVar("T")
 # The intake_key column's width.
 MAX_INTAKE_KEY = 300
@@ -144,11 +155,13 @@ class IncidentService:
         now: datetime,
         *,
         audit: dict[str, Any] | None = None,
+        surface: Surface | None = None,
     ) -> Outcome:
         """Declare inside a caller's transaction: the one path every declaration takes.
 
         Alert intake needs it so the alert rows, the incident and its outbox rows commit
-        together; ``audit`` adds detail (origin, rule) to the audit entry.
+        together; ``audit`` adds detail (origin, rule) to the audit entry, ``surface`` says
+        where it came from when the actor does not (a webhook acting as the system).
         """
         number = repo.next_incident_number(workspace)
         incident, events = declare(
@@ -159,7 +172,15 @@ class IncidentService:
         repo.append_events(incident.id, with_actor_name(events, actor))
         repo.enqueue(plan(None, incident, events, self.notify), now)
         repo.audit(
-            workspace, at=now, actor=actor.id, action="declare", target=incident.ref, detail=audit
+            workspace,
+            at=now,
+            actor=actor.id,
+            action="declare",
+            target=incident.ref,
+            incident=incident.ref,
+            surface=surface or surface_of(actor),
+            detail=_who(actor) | (audit or {}),
+            after=incident_fields(incident),
         )
         return Outcome(incident, events)
 
@@ -250,6 +271,20 @@ class IncidentService:
         repo.append_events(incident.id, with_actor_name(events, actor))
         item = self._side_effects(repo, after, cmd, events, actor, now)
         repo.enqueue(plan(incident, after, events, self.notify, from_room=from_room), now)
+        if not isinstance(cmd, _MIRRORED):
+            old, new = incident_changes(incident, after)
+            repo.audit(
+                workspace,
+                at=now,
+                actor=actor.id,
+                action=action_name(cmd),
+                target=incident.ref,
+                incident=incident.ref,
+                surface=surface_of(actor),
+                detail=_who(actor) | _command_detail(cmd, item),
+                before=old,
+                after=new,
+            )
         return Outcome(after, events, action_item=item)
 
     def _precheck(self, repo: Repo, incident: Incident, cmd: c.Command) -> bool:
@@ -409,3 +444,20 @@ def with_actor_name(events: Sequence[Event], actor: Actor) -> list[Event]:
         else e
         for e in events
     ]
+
+
+def _who(actor: Actor) -> dict[str, Any]:
+    return {"actor_name": actor.display} if actor.display and actor.display != actor.id else {}
+
+
+def _command_detail(cmd: c.Command, item: ActionItem | None) -> dict[str, Any]:
+    """What the command asked, beyond the incident fields it changed (a note's text)."""
+    fields = {
+        name: getattr(cmd, name)
+        for name in getattr(cmd, "__dataclass_fields__", {})
+        if getattr(cmd, name) is not None
+    }
+    detail: dict[str, Any] = {"command": jsonable(fields)} if fields else {}
+    if item is not None:
+        detail["action_item"] = item.id
+    return detail

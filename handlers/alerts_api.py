@@ -26,6 +26,7 @@ from bot.service import parse_ref
 from handlers.api import incident_json
 from handlers.appkeys import RUNTIME
 from handlers.body import page_params, read_json
+from handlers.principal import api_actor
 
 MAX_LIST = 500
 
@@ -73,8 +74,7 @@ def _intake(request: web.Request) -> AlertIntake:
 
 
 def _actor(request: web.Request) -> Actor:
-    name = request.headers.get("X-Sitrep-Actor", "").strip()[:100] or "api"
-    return Actor(id=f"api:{name}" if not name.startswith("api") else name, trusted=True)
+    return api_actor(request)
 
 
 def _bad_request(message: str, **extra: Any) -> web.HTTPBadRequest:

@@ -12,16 +12,19 @@ from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.domain import commands as c
-from bot.domain.decide import Actor
 from bot.domain.limits import parse_id
 from bot.domain.model import ActionItem, Incident, Role, Status, StatusUpdate, TimelineEntry
 from bot.domain.snapshot import IncidentSnapshot, incident_snapshot, iso
+from bot.identity.registry import Refusal
+from bot.identity.tokens import Scope, looks_like_token
 from bot.postmortem import render_postmortem
 from bot.runtime import Runtime
 from bot.service import IncidentDetail, parse_ref
+from handlers import admin_api
 from handlers.appkeys import RUNTIME
 from handlers.body import page_params, read_json
 from handlers.middleware import json_error
+from handlers.principal import API_TOKEN, api_actor
 from handlers.throttle import auth_throttled
 from integrations.export.render import render_facts
 
@@ -105,29 +108,64 @@ def register(app: web.Application) -> None:
     r.add_post("/api/incidents/{ref}/action-items", add_action_item)
     r.add_patch("/api/incidents/{ref}/action-items/{item}", patch_action_item)
     r.add_get("/api/incidents/{ref}/postmortem", get_postmortem)
+    admin_api.register(app)
 
 
 @web.middleware
 async def api_auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Require ``Authorization: Bearer $SITREP_API_TOKEN`` on every /api route."""
+    """Require a bearer token on every /api route: the shared ``SITREP_API_TOKEN`` (all
+    scopes) or a personal/service token carrying the scope the route needs."""
     if not request.path.startswith("/api/") or request.path == "/api/messages":
         return await handler(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    given = given.strip()
+    if scheme.lower() == "bearer" and looks_like_token(given):
+        return await _token_auth(request, handler, given)
     token = request.app[RUNTIME].settings.api_token
     if token is None or not token.get_secret_value():
         return json_error(403, "the API is disabled: set SITREP_API_TOKEN to enable it")
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not given:
         return json_error(
             401, "missing bearer token", hint="send Authorization: Bearer <SITREP_API_TOKEN>"
         )
-    ok = hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode())
+    ok = hmac.compare_digest(given.encode(), token.get_secret_value().encode())
     refused = auth_throttled(request, ok)
     if refused is not None:
         return refused
     if not ok:
         return json_error(401, "invalid bearer token")
     return await handler(request)
+
+
+async def _token_auth(request: web.Request, handler: Handler, secret: str) -> web.StreamResponse:
+    runtime = _runtime(request)
+    found = await runtime.tokens.authenticate(secret)
+    refused = auth_throttled(request, not isinstance(found, Refusal))
+    if refused is not None:
+        return refused
+    if isinstance(found, Refusal):
+        return json_error(401, found.value)
+    if found.workspace != _workspace(request):
+        return json_error(401, "token belongs to another workspace")
+    scope = required_scope(request.method, request.path)
+    if not found.allows(scope):
+        return json_error(403, f"this token lacks the {scope.value} scope", scope=scope.value)
+    request[API_TOKEN] = found
+    return await handler(request)
+
+
+def required_scope(method: str, path: str) -> Scope:
+    """The scope an /api route needs: reads and writes of incidents or alerts; maintenance
+    windows, tokens and the audit log are admin."""
+    write = method not in ("GET", "HEAD", "OPTIONS")
+    if path.startswith(("/api/tokens", "/api/audit", "/api/maintenance")):
+        return Scope.ADMIN
+    if path.startswith(("/api/alerts", "/api/alert-groups")):
+        return Scope.ALERTS_WRITE if write else Scope.ALERTS_READ
+    if path.startswith("/api/incidents"):
+        return Scope.INCIDENTS_WRITE if write else Scope.INCIDENTS_READ
+    return Scope.ADMIN
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -141,9 +179,7 @@ def _workspace(request: web.Request) -> str:
     return _runtime(request).settings.workspace
 
 
-def _actor(request: web.Request) -> Actor:
-    name = request.headers.get("X-Sitrep-Actor", "").strip()[:100] or "api"
-    return Actor(id=f"api:{name}" if not name.startswith("api") else name, trusted=True)
+_actor = api_actor
 
 
 def _number(request: web.Request) -> int:

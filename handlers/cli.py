@@ -18,12 +18,14 @@ from bot.domain import commands as c
 from bot.domain.errors import DomainError
 from bot.domain.metrics import format_duration
 from bot.domain.model import Role, Status
+from bot.outbox_admin import retry_parked
 from bot.outbox_types import OutboxState
 from bot.postmortem import render_postmortem
 from bot.repository import Repo
 from bot.runtime import Runtime
 from bot.service import Outcome, parse_ref
 from handlers.cli_alerts import alerts_app, maintenance_app
+from handlers.cli_tokens import audit_app, tokens_app
 from handlers.clikit import actor, err, fail, out, run, settings
 from integrations.export.render import render_facts
 from integrations.teams.cli import teams_app
@@ -46,6 +48,8 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(teams_app, name="teams")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
 
 
 def number(ref: str) -> int:
@@ -430,10 +434,10 @@ def outbox_retry(
 ) -> None:
     """Put parked deliveries back in line (this instance's workspace only)."""
 
+    who = actor()
+
     async def go(rt: Runtime) -> int:
-        now = rt.clock.now()
-        ws = rt.settings.workspace
-        return await rt.db.run(lambda repo: repo.retry_parked(now, message, workspace=ws))
+        return await retry_parked(rt.db, rt.clock, rt.settings.workspace, message, who)
 
     out.print(f"{run(go)} message(s) requeued")
 

@@ -16,6 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.audit import GENESIS, AuditDraft, AuditEntry, seal
 from bot.domain.alert import StoredAlert
 from bot.domain.model import (
     ActionItem,
@@ -26,12 +27,14 @@ from bot.domain.model import (
     StatusUpdate,
     TimelineEntry,
 )
+from bot.identity.tokens import ApiToken, NewToken, Scope, TokenKind
 from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState, is_bulk
 from storage.alert_repo import AlertRepo, alert_from_row
 from storage.schedule_repo import ScheduleRepo
 from storage.tables import (
     ActionItemRow,
     AlertRow,
+    ApiTokenRow,
     AuditEntryRow,
     ChatRefRow,
     IncidentRow,
@@ -56,6 +59,16 @@ _SAVE_INCIDENT = (
         {name: bindparam(f"v_{name}", type_=_INCIDENT_TABLE.c[name].type) for name in _SAVED_FIELDS}
     )
 )
+
+
+_AUDIT_TABLE = AuditEntryRow.__table__  # type: ignore[attr-defined]
+_AUDIT_HEAD = (
+    sa_select(_AUDIT_TABLE.c.seq, _AUDIT_TABLE.c.hash)
+    .where(_AUDIT_TABLE.c.workspace == bindparam("ws"))
+    .order_by(_AUDIT_TABLE.c.seq.desc())
+    .limit(1)
+)
+_AUDIT_INSERT = _AUDIT_TABLE.insert()
 
 
 def _to_incident(row: IncidentRow) -> Incident:
@@ -808,18 +821,154 @@ class SqlRepo:
         action: str,
         target: str = "",
         detail: dict[str, Any] | None = None,
-    ) -> None:
-        """Append to the audit log."""
-        self.session.add(
-            AuditEntryRow(
-                workspace=workspace,
-                at=at,
-                actor=actor,
-                action=action,
-                target=target,
-                detail=_jsonable(detail or {}),
+        surface: str = "",
+        incident: str = "",
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Append to the workspace's audit chain.
+
+        Appends serialize on the chain head: on Postgres a transaction-scoped advisory lock per
+        workspace (held to commit, so the next writer reads this entry as its head); on SQLite
+        the transaction already holds the one write lock. The unique (workspace, seq) index
+        refuses a fork should anything get past both.
+        """
+        if self.dialect == "postgresql":
+            self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"sitrep:audit:{workspace}"},
             )
+        head = self.session.execute(_AUDIT_HEAD, {"ws": workspace}).first()
+        draft = AuditDraft(
+            workspace=workspace,
+            at=at,
+            actor=actor,
+            action=action,
+            surface=surface,
+            target=target,
+            incident=incident,
+            detail=detail or {},
+            before=before,
+            after=after,
         )
+        entry = seal(
+            draft,
+            seq=(head[0] + 1) if head else 1,
+            prev_hash=head[1] if head else GENESIS,
+        )
+        # Core insert: every command appends one, and the ORM's unit of work costs more than
+        # the statement (bench: about half of a command's time on SQLite).
+        self.session.execute(_AUDIT_INSERT, dataclasses.asdict(entry))
+        return entry
+
+    def audit_entries(
+        self, workspace: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[AuditEntry]:
+        """The workspace's audit log in chain order, from just after ``after_seq``."""
+        rows = self.session.exec(
+            select(AuditEntryRow)
+            .where(AuditEntryRow.workspace == workspace, col(AuditEntryRow.seq) > after_seq)
+            .order_by(col(AuditEntryRow.seq))
+            .limit(limit)
+        ).all()
+        return [_to_audit(r) for r in rows]
+
+    # -- API tokens ---------------------------------------------------------------------------
+
+    def add_token(
+        self, new: NewToken, *, secret_hash: str, shown: str, now: datetime, by: str
+    ) -> ApiToken:
+        """Store a token by the hash of its secret."""
+        row = ApiTokenRow(
+            workspace=new.workspace,
+            owner=new.owner,
+            owner_name=new.owner_name,
+            kind=new.kind.value,
+            name=new.name,
+            scopes=sorted(s.value for s in new.scopes),
+            token_hash=secret_hash,
+            shown=shown,
+            created_at=now,
+            created_by=by,
+            expires_at=new.expires_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _to_token(row)
+
+    def token_by_hash(self, secret_hash: str) -> ApiToken | None:
+        """The token whose secret hashes to ``secret_hash``, in any state."""
+        row = self.session.exec(
+            select(ApiTokenRow).where(ApiTokenRow.token_hash == secret_hash)
+        ).first()
+        return _to_token(row) if row else None
+
+    def list_tokens(self, workspace: str) -> list[ApiToken]:
+        """Every token of the workspace, revoked and expired ones included, newest first."""
+        rows = self.session.exec(
+            select(ApiTokenRow)
+            .where(ApiTokenRow.workspace == workspace)
+            .order_by(col(ApiTokenRow.id).desc())
+        ).all()
+        return [_to_token(r) for r in rows]
+
+    def revoke_token(
+        self, workspace: str, token_id: int, now: datetime
+    ) -> tuple[ApiToken, bool] | None:
+        """Revoke a token, and whether this call did it (a second revoke keeps the first
+        time); None if the workspace has no such token."""
+        row = self.session.get(ApiTokenRow, token_id)
+        if row is None or row.workspace != workspace:
+            return None
+        if row.revoked_at is not None:
+            return _to_token(row), False
+        row.revoked_at = now
+        self.session.add(row)
+        self.session.flush()
+        return _to_token(row), True
+
+    def touch_token(self, token_id: int, now: datetime) -> None:
+        """Record a use of the token."""
+        self.session.execute(
+            update(ApiTokenRow).where(col(ApiTokenRow.id) == token_id).values(last_used_at=now)
+        )
+
+
+def _to_audit(row: AuditEntryRow) -> AuditEntry:
+    return AuditEntry(
+        workspace=row.workspace,
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        surface=row.surface,
+        target=row.target,
+        incident=row.incident,
+        detail=dict(row.detail or {}),
+        before=row.before,
+        after=row.after,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _to_token(row: ApiTokenRow) -> ApiToken:
+    assert row.id is not None
+    return ApiToken(
+        id=row.id,
+        workspace=row.workspace,
+        owner=row.owner,
+        owner_name=row.owner_name,
+        kind=TokenKind(row.kind),
+        name=row.name,
+        scopes=frozenset(Scope(s) for s in row.scopes if s in Scope.__members__.values()),
+        shown=row.shown,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at,
+    )
 
 
 def _cap_bulk(heads: list[OutboxMessageRow], max_bulk: int | None) -> list[OutboxMessageRow]:

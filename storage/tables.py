@@ -282,15 +282,49 @@ class DueJobRow(SQLModel, table=True):
 
 
 class AuditEntryRow(SQLModel, table=True):
+    """Append-only; each row is chained to the one before it (bot.audit)."""
+
     __tablename__ = "audit_entry"
+    __table_args__ = (
+        # One successor per entry: two writers that read the same head cannot both append.
+        Index("ux_audit_entry_chain", "workspace", "seq", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace: str = Field(max_length=64, index=True)
+    seq: int = Field(default=0)
     at: datetime = utc_col(nullable=False)
     actor: str = Field(max_length=200)
+    surface: str = Field(default="", max_length=16)
     action: str = Field(max_length=80)
     target: str = Field(default="", max_length=200)
+    incident: str = Field(default="", max_length=40)
     detail: dict[str, Any] = json_col()
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64)
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """A personal or service API token: only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace: str = Field(max_length=64, index=True)
+    owner: str = Field(max_length=200)
+    owner_name: str = Field(default="", max_length=200)
+    kind: str = Field(max_length=16)
+    name: str = Field(max_length=100)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    shown: str = Field(max_length=16)
+    created_at: datetime = utc_col(nullable=False)
+    created_by: str = Field(max_length=200)
+    expires_at: datetime | None = utc_col()
+    revoked_at: datetime | None = utc_col()
+    last_used_at: datetime | None = utc_col()
 
 
 class ChannelPaceRow(SQLModel, table=True):

@@ -10,6 +10,7 @@ its rule says ``auto_resolve``). Each touched group's alerts-channel message is 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,9 @@ from bot.repository import Repo
 from bot.service import IncidentService
 
 ANNOUNCED = frozenset({Route.DECLARE, Route.ATTACH, Route.NOTIFY})
+
+# The system acting on what an alert source sent: audited as the webhook surface.
+INTAKE = dataclasses.replace(SYSTEM, surface="webhook")
 
 
 @dataclass(slots=True)
@@ -212,7 +216,7 @@ class Router:
             runbook_url=_runbook(w.links),
         )
         audit = {"origin": cmd.origin, "rule": rule.name}
-        inc = self.service.declare_in(repo, ref.workspace, cmd, SYSTEM, batch.now, audit=audit)
+        inc = self.service.declare_in(repo, ref.workspace, cmd, INTAKE, batch.now, audit=audit)
         batch.outbox = True
         return inc.incident
 
@@ -304,7 +308,7 @@ class Router:
             cmd = c.RecordAlerts(
                 first.source, first.group_key, firing, tuple(n.title for n in resolved)
             )
-            inc = self.service.execute_in(repo, inc, cmd, SYSTEM, batch.now).incident
+            inc = self.service.execute_in(repo, inc, cmd, INTAKE, batch.now).incident
             batch.incidents[incident_id] = inc
             if resolved and inc.is_open:
                 self._maybe_all_resolved(repo, batch, inc, resolved)
@@ -320,7 +324,7 @@ class Router:
             return
         if any(self._by_name.get(n.rule, FALLBACK).auto_resolve for n in resolved):
             cmd = c.ChangeStatus(Status.RESOLVED, "All alerts resolved")
-            after = self.service.execute_in(repo, inc, cmd, SYSTEM, batch.now).incident
+            after = self.service.execute_in(repo, inc, cmd, INTAKE, batch.now).incident
             batch.incidents[inc.id] = after
             batch.outbox = True
             return

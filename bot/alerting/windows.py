@@ -14,6 +14,7 @@ from bot.alerting.grouping import GroupRef
 from bot.alerting.maintenance import check_window, matchers_of, window_for
 from bot.alerting.model import MaintenanceWindow
 from bot.alerting.routing import Batch, Router, Tally
+from bot.audit import surface_of
 from bot.domain.decide import Actor
 from bot.domain.errors import InvalidCommand, NotFound
 from bot.domain.labels import MatcherLike
@@ -106,6 +107,7 @@ class Maintenance:
                 workspace,
                 at=now,
                 actor=actor.id,
+                surface=surface_of(actor),
                 action="maintenance.create",
                 target=f"maintenance:{window.id}",
                 detail={
@@ -143,6 +145,7 @@ class Maintenance:
                 workspace,
                 at=now,
                 actor=actor.id,
+                surface=surface_of(actor),
                 action="maintenance.cancel",
                 target=f"maintenance:{window_id}",
             )

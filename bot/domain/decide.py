@@ -38,6 +38,8 @@ class Actor:
     id: str
     display: str = ""
     trusted: bool = False
+    # Where the action came from (bot.audit.Surface) when the id does not say it.
+    surface: str = ""
 
     @property
     def name(self) -> str:

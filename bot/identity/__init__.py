@@ -1,0 +1,1 @@
+"""Who is acting: API tokens and their scopes."""
