@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, text, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -736,31 +738,35 @@ class SqlRepo:
         now: datetime,
         incident_id: int | None = None,
     ) -> None:
-        """Remember (or move) a logical thing's platform reference."""
-        row = self.session.exec(
-            select(ChatRefRow).where(
-                ChatRefRow.workspace == workspace,
-                ChatRefRow.platform == platform,
-                ChatRefRow.key == key,
-            )
-        ).first()
+        """Remember (or move) a logical thing's platform reference.
+
+        One statement (an upsert), not read-then-insert: two lanes of the same incident may
+        store the same key at once, and the loser of that race must update, not crash its lane.
+        """
         external = ref.get("id")
-        if row is None:
-            row = ChatRefRow(
-                workspace=workspace,
-                platform=platform,
-                key=key,
-                incident_id=incident_id,
-                ref=ref,
-                updated_at=now,
-                external_id=str(external) if external else None,
-            )
-        else:
-            row.ref = ref
-            row.updated_at = now
-            row.external_id = str(external) if external else None
-        self.session.add(row)
-        self.session.flush()
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = insert(ChatRefRow).values(
+            workspace=workspace,
+            platform=platform,
+            key=key,
+            incident_id=incident_id,
+            ref=ref,
+            updated_at=now,
+            external_id=str(external) if external else None,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["workspace", "platform", "key"],
+            set_={
+                "ref": stmt.excluded.ref,
+                "updated_at": stmt.excluded.updated_at,
+                "external_id": stmt.excluded.external_id,
+            },
+        )
+        self.session.execute(stmt)
+        # Later reads in this transaction go through the ORM: drop any stale copy it holds.
+        for obj in list(self.session.identity_map.values()):
+            if isinstance(obj, ChatRefRow):
+                self.session.expire(obj)
 
     def incident_for_room(self, workspace: str, platform: str, room_id: str) -> Incident | None:
         """The incident whose room is this channel/conversation, if any."""
