@@ -49,7 +49,9 @@ NOBODY_HOLDS = replace(BASE, commander=None, comms_lead=None, scribe=None)
         (NOBODY_HOLDS, Reader.of("U_CMD"), (), False),
     ],
 )
-def test_can_see(incident: Incident, reader: Reader, actors: tuple[str, ...], visible: bool) -> None:
+def test_can_see(
+    incident: Incident, reader: Reader, actors: tuple[str, ...], visible: bool
+) -> None:
     assert can_see(incident, reader, actors) is visible
 
 
