@@ -18,7 +18,8 @@ from bot.domain.metrics import METRIC_KINDS, Metrics, compute_metrics
 from bot.domain.model import ActionItem, Incident, StatusUpdate, TimelineEntry
 from bot.domain.policy import Policy
 from bot.repository import Repo
-from bot.service import IncidentService
+from bot.security.membership import EVERYONE, Reader
+from bot.service import IncidentService, require_visible
 
 T = TypeVar("T")
 
@@ -39,9 +40,15 @@ class PostmortemFacts:
 
 
 async def render_postmortem(
-    service: IncidentService, workspace: str, number: int, render: Callable[[PostmortemFacts], T]
+    service: IncidentService,
+    workspace: str,
+    number: int,
+    render: Callable[[PostmortemFacts], T],
+    *,
+    reader: Reader = EVERYONE,
 ) -> T:
-    """Gather INC-``number``'s postmortem and hand it to ``render`` inside the transaction."""
+    """Gather INC-``number``'s postmortem and hand it to ``render`` inside the transaction
+    (NotFound when ``reader`` may not see it)."""
     now = service.clock.now()
     policy = service.policy
     base_url = service.notify.base_url
@@ -50,6 +57,7 @@ async def render_postmortem(
         incident = repo.get_incident(workspace, number)
         if incident is None or incident.id is None:
             raise NotFound(f"INC-{number} not found")
+        require_visible(repo, incident, reader)
         # Metrics need only a few kinds of entry; computing them first lets the full timeline
         # stream through the renderer once instead of being held in memory.
         metrics = compute_metrics(

@@ -51,7 +51,9 @@ class Repo(Protocol):
         severity: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        private_for: Collection[str] | None = None,
     ) -> list[Incident]: ...
+    def acted_on(self, incident_id: int, actor_ids: Collection[str]) -> bool: ...
     def append_events(self, incident_id: int, events: Sequence[Event]) -> list[TimelineEntry]: ...
     def timeline(
         self,

@@ -41,6 +41,7 @@ from bot.notify import NotifyContext, plan
 from bot.outbox_types import OutboxIntent
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
+from bot.security.membership import EVERYONE, Reader, can_see, needs_timeline
 
 log = logging.getLogger(__name__)
 # Chat messages copied into a room's timeline mirror what the chat platform already keeps;
@@ -194,8 +195,10 @@ class IncidentService:
         from_room: bool = False,
         dedup_key: str | None = None,
         answer: Answer | None = None,
+        reader: Reader = EVERYONE,
     ) -> Outcome:
-        """Run ``cmd`` against INC-``number`` in ``workspace``; ``answer`` as for ``declare``."""
+        """Run ``cmd`` against INC-``number`` in ``workspace``; ``answer`` as for ``declare``.
+        An incident ``reader`` may not see is NotFound, before anything is written."""
         now = self.clock.now()
 
         key = intake_key(workspace, dedup_key)
@@ -203,7 +206,9 @@ class IncidentService:
         def work(repo: Repo) -> Outcome:
             if key is not None and not repo.first_sighting(key, now):
                 return self._replay(repo, key, workspace, number)
-            outcome = self._execute(repo, workspace, number, cmd, actor, now, from_room, key)
+            outcome = self._execute(
+                repo, workspace, number, cmd, actor, now, from_room, key, reader
+            )
             if answer is not None:
                 repo.enqueue(answer(outcome), now)
             return outcome
@@ -213,7 +218,13 @@ class IncidentService:
         return outcome
 
     async def execute_all(
-        self, workspace: str, number: int, cmds: Sequence[c.Command], actor: Actor
+        self,
+        workspace: str,
+        number: int,
+        cmds: Sequence[c.Command],
+        actor: Actor,
+        *,
+        reader: Reader = EVERYONE,
     ) -> Outcome:
         """Run ``cmds`` against INC-``number`` in one transaction: all of them or none (a
         refused one leaves the earlier ones unapplied); the outcome is the last command's."""
@@ -223,7 +234,8 @@ class IncidentService:
 
         def work(repo: Repo) -> list[Outcome]:
             return [
-                self._execute(repo, workspace, number, cmd, actor, now, False, None) for cmd in cmds
+                self._execute(repo, workspace, number, cmd, actor, now, False, None, reader)
+                for cmd in cmds
             ]
 
         outcomes = await self.uow.run(work)
@@ -254,11 +266,14 @@ class IncidentService:
         now: datetime,
         from_room: bool,
         dedup_key: str | None,
+        reader: Reader = EVERYONE,
     ) -> Outcome:
         incident = repo.get_incident(workspace, number, for_update=True)
         if incident is None:
             raise NotFound(f"INC-{number} not found")
         assert incident.id is not None
+        # Acting makes one a member, so the check comes first, in the same transaction.
+        require_visible(repo, incident, reader)
         if dedup_key is not None:
             repo.set_intake_result(dedup_key, str(incident.id))
         if not self._precheck(repo, incident, cmd):
@@ -361,13 +376,14 @@ class IncidentService:
 
     # -- queries -----------------------------------------------------------------------------
 
-    async def get(self, workspace: str, number: int) -> Incident:
-        """One incident, or NotFound."""
+    async def get(self, workspace: str, number: int, *, reader: Reader = EVERYONE) -> Incident:
+        """One incident, or NotFound (also when ``reader`` may not see it)."""
 
         def work(repo: Repo) -> Incident:
             incident = repo.get_incident(workspace, number)
             if incident is None:
                 raise NotFound(f"INC-{number} not found")
+            require_visible(repo, incident, reader)
             return incident
 
         return await self.uow.run(work)
@@ -381,8 +397,9 @@ class IncidentService:
         severity: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        reader: Reader = EVERYONE,
     ) -> list[Incident]:
-        """Incidents newest first."""
+        """Incidents newest first; private ones only where ``reader`` may see them."""
         wanted = list(statuses or [])
         if open_only:
             wanted = [s for s in Status if s.is_open and (not wanted or s in wanted)]
@@ -390,19 +407,29 @@ class IncidentService:
 
         def work(repo: Repo) -> list[Incident]:
             return repo.list_incidents(
-                workspace, statuses=wanted or None, severity=sev, limit=limit, offset=offset
+                workspace,
+                statuses=wanted or None,
+                severity=sev,
+                limit=limit,
+                offset=offset,
+                private_for=None if reader.admin else reader.ids,
             )
 
         return await self.uow.run(work)
 
-    async def detail(self, workspace: str, number: int) -> IncidentDetail:
-        """An incident with its timeline, updates, action items and metrics."""
+    async def detail(
+        self, workspace: str, number: int, *, reader: Reader = EVERYONE
+    ) -> IncidentDetail:
+        """An incident with its timeline, updates, action items and metrics (NotFound when
+        ``reader`` may not see it)."""
 
         def work(repo: Repo) -> IncidentDetail:
             incident = repo.get_incident(workspace, number)
             if incident is None or incident.id is None:
                 raise NotFound(f"INC-{number} not found")
             timeline = list(repo.timeline(incident.id))
+            if not can_see(incident, reader, {e.actor for e in timeline}):
+                raise NotFound(f"INC-{number} not found")
             return IncidentDetail(
                 incident,
                 timeline,
@@ -416,6 +443,15 @@ class IncidentService:
     async def read(self, fn: Callable[[Repo], T]) -> T:
         """Run a read-only query in a transaction (used by exporters and views)."""
         return await self.uow.run(fn)
+
+
+def require_visible(repo: Repo, incident: Incident, reader: Reader) -> None:
+    """NotFound — the same answer as for no incident — unless ``reader`` may see it."""
+    if not needs_timeline(incident, reader):
+        return
+    assert incident.id is not None
+    if not repo.acted_on(incident.id, reader.ids):
+        raise NotFound(f"INC-{incident.number} not found")
 
 
 def intake_key(workspace: str, dedup_key: str | None) -> str | None:

@@ -26,7 +26,7 @@ from bot.service import parse_ref
 from handlers.api import incident_json
 from handlers.appkeys import RUNTIME
 from handlers.body import page_params, read_json
-from handlers.principal import api_actor
+from handlers.principal import api_actor, api_reader
 
 MAX_LIST = 500
 
@@ -152,7 +152,8 @@ async def list_alerts(request: web.Request) -> web.Response:
     incident_id = None
     if q.get("incident"):
         number = parse_ref(q["incident"])
-        incident_id = (await runtime.service.get(workspace, number)).id
+        # A private incident's alerts are as private as the incident.
+        incident_id = (await runtime.service.get(workspace, number, reader=api_reader(request))).id
     query = AlertQuery(
         status=status,
         source=q.get("source") or None,

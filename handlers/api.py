@@ -24,7 +24,7 @@ from handlers import admin_api
 from handlers.appkeys import RUNTIME
 from handlers.body import page_params, read_json
 from handlers.middleware import json_error
-from handlers.principal import API_TOKEN, api_actor
+from handlers.principal import API_TOKEN, api_actor, api_reader
 from handlers.throttle import auth_throttled
 from integrations.export.render import render_facts
 
@@ -269,7 +269,7 @@ def _detail_json(runtime: Runtime, d: IncidentDetail) -> dict[str, Any]:
 async def _run(request: web.Request, cmd: c.Command, *, status: int = 200) -> web.Response:
     runtime = _runtime(request)
     outcome = await runtime.service.execute(
-        _workspace(request), _number(request), cmd, _actor(request)
+        _workspace(request), _number(request), cmd, _actor(request), reader=api_reader(request)
     )
     body: dict[str, Any] = {
         "incident": incident_json(runtime, outcome.incident),
@@ -303,6 +303,7 @@ async def list_incidents(request: web.Request) -> web.Response:
         severity=q.get("severity") or None,
         limit=limit,
         offset=offset,
+        reader=api_reader(request),
     )
     return web.json_response({"incidents": [incident_json(runtime, i) for i in incidents]})
 
@@ -333,7 +334,9 @@ async def declare_incident(request: web.Request) -> web.Response:
 async def get_incident(request: web.Request) -> web.Response:
     """GET /api/incidents/{ref}"""
     runtime = _runtime(request)
-    detail = await runtime.service.detail(_workspace(request), _number(request))
+    detail = await runtime.service.detail(
+        _workspace(request), _number(request), reader=api_reader(request)
+    )
     return web.json_response(_detail_json(runtime, detail))
 
 
@@ -350,6 +353,7 @@ async def edit_incident(request: web.Request) -> web.Response:
         _number(request),
         [c.EditField(name, value) for name, value in fields.items()],
         _actor(request),
+        reader=api_reader(request),
     )
     return web.json_response({"incident": incident_json(runtime, outcome.incident)})
 
@@ -401,7 +405,9 @@ async def set_reminders(request: web.Request) -> web.Response:
 async def get_timeline(request: web.Request) -> web.Response:
     """GET /api/incidents/{ref}/timeline"""
     runtime = _runtime(request)
-    detail = await runtime.service.detail(_workspace(request), _number(request))
+    detail = await runtime.service.detail(
+        _workspace(request), _number(request), reader=api_reader(request)
+    )
     return web.json_response({"timeline": [_entry_json(e) for e in detail.timeline]})
 
 
@@ -425,7 +431,11 @@ async def get_postmortem(request: web.Request) -> web.Response:
         raise _bad_request("format: use md, html or json")
     runtime = _runtime(request)
     text = await render_postmortem(
-        runtime.service, _workspace(request), _number(request), lambda f: render_facts(f, fmt)
+        runtime.service,
+        _workspace(request),
+        _number(request),
+        lambda f: render_facts(f, fmt),
+        reader=api_reader(request),
     )
     content_type = {"md": "text/markdown", "html": "text/html", "json": "application/json"}[fmt]
     return web.Response(text=text, content_type=content_type, charset="utf-8")

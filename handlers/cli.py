@@ -1,6 +1,10 @@
 """The ``sitrep`` command line: run the server, migrate, and drive incidents from a terminal.
 
 Errors print one line to stderr and exit 2; nothing here prints a traceback at a user.
+
+The CLI reads and acts as an admin: whoever runs it holds the database and its credentials,
+so private incidents (members and admins only elsewhere) are listed and shown in full here —
+the service's default reader, bot.security.membership.EVERYONE.
 """
 
 from __future__ import annotations

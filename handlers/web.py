@@ -33,6 +33,7 @@ from bot.domain.model import Role, Status
 from bot.postmortem import render_postmortem
 from bot.runtime import Runtime
 from bot.security.access import Access, person_from_claims
+from bot.security.membership import Reader
 from bot.service import parse_ref
 from handlers.appkeys import RUNTIME
 from handlers.body import UnreadableForm, read_form
@@ -470,34 +471,24 @@ async def incidents(request: web.Request, session: sess.Session) -> web.Response
     status = request.query.get("status", "")
     severity = request.query.get("severity", "")
     try:
-        view = await _list_view(request, status, severity)
+        view = await _list_view(request, session, status, severity)
     except DomainError as exc:
         view = ListView(filtered=[], status=status, severity=severity, filter_error=str(exc))
         return _list_response(request, session, view, 400)
     return _list_response(request, session, view)
 
 
-def _sees_private(session: sess.Session) -> bool:
-    return session.role >= Access.RESPONDER
+def _reader(session: sess.Session) -> Reader:
+    # A private incident shows to its members and admins only (bot.security.membership); the
+    # shared-token login is the operator, an admin.
+    return Reader.of(session.actor_id, admin=session.role >= Access.ADMIN)
 
 
-def _visible(session: sess.Session, view: ListView) -> ListView:
-    if _sees_private(session):
-        return view
-    return ListView(
-        open=[i for i in view.open if not i.private],
-        recent=[i for i in view.recent if not i.private],
-        filtered=None if view.filtered is None else [i for i in view.filtered if not i.private],
-        status=view.status,
-        severity=view.severity,
-        error=view.error,
-        filter_error=view.filter_error,
-        values=view.values,
-    )
-
-
-async def _list_view(request: web.Request, status: str, severity: str) -> ListView:
+async def _list_view(
+    request: web.Request, session: sess.Session, status: str, severity: str
+) -> ListView:
     runtime = _runtime(request)
+    reader = _reader(session)
     ws = runtime.settings.workspace
     sev = severity or None
     if status and status != "open" and status not in {s.value for s in Status}:
@@ -505,13 +496,20 @@ async def _list_view(request: web.Request, status: str, severity: str) -> ListVi
     if status or severity:
         statuses = [Status(status)] if status and status != "open" else None
         found = await runtime.service.list(
-            ws, open_only=status == "open", statuses=statuses, severity=sev, limit=OPEN_MAX
+            ws,
+            open_only=status == "open",
+            statuses=statuses,
+            severity=sev,
+            limit=OPEN_MAX,
+            reader=reader,
         )
         # Open incidents first, newest first within each group (the list comes newest first).
         found.sort(key=lambda i: not i.is_open)
         return ListView(filtered=found, status=status, severity=severity)
-    open_ = await runtime.service.list(ws, open_only=True, limit=OPEN_MAX)
-    recent = await runtime.service.list(ws, statuses=[Status.RESOLVED, Status.CLOSED], limit=RECENT)
+    open_ = await runtime.service.list(ws, open_only=True, limit=OPEN_MAX, reader=reader)
+    recent = await runtime.service.list(
+        ws, statuses=[Status.RESOLVED, Status.CLOSED], limit=RECENT, reader=reader
+    )
     return ListView(open=open_, recent=recent)
 
 
@@ -519,7 +517,6 @@ def _list_response(
     request: web.Request, session: sess.Session, view: ListView, status: int = 200
 ) -> web.Response:
     runtime = _runtime(request)
-    view = _visible(session, view)
     body = list_page(view, runtime.service.policy, _viewer(request, session), _now(request))
     return _html(body, status)
 
@@ -538,7 +535,7 @@ async def declare(request: web.Request, session: sess.Session) -> web.Response:
     try:
         outcome = await runtime.service.declare(runtime.settings.workspace, cmd, _actor(session))
     except DomainError as exc:
-        view = await _list_view(request, "", "")
+        view = await _list_view(request, session, "", "")
         view = ListView(view.open, view.recent, error=str(exc), values=values)
         return _list_response(request, session, view, _status_for(exc))
     return _see_other(f"/incidents/{outcome.incident.number}?done=declared")
@@ -568,10 +565,10 @@ async def _render(
     status: int = 200,
 ) -> web.Response:
     runtime = _runtime(request)
-    detail = await runtime.service.detail(runtime.settings.workspace, number)
-    if detail.incident.private and not _sees_private(session):
-        # The same answer as for no incident at all, so a viewer cannot probe for private ones.
-        raise NotFound(f"INC-{number} not found")
+    # A non-member gets the same answer as for no incident at all: nothing to probe for.
+    detail = await runtime.service.detail(
+        runtime.settings.workspace, number, reader=_reader(session)
+    )
     body = incident_page(
         detail,
         runtime.service.policy,
@@ -595,9 +592,9 @@ async def postmortem(request: web.Request, session: sess.Session) -> web.Respons
     runtime = _runtime(request)
     number = _number(request)
     ws = runtime.settings.workspace
-    if (await runtime.service.get(ws, number)).private and not _sees_private(session):
-        raise NotFound(f"INC-{number} not found")
-    text = await render_postmortem(runtime.service, ws, number, lambda f: render_facts(f, fmt))
+    text = await render_postmortem(
+        runtime.service, ws, number, lambda f: render_facts(f, fmt), reader=_reader(session)
+    )
     resp = web.Response(text=text, content_type=_EXPORT_TYPES[fmt], charset="utf-8")
     _harden(resp, _EXPORT_CSP)
     if fmt != "html":
@@ -614,7 +611,9 @@ async def _act(
     runtime = _runtime(request)
     try:
         cmd = build(values)
-        await runtime.service.execute(runtime.settings.workspace, number, cmd, _actor(session))
+        await runtime.service.execute(
+            runtime.settings.workspace, number, cmd, _actor(session), reader=_reader(session)
+        )
     except DomainError as exc:
         # If the incident itself is gone, the re-render raises NotFound: the guard's 404 page.
         error = FormError(key, str(exc))

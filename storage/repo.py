@@ -206,9 +206,14 @@ class SqlRepo:
         severity: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        private_for: Collection[str] | None = None,
     ) -> list[Incident]:
-        """Newest first, filtered."""
+        """Newest first, filtered. With ``private_for``, a private incident is listed only if
+        one of those ids is a member (bot.security.membership's rule, as SQL, so paging stays
+        exact)."""
         stmt = select(IncidentRow).where(IncidentRow.workspace == workspace)
+        if private_for is not None:
+            stmt = stmt.where(_visible_to(list(private_for)))
         if statuses:
             stmt = stmt.where(col(IncidentRow.status).in_([s.value for s in statuses]))
         if severity:
@@ -297,6 +302,20 @@ class SqlRepo:
             if len(rows) < batch:
                 return
             last_at, last_id = rows[-1][2], rows[-1][0]
+
+    def acted_on(self, incident_id: int, actor_ids: Collection[str]) -> bool:
+        """Whether any of these ids appears as an actor on the incident's timeline."""
+        if not actor_ids:
+            return False
+        stmt = (
+            select(TimelineEventRow.id)
+            .where(
+                TimelineEventRow.incident_id == incident_id,
+                col(TimelineEventRow.actor).in_(list(actor_ids)),
+            )
+            .limit(1)
+        )
+        return self.session.exec(stmt).first() is not None
 
     def timeline_by_external_ref(self, incident_id: int, ref: str) -> TimelineEntry | None:
         """The captured message with this chat ref, if any."""
@@ -1005,3 +1024,21 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+def _visible_to(ids: list[str]) -> Any:
+    """Public, or private with one of ``ids`` as declarer, role holder or timeline actor."""
+    if not ids:
+        return col(IncidentRow.private).is_(False)
+    t = TimelineEventRow.__table__  # type: ignore[attr-defined]
+    acted = (
+        sa_select(t.c.id).where(t.c.incident_id == col(IncidentRow.id), t.c.actor.in_(ids)).exists()
+    )
+    return or_(
+        col(IncidentRow.private).is_(False),
+        col(IncidentRow.declared_by).in_(ids),
+        col(IncidentRow.commander).in_(ids),
+        col(IncidentRow.comms_lead).in_(ids),
+        col(IncidentRow.scribe).in_(ids),
+        acted,
+    )

@@ -151,9 +151,10 @@ async def test_people_sign_in_with_the_provider_and_get_their_role(
             await expect(alice.get_by_role("status")).to_have_text("Stakeholder update posted.")
             timeline = alice.locator('table[aria-labelledby="timeline"]')
             await expect(timeline).to_contain_text("Alice Responder")
-            # Responders see private incidents.
-            await alice.goto(f"{base_url}/incidents/2")
-            await expect(alice.get_by_role("heading", level=1)).to_contain_text("INC-2")
+            # Being a responder is not enough for a private incident: only its members and
+            # admins see it, and Alice is not on it.
+            resp = await alice.goto(f"{base_url}/incidents/2")
+            assert resp is not None and resp.status == 404
 
             # Victor, a viewer: reads the public incident, is refused an action, and the
             # private incident does not exist for him — by URL or in the list.
