@@ -36,7 +36,7 @@ from bot.security.access import Access, person_from_claims
 from bot.service import parse_ref
 from handlers.appkeys import RUNTIME
 from handlers.body import UnreadableForm, read_form
-from handlers.throttle import auth_throttled
+from handlers.throttle import audit_lockout, auth_throttled
 from integrations.export.render import render_facts
 from integrations.web import session as sess
 from integrations.web.incident import FormError, incident_page
@@ -327,6 +327,7 @@ async def login(request: web.Request) -> web.Response:
     if not ok:
         log.warning("web login refused: wrong token", extra={"remote": request.remote})
         await _sign_in_failed(request, "wrong API token", method="token")
+        await audit_lockout(request)
         return _login_page(
             request, 401, error="That token is not right.", next_path=next_path, name=name
         )
