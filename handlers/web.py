@@ -183,7 +183,11 @@ def _now(request: web.Request) -> datetime:
 def _viewer(request: web.Request, session: sess.Session) -> Viewer:
     key = _key(request)
     assert key is not None
-    return Viewer(session.name or session.actor_id, sess.csrf_token(key, session))
+    return Viewer(
+        session.name or session.actor_id,
+        sess.csrf_token(key, session),
+        admin=session.role >= Access.ADMIN,
+    )
 
 
 def _actor(session: sess.Session) -> Actor:

@@ -213,3 +213,12 @@ async def test_audit_page_refuses_a_bad_filter_with_a_message(client: Client) ->
     assert status == 400
     assert "is not an incident reference" in body
     assert CSRF.search(body) is not None  # still a page of the signed-in UI
+
+
+async def test_only_admins_see_the_admin_links(client: Client, runtime: Runtime[Any]) -> None:
+    admin = await logged_in(client, "root")
+    _, body = await admin.get("/incidents")
+    assert 'href="/admin/audit"' in body and 'href="/me/tokens"' in body
+    responder = _as(client, runtime, "oidc:idp#dana", Access.RESPONDER)
+    _, body = await responder.get("/incidents")
+    assert 'href="/admin/audit"' not in body and 'href="/me/tokens"' in body
