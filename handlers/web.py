@@ -330,8 +330,10 @@ async def login(request: web.Request) -> web.Response:
         return refused
     if not ok:
         log.warning("web login refused: wrong token", extra={"remote": request.remote})
-        await _sign_in_failed(request, "wrong API token", method="token")
-        await audit_lockout(request)
+        if token.strip():
+            # Like the throttle, an empty form is no guess and not worth a chain entry.
+            await _sign_in_failed(request, "wrong API token", method="token")
+            await audit_lockout(request)
         return _login_page(
             request, 401, error="That token is not right.", next_path=next_path, name=name
         )

@@ -222,3 +222,11 @@ async def test_only_admins_see_the_admin_links(client: Client, runtime: Runtime[
     responder = _as(client, runtime, "oidc:idp#dana", Access.RESPONDER)
     _, body = await responder.get("/incidents")
     assert 'href="/admin/audit"' not in body and 'href="/me/tokens"' in body
+
+
+async def test_an_empty_token_form_is_no_sign_in_attempt_and_is_not_audited(
+    client: Client, runtime: Runtime[Any]
+) -> None:
+    resp = await Browser(client).login("mallory", token="")
+    assert resp.status == 401
+    assert await runtime.audit.all() == []
