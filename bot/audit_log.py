@@ -7,6 +7,8 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from bot.audit import GENESIS, AuditEntry, entry_hash, jsonable
 from bot.repository import UnitOfWork
@@ -101,3 +103,35 @@ class AuditLog:
     async def verify(self) -> Verdict:
         """Walk the whole chain."""
         return await verify(self.uow, self.workspace)
+
+    async def record(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        surface: str,
+        target: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Append an entry no command produced (a sign-in, a sign-out, a refused one)."""
+        return await self.uow.run(
+            lambda repo: repo.audit(
+                self.workspace,
+                at=at,
+                actor=actor,
+                action=action,
+                surface=surface,
+                target=target,
+                detail=detail or {},
+            )
+        )
+
+    async def all(self) -> list[AuditEntry]:
+        """The whole chain in seq order (for the admin page's filters and the export)."""
+        out: list[AuditEntry] = []
+        while True:
+            entries = await self.page(after_seq=out[-1].seq if out else 0)
+            out.extend(entries)
+            if len(entries) < PAGE:
+                return out

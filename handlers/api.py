@@ -25,7 +25,7 @@ from handlers.appkeys import RUNTIME
 from handlers.body import page_params, read_json
 from handlers.middleware import json_error
 from handlers.principal import API_TOKEN, api_actor, api_reader
-from handlers.throttle import auth_throttled
+from handlers.throttle import audit_lockout, auth_throttled
 from integrations.export.render import render_facts
 
 M = TypeVar("M", bound=BaseModel)
@@ -134,6 +134,7 @@ async def api_auth_middleware(request: web.Request, handler: Handler) -> web.Str
     if refused is not None:
         return refused
     if not ok:
+        await audit_lockout(request)
         return json_error(401, "invalid bearer token")
     return await handler(request)
 
@@ -145,6 +146,7 @@ async def _token_auth(request: web.Request, handler: Handler, secret: str) -> we
     if refused is not None:
         return refused
     if isinstance(found, Refusal):
+        await audit_lockout(request)
         return json_error(401, found.value)
     if found.workspace != _workspace(request):
         return json_error(401, "token belongs to another workspace")

@@ -50,6 +50,8 @@ class AuthThrottle:
 
 
 AUTH_THROTTLE = web.AppKey("auth_throttle", AuthThrottle)
+# (realm, client, seconds) of a lockout this request started.
+_LOCKOUT = web.RequestKey("sitrep_auth_lockout", tuple[str, str, int])
 
 
 def install(app: web.Application, settings: Settings) -> None:
@@ -81,11 +83,37 @@ def auth_throttled(request: web.Request, ok: bool) -> web.Response | None:
         return None
     lockout = throttle.failure(key, now)
     if lockout:
+        request[_LOCKOUT] = (realm, key[1], math.ceil(lockout))
         log.warning(
             "too many wrong credentials; client locked out",
             extra={"realm": realm, "client": key[1], "seconds": math.ceil(lockout)},
         )
     return None
+
+
+async def audit_lockout(request: web.Request) -> None:
+    """Append one audit entry if this request's wrong credential started a lockout.
+
+    Once per lockout, not per refused request: a guesser's thousands of 401s and 429s would
+    otherwise flood the chain, while the lockout alone says who was guessing, and when.
+    """
+    started = request.get(_LOCKOUT)
+    if started is None:
+        return
+    realm, client, seconds = started
+    runtime = request.app[RUNTIME]
+    await runtime.audit.record(
+        at=runtime.clock.now(),
+        actor="anonymous",
+        action="auth_lockout",
+        surface="api" if request.path.startswith("/api/") else "web",
+        detail={
+            "realm": realm,
+            "client": client,
+            "seconds": seconds,
+            "reason": "too many wrong credentials",
+        },
+    )
 
 
 def _realm(request: web.Request) -> str | None:

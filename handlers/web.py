@@ -37,7 +37,7 @@ from bot.security.membership import Reader
 from bot.service import parse_ref
 from handlers.appkeys import RUNTIME
 from handlers.body import UnreadableForm, read_form
-from handlers.throttle import auth_throttled
+from handlers.throttle import audit_lockout, auth_throttled
 from integrations.export.render import render_facts
 from integrations.web import session as sess
 from integrations.web.incident import FormError, incident_page
@@ -184,7 +184,11 @@ def _now(request: web.Request) -> datetime:
 def _viewer(request: web.Request, session: sess.Session) -> Viewer:
     key = _key(request)
     assert key is not None
-    return Viewer(session.name or session.actor_id, sess.csrf_token(key, session))
+    return Viewer(
+        session.name or session.actor_id,
+        sess.csrf_token(key, session),
+        admin=session.role >= Access.ADMIN,
+    )
 
 
 def _actor(session: sess.Session) -> Actor:
@@ -327,10 +331,15 @@ async def login(request: web.Request) -> web.Response:
         return refused
     if not ok:
         log.warning("web login refused: wrong token", extra={"remote": request.remote})
+        if token.strip():
+            # Like the throttle, an empty form is no guess and not worth a chain entry.
+            await _sign_in_failed(request, "wrong API token", method="token")
+            await audit_lockout(request)
         return _login_page(
             request, 401, error="That token is not right.", next_path=next_path, name=name
         )
-    _, cookie = sess.new_session(key, _now(request), name)
+    session, cookie = sess.new_session(key, _now(request), name)
+    await _audit_sign(request, session.actor_id, "sign_in", method="token", role="admin")
     resp = _see_other(next_path)
     _set_session(request, resp, cookie, "Strict")
     return resp
@@ -416,12 +425,17 @@ async def oidc_callback(request: web.Request) -> web.Response:
     # state ties this answer to the sign-in this browser started (no login CSRF).
     if pending is None or not sess.token_matches(state, pending.state):
         log.warning("OIDC sign-in refused: state mismatch", extra={"remote": request.remote})
+        await _sign_in_failed(request, "state mismatch")
         return _refused("This sign-in does not match the one this browser started.")
     if request.query.get("error"):
         reason = sess.clean_name(request.query.get("error_description", "") or "")
+        await _sign_in_failed(
+            request, f"provider error: {sess.clean_name(request.query['error'])} {reason}".strip()
+        )
         return _refused(f"The identity provider did not sign you in. {reason}".strip(), 401)
     code = request.query.get("code", "")
     if not code:
+        await _sign_in_failed(request, "no code")
         return _refused("The identity provider sent no sign-in code.")
     try:
         claims = await _oidc(request).finish(
@@ -433,10 +447,12 @@ async def oidc_callback(request: web.Request) -> web.Response:
         )
     except SignInFailed as exc:
         log.warning("OIDC sign-in refused: %s", exc)
+        await _sign_in_failed(request, str(exc))
         return _refused(f"Sign-in failed: {exc}.")
     person = person_from_claims(settings.oidc_issuer, claims, settings.role_rules())
     # A brand-new session id on every sign-in: nothing from before the login carries over.
     _, cookie = sess.person_session(key, _now(request), person)
+    await _audit_sign(request, person.actor_id, "sign_in", method="oidc", role=person.role.label)
     resp = _see_other(pending.next_path)
     # Lax, not Strict: this response ends a redirect chain that started at the provider, and
     # Chromium withholds Strict cookies for the whole chain. Forms still need the CSRF token.
@@ -444,6 +460,25 @@ async def oidc_callback(request: web.Request) -> web.Response:
     resp.del_cookie(sess.PENDING_COOKIE, path="/login/oidc")
     log.info("web sign-in", extra={"actor": person.actor_id, "role": person.role.label})
     return resp
+
+
+async def _audit_sign(request: web.Request, actor: str, action: str, **detail: str) -> None:
+    """Append a sign-in event to the audit chain (never a token, code or secret)."""
+    await _runtime(request).audit.record(
+        at=_now(request), actor=actor, action=action, surface="web", detail=detail
+    )
+
+
+async def _sign_in_failed(request: web.Request, reason: str, method: str = "oidc") -> None:
+    # Nobody is known yet: the client address is all there is to tell attempts apart.
+    await _audit_sign(
+        request,
+        "anonymous",
+        "sign_in_failed",
+        method=method,
+        reason=reason,
+        client=request.remote or "",
+    )
 
 
 def _refused(message: str, status: int = 400) -> web.Response:
@@ -454,6 +489,7 @@ def _refused(message: str, status: int = 400) -> web.Response:
 
 async def logout(request: web.Request, session: sess.Session) -> web.Response:
     """POST /logout"""
+    await _audit_sign(request, session.actor_id, "sign_out")
     resp = _see_other("/login")
     resp.del_cookie(sess.COOKIE, path="/")
     return resp

@@ -19,6 +19,7 @@ class Viewer:
 
     name: str
     csrf: str
+    admin: bool = False
 
 
 def esc(value: object) -> str:
@@ -89,7 +90,12 @@ def page(title: str, body: str, viewer: Viewer | None = None) -> str:
             f'<span class="who">Signed in as <strong>{esc(viewer.name)}</strong></span> '
             '<button type="submit" class="link">Log out</button></form>'
         )
-    nav = '<nav aria-label="Main"><a href="/incidents">Incidents</a></nav>' if viewer else ""
+    nav = ""
+    if viewer is not None:
+        links = '<a href="/incidents">Incidents</a> <a href="/me/tokens">Your tokens</a>'
+        if viewer.admin:
+            links += ' <a href="/admin/tokens">API tokens</a> <a href="/admin/audit">Audit log</a>'
+        nav = f'<nav aria-label="Main">{links}</nav>'
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

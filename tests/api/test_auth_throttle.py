@@ -196,3 +196,23 @@ class TestWebhooks:
         )
         assert resp.status == 401
         assert (await declare(client, RIGHT)).status == 201
+
+
+async def test_a_lockout_is_audited_once_without_the_guessed_token(
+    client: Client, runtime: Runtime
+) -> None:
+    statuses: list[int] = []
+    for _ in range(3):
+        statuses += await burst(client, 50, WRONG)
+    assert statuses.count(429) == 140
+    entries = await runtime.audit.all()
+    assert [(e.action, e.actor, e.surface) for e in entries] == [
+        ("auth_lockout", "anonymous", "api")
+    ]
+    assert entries[0].detail == {
+        "realm": "api-token",
+        "client": "127.0.0.1",
+        "seconds": 30,
+        "reason": "too many wrong credentials",
+    }
+    assert "wrong-token-guess" not in repr(entries)

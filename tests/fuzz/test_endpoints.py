@@ -41,7 +41,7 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from microsoft_agents.hosting.core.authorization._entra_issuers import BOTFRAMEWORK_JWKS_URIS
-from sqlalchemy import create_engine, func, inspect, select, table
+from sqlalchemy import create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
@@ -752,10 +752,18 @@ class Harness:
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             names = [n for n in inspect(conn).get_table_names() if n != "alembic_version"]
-            return {
+            counts = {
                 n: int(conn.execute(select(func.count()).select_from(table(n))).scalar_one())
                 for n in names
             }
+            # A refused sign-in and the lockout it starts are recorded on purpose: the audit
+            # trail of a refusal is the one write a 4xx should make.
+            refusals = text(
+                "SELECT count(*) FROM audit_entry "
+                "WHERE action IN ('sign_in_failed', 'auth_lockout')"
+            )
+            counts["audit_entry"] -= int(conn.execute(refusals).scalar_one())
+            return counts
 
     def send(self, request: Request) -> tuple[int, str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)

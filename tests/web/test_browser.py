@@ -147,3 +147,48 @@ async def test_on_call_flow_in_a_real_browser(base_url: str, app: web.Applicatio
     assert [u.text[:24] for u in detail.updates] == ["We found the cause (a ba"]
     assert [a.owner for a in detail.action_items] == ["carol"]
     assert {e.actor for e in detail.timeline} == {"web:Alice"}
+
+
+async def test_admin_creates_and_revokes_a_token_in_a_real_browser(
+    base_url: str, app: web.Application
+) -> None:
+    from aiohttp import ClientSession
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await (await browser.new_context()).new_page()
+            await page.goto(f"{base_url}/login")
+            await page.get_by_label("API token").fill(API_TOKEN)
+            await page.get_by_role("button", name="Sign in").click()
+            await page.get_by_role("link", name="API tokens").click()
+            await expect(page).to_have_url(f"{base_url}/admin/tokens")
+
+            await page.get_by_label("Owner (person or service id)").fill("deploy-bot")
+            await page.locator("#kind").select_option("service")
+            await page.get_by_label("Name", exact=True).fill("deploys")
+            await page.get_by_label("incidents:write").check()
+            await page.get_by_role("button", name="Create token").click()
+            secret = (await page.locator("#secret").text_content() or "").strip()
+            assert secret.startswith("srp_")
+            await page.screenshot(path="/tmp/sitrep-web-token.png", full_page=True)
+
+            async with ClientSession() as http:
+                bearer = {"Authorization": f"Bearer {secret}"}
+                async with http.get(f"{base_url}/api/incidents", headers=bearer) as resp:
+                    assert resp.status == 200
+                await page.get_by_role("link", name="Back to tokens").click()
+                row = page.locator("#tokens tbody tr", has_text="deploys")
+                await expect(row).to_contain_text("active")
+                await row.get_by_role("button", name="Revoke").click()
+                await expect(page.get_by_role("status")).to_contain_text("Token revoked")
+                await expect(row).to_contain_text("revoked")
+                async with http.get(f"{base_url}/api/incidents", headers=bearer) as resp:
+                    assert resp.status == 401
+
+            await page.get_by_role("link", name="Audit log").click()
+            await expect(page.locator("#verdict")).to_contain_text("Chain intact")
+            await expect(page.locator("#audit")).to_contain_text("token.revoke")
+        finally:
+            await browser.close()

@@ -334,3 +334,25 @@ async def test_sign_out_clears_the_session_cookie(client: Client) -> None:
     assert resp.status == 303 and resp.headers["Location"] == "/login"
     cleared = resp.cookies[sess.COOKIE]
     assert cleared.value == "" and cleared["max-age"] == "0"
+
+
+async def test_oidc_sign_ins_and_their_refusals_land_in_the_audit_chain(
+    client: Client, provider: FakeProvider, runtime: Runtime
+) -> None:
+    params, pending = await _start(client)
+    await _callback(client, pending, "not-the-state")
+    params, pending = await _start(client)
+    provider.claims = {"sub": "u1", "nonce": "a-replayed-nonce"}
+    await _callback(client, pending, params["state"], code="secret-code-1")
+    resp = await _sign_in(client, provider, name="Dana Ops", groups=["sre-leads"])
+    assert resp.status == 303
+
+    entries = await runtime.audit.all()
+    got = [(e.action, e.actor, e.surface, e.detail.get("reason", "")) for e in entries]
+    assert got == [
+        ("sign_in_failed", "anonymous", "web", "state mismatch"),
+        ("sign_in_failed", "anonymous", "web", "the provider's ID token did not verify"),
+        ("sign_in", f"oidc:{provider.issuer}#u1", "web", ""),
+    ]
+    assert entries[-1].detail == {"method": "oidc", "role": "admin"}
+    assert "secret-code-1" not in repr(entries) and CLIENT_SECRET not in repr(entries)

@@ -1,0 +1,171 @@
+"""Admin pages: API tokens (everyone's, or one person's own) and the audit log. Pure rendering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from bot.audit import AuditEntry
+from bot.identity.tokens import ApiToken, Scope
+from integrations.web.layout import Viewer, csrf_field, esc, page, time_tag
+
+
+@dataclass(frozen=True, slots=True)
+class TokensView:
+    """What a token page shows: ``base`` is /admin/tokens or /me/tokens."""
+
+    base: str
+    tokens: Sequence[ApiToken]
+    scopes: Collection[Scope]
+    personal_only: bool
+    notice: str = ""
+    error: str = ""
+
+
+def tokens_page(view: TokensView, viewer: Viewer, now: datetime) -> str:
+    """The token list with a revoke button per live token, and the create form."""
+    title = "Your API tokens" if view.personal_only else "API tokens"
+    rows = "".join(_token_row(t, view.base, viewer.csrf, now) for t in view.tokens)
+    table = (
+        '<table id="tokens"><thead><tr><th scope="col">Name</th><th scope="col">Owner</th>'
+        '<th scope="col">Scopes</th><th scope="col">Expires</th><th scope="col">Last used</th>'
+        f'<th scope="col">State</th><th scope="col"></th></tr></thead><tbody>{rows}</tbody></table>'
+        if view.tokens
+        else '<p class="muted">No tokens yet.</p>'
+    )
+    notice = f'<div class="notice" role="status">{esc(view.notice)}</div>' if view.notice else ""
+    error = f'<div class="error" role="alert">{esc(view.error)}</div>' if view.error else ""
+    boxes = "".join(
+        f'<label><input type="checkbox" name="scope" value="{esc(s.value)}"> '
+        f"{esc(s.value)}</label> "
+        for s in Scope
+        if s in view.scopes
+    )
+    owner = (
+        ""
+        if view.personal_only
+        else '<label for="owner">Owner (person or service id)</label>'
+        '<input id="owner" name="owner" required maxlength="200">'
+        '<label for="kind">Kind</label><select id="kind" name="kind">'
+        '<option value="personal">personal</option><option value="service">service</option>'
+        "</select>"
+    )
+    form = (
+        f'<h2 id="new-token">New token</h2><form method="post" action="{esc(view.base)}" '
+        f'class="card">{csrf_field(viewer.csrf)}{owner}'
+        '<label for="name">Name</label><input id="name" name="name" required maxlength="100">'
+        f"<fieldset><legend>Scopes</legend>{boxes}</fieldset>"
+        '<label for="expires">Expires after (12h, 30d, 2w or never)</label>'
+        '<input id="expires" name="expires" value="90d" maxlength="20">'
+        '<button type="submit">Create token</button></form>'
+    )
+    body = f"<h1>{esc(title)}</h1>{notice}{error}{table}{form}"
+    return page(title, body, viewer)
+
+
+def _token_row(t: ApiToken, base: str, csrf: str, now: datetime) -> str:
+    state = t.state(now)
+    revoke = (
+        f'<form method="post" action="{esc(base)}/{t.id}/revoke">{csrf_field(csrf)}'
+        f'<button type="submit" class="link">Revoke</button></form>'
+        if state == "active"
+        else ""
+    )
+    return (
+        f'<tr id="token-{t.id}"><td>{esc(t.name)} <code>{esc(t.shown)}…</code></td>'
+        f"<td>{esc(t.owner_name or t.owner)} ({esc(t.kind.value)})</td>"
+        f"<td>{esc(', '.join(sorted(s.value for s in t.scopes)))}</td>"
+        f"<td>{time_tag(t.expires_at) if t.expires_at else 'never'}</td>"
+        f"<td>{time_tag(t.last_used_at)}</td><td>{esc(state)}</td><td>{revoke}</td></tr>"
+    )
+
+
+def created_page(token: ApiToken, secret: str, back: str, viewer: Viewer) -> str:
+    """The one page that ever shows a token's secret."""
+    body = (
+        '<h1>Token created</h1><p class="lead">Copy the token '
+        f"<strong>{esc(token.name)}</strong> "
+        "now: sitrep stores only its hash and will not show it again.</p>"
+        f'<p class="card"><code id="secret">{esc(secret)}</code></p>'
+        f'<p><a href="{esc(back)}">Back to tokens</a></p>'
+    )
+    return page("Token created", body, viewer)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    """One page of the audit log as the admin page shows it."""
+
+    entries: Sequence[AuditEntry]
+    total: int
+    broken_at: int | None
+    order: str
+    incident: str
+    actor: str
+    offset: int
+    per_page: int
+
+
+def audit_page(view: AuditView, viewer: Viewer) -> str:
+    """Verification verdict, filters, one page of entries and export links."""
+    if view.broken_at is None:
+        verdict = (
+            f'<div class="notice" role="status" id="verdict">Chain intact: all {view.total} '
+            "entries link up and hash to what they claim.</div>"
+        )
+    else:
+        verdict = (
+            f'<div class="error" role="alert" id="verdict">Chain broken at entry '
+            f"#{view.broken_at}: that entry or one before it was changed, removed or "
+            "reordered after it was written.</div>"
+        )
+    orders = "".join(
+        f'<option value="{v}"{" selected" if v == view.order else ""}>{label}</option>'
+        for v, label in (("desc", "Newest first"), ("asc", "By seq"))
+    )
+    filters = (
+        '<form method="get" action="/admin/audit" class="card">'
+        '<label for="incident">Incident</label>'
+        f'<input id="incident" name="incident" value="{esc(view.incident)}" placeholder="INC-7">'
+        f'<label for="actor">Actor</label><input id="actor" name="actor" value="{esc(view.actor)}">'
+        f'<label for="order">Order</label><select id="order" name="order">{orders}</select>'
+        '<button type="submit">Show</button></form>'
+    )
+    rows = "".join(_audit_row(e) for e in view.entries)
+    table = (
+        '<table id="audit"><thead><tr><th scope="col">Seq</th><th scope="col">At</th>'
+        '<th scope="col">Actor</th><th scope="col">Surface</th><th scope="col">Action</th>'
+        '<th scope="col">Target</th><th scope="col">Detail</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+        if view.entries
+        else '<p class="muted">No entries match.</p>'
+    )
+    keep = {"order": view.order, "incident": view.incident, "actor": view.actor}
+    nav = []
+    if view.offset > 0:
+        prev = {**keep, "offset": str(max(0, view.offset - view.per_page))}
+        nav.append(f'<a href="/admin/audit?{esc(urlencode(prev))}">Previous page</a>')
+    if view.offset + view.per_page < view.total:
+        nxt = {**keep, "offset": str(view.offset + view.per_page)}
+        nav.append(f'<a href="/admin/audit?{esc(urlencode(nxt))}" id="next">Next page</a>')
+    exports = (
+        '<p>Download the whole log: <a href="/admin/audit.csv">CSV</a> · '
+        '<a href="/admin/audit.json">JSON</a></p>'
+    )
+    body = f"<h1>Audit log</h1>{verdict}{exports}{filters}{table}<p>{' · '.join(nav)}</p>"
+    return page("Audit log", body, viewer)
+
+
+def _audit_row(e: AuditEntry) -> str:
+    parts = (("detail", e.detail), ("before", e.before), ("after", e.after))
+    detail = {k: v for k, v in parts if v}
+    text = json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else ""
+    target = e.target or e.incident
+    return (
+        f'<tr id="seq-{e.seq}"><td>{e.seq}</td><td>{time_tag(e.at, seconds=True)}</td>'
+        f"<td>{esc(e.actor)}</td><td>{esc(e.surface)}</td><td>{esc(e.action)}</td>"
+        f"<td>{esc(target)}</td><td><code>{esc(text)}</code></td></tr>"
+    )
