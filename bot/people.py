@@ -59,7 +59,7 @@ class CachedPeople:
         self.sources.append(source)
 
     async def names(self, workspace: str, actors: Iterable[str]) -> dict[str, str]:
-        """Names for ``actors``: a miss is fetched once and cached; unknown ids map to themselves."""
+        """Names for ``actors``: a miss is fetched once and cached; unknown ids name themselves."""
         wanted = sorted({a for a in actors if a})
         if not wanted:
             return {}
