@@ -55,8 +55,9 @@ class CachedPeople:
         self.sources = list(sources)
 
     def add_source(self, source: PeopleSource) -> None:
-        """Ask ``source`` about the ids it owns on a cache miss."""
-        self.sources.append(source)
+        """Ask ``source`` about the ids it owns on a cache miss (replacing one of its kind, so
+        a platform restarted in the same process is asked once)."""
+        self.sources = [s for s in self.sources if s.source != source.source] + [source]
 
     async def names(self, workspace: str, actors: Iterable[str]) -> dict[str, str]:
         """Names for ``actors``: a miss is fetched once and cached; unknown ids name themselves."""
