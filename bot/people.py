@@ -10,12 +10,13 @@ as itself.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from bot.domain.decide import Actor
-from bot.domain.model import TimelineEntry
+from bot.domain.model import EventKind, TimelineEntry
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
 
@@ -114,6 +115,25 @@ def shown_name(entry: TimelineEntry, names: Mapping[str, str]) -> str:
     return names.get(entry.actor, entry.actor)
 
 
+def shown_text(entry: TimelineEntry, names: Mapping[str, str]) -> str:
+    """A timeline entry's text with the ids the core wrote into it ("Commander is now U…")
+    replaced by names. Only the core's own role texts are rewritten, never what people typed."""
+    if entry.kind is not EventKind.ROLE_ASSIGNED:
+        return entry.text
+    text = entry.text
+    for user in sorted((u for u in names if u and names[u] != u), key=len, reverse=True):
+        # Whole ids only, so one id that prefixes another cannot garble it.
+        pattern = re.compile(rf"(?<![\w:-]){re.escape(user)}(?![\w:-])")
+        # A replacement template reads backslashes: a name must be taken literally.
+        text = pattern.sub(names[user].replace("\\", "\\\\"), text)
+    return text
+
+
 def ids_to_name(entries: Iterable[TimelineEntry]) -> set[str]:
     """The actors of ``entries`` that carry no stored name."""
-    return {e.actor for e in entries if not isinstance(e.data.get("actor_name"), str)}
+    wanted = {e.actor for e in entries if not isinstance(e.data.get("actor_name"), str)}
+    for e in entries:
+        if e.kind is EventKind.ROLE_ASSIGNED:
+            held = (e.data.get("user"), e.data.get("previous"))
+            wanted |= {u for u in held if isinstance(u, str) and u}
+    return wanted

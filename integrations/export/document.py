@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from bot.domain.metrics import METRIC_KINDS, Metrics, compute_metrics
 from bot.domain.model import ActionItem, EventKind, Incident, Role, StatusUpdate, TimelineEntry
 from bot.domain.policy import Policy, UnknownSeverity
-from bot.people import shown_name
+from bot.people import shown_name, shown_text
 
 SCHEMA = "sitrep.postmortem/v1"
 
@@ -177,6 +177,10 @@ class Postmortem:
     def who(self, entry: TimelineEntry) -> str:
         """The name a timeline entry shows for its actor (bot.people.shown_name)."""
         return shown_name(entry, self.names)
+
+    def text(self, entry: TimelineEntry) -> str:
+        """A timeline entry's text with the ids the core wrote into it named."""
+        return shown_text(entry, self.names)
 
     @property
     def title_line(self) -> str:

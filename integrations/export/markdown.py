@@ -96,8 +96,8 @@ def _section(out: TextIO, section: Section) -> None:
         out.write(f"_{section.prompt}_\n\n")
 
 
-def _entry_row(entry: TimelineEntry, who: str) -> str:
-    cell = md_cell(entry.text)
+def _entry_row(entry: TimelineEntry, who: str, text: str) -> str:
+    cell = md_cell(text)
     link = entry_link(entry)
     if link:
         cell += f" [(message)]({md_url(link)})"
@@ -199,7 +199,7 @@ def render_markdown(doc: Postmortem, out: TextIO) -> None:
             # The header waits for the first row: a generator's emptiness is unknown until read.
             out.write("| Time | Kind | Actor | Entry |\n|---|---|---|---|\n")
         count += 1
-        out.write(_entry_row(entry, doc.who(entry)))
+        out.write(_entry_row(entry, doc.who(entry), doc.text(entry)))
     if count:
         out.write(f"\n_{count} timeline {'entry' if count == 1 else 'entries'}._\n")
     else:

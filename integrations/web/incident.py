@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.domain.metrics import format_duration
 from bot.domain.model import TRANSITIONS, ActionItem, Incident, Role, Status, TimelineEntry
 from bot.domain.policy import Policy, UnknownSeverity
-from bot.people import shown_name
+from bot.people import shown_name, shown_text
 from bot.service import IncidentDetail
 from integrations.web.layout import (
     Viewer,
@@ -201,7 +201,7 @@ def _timeline(detail: IncidentDetail) -> str:
     rows = "".join(
         f'<tr><td class="when">{time_tag(e.at, seconds=True)}</td>'
         f"<td>{esc(e.kind.value.replace('_', ' '))}</td><td>{esc(shown_name(e, detail.names))}</td>"
-        f'<td class="title">{_entry_text(e)}</td></tr>'
+        f'<td class="title">{_entry_text(e, shown_text(e, detail.names))}</td></tr>'
         for e in sorted(entries, key=lambda e: (e.at, e.id))
     )
     return f"""<h2 id="timeline">Timeline <span class="muted">(UTC)</span></h2>
@@ -209,8 +209,8 @@ def _timeline(detail: IncidentDetail) -> str:
 <th scope="col">Who</th><th scope="col">What</th></tr></thead><tbody>{rows}</tbody></table>"""
 
 
-def _entry_text(e: TimelineEntry) -> str:
-    text = f'<span class="pre">{esc(e.text)}</span>'
+def _entry_text(e: TimelineEntry, shown: str) -> str:
+    text = f'<span class="pre">{esc(shown)}</span>'
     link = e.data.get("link")
     # Only plain web links become anchors; anything else (javascript:, data:) stays text.
     if isinstance(link, str) and link.startswith(("https://", "http://")):
