@@ -5,10 +5,11 @@ names come from users.info once and then from the ``person`` table."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest_asyncio
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.domain import commands as c
@@ -17,6 +18,8 @@ from bot.domain.model import Role
 from bot.runtime import Runtime
 from integrations.slack.client import make_client
 from integrations.slack.people import SlackPeople
+from integrations.teams.directory import TEAMS_STORE, TeamsDirectory
+from integrations.teams.people import TeamsPeople
 from storage.db import Database
 from tests.fakes.slack_api import FakeSlackApi
 from tests.web.support import logged_in
@@ -138,3 +141,54 @@ async def test_users_info_is_asked_once_per_person_then_the_cache_answers(
     assert set(asked) == {SLACK_ID, GHOST}
     cached = await runtime.db.run(lambda repo: repo.person_names("default", [SLACK_ID, TEAMS_ID]))
     assert cached == {SLACK_ID: "Sam Slack", TEAMS_ID: "Tara Teams"}
+
+
+class _Down:
+    """A platform that owns every ``X…`` id and is unreachable."""
+
+    source = "down"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def owns(self, actor: str) -> bool:
+        return actor.startswith("X")
+
+    async def lookup(self, workspace: str, actors: Sequence[str]) -> dict[str, str]:
+        self.asked += actors
+        raise ConnectionError("platform unreachable")
+
+
+async def test_an_unreachable_platform_leaves_the_id_and_names_stay_from_the_cache(
+    client: Client, runtime: Runtime[Database]
+) -> None:
+    down = _Down()
+    runtime.people.add_source(down)
+    ws = runtime.settings.workspace
+    await runtime.service.declare(ws, c.Declare(title="x"), Actor("Xknown", "Known Person"))
+    got = await runtime.people.names(ws, ["Xknown", "Xnobody", "cli:root"])
+    # Known from acting; the platform is asked only about its own ids it has no name for.
+    assert got == {"Xknown": "Known Person", "Xnobody": "Xnobody", "cli:root": "cli:root"}
+    assert down.asked == ["Xnobody"]
+
+
+async def test_a_teams_id_is_named_from_the_roster_teams_showed_us(
+    client: Client, app: web.Application, runtime: Runtime[Database]
+) -> None:
+    ws = runtime.settings.workspace
+    directory = TeamsDirectory(
+        runtime.units,
+        runtime.clock,
+        ws,
+        store=app[TEAMS_STORE],
+        default_service_url="http://127.0.0.1:9/",
+        tenant_id=None,
+    )
+    await directory.observe(
+        service_url=None, tenant_id=None, user_id=TEAMS_ID, name="Tara Teams", aad_id=None
+    )
+    runtime.people.add_source(TeamsPeople(directory))
+    got = await runtime.people.names(ws, [TEAMS_ID, "29:1someone-else"])
+    assert got == {TEAMS_ID: "Tara Teams", "29:1someone-else": "29:1someone-else"}
+    cached = await runtime.db.run(lambda repo: repo.person_names(ws, [TEAMS_ID]))
+    assert cached == {TEAMS_ID: "Tara Teams"}
