@@ -8,7 +8,7 @@ the database into the output without being held in memory.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -37,6 +37,8 @@ class PostmortemFacts:
     policy: Policy
     generated_at: datetime
     base_url: str
+    # Display names by actor id for the timeline and the roles (bot.people).
+    names: dict[str, str] = field(default_factory=dict)
 
 
 async def render_postmortem(
@@ -52,6 +54,7 @@ async def render_postmortem(
     now = service.clock.now()
     policy = service.policy
     base_url = service.notify.base_url
+    names = await _names(service, workspace, number)
 
     def work(repo: Repo) -> T:
         incident = repo.get_incident(workspace, number)
@@ -73,7 +76,25 @@ async def render_postmortem(
             policy=policy,
             generated_at=now,
             base_url=base_url,
+            names=names,
         )
         return render(facts)
 
     return await service.uow.run(work)
+
+
+async def _names(service: IncidentService, workspace: str, number: int) -> dict[str, str]:
+    """Names of everyone the postmortem mentions, looked up before its transaction opens (a
+    platform lookup must not hold a database transaction open)."""
+
+    def mentioned(repo: Repo) -> set[str]:
+        incident = repo.get_incident(workspace, number)
+        if incident is None or incident.id is None:
+            raise NotFound(f"INC-{number} not found")
+        holders = (incident.commander, incident.comms_lead, incident.scribe, incident.declared_by)
+        return set(repo.timeline_actors(incident.id)) | {h for h in holders if h}
+
+    wanted = await service.uow.run(mentioned)
+    if service.people is not None:
+        return await service.people.names(workspace, wanted)
+    return await service.uow.run(lambda repo: repo.person_names(workspace, wanted))

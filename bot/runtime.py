@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.delivery import OutboxWorker
 from bot.identity.registry import TokenRegistry
 from bot.notify import NotifyContext
+from bot.people import CachedPeople
 from bot.ports import ChatPort, Clock, SystemClock
 from bot.repository import Database, UnitOfWork
 from bot.service import IncidentService
@@ -43,6 +44,7 @@ class Runtime(Generic[DB]):
     desk: Desk
     tokens: TokenRegistry
     audit: AuditLog
+    people: CachedPeople
     ports: dict[str, ChatPort] = field(default_factory=dict)
     worker: OutboxWorker | None = None
     accepting: bool = True
@@ -77,6 +79,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
         mirror=settings.mirror_updates,
     )
     service = IncidentService(db, settings.policy(), clock, notify)
+    service.people = people = CachedPeople(db, clock)
     wake: list[Runtime[D]] = []
     alerts = AlertIntake(
         db,
@@ -106,6 +109,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
         ),
         tokens=TokenRegistry(db, clock),
         audit=AuditLog(db, settings.workspace),
+        people=people,
     )
     wake.append(runtime)
     return runtime

@@ -39,6 +39,7 @@ from bot.domain.model import (
 from bot.domain.policy import Policy
 from bot.notify import NotifyContext, plan
 from bot.outbox_types import OutboxIntent
+from bot.people import PeopleDirectory, ids_to_name, remember_actor
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
 from bot.security.membership import EVERYONE, Reader, can_see, needs_timeline
@@ -80,6 +81,12 @@ class IncidentDetail:
     updates: list[StatusUpdate]
     action_items: list[ActionItem]
     metrics: Metrics
+    # Display names of the people it mentions by id (actors, role holders); see bot.people.
+    names: dict[str, str] = field(default_factory=dict)
+
+    def name(self, actor: str | None) -> str:
+        """The display name of ``actor`` (the id itself when nobody could name it)."""
+        return self.names.get(actor, actor) if actor else ""
 
 
 def parse_ref(ref: str | int) -> int:
@@ -112,6 +119,8 @@ class IncidentService:
         self.policy = policy
         self.clock = clock
         self.notify = notify
+        # Set by the composition root when platforms can name people; None keeps ids.
+        self.people: PeopleDirectory | None = None
         self._listeners: list[Callable[[Outcome], None]] = []
 
     def on_change(self, listener: Callable[[Outcome], None]) -> None:
@@ -171,6 +180,7 @@ class IncidentService:
         incident = repo.add_incident(incident)
         assert incident.id is not None
         repo.append_events(incident.id, with_actor_name(events, actor))
+        remember_actor(repo, workspace, actor, now)
         repo.enqueue(plan(None, incident, events, self.notify), now)
         repo.audit(
             workspace,
@@ -284,6 +294,7 @@ class IncidentService:
         after = apply(incident, events, self.policy)
         repo.save_incident(after)
         repo.append_events(incident.id, with_actor_name(events, actor))
+        remember_actor(repo, workspace, actor, now)
         item = self._side_effects(repo, after, cmd, events, actor, now)
         repo.enqueue(plan(incident, after, events, self.notify, from_room=from_room), now)
         if not isinstance(cmd, _MIRRORED):
@@ -438,7 +449,14 @@ class IncidentService:
                 compute_metrics(incident.declared_at, timeline),
             )
 
-        return await self.uow.run(work)
+        detail = await self.uow.run(work)
+        if self.people is None:
+            return detail
+        i = detail.incident
+        wanted = ids_to_name(detail.timeline) | {
+            who for who in (i.commander, i.comms_lead, i.scribe, i.declared_by) if who
+        }
+        return replace(detail, names=await self.people.names(workspace, wanted))
 
     async def read(self, fn: Callable[[Repo], T]) -> T:
         """Run a read-only query in a transaction (used by exporters and views)."""

@@ -20,6 +20,7 @@ from handlers.middleware import json_error
 from handlers.platform import Platform
 from handlers.slack_listeners import SlackDeps, SlackListeners, number_from_value
 from integrations.slack import inbound
+from integrations.slack.people import SlackPeople
 from integrations.slack.port import SlackPort
 from integrations.slack.setup import SLACK, SlackState, start_slack
 
@@ -40,6 +41,7 @@ async def slack_context(app: web.Application) -> AsyncIterator[None]:
 
     def attach(bolt: AsyncApp, port: SlackPort) -> None:
         register(bolt, SlackDeps(runtime=runtime, port=port))
+        runtime.people.add_source(SlackPeople(port.client))
 
     async with start_slack(app[SLACK], runtime.settings, runtime.ports, attach):
         yield

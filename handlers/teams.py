@@ -20,6 +20,7 @@ from handlers.platform import Platform
 from handlers.teams_listeners import TeamsListeners, missing_room_setting
 from integrations.teams.directory import TEAMS_STORE, TeamsDirectory
 from integrations.teams.factory import teams_ports
+from integrations.teams.people import TeamsPeople
 from integrations.teams.sdk import (
     TEAMS,
     TeamsBot,
@@ -80,6 +81,7 @@ async def teams_context(app: web.Application) -> AsyncIterator[None]:
     )
     TeamsListeners(runtime, directory).attach(bot.agent)
     slot.bot, slot.directory = bot, directory
+    runtime.people.add_source(TeamsPeople(directory))
     if "teams" not in runtime.ports:
         runtime.ports.update(await teams_ports(app))
     log.info(

@@ -42,6 +42,7 @@ from storage.tables import (
     IncidentRow,
     IntakeKeyRow,
     OutboxMessageRow,
+    PersonRow,
     StatusUpdateRow,
     TimelineEventRow,
 )
@@ -957,6 +958,58 @@ class SqlRepo:
         self.session.execute(
             update(ApiTokenRow).where(col(ApiTokenRow.id) == token_id).values(last_used_at=now)
         )
+
+    def person_names(self, workspace: str, actors: Collection[str]) -> dict[str, str]:
+        """Cached display names of ``actors`` (those with none are left out)."""
+        if not actors:
+            return {}
+        rows = self.session.execute(
+            sa_select(PersonRow.actor, PersonRow.display).where(  # type: ignore[call-overload]
+                col(PersonRow.workspace) == workspace, col(PersonRow.actor).in_(list(actors))
+            )
+        ).all()
+        return {actor: display for actor, display in rows}
+
+    def put_person(
+        self, workspace: str, actor: str, display: str, source: str, now: datetime
+    ) -> None:
+        """Remember (or rename) a person; an unchanged name is not rewritten."""
+        table = PersonRow.__table__  # type: ignore[attr-defined]
+        values = {
+            "workspace": workspace,
+            "actor": actor,
+            "display": display,
+            "source": source,
+            "updated_at": now,
+        }
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            pg = pg_insert(table).values(values)
+            stmt: Any = pg.on_conflict_do_update(
+                index_elements=["workspace", "actor"],
+                set_={"display": display, "source": source, "updated_at": now},
+                where=table.c.display != display,
+            )
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            lite = sqlite_insert(table).values(values)
+            stmt = lite.on_conflict_do_update(
+                index_elements=["workspace", "actor"],
+                set_={"display": display, "source": source, "updated_at": now},
+                where=table.c.display != display,
+            )
+        self.session.execute(stmt)
+
+    def timeline_actors(self, incident_id: int) -> list[str]:
+        """Every distinct actor on an incident's timeline."""
+        rows = self.session.execute(
+            sa_select(TimelineEventRow.actor)  # type: ignore[call-overload]
+            .where(col(TimelineEventRow.incident_id) == incident_id)
+            .distinct()
+        ).all()
+        return [r[0] for r in rows]
 
 
 def _to_audit(row: AuditEntryRow) -> AuditEntry:

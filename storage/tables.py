@@ -335,3 +335,16 @@ class ChannelPaceRow(SQLModel, table=True):
     platform: str = Field(primary_key=True, max_length=16)
     room: str = Field(primary_key=True, max_length=200)
     next_at: float = Field(default=0.0)  # seconds since the epoch
+
+
+class PersonRow(SQLModel, table=True):
+    """A person's display name by actor id, cached from whoever last told us (bot.people)."""
+
+    __tablename__ = "person"
+
+    workspace: str = Field(max_length=64, primary_key=True)
+    actor: str = Field(max_length=200, primary_key=True)
+    display: str = Field(max_length=200)
+    # Who said so: "actor" (seen acting), "slack" (users.info), "teams" (roster).
+    source: str = Field(max_length=16)
+    updated_at: datetime = utc_col(nullable=False)

@@ -19,13 +19,14 @@ The renderer writes entries in the order given; ``Repository.timeline`` yields t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.metrics import METRIC_KINDS, Metrics, compute_metrics
 from bot.domain.model import ActionItem, EventKind, Incident, Role, StatusUpdate, TimelineEntry
 from bot.domain.policy import Policy, UnknownSeverity
+from bot.people import shown_name, shown_text
 
 SCHEMA = "sitrep.postmortem/v1"
 
@@ -72,6 +73,8 @@ class RoleHolder:
     key: str
     label: str
     holder: str | None
+    # The holder's display name (the id when nobody could name it).
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +172,15 @@ class Postmortem:
     sections: tuple[Section, ...]
     generated_at: datetime
     url: str = ""
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def who(self, entry: TimelineEntry) -> str:
+        """The name a timeline entry shows for its actor (bot.people.shown_name)."""
+        return shown_name(entry, self.names)
+
+    def text(self, entry: TimelineEntry) -> str:
+        """A timeline entry's text with the ids the core wrote into it named."""
+        return shown_text(entry, self.names)
 
     @property
     def title_line(self) -> str:
@@ -218,6 +230,7 @@ def build_postmortem(
     generated_at: datetime,
     base_url: str = "",
     metrics: Metrics | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Postmortem:
     """Gather an incident's postmortem; pass ``metrics`` or a re-iterable timeline to stream."""
     held: Iterable[TimelineEntry]
@@ -245,9 +258,14 @@ def build_postmortem(
         # The policy may have changed since the incident; the name alone still says enough.
         description = ""
 
-    roles = (
-        *(RoleHolder(role.value, role.label, incident.role_holder(role)) for role in Role),
-        RoleHolder("declared_by", "Declared by", incident.declared_by),
+    names = dict(names or {})
+    held_by = (
+        *((role.value, role.label, incident.role_holder(role)) for role in Role),
+        ("declared_by", "Declared by", incident.declared_by),
+    )
+    roles = tuple(
+        RoleHolder(key, label, who, names.get(who, who) if who else "")
+        for key, label, who in held_by
     )
     sections = tuple(
         Section(key, heading, str(getattr(incident, key)), prompt)
@@ -269,6 +287,7 @@ def build_postmortem(
         sections=sections,
         generated_at=generated_at,
         url=url,
+        names=names,
     )
 
 

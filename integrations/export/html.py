@@ -110,7 +110,7 @@ def _section(out: TextIO, section: Section) -> None:
     out.write("</section>\n")
 
 
-def _entry_row(entry: TimelineEntry) -> str:
+def _entry_row(entry: TimelineEntry, who: str, text: str) -> str:
     extra = ""
     link = entry_link(entry)
     if link:
@@ -119,7 +119,7 @@ def _entry_row(entry: TimelineEntry) -> str:
         extra += f' <span class="flag">{esc(flag)}</span>'
     return (
         f'<tr><td class="time">{_time(entry.at)}</td><td class="kind">{kind_label(entry.kind)}'
-        f'</td><td>{esc(entry.actor)}</td><td><span class="text">{esc(entry.text)}</span>'
+        f'</td><td>{esc(who)}</td><td><span class="text">{esc(text)}</span>'
         f"{extra}</td></tr>\n"
     )
 
@@ -166,7 +166,7 @@ def render_html(doc: Postmortem, out: TextIO) -> None:
 
     out.write('<section id="roles"><h2>Roles</h2>\n<dl class="facts">\n')
     for role in doc.roles:
-        holder = esc(role.holder) if role.holder else '<span class="muted">unassigned</span>'
+        holder = esc(role.name) if role.holder else '<span class="muted">unassigned</span>'
         out.write(f"<dt>{esc(role.label)}</dt><dd>{holder}</dd>\n")
     out.write("</dl></section>\n")
 
@@ -248,7 +248,7 @@ def render_html(doc: Postmortem, out: TextIO) -> None:
                 "</tr></thead>\n<tbody>\n"
             )
         count += 1
-        out.write(_entry_row(entry))
+        out.write(_entry_row(entry, doc.who(entry), doc.text(entry)))
     if count:
         noun = "entry" if count == 1 else "entries"
         out.write(f'</tbody></table>\n<p class="muted">{count} timeline {noun}.</p>')

@@ -31,13 +31,14 @@ def _pretty(value: Any) -> str:
     return text.replace("\n", "\n  ")
 
 
-def timeline_entry_json(entry: TimelineEntry) -> dict[str, Any]:
+def timeline_entry_json(entry: TimelineEntry, who: str | None = None) -> dict[str, Any]:
     """One timeline entry as the schema has it."""
     return {
         "id": entry.id,
         "at": iso_z(entry.at),
         "kind": entry.kind.value,
         "actor": entry.actor,
+        "actor_name": entry.actor if who is None else who,
         "source": entry.source,
         "text": entry.text,
         "link": entry_link(entry) or None,
@@ -75,6 +76,7 @@ def header_json(doc: Postmortem) -> dict[str, Any]:
             "runbook_url": inc.runbook_url or None,
         },
         "roles": {r.key: r.holder for r in doc.roles},
+        "role_names": {r.key: r.name or None for r in doc.roles},
         "metrics": {
             **{f"{m.key}_seconds": seconds(m.duration) for m in doc.metric_lines},
             "acknowledged_at": iso_z(doc.metrics.acknowledged_at),
@@ -139,7 +141,7 @@ def render_json(doc: Postmortem, out: TextIO) -> None:
     count = 0
     for entry in doc.entries():
         out.write(",\n    " if count else "\n    ")
-        out.write(_dumps(timeline_entry_json(entry)))
+        out.write(_dumps(timeline_entry_json(entry, doc.who(entry))))
         count += 1
     out.write("\n  ],\n" if count else "],\n")
     out.write(f'  "timeline_count": {count}\n}}\n')

@@ -96,14 +96,14 @@ def _section(out: TextIO, section: Section) -> None:
         out.write(f"_{section.prompt}_\n\n")
 
 
-def _entry_row(entry: TimelineEntry) -> str:
-    cell = md_cell(entry.text)
+def _entry_row(entry: TimelineEntry, who: str, text: str) -> str:
+    cell = md_cell(text)
     link = entry_link(entry)
     if link:
         cell += f" [(message)]({md_url(link)})"
     for flag in entry_flags(entry):
         cell += f" _({flag})_"
-    return f"| {fmt_utc(entry.at)} | {kind_label(entry.kind)} | {md_cell(entry.actor)} | {cell} |\n"
+    return f"| {fmt_utc(entry.at)} | {kind_label(entry.kind)} | {md_cell(who)} | {cell} |\n"
 
 
 def render_markdown(doc: Postmortem, out: TextIO) -> None:
@@ -138,7 +138,7 @@ def render_markdown(doc: Postmortem, out: TextIO) -> None:
 
     out.write("## Roles\n\n")
     for role in doc.roles:
-        holder = md_inline(role.holder) if role.holder else "_unassigned_"
+        holder = md_inline(role.name) if role.holder else "_unassigned_"
         out.write(f"- **{role.label}:** {holder}\n")
     out.write("\n## Metrics\n\n| Metric | Duration | Reached at |\n|---|---|---|\n")
     for m in doc.metric_lines:
@@ -199,7 +199,7 @@ def render_markdown(doc: Postmortem, out: TextIO) -> None:
             # The header waits for the first row: a generator's emptiness is unknown until read.
             out.write("| Time | Kind | Actor | Entry |\n|---|---|---|---|\n")
         count += 1
-        out.write(_entry_row(entry))
+        out.write(_entry_row(entry, doc.who(entry), doc.text(entry)))
     if count:
         out.write(f"\n_{count} timeline {'entry' if count == 1 else 'entries'}._\n")
     else:

@@ -78,5 +78,6 @@ def render_facts(facts: PostmortemFacts, fmt: str) -> str:
         generated_at=facts.generated_at,
         base_url=facts.base_url,
         metrics=facts.metrics,
+        names=facts.names,
     )
     return render_to_string(doc, fmt)

@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.domain.metrics import format_duration
 from bot.domain.model import TRANSITIONS, ActionItem, Incident, Role, Status, TimelineEntry
 from bot.domain.policy import Policy, UnknownSeverity
+from bot.people import shown_name, shown_text
 from bot.service import IncidentDetail
 from integrations.web.layout import (
     Viewer,
@@ -89,7 +90,7 @@ def incident_page(
 <a href="#timeline">Timeline</a><a href="#postmortem">Postmortem</a></nav>
 {flash}{_facts(detail, policy, now)}
 <div class="cols"><div>{_texts(i)}{_updates(detail)}{_action_items(detail, ctx)}
-{_timeline(detail.timeline)}{_exports(i.number)}</div>
+{_timeline(detail)}{_exports(i.number)}</div>
 <aside aria-label="Actions">{_actions(i, policy, now, ctx)}</aside></div>"""
     return page(f"{i.ref}: {i.title}", body, viewer)
 
@@ -114,8 +115,8 @@ def _facts(detail: IncidentDetail, policy: Policy, now: datetime) -> str:
         ),
         ("Status", esc(i.status.value)),
         ("Declared", time_tag(i.declared_at)),
-        ("Declared by", esc(i.declared_by)),
-        *((r.label, _holder(i.role_holder(r))) for r in Role),
+        ("Declared by", esc(detail.name(i.declared_by))),
+        *((r.label, _holder(detail.name(i.role_holder(r)))) for r in Role),
         ("Last stakeholder update", time_tag(i.last_update_at)),
         ("Next update due", due),
         ("Time to acknowledge", esc(format_duration(m.time_to_acknowledge))),
@@ -193,13 +194,14 @@ def _item(a: ActionItem, ctx: _Ctx) -> str:
 </form></li>"""
 
 
-def _timeline(entries: list[TimelineEntry]) -> str:
+def _timeline(detail: IncidentDetail) -> str:
+    entries = detail.timeline
     if not entries:
         return '<h2 id="timeline">Timeline</h2><p class="muted">Empty.</p>'
     rows = "".join(
         f'<tr><td class="when">{time_tag(e.at, seconds=True)}</td>'
-        f"<td>{esc(e.kind.value.replace('_', ' '))}</td><td>{_who(e)}</td>"
-        f'<td class="title">{_entry_text(e)}</td></tr>'
+        f"<td>{esc(e.kind.value.replace('_', ' '))}</td><td>{esc(shown_name(e, detail.names))}</td>"
+        f'<td class="title">{_entry_text(e, shown_text(e, detail.names))}</td></tr>'
         for e in sorted(entries, key=lambda e: (e.at, e.id))
     )
     return f"""<h2 id="timeline">Timeline <span class="muted">(UTC)</span></h2>
@@ -207,16 +209,8 @@ def _timeline(entries: list[TimelineEntry]) -> str:
 <th scope="col">Who</th><th scope="col">What</th></tr></thead><tbody>{rows}</tbody></table>"""
 
 
-def _who(e: TimelineEntry) -> str:
-    # The name the person had when they acted; the stable id stays available on hover.
-    name = e.data.get("actor_name")
-    if isinstance(name, str) and name and name != e.actor:
-        return f'<span title="{esc(e.actor)}">{esc(name)}</span>'
-    return esc(e.actor)
-
-
-def _entry_text(e: TimelineEntry) -> str:
-    text = f'<span class="pre">{esc(e.text)}</span>'
+def _entry_text(e: TimelineEntry, shown: str) -> str:
+    text = f'<span class="pre">{esc(shown)}</span>'
     link = e.data.get("link")
     # Only plain web links become anchors; anything else (javascript:, data:) stays text.
     if isinstance(link, str) and link.startswith(("https://", "http://")):

@@ -417,6 +417,7 @@ def test_json_parses_with_schema_seconds_and_timeline() -> None:
         "confidential",
         "incident",
         "roles",
+        "role_names",
         "metrics",
         "sections",
         "action_items",

@@ -68,6 +68,8 @@ class User:
     real_name: str = ""
     email: str | None = None
     is_bot: bool = False
+    # Slack leaves profile.display_name empty for people who never set one.
+    display_name: str | None = None
 
 
 @dataclass
@@ -616,9 +618,12 @@ class FakeSlackApi:
         real_name: str = "",
         email: str | None = None,
         is_bot: bool = False,
+        display_name: str | None = None,
     ) -> str:
-        """Add a workspace member and return its id."""
-        self._users[user_id] = User(user_id, name, tz, real_name or name, email, is_bot)
+        """Add a workspace member and return its id (``display_name`` defaults to ``name``)."""
+        self._users[user_id] = User(
+            user_id, name, tz, real_name or name, email, is_bot, display_name
+        )
         return user_id
 
     def add_channel(
@@ -1090,7 +1095,7 @@ class FakeSlackApi:
             "tz_offset": int(offset.total_seconds()) if offset else 0,
             "profile": {
                 "real_name": user.real_name,
-                "display_name": user.name,
+                "display_name": user.name if user.display_name is None else user.display_name,
                 "email": user.email,
                 "team": self.team_id,
             },
