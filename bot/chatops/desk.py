@@ -318,7 +318,14 @@ class Desk:
 
     async def _list(self, where: Where, open_only: bool, dedup: str | None) -> None:
         incidents = await self.service.list(self.workspace, open_only=open_only, limit=LIST_SHOWN)
-        data = {"incidents": [self.snapshot(i) for i in incidents], "open_only": open_only}
+        # A channel's audience is unknown: a private incident's title never enters the reply,
+        # on any platform; only how many were left out.
+        shown = [i for i in incidents if not i.private]
+        data = {
+            "incidents": [self.snapshot(i) for i in shown],
+            "open_only": open_only,
+            "private_hidden": len(incidents) - len(shown),
+        }
         title = "Open incidents" if open_only else "Recent incidents"
         await self.say(where, reply(title, shows="list", **data), dedup)
 

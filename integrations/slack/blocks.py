@@ -135,7 +135,7 @@ def _list_text(data: Mapping[str, Any]) -> str:
         for i in incidents
         if not i.get("private")
     ]
-    hidden = sum(1 for i in incidents if i.get("private"))
+    hidden = _int(data.get("private_hidden")) + sum(1 for i in incidents if i.get("private"))
     if hidden:
         lines.append(f"_{hidden} private incident(s) not shown._")
     return "\n".join(lines)

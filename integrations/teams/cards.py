@@ -547,6 +547,9 @@ def digest(data: Mapping[str, Any], text: str) -> RenderedCard:
         )
     if len(incidents) > 25:
         body.append(_ours(f"…and {len(incidents) - 25} more.", isSubtle=True))
+    hidden = data.get("private_hidden")
+    if isinstance(hidden, int) and hidden > 0:
+        body.append(_ours(f"{hidden} private incident(s) not shown.", isSubtle=True))
     return RenderedCard(plain(text or "Open incidents", 200), _card(body, (), (), text))
 
 

@@ -58,7 +58,7 @@ async def test_outside_an_incident_room_a_room_command_is_answered_as_neutral_da
     assert answer["data"]["shows"] == "not_a_room"
 
 
-async def test_the_list_reply_carries_snapshots_not_platform_text(
+async def test_the_list_reply_carries_snapshots_and_no_private_incident(
     client: TestClient[Any, Any], runtime: Runtime
 ) -> None:
     await runtime.desk.handle(WHERE, ALICE, "declare Public one", None)
@@ -67,7 +67,9 @@ async def test_the_list_reply_carries_snapshots_not_platform_text(
     answer = (await replies(runtime))[-1]
     assert answer["data"]["shows"] == "list"
     shown = {(i["title"], i["private"]) for i in answer["data"]["incidents"]}
-    assert shown == {("Public one", False), ("Hidden one", True)}
+    assert shown == {("Public one", False)}
+    assert answer["data"]["private_hidden"] == 1
+    assert "Hidden one" not in str(answer)
 
 
 async def test_a_reply_that_cannot_be_planned_undoes_the_command_it_answers(
