@@ -21,6 +21,7 @@ from bot.domain.labels import MatcherLike
 from bot.domain.limits import check_time
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
+from bot.service import intake_key
 
 # How long this process trusts its copy of the active maintenance windows. Windows opened or
 # cancelled here take effect at once; ones opened through another replica within this.
@@ -87,9 +88,12 @@ class Maintenance:
         if start + duration <= now:
             raise InvalidCommand("that maintenance window would already be over")
 
+        # Namespaced like every other request key: chat ids repeat across workspaces.
+        key = intake_key(workspace, dedup_key)
+
         def work(repo: Repo) -> MaintenanceWindow:
-            if dedup_key is not None and not repo.first_sighting(dedup_key, now):
-                first = repo.intake_result(dedup_key)
+            if key is not None and not repo.first_sighting(key, now):
+                first = repo.intake_result(key)
                 seen = repo.alerts.get_window(workspace, int(first)) if first else None
                 if seen is None:
                     raise NotFound("duplicate delivery of a request whose window is gone")
@@ -117,8 +121,8 @@ class Maintenance:
                     "ends_at": window.ends_at.isoformat(),
                 },
             )
-            if dedup_key is not None:
-                repo.set_intake_result(dedup_key, str(window.id))
+            if key is not None:
+                repo.set_intake_result(key, str(window.id))
             return window
 
         window = await self.uow.run(work)

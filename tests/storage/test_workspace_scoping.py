@@ -222,6 +222,29 @@ async def test_the_same_idempotency_key_in_two_workspaces_declares_in_each(rt: R
     assert replay.replayed and replay.incident.id == made.incident.id
 
 
+async def test_the_same_request_key_opens_a_maintenance_window_in_each_workspace(
+    rt: Runtime,
+) -> None:
+    # Chat request ids (and API keys) repeat across workspaces; a replay is per workspace.
+    key = "slack:maint:trigger-7"
+
+    async def open_window(ws: str) -> int | None:
+        window = await rt.alerts.maintenance.create(
+            ws,
+            starts_at=None,
+            duration=timedelta(hours=1),
+            matchers=["service=db"],
+            reason=f"{ws} upgrade",
+            actor=ALICE,
+            dedup_key=key,
+        )
+        return window.id
+
+    first, other, again = await open_window("a"), await open_window("b"), await open_window("b")
+    assert first != other and again == other
+    assert [w.reason for w in await rt.alerts.maintenance.list("b")] == ["b upgrade"]
+
+
 async def test_one_workspaces_traffic_does_not_take_anothers_send_slots(rt: Runtime) -> None:
     # Both workspaces' broadcast channels are addressed the same way ("incidents", or an id
     # that repeats across two Slacks); a's post must not make b wait for a's next slot.
