@@ -28,24 +28,21 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.slack_api import ALICE, BOB, GENERAL_ID, TEAM_ID, FakeSlackApi  # noqa: E402
-from tests.fakes.slack_signing import sign_slack_request  # noqa: E402
+from bench.slack import SECRET, command, free_port, pct, wait_ready  # noqa: E402
+from tests.fakes.slack_api import ALICE, BOB, FakeSlackApi  # noqa: E402
 
-SECRET = "bench-signing-secret"
 TOKEN = "bench-token"
 GENERIC_KEY = b"bench-generic-webhook-key-0123456"
 ALERTS_PER_WEBHOOK = 20
@@ -58,65 +55,6 @@ TIER_LIMITS = {
     "conversations.invite": 50,
     "chat.update": 50,
 }
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pct(values: list[float], q: float) -> float:
-    """The q-quantile (0..1) of ``values``."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    """Poll /readyz until the server answers."""
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise SystemExit("sitrep serve exited early")
-            try:
-                async with session.get(f"{base}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise SystemExit("sitrep serve did not become ready")
-
-
-async def command(
-    session: aiohttp.ClientSession, base: str, fake: FakeSlackApi, text: str
-) -> float:
-    """Send one signed slash command; returns seconds until Slack would see the ack."""
-    form = urlencode(
-        {
-            "token": "x",
-            "team_id": TEAM_ID,
-            "channel_id": GENERAL_ID,
-            "user_id": ALICE,
-            "user_name": "alice",
-            "command": "/incident",
-            "text": text,
-            "response_url": "https://hooks.slack.com/commands/1",
-            "api_app_id": "A0SITREP",
-            "trigger_id": fake.mint_trigger_id(),
-        }
-    ).encode()
-    headers = {
-        **sign_slack_request(SECRET, form),
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
-    started = time.perf_counter()
-    async with session.post(f"{base}/slack/events", data=form, headers=headers) as resp:
-        await resp.read()
-        if resp.status != 200:
-            raise SystemExit(f"declare answered {resp.status}")
-    return time.perf_counter() - started
 
 
 def webhook(n: int, groups: int, run: str) -> bytes:
