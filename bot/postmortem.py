@@ -18,7 +18,7 @@ from bot.domain.metrics import METRIC_KINDS, Metrics, compute_metrics
 from bot.domain.model import ActionItem, Incident, StatusUpdate, TimelineEntry
 from bot.domain.policy import Policy
 from bot.repository import Repo
-from bot.security.membership import EVERYONE, Reader
+from bot.security.membership import EVERYONE, Reader, role_members
 from bot.service import IncidentService, require_visible
 
 T = TypeVar("T")
@@ -91,8 +91,7 @@ async def _names(service: IncidentService, workspace: str, number: int) -> dict[
         incident = repo.get_incident(workspace, number)
         if incident is None or incident.id is None:
             raise NotFound(f"INC-{number} not found")
-        holders = (incident.commander, incident.comms_lead, incident.scribe, incident.declared_by)
-        return set(repo.timeline_actors(incident.id)) | {h for h in holders if h}
+        return set(repo.timeline_actors(incident.id)) | role_members(incident)
 
     wanted = await service.uow.run(mentioned)
     if service.people is not None:

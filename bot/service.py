@@ -42,7 +42,7 @@ from bot.outbox_types import OutboxIntent
 from bot.people import PeopleDirectory, ids_to_name, remember_actor
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
-from bot.security.membership import EVERYONE, Reader, can_see, needs_timeline
+from bot.security.membership import EVERYONE, Reader, can_see, needs_timeline, role_members
 
 log = logging.getLogger(__name__)
 # Chat messages copied into a room's timeline mirror what the chat platform already keeps;
@@ -453,9 +453,7 @@ class IncidentService:
         if self.people is None:
             return detail
         i = detail.incident
-        wanted = ids_to_name(detail.timeline) | {
-            who for who in (i.commander, i.comms_lead, i.scribe, i.declared_by) if who
-        }
+        wanted = ids_to_name(detail.timeline) | role_members(i)
         return replace(detail, names=await self.people.names(workspace, wanted))
 
     async def read(self, fn: Callable[[Repo], T]) -> T:

@@ -982,24 +982,13 @@ class SqlRepo:
             "source": source,
             "updated_at": now,
         }
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            pg = pg_insert(table).values(values)
-            stmt: Any = pg.on_conflict_do_update(
-                index_elements=["workspace", "actor"],
-                set_={"display": display, "source": source, "updated_at": now},
-                where=table.c.display != display,
-            )
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            lite = sqlite_insert(table).values(values)
-            stmt = lite.on_conflict_do_update(
-                index_elements=["workspace", "actor"],
-                set_={"display": display, "source": source, "updated_at": now},
-                where=table.c.display != display,
-            )
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = insert(table).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["workspace", "actor"],
+            set_={"display": display, "source": source, "updated_at": now},
+            where=table.c.display != display,
+        )
         self.session.execute(stmt)
 
     def timeline_actors(self, incident_id: int) -> list[str]:
