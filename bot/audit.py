@@ -139,14 +139,16 @@ def seal(draft: AuditDraft, *, seq: int, prev_hash: str) -> AuditEntry:
     return dataclasses.replace(entry, hash=entry_hash(entry))
 
 
-def verify_chain(entries: Sequence[AuditEntry]) -> int | None:
+def verify_chain(entries: Sequence[AuditEntry], *, after: AuditEntry | None = None) -> int | None:
     """The index of the first entry that breaks the chain, or None if all of it holds.
 
-    ``entries`` is one workspace's log from its first entry, in ``seq`` order.
+    ``entries`` is one workspace's log in ``seq`` order: from its first entry, or from the
+    entry following ``after`` (an entry already verified), so a long log is checked in pages.
     """
-    prev = GENESIS
+    prev = after.hash if after is not None else GENESIS
+    seq = after.seq if after is not None else 0
     for i, entry in enumerate(entries):
-        if entry.seq != i + 1 or entry.prev_hash != prev or entry.hash != entry_hash(entry):
+        if entry.seq != seq + i + 1 or entry.prev_hash != prev or entry.hash != entry_hash(entry):
             return i
         prev = entry.hash
     return None

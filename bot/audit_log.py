@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.audit import GENESIS, AuditEntry, entry_hash, jsonable
+from bot.audit import AuditEntry, jsonable, verify_chain
 from bot.repository import UnitOfWork
 
 PAGE = 1000
@@ -55,16 +55,25 @@ class Verdict:
 
 async def verify(uow: UnitOfWork, workspace: str) -> Verdict:
     """Walk the workspace's chain page by page (memory stays flat for a long log)."""
-    prev, seq, count = GENESIS, 0, 0
+    last: AuditEntry | None = None
+    count = 0
     while True:
-        entries = await page(uow, workspace, after_seq=seq)
-        for e in entries:
-            count += 1
-            if e.seq != seq + 1 or e.prev_hash != prev or e.hash != entry_hash(e):
-                return Verdict(count, seq + 1)
-            prev, seq = e.hash, e.seq
+        entries = await page(uow, workspace, after_seq=last.seq if last else 0)
+        broken = verify_chain(entries, after=last)
+        if broken is not None:
+            return Verdict(count + broken + 1, (last.seq if last else 0) + broken + 1)
+        count += len(entries)
+        last = entries[-1] if entries else last
         if len(entries) < PAGE:
             return Verdict(count, None)
+
+
+def verdict_of(entries: Sequence[AuditEntry]) -> Verdict:
+    """The verdict on a whole log already read (from its first entry, in ``seq`` order)."""
+    broken = verify_chain(entries)
+    if broken is None:
+        return Verdict(len(entries), None)
+    return Verdict(broken + 1, broken + 1)
 
 
 def entry_json(e: AuditEntry) -> dict[str, object]:

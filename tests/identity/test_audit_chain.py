@@ -53,6 +53,14 @@ def test_an_untouched_chain_verifies() -> None:
     assert verify_chain([]) is None
 
 
+def test_a_chain_checked_in_pages_links_each_page_to_the_one_before() -> None:
+    entries = chain(6)
+    assert verify_chain(entries[3:], after=entries[2]) is None
+    assert verify_chain(entries[4:], after=entries[2]) == 0  # entry 4 went missing
+    edited = dataclasses.replace(entries[4], actor="U999")
+    assert verify_chain([entries[3], edited, entries[5]], after=entries[2]) == 1
+
+
 EDITS: dict[str, Any] = {
     "workspace": "other",
     "at": T0 + timedelta(microseconds=1),
