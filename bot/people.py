@@ -120,9 +120,15 @@ def shown_text(entry: TimelineEntry, names: Mapping[str, str]) -> str:
     replaced by names. Only the core's own role texts are rewritten, never what people typed."""
     if entry.kind is not EventKind.ROLE_ASSIGNED:
         return entry.text
-    text = entry.text
-    for user in sorted((u for u in names if u and names[u] != u), key=len, reverse=True):
-        # Whole ids only, so one id that prefixes another cannot garble it.
+    return name_ids(entry.text, {u: n for u, n in names.items() if n != u})
+
+
+def name_ids(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with every user id in ``names`` replaced by that name, taken literally.
+
+    Only whole ids are replaced, longest first, so one id that prefixes another cannot garble it.
+    """
+    for user in sorted((u for u in names if u), key=len, reverse=True):
         pattern = re.compile(rf"(?<![\w:-]){re.escape(user)}(?![\w:-])")
         # A replacement template reads backslashes: a name must be taken literally.
         text = pattern.sub(names[user].replace("\\", "\\\\"), text)

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.domain.model import Status
 from bot.domain.snapshot import IncidentSnapshot, snapshot_of, snapshots_of
+from bot.people import name_ids
 from bot.ports import ChatMessage
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -93,14 +94,9 @@ def with_names(text: str, names: Mapping[str, str]) -> str:
     """``text`` with every user id in ``names`` replaced by that person's display name.
 
     The core writes ids into its texts ("Commander is now 29:1a…", "(by 29:1a…)"); Slack
-    turns ``<@U…>`` into names itself, Teams shows ids as they are. Only whole ids are
-    replaced, longest first, so one id that prefixes another cannot garble it.
+    turns ``<@U…>`` into names itself, Teams shows ids as they are.
     """
-    for user_id in sorted((u for u in names if u), key=len, reverse=True):
-        pattern = re.compile(rf"(?<![\w:-]){re.escape(user_id)}(?![\w:-])")
-        shown = safe_name(names[user_id]).replace("\\", "\\\\")
-        text = pattern.sub(shown, text)
-    return text
+    return name_ids(text, {user: safe_name(name) for user, name in names.items()})
 
 
 def is_teams_user(user_id: str | None) -> bool:
