@@ -422,6 +422,12 @@ class Settings(BaseSettings):
         return self.model_dump(mode="json")
 
 
+def secret_text(value: object) -> str:
+    """A secret setting's text, or "" when it is unset."""
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if callable(getter) else ""
+
+
 def _present(value: object) -> bool:
     getter = getattr(value, "get_secret_value", None)
     return bool(getter() if callable(getter) else value)

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.config import secret_text
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.errors import (
@@ -150,17 +151,12 @@ def _runtime(request: web.Request) -> Runtime:
     return request.app[RUNTIME]
 
 
-def _secret(value: object) -> str:
-    getter = getattr(value, "get_secret_value", None)
-    return str(getter()) if callable(getter) else ""
-
-
 def _shared_token(request: web.Request) -> str | None:
     """The API token when the shared-token login is switched on, else None."""
     settings = _runtime(request).settings
     if not settings.web_shared_token_login:
         return None
-    return _secret(settings.api_token) or None
+    return secret_text(settings.api_token) or None
 
 
 def _key(request: web.Request) -> str | None:
@@ -169,9 +165,9 @@ def _key(request: web.Request) -> str | None:
     Every secret a session depends on goes in, so rotating any of them signs everyone out.
     """
     settings = _runtime(request).settings
-    parts = [_secret(settings.web_session_secret), _shared_token(request) or ""]
+    parts = [secret_text(settings.web_session_secret), _shared_token(request) or ""]
     if settings.oidc_enabled:
-        parts.append(_secret(settings.oidc_client_secret))
+        parts.append(secret_text(settings.oidc_client_secret))
     if not (settings.oidc_enabled or _shared_token(request)):
         return None
     return "\0".join(parts)
@@ -366,7 +362,7 @@ def _oidc(request: web.Request) -> OidcClient:
     config = Config(
         settings.oidc_issuer,
         settings.oidc_client_id,
-        _secret(settings.oidc_client_secret),
+        secret_text(settings.oidc_client_secret),
         settings.oidc_scopes,
     )
     clients = request.app[OIDC]

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.alerting.intake import AlertIntake
 from bot.alerting.model import Delivery
-from bot.config import Settings
+from bot.config import Settings, secret_text
 from bot.runtime import Runtime
 from handlers import alerts_api
 from handlers.appkeys import RUNTIME
@@ -66,28 +66,23 @@ def intake_for(runtime: Runtime) -> AlertIntake:
     return runtime.alerts
 
 
-def _secret(value: object) -> str:
-    getter = getattr(value, "get_secret_value", None)
-    return str(getter()) if callable(getter) else ""
-
-
 def source_enabled(settings: Settings, spec: SourceSpec) -> str | None:
     """None when the source has a secret configured; else which setting would enable it."""
     name = spec.name
     if spec.auth is AuthScheme.BEARER_OR_BASIC:
-        if _secret(settings.alertmanager_token) or settings.alertmanager_username:
+        if secret_text(settings.alertmanager_token) or settings.alertmanager_username:
             return None
         return "SITREP_ALERTMANAGER_TOKEN (or SITREP_ALERTMANAGER_USERNAME/PASSWORD)"
     if spec.auth is AuthScheme.GRAFANA_HMAC:
-        return None if _secret(settings.grafana_secret) else "SITREP_GRAFANA_SECRET"
+        return None if secret_text(settings.grafana_secret) else "SITREP_GRAFANA_SECRET"
     if spec.auth is AuthScheme.PAGERDUTY_V3:
-        if any(_secret(s) for s in settings.pagerduty_secrets):
+        if any(secret_text(s) for s in settings.pagerduty_secrets):
             return None
         return "SITREP_PAGERDUTY_SECRETS"
     if spec.auth is AuthScheme.STANDARD_WEBHOOKS:
-        return None if _secret(settings.generic_secret) else "SITREP_GENERIC_SECRET"
+        return None if secret_text(settings.generic_secret) else "SITREP_GENERIC_SECRET"
     secret = settings.datadog_secret if name == "datadog" else settings.opsgenie_secret
-    return None if _secret(secret) else f"SITREP_{name.upper()}_SECRET"
+    return None if secret_text(secret) else f"SITREP_{name.upper()}_SECRET"
 
 
 def _verify_header_only(settings: Settings, spec: SourceSpec, request: web.Request) -> bool:
@@ -95,16 +90,16 @@ def _verify_header_only(settings: Settings, spec: SourceSpec, request: web.Reque
     if spec.auth is AuthScheme.BEARER_OR_BASIC:
         auth.verify_bearer_or_basic(
             request.headers.get("Authorization"),
-            bearer_token=_secret(settings.alertmanager_token) or None,
+            bearer_token=secret_text(settings.alertmanager_token) or None,
             basic_user=settings.alertmanager_username or None,
-            basic_password=_secret(settings.alertmanager_password) or None,
+            basic_password=secret_text(settings.alertmanager_password) or None,
         )
         return True
     if spec.auth is AuthScheme.SHARED_SECRET:
         if spec.name == "datadog":
-            header, secret = settings.datadog_header, _secret(settings.datadog_secret)
+            header, secret = settings.datadog_header, secret_text(settings.datadog_secret)
         else:
-            header, secret = settings.opsgenie_header, _secret(settings.opsgenie_secret)
+            header, secret = settings.opsgenie_header, secret_text(settings.opsgenie_secret)
         auth.verify_shared_secret(request.headers.get(header), secret=secret)
         return True
     return False
@@ -117,7 +112,7 @@ def _verify_signed(
         auth.verify_grafana_hmac(
             body,
             headers,
-            secret=_secret(settings.grafana_secret),
+            secret=secret_text(settings.grafana_secret),
             now=now,
             timestamp_header=settings.grafana_timestamp_header or None,
         )
@@ -125,11 +120,11 @@ def _verify_signed(
         auth.verify_pagerduty_v3(
             body,
             headers.get("X-PagerDuty-Signature"),
-            secrets=[_secret(s) for s in settings.pagerduty_secrets],
+            secrets=[secret_text(s) for s in settings.pagerduty_secrets],
         )
     elif spec.auth is AuthScheme.STANDARD_WEBHOOKS:
         auth.verify_standard_webhooks(
-            body, headers, secret=_secret(settings.generic_secret), now=now
+            body, headers, secret=secret_text(settings.generic_secret), now=now
         )
 
 
