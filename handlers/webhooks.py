@@ -15,10 +15,8 @@ from collections.abc import Mapping
 import orjson
 from aiohttp import web
 
-from bot.alerting.intake import AlertIntake
 from bot.alerting.model import Delivery
 from bot.config import Settings, secret_text
-from bot.runtime import Runtime
 from handlers import alerts_api
 from handlers.appkeys import RUNTIME
 from handlers.body import read_bytes
@@ -49,21 +47,16 @@ async def _start_intake(app: web.Application) -> None:
     # Runs after the database is migrated (cleanup contexts start first): pick up timeline
     # summaries a previous run left due.
     try:
-        await intake_for(app[RUNTIME]).start()
+        await app[RUNTIME].alerts.start()
     except Exception:
         log.exception("could not resume pending alert summaries; they resume on next alert")
 
 
 async def _drain_intake(app: web.Application) -> None:
     try:
-        await intake_for(app[RUNTIME]).drain()
+        await app[RUNTIME].alerts.drain()
     except Exception:
         log.exception("could not flush pending alert summaries; they resume on next start")
-
-
-def intake_for(runtime: Runtime) -> AlertIntake:
-    """The runtime's alert-intake service (Slack, Teams and the CLI reach it through this)."""
-    return runtime.alerts
 
 
 def source_enabled(settings: Settings, spec: SourceSpec) -> str | None:
@@ -200,7 +193,7 @@ async def receive(request: web.Request) -> web.Response:
         count(name, "invalid")
         return json_error(400, str(exc), field=exc.field)
     delivery = to_delivery(settings.workspace, parsed)
-    result = await intake_for(runtime).ingest(delivery)
+    result = await runtime.alerts.ingest(delivery)
     if result.duplicate:
         count(name, "duplicate", result.received)
     else:

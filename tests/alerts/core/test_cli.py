@@ -14,7 +14,6 @@ from bot.alerting.model import Delivery, IncomingAlert
 from bot.config import load_settings
 from handlers.cli import app
 from handlers.compose import build_runtime
-from handlers.webhooks import intake_for
 from storage.migrate import upgrade
 
 runner = CliRunner()
@@ -93,7 +92,7 @@ def test_alerts_list(database_url: str) -> None:
             )
             for i in range(3)
         )
-        await intake_for(runtime).ingest(Delivery(settings.workspace, "generic", alerts))
+        await runtime.alerts.ingest(Delivery(settings.workspace, "generic", alerts))
 
     try:
         asyncio.run(feed())
