@@ -344,8 +344,12 @@ class IncidentService:
                 if item is None:
                     raise NotFound(f"{incident.ref} has no action item #{item_id}")
                 return item.done != done
-            case c.CaptureMessage(external_ref=ref) | c.RecordPageAck(external_ref=ref):
+            case c.CaptureMessage(external_ref=ref):
                 return repo.timeline_by_external_ref(incident.id, ref) is None
+            case c.RecordPageAck(external_ref=ref):
+                # A replayed report changes nothing; an incident has a handful of acks at most.
+                acks = repo.timeline(incident.id, kinds=[EventKind.PAGE_ACKNOWLEDGED])
+                return all(entry.external_ref != ref for entry in acks)
             case c.EditCapturedMessage(external_ref=ref, text=text):
                 entry = repo.timeline_by_external_ref(incident.id, ref)
                 return entry is not None and entry.text != text
