@@ -7,6 +7,7 @@ carry the dedup key, never a credential: the service's port looks the key up at 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -48,11 +49,11 @@ class PagingPlanner:
         for ev in events:
             if ev.kind is EventKind.PAGED:
                 target = self._target(str(ev.data.get("target", "")))
-                out.append(self._intent(after, target, TRIGGER, now, self._trigger(after)))
+                out.append(self._intent(after, target, TRIGGER, self._trigger(after)))
         if before is not None and before.status.is_open and not after.status.is_open:
             resolve = {"incident": after.ref}
             for target in self._paged(repo, after):
-                out.append(self._intent(after, target, RESOLVE, now, resolve))
+                out.append(self._intent(after, target, RESOLVE, resolve))
         return out
 
     def _target(self, name: str) -> PageTarget:
@@ -93,7 +94,7 @@ class PagingPlanner:
 
     @staticmethod
     def _intent(
-        incident: Incident, target: PageTarget, action: str, now: datetime, extra: dict[str, Any]
+        incident: Incident, target: PageTarget, action: str, extra: dict[str, Any]
     ) -> OutboxIntent:
         assert incident.id is not None
         key = dedup_key(incident.workspace, incident.number, target.name)
@@ -103,5 +104,7 @@ class PagingPlanner:
             f"inc:{incident.id}:page:{target.name.lower()}",
             action,
             {"target": target.name, "dedup_key": key, **extra},
-            f"{key}:{action}:{now.isoformat()}",
+            # Unique per row: the command's intake key already stops a replay from queuing
+            # twice, and a second page of a target reaches the same dedup key anyway.
+            f"{key}:{action}:{uuid.uuid4().hex}",
         )

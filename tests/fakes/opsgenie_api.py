@@ -69,6 +69,11 @@ class FakeOpsgenie(LoopbackService):
         """Answer the next ``count`` requests with ``status``."""
         self._failing += [status] * count
 
+    def clear_faults(self) -> None:
+        """Answer normally again (the outage is over)."""
+        self._failing.clear()
+        self._rate_limited = 0
+
     # -- reading state ------------------------------------------------------------------------
 
     def open_alerts(self) -> list[OgAlert]:

@@ -69,6 +69,11 @@ class FakePagerDutyEvents(LoopbackService):
         """Answer the next ``count`` events with ``status`` (a PagerDuty outage)."""
         self._failing += [status] * count
 
+    def clear_faults(self) -> None:
+        """Answer normally again (the outage is over)."""
+        self._failing.clear()
+        self._rate_limited = 0
+
     # -- reading state ------------------------------------------------------------------------
 
     def open_incidents(self, service: str | None = None) -> list[PdIncident]:
