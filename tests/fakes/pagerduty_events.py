@@ -13,6 +13,7 @@ told), ``fail_next`` a 5xx. ``webhook`` builds the v3 webhook PagerDuty would se
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -54,6 +55,7 @@ class FakePagerDutyEvents(LoopbackService):
         self._rate_limited = 0
         self._retry_after: str | None = None
         self._failing: list[int] = []
+        self.delay = 0.0  # seconds every answer takes (a slow PagerDuty)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v2/enqueue", self._enqueue)
@@ -144,6 +146,8 @@ class FakePagerDutyEvents(LoopbackService):
 
     async def _enqueue(self, request: web.Request) -> web.Response:
         raw = await request.read()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         try:
             body = json.loads(raw)
         except ValueError:
