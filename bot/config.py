@@ -102,6 +102,34 @@ class AlertRuleConfig(BaseModel):
     severity: str | None = None
     title_template: str = "{title}"
     auto_resolve: bool = False
+    # Paging targets (SITREP_PAGERDUTY_ROUTING_KEYS / SITREP_OPSGENIE_TARGETS) this rule pages
+    # when it declares an incident.
+    page: list[str] = Field(default_factory=list)
+
+
+class OpsgenieResponder(BaseModel):
+    """One responder of an Opsgenie alert, as Opsgenie's Alert API names them."""
+
+    type: Literal["team", "schedule", "escalation", "user"]
+    name: str | None = None
+    id: str | None = None
+    username: str | None = None
+
+    @model_validator(mode="after")
+    def _identified(self) -> OpsgenieResponder:
+        if not (self.name or self.id or self.username):
+            raise ValueError("a responder needs a name, id or (for a user) username")
+        if self.username and self.type != "user":
+            raise ValueError("only a user responder has a username")
+        return self
+
+    def as_json(self) -> dict[str, str]:
+        """The responder as the Alert API takes it."""
+        return {k: v for k, v in self.model_dump().items() if v}
+
+
+# A paging target's name: typed in chat (`page payments`) and part of the page's dedup key.
+PAGE_TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 DEFAULT_ALERT_RULES = [
@@ -235,6 +263,15 @@ class Settings(BaseSettings):
     # it, new groups are counted in one "N more group updates held back" notice instead.
     alert_notice_backlog: int = Field(default=100, ge=1, le=10_000)
 
+    # Paging (off until configured): a target name → PagerDuty Events v2 integration key, or →
+    # Opsgenie responders (with the API integration key). See README "Paging".
+    pagerduty_events_url: str = "https://events.pagerduty.com"
+    pagerduty_routing_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    opsgenie_api_url: str = "https://api.opsgenie.com"
+    opsgenie_api_key: SecretStr | None = None
+    opsgenie_targets: dict[str, list[OpsgenieResponder]] = Field(default_factory=dict)
+    paging_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
     # Teams
     teams_app_id: str | None = None
     teams_app_password: SecretStr | None = None
@@ -359,6 +396,48 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{signing}: required when {bot} is set (or {app_token} for Socket Mode)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _paging_is_whole(self) -> Settings:
+        # Like a credential pair: an Opsgenie key without targets (or targets without the key)
+        # could never page, and would only show up when someone needs it.
+        key, targets = "SITREP_OPSGENIE_API_KEY", "SITREP_OPSGENIE_TARGETS"
+        if _present(self.opsgenie_api_key) and not self.opsgenie_targets:
+            raise ValueError(f"{targets}: required when {key} is set")
+        if self.opsgenie_targets and not _present(self.opsgenie_api_key):
+            raise ValueError(f"{key}: required when {targets} is set")
+        for setting, names in (
+            ("SITREP_PAGERDUTY_ROUTING_KEYS", list(self.pagerduty_routing_keys)),
+            (targets, list(self.opsgenie_targets)),
+        ):
+            for name in names:
+                if not PAGE_TARGET_NAME.match(name):
+                    raise ValueError(
+                        f"{setting}: target {name[:70]!r} must be letters, digits, '.', '_' or"
+                        " '-' (up to 64)"
+                    )
+        for name, value in self.pagerduty_routing_keys.items():
+            if not secret_text(value).strip():
+                raise ValueError(f"SITREP_PAGERDUTY_ROUTING_KEYS: target {name!r} has no key")
+        for name, responders in self.opsgenie_targets.items():
+            if not responders:
+                raise ValueError(f"{targets}: target {name!r} has no responders")
+        both = {n.lower() for n in self.pagerduty_routing_keys} & {
+            n.lower() for n in self.opsgenie_targets
+        }
+        if both:
+            raise ValueError(f"{targets}: {sorted(both)[0]!r} is also a PagerDuty target")
+        known = {n.lower() for n in self.pagerduty_routing_keys} | {
+            n.lower() for n in self.opsgenie_targets
+        }
+        for i, rule in enumerate(self.alert_rules):
+            for name in rule.page:
+                if name.lower() not in known:
+                    raise ValueError(
+                        f"SITREP_ALERT_RULES: rule {rule.name!r} (#{i + 1}) pages {name!r},"
+                        " which is not a configured paging target"
+                    )
         return self
 
     @model_validator(mode="after")

@@ -12,6 +12,10 @@ hands rather than after a whole batch, so a new incident room never waits for a 
 paced alert notices; alert notices are claimed a few at a time and take a channel's send slot
 only when one is spare. On shutdown, a delivery already talking to the platform finishes and
 every other claimed row goes back to pending untouched.
+
+Outside services (PagerDuty, Opsgenie, …) ride the same queue: a row whose ``platform`` names
+a ``ServicePort`` in ``services`` is handed to it instead of a chat port, with the same
+claims, per-key order, retries, ``Retry-After`` and parking (``bot.outbox_types.outside_intent``).
 """
 
 from __future__ import annotations
@@ -32,7 +36,17 @@ from bot.audit import Surface
 from bot.config import DEFAULT_WORKSPACE
 from bot.domain.decide import SYSTEM
 from bot.outbox_types import Action, OutboxRecord, OutboxState, is_bulk
-from bot.ports import ChatMessage, ChatPort, Clock, DeliveryError, MessageRef, RoomRef, RoomSpec
+from bot.ports import (
+    ChatMessage,
+    ChatPort,
+    Clock,
+    DeliveryError,
+    MessageRef,
+    OutsideCall,
+    RoomRef,
+    RoomSpec,
+    ServicePort,
+)
 from bot.repository import Repo, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -89,9 +103,11 @@ class OutboxWorker:
         policy: DeliveryPolicy | None = None,
         *,
         workspaces: Collection[str] = (DEFAULT_WORKSPACE,),
+        services: Mapping[str, ServicePort] | None = None,
     ) -> None:
         self.uow = uow
         self.ports = dict(ports)
+        self.services = dict(services or {})
         self.workspaces = tuple(sorted(set(workspaces)))
         self.clock = clock
         self.policy = policy or DeliveryPolicy()
@@ -168,10 +184,10 @@ class OutboxWorker:
             self._give_up_at = None
 
     async def _claim(self, limit: int, max_bulk: int) -> list[OutboxRecord]:
-        if not self.ports or limit <= 0:
+        if not (self.ports or self.services) or limit <= 0:
             return []
         now = self.clock.now()
-        platforms = sorted(self.ports)
+        platforms = sorted(set(self.ports) | set(self.services))
 
         def claim(repo: Repo) -> list[OutboxRecord]:
             return repo.claim_outbox(
@@ -240,6 +256,9 @@ class OutboxWorker:
         await self.uow.run(work)
 
     async def _deliver(self, rec: OutboxRecord) -> bool:
+        service = self.services.get(rec.platform)
+        if service is not None:
+            return await self._deliver_outside(service, rec)
         port = self.ports[rec.platform]
         try:
             superseded, context = await self.uow.run(lambda repo: self._prepare(repo, rec))
@@ -277,6 +296,36 @@ class OutboxWorker:
             repo.finish_outbox(
                 rec.id, state=OutboxState.DELIVERED, now=now, result=result.get("ref", {})
             )
+
+        await self.uow.run(done)
+        self.delivered += 1
+        return True
+
+    async def _deliver_outside(self, service: ServicePort, rec: OutboxRecord) -> bool:
+        """Hand a row to an outside service's port; failures retry and park like chat's."""
+        if self._stopping():
+            await self._release(rec)
+            return False
+        call = OutsideCall(
+            workspace=rec.workspace,
+            action=rec.action,
+            payload=rec.payload,
+            idempotency_key=rec.idempotency_key,
+            attempt=rec.attempts,
+        )
+        try:
+            result = await service.deliver(call)
+        except DeliveryError as exc:
+            await self._failed(rec, exc)
+            return False
+        except Exception as exc:  # a bug in a client must not wedge the queue
+            log.exception("outside delivery crashed", extra={"outbox_id": rec.id})
+            await self._failed(rec, DeliveryError(f"{type(exc).__name__}: {exc}"))
+            return False
+        now = self.clock.now()
+
+        def done(repo: Repo) -> None:
+            repo.finish_outbox(rec.id, state=OutboxState.DELIVERED, now=now, result=result)
 
         await self.uow.run(done)
         self.delivered += 1

@@ -25,6 +25,9 @@ class Priority(IntEnum):
     """
 
     HUMAN = 0  # incident rooms and their messages, reminders, broadcasts, digests, replies
+    # Calls to outside services (a page, a ticket, a status page): after people's messages,
+    # before alert notices; never bulk, since a page is as urgent as anything that waits.
+    OUTSIDE = 5
     ALERT_SUMMARY = 10  # the "N more group updates held back" notice of a full backlog
     ALERT_NOTICE = 20  # one alert group's message in the alerts channel
 
@@ -45,6 +48,32 @@ class Action(StrEnum):
     PIN = "pin"
     BOOKMARK = "bookmark"
     DIRECT = "direct"
+
+
+def outside_intent(
+    workspace: str,
+    service: str,
+    ordering_key: str,
+    action: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+) -> OutboxIntent:
+    """A delivery to an outside service (``pagerduty``, ``opsgenie``, later ``jira`` …).
+
+    ``service`` takes the place of the chat platform: the worker hands the row to that
+    service's ``ServicePort`` (``bot.ports``) with the same claims, lanes, retries, backoff,
+    ``Retry-After`` and parking as chat messages, at ``Priority.OUTSIDE`` so it never delays
+    a person's reply. The payload must hold no secret: the port looks credentials up itself.
+    """
+    return OutboxIntent(
+        workspace=workspace,
+        platform=service,
+        ordering_key=ordering_key,
+        action=action,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        priority=Priority.OUTSIDE,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,3 +186,32 @@ class FixedClock:
     def set(self, value: datetime) -> None:
         """Jump to ``value``."""
         self._now = value
+
+
+@runtime_checkable
+class ServicePort(Protocol):
+    """One outside service (PagerDuty, Opsgenie, later Jira, Statuspage …) the outbox calls.
+
+    The worker hands over each claimed row whose ``platform`` is ``service``; the port makes
+    the call named by ``action`` with ``payload`` and returns what to keep as the row's
+    result. It raises ``DeliveryError``: ``retry_after`` for 429/503 answers, ``permanent``
+    for a refusal no retry can fix (bad request, wrong credentials); anything else (the
+    service down, a timeout) is retried with backoff and parked after repeated failure.
+    """
+
+    service: str
+
+    async def deliver(self, call: OutsideCall) -> dict[str, Any]:
+        """Make one call; the answer is stored as the delivery's result."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideCall:
+    """An outbox row as an outside service's port sees it."""
+
+    workspace: str
+    action: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    attempt: int

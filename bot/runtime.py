@@ -19,8 +19,11 @@ from bot.config import Settings
 from bot.delivery import OutboxWorker
 from bot.identity.registry import TokenRegistry
 from bot.notify import NotifyContext
+from bot.paging.acks import PageAcks
+from bot.paging.planner import PagingPlanner
+from bot.paging.targets import paging_targets
 from bot.people import CachedPeople
-from bot.ports import ChatPort, Clock, SystemClock
+from bot.ports import ChatPort, Clock, ServicePort, SystemClock
 from bot.repository import Database, UnitOfWork
 from bot.service import IncidentService
 from bot.telemetry import Telemetry
@@ -45,7 +48,10 @@ class Runtime(Generic[DB]):
     tokens: TokenRegistry
     audit: AuditLog
     people: CachedPeople
+    pages: PageAcks
     ports: dict[str, ChatPort] = field(default_factory=dict)
+    # Outside services the outbox delivers to (pagerduty, opsgenie), once configured.
+    services: dict[str, ServicePort] = field(default_factory=dict)
     worker: OutboxWorker | None = None
     accepting: bool = True
 
@@ -80,6 +86,8 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
     )
     service = IncidentService(db, settings.policy(), clock, notify)
     service.people = people = CachedPeople(db, clock)
+    targets = paging_targets(settings.pagerduty_routing_keys, settings.opsgenie_targets)
+    service.planners.append(PagingPlanner(targets, settings.policy(), settings.public_url))
     wake: list[Runtime[D]] = []
     alerts = AlertIntake(
         db,
@@ -110,6 +118,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
         tokens=TokenRegistry(db, clock),
         audit=AuditLog(db, settings.workspace),
         people=people,
+        pages=PageAcks(service, settings.workspace),
     )
     wake.append(runtime)
     return runtime

@@ -39,6 +39,7 @@ from bot.domain.model import (
 from bot.domain.policy import Policy
 from bot.notify import NotifyContext, plan
 from bot.outbox_types import OutboxIntent
+from bot.outside import OutsidePlanner
 from bot.people import PeopleDirectory, ids_to_name, remember_actor
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
@@ -121,6 +122,9 @@ class IncidentService:
         self.notify = notify
         # Set by the composition root when platforms can name people; None keeps ids.
         self.people: PeopleDirectory | None = None
+        # Outside services (paging, tickets, status pages) plan their outbox rows here, in
+        # the command's own transaction; see bot.outside.
+        self.planners: list[OutsidePlanner] = []
         self._listeners: list[Callable[[Outcome], None]] = []
 
     def on_change(self, listener: Callable[[Outcome], None]) -> None:
@@ -182,6 +186,7 @@ class IncidentService:
         repo.append_events(incident.id, with_actor_name(events, actor))
         remember_actor(repo, workspace, actor, now)
         repo.enqueue(plan(None, incident, events, self.notify), now)
+        self._plan_outside(repo, None, incident, events, now)
         repo.audit(
             workspace,
             at=now,
@@ -297,6 +302,7 @@ class IncidentService:
         remember_actor(repo, workspace, actor, now)
         item = self._side_effects(repo, after, cmd, events, actor, now)
         repo.enqueue(plan(incident, after, events, self.notify, from_room=from_room), now)
+        self._plan_outside(repo, incident, after, events, now)
         if not isinstance(cmd, _MIRRORED):
             old, new = incident_changes(incident, after)
             repo.audit(
@@ -313,6 +319,22 @@ class IncidentService:
             )
         return Outcome(after, events, action_item=item)
 
+    def _plan_outside(
+        self,
+        repo: Repo,
+        before: Incident | None,
+        after: Incident,
+        events: Sequence[Event],
+        now: datetime,
+    ) -> None:
+        handled = False
+        for planner in self.planners:
+            repo.enqueue(planner.plan(repo, before, after, events, now), now)
+            handled = handled or planner.handles(events)
+        if not handled and any(ev.kind is EventKind.PAGED for ev in events):
+            # Recording a page nobody sends would tell the room on-call was called.
+            raise InvalidCommand("Paging is not configured.")
+
     def _precheck(self, repo: Repo, incident: Incident, cmd: c.Command) -> bool:
         """Commands whose effect depends on other rows; False means nothing to do."""
         assert incident.id is not None
@@ -324,6 +346,10 @@ class IncidentService:
                 return item.done != done
             case c.CaptureMessage(external_ref=ref):
                 return repo.timeline_by_external_ref(incident.id, ref) is None
+            case c.RecordPageAck(external_ref=ref):
+                # A replayed report changes nothing; an incident has a handful of acks at most.
+                acks = repo.timeline(incident.id, kinds=[EventKind.PAGE_ACKNOWLEDGED])
+                return all(entry.external_ref != ref for entry in acks)
             case c.EditCapturedMessage(external_ref=ref, text=text):
                 entry = repo.timeline_by_external_ref(incident.id, ref)
                 return entry is not None and entry.text != text

@@ -18,7 +18,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.ports import ChatPort, Clock
-from handlers import api, headers, health, slack, teams, throttle, web_admin, webhooks
+from handlers import api, headers, health, outside, slack, teams, throttle, web_admin, webhooks
 from handlers import web as web_ui
 from handlers.appkeys import RUNTIME
 from handlers.compose import build_runtime
@@ -79,6 +79,7 @@ def create_app(
         # A port a factory supplied (a test's fake) takes the platform's place.
         app.cleanup_ctx.append(platform.context)
     app.cleanup_ctx.append(_warn_unconfigured_platforms)
+    app.cleanup_ctx.append(outside.context)
     if run_worker:
         app.cleanup_ctx.append(_outbox_worker)
         install_scheduler(app)
@@ -181,6 +182,7 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
             lease=timedelta(seconds=s.outbox_lease_seconds),
         ),
         workspaces=[s.workspace],
+        services=runtime.services,
     )
     runtime.worker = worker
     runtime.service.on_change(lambda _outcome: worker.wake())

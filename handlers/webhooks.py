@@ -4,7 +4,8 @@ Per request, in this order: the source must exist and have a secret configured (
 never open); a body over 1 MiB is refused (413); the sender must prove itself the way it can
 (401, nothing stored); the body must be JSON (415) in the source's format (400 naming the
 field). Then the parsed alerts go to the intake service, and the answer (200) comes only
-after the transaction holding them has committed.
+after the transaction holding them has committed. A PagerDuty or Opsgenie delivery about a
+page sitrep sent itself is no alert: its acknowledgement goes on the incident's timeline.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from handlers.throttle import auth_throttled
 from integrations.alerts import auth
 from integrations.alerts.errors import AuthError, PayloadError
 from integrations.alerts.model import ParsedWebhook
+from integrations.alerts.pages import page_report
 from integrations.alerts.registry import SOURCES, AuthScheme, SourceSpec, parse_body
 
 log = logging.getLogger(__name__)
@@ -192,6 +194,12 @@ async def receive(request: web.Request) -> web.Response:
             return json_error(415, f"body is not JSON: {exc.message}")
         count(name, "invalid")
         return json_error(400, str(exc), field=exc.field)
+    report = page_report(parsed)
+    if report is not None:
+        # About a page sitrep sent: an acknowledgement goes on its timeline; it is no alert.
+        recorded = await runtime.pages.record(report)
+        count(name, f"page_{recorded.value}")
+        return web.json_response({"page": recorded.value})
     delivery = to_delivery(settings.workspace, parsed)
     result = await runtime.alerts.ingest(delivery)
     if result.duplicate:

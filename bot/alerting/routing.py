@@ -218,7 +218,13 @@ class Router:
         audit = {"origin": cmd.origin, "rule": rule.name}
         inc = self.service.declare_in(repo, ref.workspace, cmd, INTAKE, batch.now, audit=audit)
         batch.outbox = True
-        return inc.incident
+        incident = inc.incident
+        for target in rule.page:
+            # In the declaration's transaction: the page is queued with the incident or not at all.
+            incident = self.service.execute_in(
+                repo, incident, c.Page(target), INTAKE, batch.now
+            ).incident
+        return incident
 
     def declare_group(
         self,

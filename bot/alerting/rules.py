@@ -27,6 +27,7 @@ class Rule:
     severity: str | None = None
     title_template: str = "{title}"
     auto_resolve: bool = False
+    page: tuple[str, ...] = ()  # paging targets to page when this rule declares
 
     def applies(self, source: str, status: str, labels: Mapping[str, str]) -> bool:
         """True when this rule covers an alert from ``source`` in ``status`` with ``labels``."""
@@ -56,6 +57,8 @@ class RuleConfigLike(Protocol):
     def title_template(self) -> str: ...
     @property
     def auto_resolve(self) -> bool: ...
+    @property
+    def page(self) -> Sequence[str]: ...
 
 
 def rules_from_config(configs: Iterable[RuleConfigLike]) -> tuple[Rule, ...]:
@@ -70,6 +73,7 @@ def rules_from_config(configs: Iterable[RuleConfigLike]) -> tuple[Rule, ...]:
             severity=cfg.severity,
             title_template=cfg.title_template,
             auto_resolve=cfg.auto_resolve,
+            page=tuple(dict.fromkeys(cfg.page)),
         )
         for cfg in configs
     )

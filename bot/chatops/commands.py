@@ -42,4 +42,6 @@ def incident_command(parsed: g.ParsedCommand, now: datetime) -> c.Command | None
             return c.SetReminders(False)
         case g.RemindOn():
             return c.SetReminders(True)
+        case g.Page(target=target):
+            return c.Page(target)
     return None

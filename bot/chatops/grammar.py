@@ -159,6 +159,13 @@ class Maintenance:
 
 
 @dataclass(frozen=True, slots=True)
+class Page:
+    """Page on-call through a configured PagerDuty service or Opsgenie team/schedule."""
+
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """Show the command list."""
 
@@ -192,6 +199,7 @@ ParsedCommand = (
     | RemindOff
     | RemindOn
     | Maintenance
+    | Page
     | Help
     | Unknown
 )
@@ -233,6 +241,7 @@ USAGE: dict[str, str] = {
     "list": "list [all]",
     "remind": "remind <minutes> | remind off | remind on",
     "maintenance": "maintenance <30m|2h|1d> <label=value …> [reason]",
+    "page": "page <service or schedule>",
     "help": "help",
 }
 
@@ -258,6 +267,7 @@ HELP_TEXT = "\n".join(
         "`close` · `reopen` · finish for good, or start again",
         "`summary` · `timeline` · where things stand, and what happened when",
         "`remind <minutes>` · `remind off` · `remind on` · snooze or switch update reminders",
+        "`page <service or schedule>` · page on-call through PagerDuty or Opsgenie",
         "",
         "Alerts:",
         "`maintenance <2h> <label=value …> [reason]` · quiet matching alerts for a while",
@@ -308,6 +318,7 @@ _VERBS: dict[str, str] = {
     "reminders": "remind",
     "maintenance": "maintenance",
     "maint": "maintenance",
+    "page": "page",
     "help": "help",
     "?": "help",
     "-h": "help",
@@ -576,6 +587,13 @@ def _maintenance(verb: str, rest: str) -> ParsedCommand:
     return Maintenance(duration, tuple(matchers), reason)
 
 
+def _page(verb: str, rest: str) -> ParsedCommand:
+    words = rest.split()
+    if len(words) != 1:
+        raise _fail(verb, "Page whom? Name one service or schedule, e.g. page payments")
+    return Page(words[0])
+
+
 def _fixed(result: ParsedCommand) -> Callable[[str, str], ParsedCommand]:
     # Verbs without arguments ignore trailing words: "ack on it" still acknowledges.
     return lambda _verb, _rest: result
@@ -601,5 +619,6 @@ _PARSERS: dict[str, Callable[[str, str], ParsedCommand]] = {
     "list": _list,
     "remind": _remind,
     "maintenance": _maintenance,
+    "page": _page,
     "help": _fixed(Help()),
 }

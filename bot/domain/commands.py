@@ -112,6 +112,26 @@ class RecordAlerts:
     resolved: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Page on-call through a configured target (a PagerDuty service, an Opsgenie team)."""
+
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPageAck:
+    """The paging service reports that ``by`` acknowledged the page to ``target``.
+
+    ``external_ref`` identifies the report (the webhook event), so a replay records nothing.
+    """
+
+    target: str
+    service: str
+    by: str
+    external_ref: str
+
+
 Command = (
     Acknowledge
     | ChangeStatus
@@ -127,4 +147,6 @@ Command = (
     | EditCapturedMessage
     | DeleteCapturedMessage
     | RecordAlerts
+    | Page
+    | RecordPageAck
 )

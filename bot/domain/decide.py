@@ -218,6 +218,22 @@ def decide(
                     external_ref=ref,
                 )
             ]
+        case c.Page(target=target):
+            return _page(incident, target, actor, now)
+        case c.RecordPageAck(target=target, service=service, by=by, external_ref=ref):
+            # Someone else's text: trimmed to fit, never a reason to refuse the report.
+            who = by.strip()[:MAX_TITLE] or "someone"
+            return [
+                Event(
+                    EventKind.PAGE_ACKNOWLEDGED,
+                    now,
+                    actor.id,
+                    f"{who} acknowledged the page to {target} ({service})",
+                    {"target": target, "service": service, "by": who},
+                    source=service,
+                    external_ref=ref,
+                )
+            ]
         case c.RecordAlerts(source=source, group_key=group, firing=firing, resolved=resolved):
             out: list[Event] = []
             for kind, titles, verb in (
@@ -245,6 +261,16 @@ def decide(
 
 
 ALERT_TITLES_KEPT = 20
+
+
+def _page(incident: Incident, target: str, actor: Actor, now: datetime) -> list[Event]:
+    """Paging is for incidents still open: a resolved page would be closed again at once."""
+    name = target.strip()
+    if not name:
+        raise InvalidCommand("Page whom? Name a paging target, e.g. page payments")
+    if not incident.status.is_open:
+        raise InvalidCommand(f"{incident.ref} is {incident.status}; reopen it before paging.")
+    return [Event(EventKind.PAGED, now, actor.id, f"Paged {name}", {"target": name})]
 
 
 def _alert_line(count: int, verb: str, titles: tuple[str, ...]) -> str:

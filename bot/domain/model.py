@@ -73,6 +73,8 @@ class EventKind(StrEnum):
     MESSAGE_CAPTURED = "message_captured"
     MESSAGE_EDITED = "message_edited"
     MESSAGE_DELETED = "message_deleted"
+    PAGED = "paged"
+    PAGE_ACKNOWLEDGED = "page_acknowledged"
 
 
 # Free-text fields a responder may set; the postmortem renders them.

@@ -1,0 +1,1 @@
+"""Paging on-call through PagerDuty and Opsgenie, delivered through the outbox."""

@@ -1,0 +1,1 @@
+"""Opsgenie: pages through the Alert API (inbound webhooks live in integrations/alerts)."""

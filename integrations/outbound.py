@@ -1,0 +1,101 @@
+"""One JSON call to an outside service, its failures told the outbox's way (``DeliveryError``).
+
+Shared by every outbound integration (PagerDuty, Opsgenie; Jira, Statuspage … next): a 2xx
+answer is returned; 429 and 5xx are retried, after ``Retry-After`` when the service sends
+one; other 4xx answers (a refused credential, a field the service rejects) are permanent and
+park the delivery; a refused connection or a timeout is retried. Error texts carry the
+service's own message, never a request header or body (where the credentials are).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+import orjson
+from yarl import URL
+
+from bot.ports import DeliveryError
+
+log = logging.getLogger(__name__)
+
+# How long a retry waits at most for a Retry-After; a bigger value is a service's mistake.
+MAX_RETRY_AFTER = 3600.0
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _problem(data: Any, fallback: str) -> str:
+    """The service's own words about what went wrong, short."""
+    if isinstance(data, dict):
+        parts = [str(data.get(k)) for k in ("message", "status") if data.get(k)]
+        errors = data.get("errors")
+        if isinstance(errors, list):
+            parts.extend(str(e) for e in errors[:5])
+        elif isinstance(errors, dict):
+            parts.extend(f"{k}: {v}" for k, v in list(errors.items())[:5])
+        if parts:
+            return "; ".join(parts)[:300]
+    return fallback[:300]
+
+
+async def post_json(
+    session: aiohttp.ClientSession,
+    url: URL,
+    body: Mapping[str, Any],
+    *,
+    service: str,
+    headers: Mapping[str, str] | None = None,
+    seconds: float = 10.0,
+) -> dict[str, Any]:
+    """POST ``body`` as JSON; the JSON answer of a 2xx, else ``DeliveryError``."""
+    try:
+        async with session.post(
+            url,
+            data=orjson.dumps(dict(body)),
+            headers={"Content-Type": "application/json", **(headers or {})},
+            timeout=aiohttp.ClientTimeout(total=seconds),
+            allow_redirects=False,
+        ) as resp:
+            raw = await resp.read()
+            status, wait = resp.status, retry_after(resp.headers.get("Retry-After"))
+    except TimeoutError:
+        raise DeliveryError(f"{service}: no answer within {seconds:g}s") from None
+    except aiohttp.ClientError as exc:
+        # The exception names the host, never the headers: safe to keep.
+        raise DeliveryError(f"{service}: {type(exc).__name__}: {exc}"[:300]) from None
+    try:
+        data: Any = orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError:
+        data = {}
+    if 200 <= status < 300:
+        return data if isinstance(data, dict) else {}
+    problem = _problem(data, raw.decode("utf-8", "replace"))
+    message = f"{service}: HTTP {status}: {problem}"
+    if status == 429 or status >= 500:
+        raise DeliveryError(message, retry_after=wait)
+    if status in (401, 403):
+        raise DeliveryError(f"{service}: HTTP {status}: credentials refused", permanent=True)
+    raise DeliveryError(message, permanent=True)
