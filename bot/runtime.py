@@ -7,6 +7,7 @@ never imports storage, the ORM or the web framework.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Generic
 
 from typing_extensions import TypeVar
@@ -79,7 +80,8 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
         mirror=settings.mirror_updates,
     )
     service = IncidentService(db, settings.policy(), clock, notify)
-    service.people = people = CachedPeople(db, clock)
+    people = CachedPeople(db, clock, ttl=timedelta(hours=settings.people_ttl_hours))
+    service.people = people
     wake: list[Runtime[D]] = []
     alerts = AlertIntake(
         db,
