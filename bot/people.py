@@ -242,8 +242,16 @@ def shown_name(entry: TimelineEntry, names: Mapping[str, str]) -> str:
 
 
 def shown_text(entry: TimelineEntry, names: Mapping[str, str]) -> str:
-    """A timeline entry's text with the ids the core wrote into it ("Commander is now U…")
-    replaced by names. Only the core's own role texts are rewritten, never what people typed."""
+    """A timeline entry's text with the ids the core wrote into it ("Commander is now U…",
+    "… (owner U…)") replaced by names. Only the core's own words are rewritten, never what
+    people typed."""
+    if entry.kind is EventKind.ACTION_ITEM_ADDED:
+        # "<what they typed> (owner U…)": only the core's own suffix names the owner.
+        owner = entry.data.get("owner")
+        suffix = f" (owner {owner})"
+        if isinstance(owner, str) and owner in names and entry.text.endswith(suffix):
+            return f"{entry.text.removesuffix(suffix)} (owner {names[owner]})"
+        return entry.text
     if entry.kind is not EventKind.ROLE_ASSIGNED:
         return entry.text
     return name_ids(entry.text, {u: n for u, n in names.items() if n != u})
@@ -261,6 +269,13 @@ def name_ids(text: str, names: Mapping[str, str]) -> str:
     return text
 
 
+def with_names(fields: Mapping[str, str | None], names: Mapping[str, str]) -> dict[str, str | None]:
+    """``{"<field>_name": display name}`` for id fields (``{"commander": "U1"}`` →
+    ``{"commander_name": "Sam"}``), so machine-readable output keeps the id and gains a name;
+    an empty field's name is None."""
+    return {f"{key}_name": names.get(v, v) if v else None for key, v in fields.items()}
+
+
 def ids_to_name(entries: Iterable[TimelineEntry]) -> set[str]:
     """The actors of ``entries`` that carry no stored name."""
     wanted = {e.actor for e in entries if not isinstance(e.data.get("actor_name"), str)}
@@ -268,4 +283,6 @@ def ids_to_name(entries: Iterable[TimelineEntry]) -> set[str]:
         if e.kind is EventKind.ROLE_ASSIGNED:
             held = (e.data.get("user"), e.data.get("previous"))
             wanted |= {u for u in held if isinstance(u, str) and u}
+        elif e.kind is EventKind.ACTION_ITEM_ADDED and isinstance(e.data.get("owner"), str):
+            wanted.add(e.data["owner"])
     return wanted

@@ -81,7 +81,7 @@ async def teams_context(app: web.Application) -> AsyncIterator[None]:
         link_entra=not s.teams_allow_anonymous,
     )
     TeamsListeners(runtime, directory).attach(bot.agent)
-    slot.bot, slot.directory = bot, directory
+    slot.bot, slot.directory, slot.people = bot, directory, runtime.people
     runtime.people.add_source(TeamsPeople(directory))
     if "teams" not in runtime.ports:
         runtime.ports.update(await teams_ports(app))

@@ -192,3 +192,34 @@ async def test_a_teams_id_is_named_from_the_roster_teams_showed_us(
     assert got == {TEAMS_ID: "Tara Teams", "29:1someone-else": "29:1someone-else"}
     cached = await runtime.db.run(lambda repo: repo.person_names(ws, [TEAMS_ID]))
     assert cached == {TEAMS_ID: "Tara Teams"}
+
+
+async def test_the_api_keeps_ids_for_machines_and_adds_names_for_people(
+    client: Client, auth: dict[str, str], runtime: Runtime[Database], slack: FakeSlackApi
+) -> None:
+    await work_the_incident(client, auth, runtime, slack)
+    ws = runtime.settings.workspace
+    await runtime.service.execute(
+        ws, 1, c.AddActionItem("Add a db alert", TEAMS_ID), Actor(OIDC_ID)
+    )
+    await runtime.service.execute(ws, 1, c.PostUpdate("Rolled back"), Actor(SLACK_ID))
+
+    resp = await client.get("/api/incidents/INC-1", headers=auth)
+    assert resp.status == 200
+    body = await resp.json()
+    assert (body["commander"], body["commander_name"]) == (SLACK_ID, "Sam Slack")
+    assert (body["comms_lead"], body["comms_lead_name"]) == (TEAMS_ID, "Tara Teams")
+    assert (body["declared_by"], body["declared_by_name"]) == (OIDC_ID, "Olive Oidc")
+    assert body["scribe"] is None and body["scribe_name"] is None
+    shown = {e["actor"]: e["actor_name"] for e in body["timeline"]}
+    assert shown[SLACK_ID] == "Sam Slack" and shown[TOKEN_OWNER] == "Dana Scully"
+    assert shown[GHOST] == GHOST  # nobody could name it: the id, as itself
+    [item] = body["action_items"]
+    assert (item["owner"], item["owner_name"]) == (TEAMS_ID, "Tara Teams")
+    assert item["created_by_name"] == "Olive Oidc"
+    [update] = body["updates"]
+    assert (update["author"], update["author_name"]) == (SLACK_ID, "Sam Slack")
+
+    resp = await client.get("/api/incidents/INC-1/timeline", headers=auth)
+    timeline = (await resp.json())["timeline"]
+    assert {e["actor"]: e["actor_name"] for e in timeline} == shown
