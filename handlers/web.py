@@ -10,6 +10,7 @@ JSON error middleware never turns a page into JSON.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, time
@@ -523,8 +524,8 @@ async def incidents(request: web.Request, session: sess.Session) -> web.Response
         view = await _list_view(request, session, status, severity)
     except DomainError as exc:
         view = ListView(filtered=[], status=status, severity=severity, filter_error=str(exc))
-        return _list_response(request, session, view, 400)
-    return _list_response(request, session, view)
+        return await _list_response(request, session, view, 400)
+    return await _list_response(request, session, view)
 
 
 def _reader(session: sess.Session) -> Reader:
@@ -562,10 +563,14 @@ async def _list_view(
     return ListView(open=open_, recent=recent)
 
 
-def _list_response(
+async def _list_response(
     request: web.Request, session: sess.Session, view: ListView, status: int = 200
 ) -> web.Response:
     runtime = _runtime(request)
+    shown = [*view.open, *view.recent, *(view.filtered or ())]
+    commanders = {i.commander for i in shown if i.commander}
+    names = await runtime.people.names(runtime.settings.workspace, commanders)
+    view = dataclasses.replace(view, names=names)
     body = list_page(view, runtime.service.policy, _viewer(request, session), _now(request))
     return _html(body, status)
 
@@ -586,7 +591,7 @@ async def declare(request: web.Request, session: sess.Session) -> web.Response:
     except DomainError as exc:
         view = await _list_view(request, session, "", "")
         view = ListView(view.open, view.recent, error=str(exc), values=values)
-        return _list_response(request, session, view, _status_for(exc))
+        return await _list_response(request, session, view, _status_for(exc))
     return _see_other(f"/incidents/{outcome.incident.number}?done=declared")
 
 

@@ -223,3 +223,15 @@ async def test_the_api_keeps_ids_for_machines_and_adds_names_for_people(
     resp = await client.get("/api/incidents/INC-1/timeline", headers=auth)
     timeline = (await resp.json())["timeline"]
     assert {e["actor"]: e["actor_name"] for e in timeline} == shown
+
+
+async def test_the_incident_list_names_commanders(
+    client: Client, auth: dict[str, str], runtime: Runtime[Database], slack: FakeSlackApi
+) -> None:
+    await work_the_incident(client, auth, runtime, slack)
+    browser = await logged_in(client)
+    for path in ("/incidents", "/incidents?status=investigating"):
+        status, page = await browser.get(path)
+        assert status == 200
+        assert "<td>Sam Slack</td>" in page
+        assert SLACK_ID not in page
