@@ -17,12 +17,13 @@ import asyncio
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain.decide import Actor
 from bot.domain.model import EventKind, TimelineEntry
-from bot.ports import Clock
+from bot.ports import ChatMessage, Clock
 from bot.repository import PersonEntry, Repo, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -286,3 +287,53 @@ def ids_to_name(entries: Iterable[TimelineEntry]) -> set[str]:
         elif e.kind is EventKind.ACTION_ITEM_ADDED and isinstance(e.data.get("owner"), str):
             wanted.add(e.data["owner"])
     return wanted
+
+
+# Fields of a chat message's incident snapshot that hold people.
+_INCIDENT_PEOPLE = ("commander", "comms_lead", "scribe", "declared_by")
+
+
+def people_in(message: ChatMessage) -> set[str]:
+    """Every user id a chat message may show, so a platform can look their names up first."""
+    data = message.data or {}
+    found: set[str] = set()
+    incident = data.get("incident")
+    if isinstance(incident, Mapping):
+        found.update(str(incident[k]) for k in _INCIDENT_PEOPLE if incident.get(k))
+    update = data.get("update")
+    if isinstance(update, Mapping) and update.get("author"):
+        found.add(str(update["author"]))
+    for key in ("mention", "escalate_to"):
+        if data.get(key):
+            found.add(str(data[key]))
+    people = data.get("people")
+    if isinstance(people, list):
+        found.update(str(p) for p in people if p)
+    items = data.get("items")
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, Mapping) and item.get("owner"):
+            found.add(str(item["owner"]))
+    return found
+
+
+def named_message(message: ChatMessage, names: Mapping[str, str]) -> ChatMessage:
+    """``message`` with the ids in ``names`` shown as those names: for ids the platform cannot
+    render itself (a Teams or web person on a Slack message). Ids not in ``names`` stay, so
+    the platform's own mentions keep working; ``people`` (who to invite) keeps its ids."""
+    names = {u: n for u, n in names.items() if u and n and n != u}
+    if not names:
+        return message
+    data = dict(message.data or {})
+    incident = data.get("incident")
+    if isinstance(incident, Mapping):
+        data["incident"] = {
+            k: names.get(v, v) if k in _INCIDENT_PEOPLE and isinstance(v, str) else v
+            for k, v in incident.items()
+        }
+    update = data.get("update")
+    if isinstance(update, Mapping) and update.get("author") in names:
+        data["update"] = {**update, "author": names[update["author"]]}
+    for key in ("mention", "escalate_to"):
+        if isinstance(data.get(key), str) and data[key] in names:
+            data[key] = names[data[key]]
+    return replace(message, text=name_ids(message.text, names), data=data)
