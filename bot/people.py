@@ -125,6 +125,12 @@ class CachedPeople:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def close(self) -> None:
+        """Stop the background refreshes (at shutdown: a name can wait for the next start)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await self.settle()
+
     def _stale(self, entry: PersonEntry, now: datetime) -> bool:
         return now - entry.updated_at >= (self.ttl if entry.display else self.retry_unknown)
 

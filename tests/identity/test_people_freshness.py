@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -167,3 +168,31 @@ async def test_failures_back_off_longer_each_time_up_to_a_bound(
     # Asked at once, then after 1, 2, 4 … minutes, never more than an hour apart.
     assert minutes == [1, 2, 4, 8, 16, 32, 60]
     assert (timedelta(minutes=1), timedelta(hours=1)) == FAILURE_BACKOFF
+
+
+class _Slow:
+    """A platform that never answers."""
+
+    source = "slow"
+
+    def owns(self, actor: str) -> bool:
+        return actor.startswith("Y")
+
+    async def lookup(self, workspace: str, actors: Sequence[str]) -> dict[str, str]:
+        await asyncio.Event().wait()
+        return {}
+
+
+async def test_a_view_never_waits_on_a_refresh_and_shutdown_cancels_it(
+    client: Any, runtime: Runtime, clock: FixedClock
+) -> None:
+    people = runtime.people
+    await people.remember("default", "Yslow", "Old Name", "actor")
+    people.add_source(_Slow())
+    clock.advance(hours=7)
+    # The platform hangs; the view still answers at once, from the cache.
+    got = await asyncio.wait_for(names(people, "Yslow"), timeout=5)
+    assert got == {"Yslow": "Old Name"}
+    assert len(people._tasks) == 1
+    await people.close()
+    assert not people._tasks
