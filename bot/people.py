@@ -36,6 +36,8 @@ RETRY_UNKNOWN = timedelta(hours=1)
 # A platform whose lookup failed rests this long, doubling per failure up to the second value.
 FAILURE_BACKOFF = (timedelta(minutes=1), timedelta(hours=1))
 ENTRA_PREFIX = "entra:"
+# Timeline kinds whose texts carry ids the core wrote (see shown_text).
+NAMED_KINDS = frozenset({EventKind.ROLE_ASSIGNED, EventKind.ACTION_ITEM_ADDED})
 
 
 class PeopleSource(Protocol):
@@ -284,9 +286,12 @@ def with_names(fields: Mapping[str, str | None], names: Mapping[str, str]) -> di
 
 
 def ids_to_name(entries: Iterable[TimelineEntry]) -> set[str]:
-    """The actors of ``entries`` that carry no stored name."""
-    wanted = {e.actor for e in entries if not isinstance(e.data.get("actor_name"), str)}
+    """The actors of ``entries`` that carry no stored name, and the ids the core wrote into
+    their texts (role holders, action-item owners). Reads ``entries`` once."""
+    wanted: set[str] = set()
     for e in entries:
+        if not isinstance(e.data.get("actor_name"), str):
+            wanted.add(e.actor)
         if e.kind is EventKind.ROLE_ASSIGNED:
             held = (e.data.get("user"), e.data.get("previous"))
             wanted |= {u for u in held if isinstance(u, str) and u}
