@@ -89,3 +89,13 @@ def test_an_assignment_prints_the_new_holders_name(database_url: str) -> None:
     out = sitrep("incident", "assign", "INC-1", "comms_lead", TARA)
     assert "Comms lead is now Tara Teams" in out
     assert_no_ids(out)
+
+
+def test_tokens_list_names_an_owner_created_by_id_only(database_url: str) -> None:
+    seed(database_url)
+    sitrep("tokens", "create", "--owner", SAM, "--name", "ci", "--scope", "incidents:read")
+    out = sitrep("tokens", "list")
+    assert "Sam [bold]Slack[/bold]" in out
+    assert_no_ids(out)
+    [row] = json.loads(sitrep("tokens", "list", "--json"))
+    assert row["owner"] == SAM  # the id stays for machines
