@@ -278,7 +278,9 @@ def name_ids(text: str, names: Mapping[str, str]) -> str:
     return text
 
 
-def with_names(fields: Mapping[str, str | None], names: Mapping[str, str]) -> dict[str, str | None]:
+def name_fields(
+    fields: Mapping[str, str | None], names: Mapping[str, str]
+) -> dict[str, str | None]:
     """``{"<field>_name": display name}`` for id fields (``{"commander": "U1"}`` →
     ``{"commander_name": "Sam"}``), so machine-readable output keeps the id and gains a name;
     an empty field's name is None."""

@@ -18,7 +18,7 @@ from bot.domain.model import ActionItem, Incident, Role, Status, StatusUpdate, T
 from bot.domain.snapshot import IncidentSnapshot, incident_snapshot, iso
 from bot.identity.registry import Refusal
 from bot.identity.tokens import Scope, looks_like_token
-from bot.people import shown_name, with_names
+from bot.people import name_fields, shown_name
 from bot.postmortem import render_postmortem
 from bot.runtime import Runtime
 from bot.service import IncidentDetail, parse_ref
@@ -234,7 +234,7 @@ def _update_json(u: StatusUpdate, names: Mapping[str, str] | None = None) -> dic
         "id": u.id,
         "at": iso(u.at),
         "author": u.author,
-        **with_names({"author": u.author}, names or {}),
+        **name_fields({"author": u.author}, names or {}),
         "text": u.text,
         "status": u.status.value,
         "severity": u.severity,
@@ -253,7 +253,7 @@ def _item_json(i: ActionItem, names: Mapping[str, str] | None = None) -> dict[st
         "created_by": i.created_by,
     }
     if names is not None:
-        body |= with_names({"owner": i.owner, "created_by": i.created_by}, names)
+        body |= name_fields({"owner": i.owner, "created_by": i.created_by}, names)
     return body
 
 
@@ -267,7 +267,7 @@ def _detail_json(runtime: Runtime, d: IncidentDetail) -> dict[str, Any]:
     roles = {"commander": i.commander, "comms_lead": i.comms_lead, "scribe": i.scribe}
     return {
         **incident_json(runtime, i),
-        **with_names({**roles, "declared_by": i.declared_by}, d.names),
+        **name_fields({**roles, "declared_by": i.declared_by}, d.names),
         "metrics": {
             "time_to_acknowledge_seconds": secs(m.time_to_acknowledge),
             "time_to_mitigate_seconds": secs(m.time_to_mitigate),

@@ -25,7 +25,7 @@ from bot.domain.metrics import format_duration
 from bot.domain.model import EventKind, Role, Status
 from bot.outbox_admin import retry_parked
 from bot.outbox_types import OutboxState
-from bot.people import name_ids, shown_name, shown_text, with_names
+from bot.people import name_fields, name_ids, shown_name, shown_text
 from bot.postmortem import render_postmortem
 from bot.repository import Repo
 from bot.runtime import Runtime
@@ -195,7 +195,7 @@ def incident_list(
                 "severity": i.severity,
                 "status": i.status.value,
                 "commander": i.commander,
-                **with_names({"commander": i.commander}, names),
+                **name_fields({"commander": i.commander}, names),
                 "declared_at": i.declared_at.isoformat(),
             }
             for i in incidents
