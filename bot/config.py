@@ -242,6 +242,9 @@ class Settings(BaseSettings):
     # webhook ids) only have to outlive their sender's retry window (minutes to hours); a
     # periodic prune drops older ones so the table does not grow without bound.
     dedup_retention_hours: float = Field(default=48, ge=1)
+    # Display names from Slack users.info / the Teams roster are refreshed (in the background,
+    # the cached name still shown) once older than this.
+    people_ttl_hours: float = Field(default=24, gt=0, le=24 * 365)
 
     # Alert intake
     alert_rules: list[AlertRuleConfig] = Field(default_factory=lambda: list(DEFAULT_ALERT_RULES))

@@ -17,6 +17,7 @@ from bot.domain.errors import NotFound
 from bot.domain.metrics import METRIC_KINDS, Metrics, compute_metrics
 from bot.domain.model import ActionItem, Incident, StatusUpdate, TimelineEntry
 from bot.domain.policy import Policy
+from bot.people import NAMED_KINDS, ids_to_name
 from bot.repository import Repo
 from bot.security.membership import EVERYONE, Reader, role_members
 from bot.service import IncidentService, require_visible
@@ -91,7 +92,14 @@ async def _names(service: IncidentService, workspace: str, number: int) -> dict[
         incident = repo.get_incident(workspace, number)
         if incident is None or incident.id is None:
             raise NotFound(f"INC-{number} not found")
-        return set(repo.timeline_actors(incident.id)) | role_members(incident)
+        wanted = set(repo.timeline_actors(incident.id)) | role_members(incident)
+        # Ids the core wrote into texts (role handovers, action-item owners), read by kind so
+        # a long timeline is not loaded for them.
+        wanted |= ids_to_name(repo.timeline(incident.id, kinds=NAMED_KINDS))
+        wanted |= {u.author for u in repo.status_updates(incident.id) if u.author}
+        for item in repo.action_items(incident.id):
+            wanted |= {who for who in (item.owner, item.created_by, item.done_by) if who}
+        return wanted
 
     wanted = await service.uow.run(mentioned)
     if service.people is not None:

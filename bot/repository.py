@@ -6,6 +6,7 @@ Kept as a Protocol so the core imports no ORM, and tests can check the contract.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -26,6 +27,15 @@ from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState
 from bot.scheduling.store import ScheduleStore
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PersonEntry:
+    """A cached name (``display`` is "" when the owning platform said it knows no such id)."""
+
+    display: str
+    source: str
+    updated_at: datetime
 
 
 class Repo(Protocol):
@@ -175,9 +185,21 @@ class Repo(Protocol):
     ) -> tuple[ApiToken, bool] | None: ...
     def touch_token(self, token_id: int, now: datetime) -> None: ...
     def person_names(self, workspace: str, actors: Collection[str]) -> dict[str, str]: ...
+    def person_entries(self, workspace: str, actors: Collection[str]) -> dict[str, PersonEntry]: ...
     def put_person(
-        self, workspace: str, actor: str, display: str, source: str, now: datetime
+        self,
+        workspace: str,
+        actor: str,
+        display: str,
+        source: str,
+        now: datetime,
+        *,
+        touch: bool = False,
     ) -> None: ...
+    def put_person_alias(
+        self, workspace: str, alias: str, actor: str, source: str, now: datetime
+    ) -> None: ...
+    def person_for_alias(self, workspace: str, alias: str) -> str | None: ...
     def timeline_actors(self, incident_id: int) -> list[str]: ...
 
 

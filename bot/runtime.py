@@ -7,6 +7,7 @@ never imports storage, the ORM or the web framework.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Generic
 
 from typing_extensions import TypeVar
@@ -85,7 +86,8 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
         mirror=settings.mirror_updates,
     )
     service = IncidentService(db, settings.policy(), clock, notify)
-    service.people = people = CachedPeople(db, clock)
+    people = CachedPeople(db, clock, ttl=timedelta(hours=settings.people_ttl_hours))
+    service.people = people
     targets = paging_targets(settings.pagerduty_routing_keys, settings.opsgenie_targets)
     service.planners.append(PagingPlanner(targets, settings.policy(), settings.public_url))
     wake: list[Runtime[D]] = []

@@ -480,6 +480,9 @@ class IncidentService:
             return detail
         i = detail.incident
         wanted = ids_to_name(detail.timeline) | role_members(i)
+        wanted |= {u.author for u in detail.updates if u.author}
+        for item in detail.action_items:
+            wanted |= {who for who in (item.owner, item.created_by, item.done_by) if who}
         return replace(detail, names=await self.people.names(workspace, wanted))
 
     async def read(self, fn: Callable[[Repo], T]) -> T:

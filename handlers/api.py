@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -17,6 +18,7 @@ from bot.domain.model import ActionItem, Incident, Role, Status, StatusUpdate, T
 from bot.domain.snapshot import IncidentSnapshot, incident_snapshot, iso
 from bot.identity.registry import Refusal
 from bot.identity.tokens import Scope, looks_like_token
+from bot.people import name_fields, shown_name
 from bot.postmortem import render_postmortem
 from bot.runtime import Runtime
 from bot.service import IncidentDetail, parse_ref
@@ -211,12 +213,14 @@ def incident_json(runtime: Runtime, incident: Incident) -> IncidentSnapshot:
     return incident_snapshot(incident, runtime.service.policy, runtime.settings.public_url)
 
 
-def _entry_json(e: TimelineEntry) -> dict[str, Any]:
+def _entry_json(e: TimelineEntry, names: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {
         "id": e.id,
         "at": iso(e.at),
         "kind": e.kind.value,
         "actor": e.actor,
+        # Ids stay for machines; names (bot.people) are for people reading the JSON.
+        "actor_name": shown_name(e, names or {}),
         "text": e.text,
         "data": e.data,
         "source": e.source,
@@ -225,19 +229,20 @@ def _entry_json(e: TimelineEntry) -> dict[str, Any]:
     }
 
 
-def _update_json(u: StatusUpdate) -> dict[str, Any]:
+def _update_json(u: StatusUpdate, names: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {
         "id": u.id,
         "at": iso(u.at),
         "author": u.author,
+        **name_fields({"author": u.author}, names or {}),
         "text": u.text,
         "status": u.status.value,
         "severity": u.severity,
     }
 
 
-def _item_json(i: ActionItem) -> dict[str, Any]:
-    return {
+def _item_json(i: ActionItem, names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    body = {
         "id": i.id,
         "text": i.text,
         "owner": i.owner,
@@ -247,6 +252,9 @@ def _item_json(i: ActionItem) -> dict[str, Any]:
         "created_at": iso(i.created_at),
         "created_by": i.created_by,
     }
+    if names is not None:
+        body |= name_fields({"owner": i.owner, "created_by": i.created_by}, names)
+    return body
 
 
 def _detail_json(runtime: Runtime, d: IncidentDetail) -> dict[str, Any]:
@@ -255,16 +263,19 @@ def _detail_json(runtime: Runtime, d: IncidentDetail) -> dict[str, Any]:
     def secs(v: Any) -> float | None:
         return None if v is None else v.total_seconds()
 
+    i = d.incident
+    roles = {"commander": i.commander, "comms_lead": i.comms_lead, "scribe": i.scribe}
     return {
-        **incident_json(runtime, d.incident),
+        **incident_json(runtime, i),
+        **name_fields({**roles, "declared_by": i.declared_by}, d.names),
         "metrics": {
             "time_to_acknowledge_seconds": secs(m.time_to_acknowledge),
             "time_to_mitigate_seconds": secs(m.time_to_mitigate),
             "time_to_resolve_seconds": secs(m.time_to_resolve),
         },
-        "timeline": [_entry_json(e) for e in d.timeline],
-        "updates": [_update_json(u) for u in d.updates],
-        "action_items": [_item_json(i) for i in d.action_items],
+        "timeline": [_entry_json(e, d.names) for e in d.timeline],
+        "updates": [_update_json(u, d.names) for u in d.updates],
+        "action_items": [_item_json(a, d.names) for a in d.action_items],
     }
 
 
@@ -410,7 +421,7 @@ async def get_timeline(request: web.Request) -> web.Response:
     detail = await runtime.service.detail(
         _workspace(request), _number(request), reader=api_reader(request)
     )
-    return web.json_response({"timeline": [_entry_json(e) for e in detail.timeline]})
+    return web.json_response({"timeline": [_entry_json(e, detail.names) for e in detail.timeline]})
 
 
 async def add_action_item(request: web.Request) -> web.Response:

@@ -148,6 +148,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await asyncio.get_running_loop().run_in_executor(None, upgrade, db.engine)
     log.info("database ready", extra={"dialect": db.dialect})
     yield
+    await app[RUNTIME].people.close()
     db.close()
 
 

@@ -17,13 +17,15 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from bot.domain import commands as c
 from bot.domain.errors import DomainError
 from bot.domain.metrics import format_duration
-from bot.domain.model import Role, Status
+from bot.domain.model import EventKind, Role, Status
 from bot.outbox_admin import retry_parked
 from bot.outbox_types import OutboxState
+from bot.people import name_fields, name_ids, shown_name, shown_text
 from bot.postmortem import render_postmortem
 from bot.repository import Repo
 from bot.runtime import Runtime
@@ -68,22 +70,28 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
 
 
-def _report(outcome: Outcome) -> None:
+def _report(outcome: Outcome, names: dict[str, str] | None = None) -> None:
     inc = outcome.incident
     if not outcome.changed:
         out.print(f"{inc.ref}: nothing to change", highlight=False)
         return
+    shown = {u: n for u, n in (names or {}).items() if n != u}
     for ev in outcome.events:
-        out.print(f"{inc.ref}: {ev.text}", markup=False, highlight=False)
+        # "Commander is now U…": the core writes ids into role texts; people read names.
+        text = name_ids(ev.text, shown) if ev.kind is EventKind.ROLE_ASSIGNED else ev.text
+        out.print(f"{inc.ref}: {text}", markup=False, highlight=False)
 
 
 def _execute(ref: str, cmd: c.Command) -> None:
     n = number(ref)
 
-    async def go(rt: Runtime) -> Outcome:
-        return await rt.service.execute(rt.settings.workspace, n, cmd, actor())
+    async def go(rt: Runtime) -> tuple[Outcome, dict[str, str]]:
+        ws = rt.settings.workspace
+        outcome = await rt.service.execute(ws, n, cmd, actor())
+        held = [e.data.get("user") for e in outcome.events if e.kind is EventKind.ROLE_ASSIGNED]
+        return outcome, await rt.people.names(ws, [u for u in held if isinstance(u, str)])
 
-    _report(run(go))
+    _report(*run(go))
 
 
 # -- serve and db ----------------------------------------------------------------------------
@@ -173,10 +181,12 @@ def incident_list(
 ) -> None:
     """List incidents, newest first."""
 
-    async def go(rt: Runtime) -> list[Any]:
-        return await rt.service.list(rt.settings.workspace, open_only=open_, limit=limit)
+    async def go(rt: Runtime) -> tuple[list[Any], dict[str, str]]:
+        found = await rt.service.list(rt.settings.workspace, open_only=open_, limit=limit)
+        commanders = [i.commander for i in found if i.commander]
+        return found, await rt.people.names(rt.settings.workspace, commanders)
 
-    incidents = run(go)
+    incidents, names = run(go)
     if as_json:
         rows = [
             {
@@ -185,6 +195,7 @@ def incident_list(
                 "severity": i.severity,
                 "status": i.status.value,
                 "commander": i.commander,
+                **name_fields({"commander": i.commander}, names),
                 "declared_at": i.declared_at.isoformat(),
             }
             for i in incidents
@@ -196,8 +207,9 @@ def incident_list(
         return
     table = Table("Ref", "Sev", "Status", "Title", "Commander", "Declared (UTC)")
     for i in incidents:
+        commander = names.get(i.commander, i.commander) if i.commander else "—"
         table.add_row(
-            i.ref, i.severity, i.status.value, i.title, i.commander or "—", _when(i.declared_at)
+            i.ref, i.severity, i.status.value, Text(i.title), Text(commander), _when(i.declared_at)
         )
     out.print(table)
 
@@ -216,11 +228,14 @@ def incident_show(ref: str) -> None:
     out.print(
         f"Severity {i.severity} · Status {i.status.value}" + (" · private" if i.private else "")
     )
+    who = d.name
     out.print(
-        f"Commander {i.commander or '—'} · Comms {i.comms_lead or '—'} · Scribe {i.scribe or '—'}",
+        f"Commander {who(i.commander) or '—'} · Comms {who(i.comms_lead) or '—'} · "
+        f"Scribe {who(i.scribe) or '—'}",
         markup=False,
+        highlight=False,
     )
-    out.print(f"Declared {_when(i.declared_at)} by {i.declared_by}", markup=False)
+    out.print(f"Declared {_when(i.declared_at)} by {who(i.declared_by)}", markup=False)
     if i.summary:
         out.print(f"Summary: {i.summary}", markup=False)
     if i.runbook_url:
@@ -233,12 +248,14 @@ def incident_show(ref: str) -> None:
     )
     table = Table("Time (UTC)", "Who", "What", title="Timeline")
     for e in d.timeline:
-        table.add_row(_when(e.at), e.actor, e.text)
+        # Text(): names and notes are other people's words, never rich markup.
+        table.add_row(_when(e.at), Text(shown_name(e, d.names)), Text(shown_text(e, d.names)))
     out.print(table)
     if d.action_items:
         items = Table("#", "Action item", "Owner", "Due", "Done", title="Action items")
         for a in d.action_items:
-            items.add_row(str(a.id), a.text, a.owner or "—", _when(a.due), "yes" if a.done else "")
+            owner = Text(who(a.owner) or "—")
+            items.add_row(str(a.id), Text(a.text), owner, _when(a.due), "yes" if a.done else "")
         out.print(items)
 
 

@@ -97,11 +97,13 @@ def maintenance_list(
 ) -> None:
     """List active and scheduled maintenance windows."""
 
-    async def go(rt: Runtime) -> tuple[list[MaintenanceWindow], datetime]:
-        found = await _intake(rt).maintenance.list(rt.settings.workspace, include_past=all_)
-        return found, rt.clock.now()
+    async def go(rt: Runtime) -> tuple[list[MaintenanceWindow], datetime, dict[str, str]]:
+        ws = rt.settings.workspace
+        found = await _intake(rt).maintenance.list(ws, include_past=all_)
+        names = await rt.people.names(ws, {w.created_by for w in found})
+        return found, rt.clock.now(), names
 
-    windows, now = run(go)
+    windows, now, names = run(go)
     if as_json:
         sys.stdout.write(json.dumps([_window_row(w, now) for w in windows], indent=2) + "\n")
         return
@@ -117,7 +119,7 @@ def maintenance_list(
             _when(w.starts_at),
             _when(w.ends_at),
             escape(w.reason),
-            escape(w.created_by),
+            escape(names.get(w.created_by, w.created_by)),
         )
     out.print(table)
 

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from bot import audit_log
 from bot.audit import AuditEntry
@@ -68,10 +69,12 @@ def tokens_list(
 ) -> None:
     """Every token of this workspace (never the secrets)."""
 
-    async def go(rt: Runtime) -> tuple[list[ApiToken], datetime]:
-        return await _registry(rt).list(rt.settings.workspace), rt.clock.now()
+    async def go(rt: Runtime) -> tuple[list[ApiToken], datetime, dict[str, str]]:
+        found = await _registry(rt).list(rt.settings.workspace)
+        names = await rt.people.names(rt.settings.workspace, {t.owner for t in found})
+        return found, rt.clock.now(), names
 
-    tokens, now = run(go)
+    tokens, now, names = run(go)
     if as_json:
         sys.stdout.write(json.dumps([token_json(t, t.state(now)) for t in tokens], indent=2))
         sys.stdout.write("\n")
@@ -80,8 +83,8 @@ def tokens_list(
     for t in tokens:
         table.add_row(
             str(t.id),
-            t.owner_name,
-            t.name,
+            Text(t.owner_name if t.owner_name != t.owner else names.get(t.owner, t.owner)),
+            Text(t.name),
             t.kind.value,
             " ".join(sorted(t.scopes)),
             t.state(now),

@@ -42,6 +42,7 @@ async def slack_context(app: web.Application) -> AsyncIterator[None]:
     def attach(bolt: AsyncApp, port: SlackPort) -> None:
         register(bolt, SlackDeps(runtime=runtime, port=port))
         runtime.people.add_source(SlackPeople(port.client))
+        port.show_people_from(runtime.people, runtime.settings.workspace)
 
     async with start_slack(app[SLACK], runtime.settings, runtime.ports, attach):
         yield

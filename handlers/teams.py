@@ -78,9 +78,10 @@ async def teams_context(app: web.Application) -> AsyncIterator[None]:
         store=app[TEAMS_STORE],
         default_service_url=s.teams_service_url,
         tenant_id=s.teams_tenant_id,
+        link_entra=not s.teams_allow_anonymous,
     )
     TeamsListeners(runtime, directory).attach(bot.agent)
-    slot.bot, slot.directory = bot, directory
+    slot.bot, slot.directory, slot.people = bot, directory, runtime.people
     runtime.people.add_source(TeamsPeople(directory))
     if "teams" not in runtime.ports:
         runtime.ports.update(await teams_ports(app))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -63,6 +64,7 @@ class TeamsListeners:
         self.settings = runtime.settings
         self.desk = runtime.desk
         self.directory = directory
+        self.people = runtime.people
         self.desk.finders["teams"] = self._room
         self.desk.declare_guards["teams"] = self._missing_room_setting
 
@@ -203,13 +205,18 @@ class TeamsListeners:
         )
         if data.get("card") == "summary":
             snap = self.desk.snapshot(out.incident)
-            names = await self.directory.names(
+            names = await self._names(
                 cards.user_ids(ChatMessage("incident_summary", "", {"incident": snap}))
             )
             return _card_response(cards.incident_summary(snap, names))
         people = d.outcome_reply(out).data.get("people", [])
-        names = await self.directory.names(people)
+        names = await self._names(people)
         return _message_response(cards.with_names(d.outcome_text(out), names))
+
+    async def _names(self, ids: Iterable[str]) -> dict[str, str]:
+        """Names of the people among ``ids`` from any surface (bot.people), none for the rest."""
+        found = await self.people.names(self.settings.workspace, ids)
+        return {i: n for i, n in found.items() if n != i}
 
     # -- lifecycle events -------------------------------------------------------------------
 

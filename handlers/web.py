@@ -10,6 +10,7 @@ JSON error middleware never turns a page into JSON.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, time
@@ -31,9 +32,10 @@ from bot.domain.errors import (
 )
 from bot.domain.limits import parse_id
 from bot.domain.model import Role, Status
+from bot.people import entra_alias
 from bot.postmortem import render_postmortem
 from bot.runtime import Runtime
-from bot.security.access import Access, person_from_claims
+from bot.security.access import Access, Person, entra_object, person_from_claims
 from bot.security.membership import Reader
 from bot.service import parse_ref
 from handlers.appkeys import RUNTIME
@@ -445,7 +447,7 @@ async def oidc_callback(request: web.Request) -> web.Response:
         log.warning("OIDC sign-in refused: %s", exc)
         await _sign_in_failed(request, str(exc))
         return _refused(f"Sign-in failed: {exc}.")
-    person = person_from_claims(settings.oidc_issuer, claims, settings.role_rules())
+    person = await _person(request, claims)
     # A brand-new session id on every sign-in: nothing from before the login carries over.
     _, cookie = sess.person_session(key, _now(request), person)
     await _audit_sign(request, person.actor_id, "sign_in", method="oidc", role=person.role.label)
@@ -456,6 +458,22 @@ async def oidc_callback(request: web.Request) -> web.Response:
     resp.del_cookie(sess.PENDING_COOKIE, path="/login/oidc")
     log.info("web sign-in", extra={"actor": person.actor_id, "role": person.role.label})
     return resp
+
+
+async def _person(request: web.Request, claims: Mapping[str, object]) -> Person:
+    """Who signed in: an Entra ID sign-in linked to a Teams user (bot.people) acts as them."""
+    runtime = _runtime(request)
+    settings, people = runtime.settings, runtime.people
+    linked = None
+    entra = entra_object(settings.oidc_issuer, claims)
+    alias = entra_alias(*entra) if entra else None
+    if alias is not None:
+        linked = await people.actor_for(settings.workspace, alias)
+    person = person_from_claims(settings.oidc_issuer, claims, settings.role_rules(), linked=linked)
+    if linked is None:
+        # The provider's name for its own id; a linked person is named by their platform.
+        await people.remember(settings.workspace, person.actor_id, person.display, "oidc")
+    return person
 
 
 async def _audit_sign(request: web.Request, actor: str, action: str, **detail: str) -> None:
@@ -506,8 +524,8 @@ async def incidents(request: web.Request, session: sess.Session) -> web.Response
         view = await _list_view(request, session, status, severity)
     except DomainError as exc:
         view = ListView(filtered=[], status=status, severity=severity, filter_error=str(exc))
-        return _list_response(request, session, view, 400)
-    return _list_response(request, session, view)
+        return await _list_response(request, session, view, 400)
+    return await _list_response(request, session, view)
 
 
 def _reader(session: sess.Session) -> Reader:
@@ -545,10 +563,14 @@ async def _list_view(
     return ListView(open=open_, recent=recent)
 
 
-def _list_response(
+async def _list_response(
     request: web.Request, session: sess.Session, view: ListView, status: int = 200
 ) -> web.Response:
     runtime = _runtime(request)
+    shown = [*view.open, *view.recent, *(view.filtered or ())]
+    commanders = {i.commander for i in shown if i.commander}
+    names = await runtime.people.names(runtime.settings.workspace, commanders)
+    view = dataclasses.replace(view, names=names)
     body = list_page(view, runtime.service.policy, _viewer(request, session), _now(request))
     return _html(body, status)
 
@@ -569,7 +591,7 @@ async def declare(request: web.Request, session: sess.Session) -> web.Response:
     except DomainError as exc:
         view = await _list_view(request, session, "", "")
         view = ListView(view.open, view.recent, error=str(exc), values=values)
-        return _list_response(request, session, view, _status_for(exc))
+        return await _list_response(request, session, view, _status_for(exc))
     return _see_other(f"/incidents/{outcome.incident.number}?done=declared")
 
 

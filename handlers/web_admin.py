@@ -72,6 +72,7 @@ async def _tokens_view(
         personal_only=mine,
         notice=_NOTICES.get(request.query.get("done", ""), "") if not error else "",
         error=error,
+        names=await rt.people.names(rt.settings.workspace, {t.owner for t in tokens}),
     )
     return _html(tokens_page(view, _viewer(request, session), _now(request)), status)
 
@@ -203,8 +204,9 @@ async def audit(request: web.Request, session: sess.Session) -> web.Response:
         entries = [e for e in entries if e.actor == actor]
     if order == "desc":
         entries.reverse()
+    shown = entries[offset : offset + PER_PAGE]
     view = AuditView(
-        entries=entries[offset : offset + PER_PAGE],
+        entries=shown,
         total=len(entries),
         broken_at=verdict.broken_at,
         order=order,
@@ -212,6 +214,7 @@ async def audit(request: web.Request, session: sess.Session) -> web.Response:
         actor=actor,
         offset=offset,
         per_page=PER_PAGE,
+        names=await rt.people.names(rt.settings.workspace, {e.actor for e in shown}),
     )
     return _html(audit_page(view, _viewer(request, session)))
 

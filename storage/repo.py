@@ -31,6 +31,7 @@ from bot.domain.model import (
 )
 from bot.identity.tokens import ApiToken, NewToken, Scope, TokenKind
 from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState, is_bulk
+from bot.repository import PersonEntry
 from storage.alert_repo import AlertRepo, alert_from_row
 from storage.schedule_repo import ScheduleRepo
 from storage.tables import (
@@ -42,6 +43,7 @@ from storage.tables import (
     IncidentRow,
     IntakeKeyRow,
     OutboxMessageRow,
+    PersonAliasRow,
     PersonRow,
     StatusUpdateRow,
     TimelineEventRow,
@@ -961,19 +963,33 @@ class SqlRepo:
 
     def person_names(self, workspace: str, actors: Collection[str]) -> dict[str, str]:
         """Cached display names of ``actors`` (those with none are left out)."""
+        return {
+            a: e.display for a, e in self.person_entries(workspace, actors).items() if e.display
+        }
+
+    def person_entries(self, workspace: str, actors: Collection[str]) -> dict[str, PersonEntry]:
+        """Every cached row of ``actors``, the negative ones (no name) included."""
         if not actors:
             return {}
         rows = self.session.execute(
-            sa_select(PersonRow.actor, PersonRow.display).where(  # type: ignore[call-overload]
-                col(PersonRow.workspace) == workspace, col(PersonRow.actor).in_(list(actors))
-            )
+            sa_select(  # type: ignore[call-overload]
+                PersonRow.actor, PersonRow.display, PersonRow.source, PersonRow.updated_at
+            ).where(col(PersonRow.workspace) == workspace, col(PersonRow.actor).in_(list(actors)))
         ).all()
-        return {actor: display for actor, display in rows}
+        return {actor: PersonEntry(display, source, at) for actor, display, source, at in rows}
 
     def put_person(
-        self, workspace: str, actor: str, display: str, source: str, now: datetime
+        self,
+        workspace: str,
+        actor: str,
+        display: str,
+        source: str,
+        now: datetime,
+        *,
+        touch: bool = False,
     ) -> None:
-        """Remember (or rename) a person; an unchanged name is not rewritten."""
+        """Remember (or rename) a person; an unchanged name is not rewritten unless ``touch``
+        (a platform confirmed it: the check time moves on)."""
         table = PersonRow.__table__  # type: ignore[attr-defined]
         values = {
             "workspace": workspace,
@@ -987,9 +1003,38 @@ class SqlRepo:
         stmt = stmt.on_conflict_do_update(
             index_elements=["workspace", "actor"],
             set_={"display": display, "source": source, "updated_at": now},
-            where=table.c.display != display,
+            where=None if touch else table.c.display != display,
         )
         self.session.execute(stmt)
+
+    def put_person_alias(
+        self, workspace: str, alias: str, actor: str, source: str, now: datetime
+    ) -> None:
+        """Link ``alias`` to ``actor`` (the newest link wins; an unchanged one is not rewritten)."""
+        table = PersonAliasRow.__table__  # type: ignore[attr-defined]
+        values = {
+            "workspace": workspace,
+            "alias": alias,
+            "actor": actor,
+            "source": source,
+            "updated_at": now,
+        }
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = insert(table).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["workspace", "alias"],
+            set_={"actor": actor, "source": source, "updated_at": now},
+            where=table.c.actor != actor,
+        )
+        self.session.execute(stmt)
+
+    def person_for_alias(self, workspace: str, alias: str) -> str | None:
+        """The actor id ``alias`` is linked to, if any."""
+        return self.session.execute(
+            sa_select(PersonAliasRow.actor).where(  # type: ignore[call-overload]
+                col(PersonAliasRow.workspace) == workspace, col(PersonAliasRow.alias) == alias
+            )
+        ).scalar_one_or_none()
 
     def timeline_actors(self, incident_id: int) -> list[str]:
         """Every distinct actor on an incident's timeline."""

@@ -348,3 +348,20 @@ class PersonRow(SQLModel, table=True):
     # Who said so: "actor" (seen acting), "slack" (users.info), "teams" (roster).
     source: str = Field(max_length=16)
     updated_at: datetime = utc_col(nullable=False)
+
+
+class PersonAliasRow(SQLModel, table=True):
+    """Another id the same person is known by, pointing at their actor id (bot.people).
+
+    E.g. ``entra:<tenant>/<object id>`` → their Teams ``29:…`` id, learnt from Teams activities,
+    so an Entra ID sign-in on the web acts as that Teams user.
+    """
+
+    __tablename__ = "person_alias"
+
+    workspace: str = Field(max_length=64, primary_key=True)
+    alias: str = Field(max_length=200, primary_key=True)
+    actor: str = Field(max_length=200)
+    # Who vouched for the link: "teams" (an activity carrying both ids).
+    source: str = Field(max_length=16)
+    updated_at: datetime = utc_col(nullable=False)

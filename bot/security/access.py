@@ -7,10 +7,22 @@ provider or stores anything, so a role change in the provider applies at the nex
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 SLACK_ISSUER = "https://slack.com"
+# Microsoft Entra ID's sign-in hosts (global, US government, China), v2.0 and v1 issuers.
+ENTRA_HOSTS = frozenset(
+    {
+        "login.microsoftonline.com",
+        "login.microsoftonline.us",
+        "login.partner.microsoftonline.cn",
+        "sts.windows.net",
+    }
+)
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SLACK_USER_CLAIM = "https://slack.com/user_id"
 MAX_DISPLAY = 64
 
@@ -58,10 +70,18 @@ class Person:
     role: Access
 
 
-def person_from_claims(issuer: str, claims: Mapping[str, object], rules: RoleRules) -> Person:
-    """The person a verified ID token names, with the role the rules give them."""
-    actor_id = actor_id_for(issuer, claims)
-    return Person(actor_id, display_name(claims, actor_id), role_for(claims, actor_id, rules))
+def person_from_claims(
+    issuer: str, claims: Mapping[str, object], rules: RoleRules, *, linked: str | None = None
+) -> Person:
+    """The person a verified ID token names, with the role the rules give them.
+
+    ``linked`` is the actor id this sign-in is known to be (their Teams user, found through
+    ``entra_object``); it becomes their id, and allow-lists may name either id.
+    """
+    own = actor_id_for(issuer, claims)
+    actor_id = linked or own
+    role = max(role_for(claims, own, rules), role_for(claims, actor_id, rules))
+    return Person(actor_id, display_name(claims, actor_id), role)
 
 
 def actor_id_for(issuer: str, claims: Mapping[str, object]) -> str:
@@ -74,6 +94,24 @@ def actor_id_for(issuer: str, claims: Mapping[str, object]) -> str:
     if issuer.rstrip("/") == SLACK_ISSUER and isinstance(slack_user, str) and slack_user:
         return slack_user
     return f"oidc:{issuer.rstrip('/')}#{_text(claims.get('sub'))}"
+
+
+def entra_object(issuer: str, claims: Mapping[str, object]) -> tuple[str, str] | None:
+    """``(tenant id, object id)`` of a Microsoft Entra ID sign-in, None for other providers.
+
+    Only an Entra issuer's ``tid``/``oid`` count (another provider could put anything in claims
+    of those names), and a tenant-specific issuer must match the token's ``tid``.
+    """
+    parts = urlsplit(issuer)
+    if (parts.hostname or "").lower() not in ENTRA_HOSTS:
+        return None
+    tenant, obj = _text(claims.get("tid")).lower(), _text(claims.get("oid")).lower()
+    if not tenant or not obj:
+        return None
+    in_path = parts.path.strip("/").split("/")[0].lower()
+    if _GUID.fullmatch(in_path) and in_path != tenant:
+        return None
+    return tenant, obj
 
 
 def display_name(claims: Mapping[str, object], fallback: str) -> str:

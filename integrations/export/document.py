@@ -178,6 +178,10 @@ class Postmortem:
         """The name a timeline entry shows for its actor (bot.people.shown_name)."""
         return shown_name(entry, self.names)
 
+    def name(self, user: str) -> str:
+        """The display name of a user id (an owner, an author), the id when nobody named it."""
+        return self.names.get(user, user)
+
     def text(self, entry: TimelineEntry) -> str:
         """A timeline entry's text with the ids the core wrote into it named."""
         return shown_text(entry, self.names)

@@ -191,11 +191,13 @@ def render_html(doc: Postmortem, out: TextIO) -> None:
             "<th>Done</th></tr></thead>\n<tbody>\n"
         )
         for n, item in enumerate(doc.action_items, 1):
-            owner = esc(item.owner) if item.owner else '<span class="muted">unassigned</span>'
+            owner = (
+                esc(doc.name(item.owner)) if item.owner else '<span class="muted">unassigned</span>'
+            )
             if item.done_at is not None:
                 done = f"yes, {_time(item.done_at)}"
                 if item.done_by:
-                    done += f" by {esc(item.done_by)}"
+                    done += f" by {esc(doc.name(item.done_by))}"
             else:
                 done = "no"
             out.write(
@@ -212,7 +214,7 @@ def render_html(doc: Postmortem, out: TextIO) -> None:
         out.write(f'<p class="muted">{esc(NO_UPDATES)}</p>')
     for update in doc.updates:
         out.write(
-            f'<div class="update"><h3>{_time(update.at)} · {esc(update.author)} · '
+            f'<div class="update"><h3>{_time(update.at)} · {esc(doc.name(update.author))} · '
             f"{esc(update.status.value)} · {esc(update.severity)}</h3>\n"
             f'<p class="text">{esc(update.text.strip())}</p></div>\n'
         )

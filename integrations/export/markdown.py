@@ -152,12 +152,12 @@ def render_markdown(doc: Postmortem, out: TextIO) -> None:
     if doc.action_items:
         out.write("| # | Action item | Owner | Due | Done |\n|---|---|---|---|---|\n")
         for n, item in enumerate(doc.action_items, 1):
-            owner = md_cell(item.owner) if item.owner else "_unassigned_"
+            owner = md_cell(doc.name(item.owner)) if item.owner else "_unassigned_"
             due = fmt_utc(item.due) if item.due else "—"
             if item.done_at is not None:
                 done = f"yes, {fmt_utc(item.done_at)}"
                 if item.done_by:
-                    done += f" by {md_cell(item.done_by)}"
+                    done += f" by {md_cell(doc.name(item.done_by))}"
             else:
                 done = "no"
             out.write(f"| {n} | {md_cell(item.text)} | {owner} | {due} | {done} |\n")
@@ -170,7 +170,7 @@ def render_markdown(doc: Postmortem, out: TextIO) -> None:
         out.write(f"_{NO_UPDATES}_\n\n")
     for update in doc.updates:
         out.write(
-            f"### {fmt_utc(update.at)} · {md_inline(update.author)} · "
+            f"### {fmt_utc(update.at)} · {md_inline(doc.name(update.author))} · "
             f"{md_inline(update.status.value)} · {md_inline(update.severity)}\n\n"
             f"{md_block(update.text)}\n\n"
         )

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import DELIVERY_KEY
+from bot.people import PeopleDirectory, named_message, people_in
 from bot.ports import ChatMessage, DeliveryError, MessageRef, RoomRef, RoomSpec, WellKnownRoom
 from integrations.slack.blocks import render
 from integrations.slack.escape import escape_plain
@@ -86,6 +87,25 @@ class SlackPort:
         self._bot_user: str | None = None
         self._team: str | None = None
         self._channel_ids: dict[str, str] = {}
+        # Names for the ids Slack cannot render itself (Teams, web and API people); see
+        # show_people_from.
+        self.people: PeopleDirectory | None = None
+        self.workspace = ""
+
+    def show_people_from(self, people: PeopleDirectory, workspace: str) -> None:
+        """Name non-Slack ids in messages from ``people`` (Slack ids stay ``<@U…>`` mentions)."""
+        self.people, self.workspace = people, workspace
+
+    async def _render(self, message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
+        foreign = {u for u in people_in(message) if not USER_ID.match(u)}
+        if foreign and self.people is not None:
+            try:
+                names = await self.people.names(self.workspace, foreign)
+            except Exception as exc:  # a name is cosmetic: the message still goes out
+                log.warning("slack: naming people failed: %s", type(exc).__name__)
+            else:
+                message = named_message(message, names)
+        return render(message)
 
     async def identity(self) -> tuple[str, str]:
         """(bot user id, team id), from ``auth.test`` once."""
@@ -183,7 +203,7 @@ class SlackPort:
         self, room: RoomRef, message: ChatMessage, thread: MessageRef | None = None
     ) -> MessageRef:
         """Post (or, for ``reply`` messages, post ephemerally to one user)."""
-        text, blocks = render(message)
+        text, blocks = await self._render(message)
         if message.kind == "reply" and message.data.get("user"):
             user = message.data["user"]
             try:
@@ -256,7 +276,7 @@ class SlackPort:
 
     async def update_message(self, ref: MessageRef, message: ChatMessage) -> MessageRef:
         """Edit a message in place."""
-        text, blocks = render(message)
+        text, blocks = await self._render(message)
         await self._call("chat.update", channel=ref.room_id, ts=ref.id, text=text, blocks=blocks)
         return ref
 

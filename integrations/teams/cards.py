@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.domain.model import Status
 from bot.domain.snapshot import IncidentSnapshot, snapshot_of, snapshots_of
-from bot.people import name_ids
+from bot.people import name_ids, people_in
 from bot.ports import ChatMessage
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -737,28 +737,7 @@ def render(message: ChatMessage, names: Mapping[str, str] | None = None) -> Rend
 
 def user_ids(message: ChatMessage) -> set[str]:
     """Every user id a message may show, so the caller can look their names up first."""
-    data = message.data or {}
-    found: set[str] = set()
-    incident = data.get("incident")
-    if isinstance(incident, Mapping):
-        found.update(
-            str(incident[k])
-            for k in ("commander", "comms_lead", "scribe", "declared_by")
-            if incident.get(k)
-        )
-    update = data.get("update")
-    if isinstance(update, Mapping) and update.get("author"):
-        found.add(str(update["author"]))
-    for key in ("mention", "escalate_to"):
-        if data.get(key):
-            found.add(str(data[key]))
-    people = data.get("people")
-    if isinstance(people, list):
-        found.update(str(p) for p in people if p)
-    for item in _records(data.get("items")):
-        if item.get("owner"):
-            found.add(str(item["owner"]))
-    return found
+    return people_in(message)
 
 
 def _records(value: Any) -> list[Mapping[str, Any]]:

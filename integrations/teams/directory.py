@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.people import clean_name, entra_alias
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
 
@@ -59,8 +60,12 @@ class TeamsDirectory:
         store: TeamsStoreOf,
         default_service_url: str,
         tenant_id: str | None,
+        link_entra: bool = True,
     ) -> None:
         self.db = db
+        # Off when activities are not authenticated (anonymous dev mode): a forged one could
+        # otherwise link someone's Entra sign-in to another Teams user.
+        self.link_entra = link_entra
         self.store = store
         self.clock = clock
         self.workspace = workspace
@@ -86,13 +91,20 @@ class TeamsDirectory:
         name: str,
         aad_id: str | None,
     ) -> None:
-        """Remember what an inbound activity taught us (skipping writes that change nothing)."""
+        """Remember what an inbound activity taught us (skipping writes that change nothing).
+
+        A sender's name also refreshes the people directory, and their Entra object id is
+        linked to their Teams id (bot.people.entra_alias), so an Entra ID sign-in on the web
+        acts as this Teams user.
+        """
         ws, now = self.workspace, self.clock.now()
         service_key = (service_url or "", tenant_id or "")
         new_service = bool(service_url) and self._service_seen != service_key
         new_user = bool(user_id) and self._seen.get(user_id) != (name, aad_id or "")
         if not new_service and not new_user:
             return
+        alias = entra_alias(tenant_id or self.tenant_id, aad_id) if self.link_entra else None
+        display = clean_name(name)
 
         def work(repo: Repo) -> None:
             teams = self.store(repo)
@@ -100,6 +112,10 @@ class TeamsDirectory:
                 teams.remember_service(ws, service_url, tenant_id, now)
             if new_user:
                 teams.remember_user(ws, user_id, name=name, aad_id=aad_id, now=now)
+                if display and display != user_id:
+                    repo.put_person(ws, user_id, display, "teams", now, touch=True)
+                if alias is not None:
+                    repo.put_person_alias(ws, alias, user_id, "teams", now)
 
         await self.db.run(work)
         if new_service:

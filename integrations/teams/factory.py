@@ -17,4 +17,4 @@ async def teams_ports(app: web.Application) -> dict[str, ChatPort]:
         return {}
     bot = slot.bot
     graph = GraphClient(bot.settings.teams_graph_url, bot.graph_token, bot.http)
-    return {"teams": TeamsPort(bot, slot.directory, bot.settings, graph)}
+    return {"teams": TeamsPort(bot, slot.directory, bot.settings, graph, people=slot.people)}

@@ -18,12 +18,14 @@ Teams has no pins and no channel topic for threads; those calls say what they do
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
 from bot.chatops.grammar import HELP_TEXT
 from bot.config import Settings
+from bot.people import PeopleDirectory
 from bot.ports import ChatMessage, DeliveryError, MessageRef, RoomRef, RoomSpec, WellKnownRoom
 from integrations.teams import cards
 from integrations.teams.directory import TeamsDirectory
@@ -48,11 +50,14 @@ class TeamsPort:
         directory: TeamsDirectory,
         settings: Settings,
         graph: GraphClient | None = None,
+        *,
+        people: PeopleDirectory | None = None,
     ) -> None:
         self.bot = bot
         self.directory = directory
         self.settings = settings
         self.graph = graph
+        self.people = people
 
     def well_known_room(self, workspace: str, name: WellKnownRoom) -> RoomRef | None:
         """The configured broadcast or alerts channel."""
@@ -191,7 +196,7 @@ class TeamsPort:
         if kind == "personal":
             others = [p for p in people if p != room.extra.get("user")]
             if others:
-                names = await self.directory.names(others)
+                names = await self._names(others)
                 shown = ", ".join(names.get(p, "someone") for p in others)
                 await self.post_message(
                     room,
@@ -200,7 +205,7 @@ class TeamsPort:
                     ),
                 )
             return
-        names = await self.directory.names(people)
+        names = await self._names(people)
         await self._send(room.id, cards.paging(people, names))
 
     async def set_topic(self, room: RoomRef, topic: str) -> None:
@@ -264,9 +269,19 @@ class TeamsPort:
 
     # -- helpers ----------------------------------------------------------------------------
 
+    async def _names(self, ids: Iterable[str]) -> dict[str, str]:
+        """Names of ``ids`` from the people directory (any platform's ids, the web's, the
+        API's), else from the Teams roster alone; ids nobody can name are left out."""
+        wanted = [i for i in ids if i]
+        if not wanted:
+            return {}
+        if self.people is None:
+            return await self.directory.names(wanted)
+        found = await self.people.names(self.directory.workspace, wanted)
+        return {i: n for i, n in found.items() if n != i}
+
     async def _render(self, message: ChatMessage) -> cards.RenderedCard:
-        ids = cards.user_ids(message)
-        names = await self.directory.names(ids) if ids else {}
+        names = await self._names(cards.user_ids(message))
         if names and message.text:
             # Notices carry ids in their text; people should read names.
             message = replace(message, text=cards.with_names(message.text, names))

@@ -47,6 +47,7 @@ from microsoft_agents.hosting.core.connector.client.connector_client import (
 )
 
 from bot.config import Settings
+from bot.people import PeopleDirectory
 from bot.ports import DeliveryError
 from integrations.teams.cards import CONTENT_TYPE, RenderedCard
 from integrations.teams.directory import TeamsDirectory
@@ -91,6 +92,8 @@ class TeamsSlot:
     config: AgentAuthConfiguration
     bot: TeamsBot | None = None
     directory: TeamsDirectory | None = None
+    # Names for every id a card shows (Slack, web and API people too, not only Teams').
+    people: PeopleDirectory | None = None
     token_provider_factory: TokenProviderFactory | None = None
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -23,12 +23,14 @@ class TokensView:
     personal_only: bool
     notice: str = ""
     error: str = ""
+    # Display names of the owners (bot.people); an owner nobody can name shows their id.
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 def tokens_page(view: TokensView, viewer: Viewer, now: datetime) -> str:
     """The token list with a revoke button per live token, and the create form."""
     title = "Your API tokens" if view.personal_only else "API tokens"
-    rows = "".join(_token_row(t, view.base, viewer.csrf, now) for t in view.tokens)
+    rows = "".join(_token_row(t, view.base, viewer.csrf, now, view.names) for t in view.tokens)
     table = (
         '<table id="tokens"><thead><tr><th scope="col">Name</th><th scope="col">Owner</th>'
         '<th scope="col">Scopes</th><th scope="col">Expires</th><th scope="col">Last used</th>'
@@ -66,7 +68,14 @@ def tokens_page(view: TokensView, viewer: Viewer, now: datetime) -> str:
     return page(title, body, viewer)
 
 
-def _token_row(t: ApiToken, base: str, csrf: str, now: datetime) -> str:
+def owner_label(t: ApiToken, names: Mapping[str, str]) -> str:
+    """Who a token belongs to: the name given at creation, else the directory's, else the id."""
+    if t.owner_name and t.owner_name != t.owner:
+        return t.owner_name
+    return names.get(t.owner, t.owner)
+
+
+def _token_row(t: ApiToken, base: str, csrf: str, now: datetime, names: Mapping[str, str]) -> str:
     state = t.state(now)
     revoke = (
         f'<form method="post" action="{esc(base)}/{t.id}/revoke">{csrf_field(csrf)}'
@@ -76,7 +85,8 @@ def _token_row(t: ApiToken, base: str, csrf: str, now: datetime) -> str:
     )
     return (
         f'<tr id="token-{t.id}"><td>{esc(t.name)} <code>{esc(t.shown)}…</code></td>'
-        f"<td>{esc(t.owner_name or t.owner)} ({esc(t.kind.value)})</td>"
+        f'<td><span title="{esc(t.owner)}">{esc(owner_label(t, names))}</span> '
+        f"({esc(t.kind.value)})</td>"
         f"<td>{esc(', '.join(sorted(s.value for s in t.scopes)))}</td>"
         f"<td>{time_tag(t.expires_at) if t.expires_at else 'never'}</td>"
         f"<td>{time_tag(t.last_used_at)}</td><td>{esc(state)}</td><td>{revoke}</td></tr>"
@@ -107,6 +117,8 @@ class AuditView:
     actor: str
     offset: int
     per_page: int
+    # Display names of the actors on this page (bot.people).
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 def audit_page(view: AuditView, viewer: Viewer) -> str:
@@ -134,7 +146,7 @@ def audit_page(view: AuditView, viewer: Viewer) -> str:
         f'<label for="order">Order</label><select id="order" name="order">{orders}</select>'
         '<button type="submit">Show</button></form>'
     )
-    rows = "".join(_audit_row(e) for e in view.entries)
+    rows = "".join(_audit_row(e, view) for e in view.entries)
     table = (
         '<table id="audit"><thead><tr><th scope="col">Seq</th><th scope="col">At</th>'
         '<th scope="col">Actor</th><th scope="col">Surface</th><th scope="col">Action</th>'
@@ -159,13 +171,22 @@ def audit_page(view: AuditView, viewer: Viewer) -> str:
     return page("Audit log", body, viewer)
 
 
-def _audit_row(e: AuditEntry) -> str:
+def _audit_row(e: AuditEntry, view: AuditView) -> str:
     parts = (("detail", e.detail), ("before", e.before), ("after", e.after))
     detail = {k: v for k, v in parts if v}
     text = json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else ""
     target = e.target or e.incident
     return (
         f'<tr id="seq-{e.seq}"><td>{e.seq}</td><td>{time_tag(e.at, seconds=True)}</td>'
-        f"<td>{esc(e.actor)}</td><td>{esc(e.surface)}</td><td>{esc(e.action)}</td>"
+        f"<td>{_audit_actor(e.actor, view)}</td><td>{esc(e.surface)}</td><td>{esc(e.action)}</td>"
         f"<td>{esc(target)}</td><td><code>{esc(text)}</code></td></tr>"
+    )
+
+
+def _audit_actor(actor: str, view: AuditView) -> str:
+    """The actor's name, linking to their entries; the id (what the log stores) on hover."""
+    keep = {"order": view.order, "incident": view.incident, "actor": actor}
+    return (
+        f'<a href="/admin/audit?{esc(urlencode(keep))}" title="{esc(actor)}">'
+        f"{esc(view.names.get(actor, actor))}</a>"
     )

@@ -144,14 +144,14 @@ def _updates(detail: IncidentDetail) -> str:
         return '<h2 id="updates">Stakeholder updates</h2><p class="muted">None posted yet.</p>'
     items = "".join(
         f"<li><div><strong>{esc(u.status.value)} · {esc(u.severity)}</strong> · "
-        f"{esc(u.author)} · {time_tag(u.at)}</div>{multiline(u.text)}</li>"
+        f"{esc(detail.name(u.author))} · {time_tag(u.at)}</div>{multiline(u.text)}</li>"
         for u in sorted(detail.updates, key=lambda u: (u.at, u.id), reverse=True)
     )
     return f'<h2 id="updates">Stakeholder updates</h2><ol class="updates" reversed>{items}</ol>'
 
 
 def _action_items(detail: IncidentDetail, ctx: _Ctx) -> str:
-    rows = "".join(_item(a, ctx) for a in detail.action_items)
+    rows = "".join(_item(a, ctx, detail) for a in detail.action_items)
     listing = f'<ul class="items">{rows}</ul>' if rows else '<p class="muted">None yet.</p>'
     error = ""
     if ctx.failed("item") and ctx.error is not None:
@@ -174,14 +174,15 @@ def _action_items(detail: IncidentDetail, ctx: _Ctx) -> str:
     return f'<h2 id="action-items">Action items</h2>{error}{listing}{add}'
 
 
-def _item(a: ActionItem, ctx: _Ctx) -> str:
+def _item(a: ActionItem, ctx: _Ctx, detail: IncidentDetail) -> str:
     meta = [f"#{a.id}"]
     if a.owner:
-        meta.append(f"owner {esc(a.owner)}")
+        meta.append(f"owner {esc(detail.name(a.owner))}")
     if a.due:
         meta.append(f"due {a.due:%Y-%m-%d}")
     if a.done_at:
-        meta.append(f"done {time_tag(a.done_at)}" + (f" by {esc(a.done_by)}" if a.done_by else ""))
+        by = f" by {esc(detail.name(a.done_by))}" if a.done_by else ""
+        meta.append(f"done {time_tag(a.done_at)}{by}")
     verb, done = ("Reopen", "0") if a.done else ("Mark done", "1")
     spoken = f"Reopen action item #{a.id}" if a.done else f"Mark action item #{a.id} done"
     return f"""<li class="{"done" if a.done else "open"}"><div class="text">

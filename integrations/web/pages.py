@@ -68,6 +68,8 @@ class ListView:
     error: str = ""
     filter_error: str = ""
     values: Mapping[str, str] = field(default_factory=dict)
+    # Display names of the commanders listed (bot.people).
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 def list_page(view: ListView, policy: Policy, viewer: Viewer, now: datetime) -> str:
@@ -83,10 +85,10 @@ def list_page(view: ListView, policy: Policy, viewer: Viewer, now: datetime) -> 
 {'<div><a href="/incidents">Clear filters</a></div>' if view.status or view.severity else ""}
 </form>"""
     if view.filtered is not None:
-        lists = _table("Matching incidents", "matching", view.filtered, policy, now)
+        lists = _table("Matching incidents", "matching", view.filtered, policy, view.names)
     else:
-        lists = _table("Open incidents", "open", view.open, policy, now) + _table(
-            "Recently resolved", "recent", view.recent, policy, now
+        lists = _table("Open incidents", "open", view.open, policy, view.names) + _table(
+            "Recently resolved", "recent", view.recent, policy, view.names
         )
     problem = ""
     if view.filter_error:
@@ -108,30 +110,34 @@ def _declare_error(error: str) -> str:
 
 
 def _table(
-    heading: str, key: str, incidents: Sequence[Incident], policy: Policy, now: datetime
+    heading: str,
+    key: str,
+    incidents: Sequence[Incident],
+    policy: Policy,
+    names: Mapping[str, str],
 ) -> str:
     if not incidents:
         return f'<h2 id="{key}">{esc(heading)}</h2><p class="muted">None.</p>'
-    rows = "".join(_row(i, policy, now) for i in incidents)
+    rows = "".join(_row(i, policy, names) for i in incidents)
     return f"""<h2 id="{key}">{esc(heading)}</h2>
 <table aria-labelledby="{key}"><thead><tr><th scope="col">Incident</th><th scope="col">Severity</th>
 <th scope="col">Status</th><th scope="col">Declared</th><th scope="col">Commander</th></tr></thead>
 <tbody>{rows}</tbody></table>"""
 
 
-def _row(i: Incident, policy: Policy, now: datetime) -> str:
+def _row(i: Incident, policy: Policy, names: Mapping[str, str]) -> str:
     private = ' <span class="private">Private</span>' if i.private else ""
     return (
         f'<tr><td class="title"><a href="/incidents/{i.number}"><strong>{esc(i.ref)}</strong> '
         f"{esc(i.title)}</a>{private}</td>"
         f"<td>{severity_badge(i.severity, policy)}</td><td>{status_badge(i.status)}</td>"
         f'<td class="when">{time_tag(i.declared_at)}</td>'
-        f"<td>{_holder(i.commander)}</td></tr>"
+        f"<td>{_holder(i.commander, names)}</td></tr>"
     )
 
 
-def _holder(who: str | None) -> str:
-    return esc(who) if who else '<span class="muted">unassigned</span>'
+def _holder(who: str | None, names: Mapping[str, str]) -> str:
+    return esc(names.get(who, who)) if who else '<span class="muted">unassigned</span>'
 
 
 def severity_badge(name: str, policy: Policy) -> str:

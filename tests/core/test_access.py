@@ -11,6 +11,7 @@ from bot.security.access import (
     RoleRules,
     actor_id_for,
     display_name,
+    entra_object,
     person_from_claims,
     role_for,
 )
@@ -107,3 +108,45 @@ def test_roles_parse_from_settings_words() -> None:
     assert Access.parse(" Responder ") is Access.RESPONDER
     with pytest.raises(ValueError, match="unknown role"):
         Access.parse("owner")
+
+
+TENANT = "11111111-2222-4333-8444-555555555555"
+OID = "a11ce000-0000-4000-8000-000000000001"
+
+
+@pytest.mark.parametrize(
+    ("issuer", "claims", "found"),
+    [
+        (f"https://login.microsoftonline.com/{TENANT}/v2.0", {"tid": TENANT, "oid": OID}, True),
+        ("https://login.microsoftonline.com/organizations/v2.0", {"tid": TENANT, "oid": OID}, True),
+        (f"https://sts.windows.net/{TENANT}/", {"tid": TENANT.upper(), "oid": OID}, True),
+        # The token's tenant must be the issuer's.
+        (
+            "https://login.microsoftonline.com/99999999-0000-4000-8000-000000000009/v2.0",
+            {"tid": TENANT, "oid": OID},
+            False,
+        ),
+        # Any other provider may put anything in claims called tid and oid.
+        ("https://keycloak.example/realms/x", {"tid": TENANT, "oid": OID}, False),
+        ("https://login.microsoftonline.com.evil.example/v2.0", {"tid": TENANT, "oid": OID}, False),
+        (f"https://login.microsoftonline.com/{TENANT}/v2.0", {"oid": OID}, False),
+        (f"https://login.microsoftonline.com/{TENANT}/v2.0", {"tid": TENANT, "oid": 7}, False),
+    ],
+)
+def test_only_an_entra_issuer_names_an_entra_object(
+    issuer: str, claims: dict[str, object], found: bool
+) -> None:
+    assert entra_object(issuer, claims) == ((TENANT, OID) if found else None)
+
+
+def test_an_entra_sign_in_linked_to_a_teams_user_acts_as_them_and_keeps_both_allow_lists() -> None:
+    issuer = f"https://login.microsoftonline.com/{TENANT}/v2.0"
+    claims = {"sub": "pairwise", "tid": TENANT, "oid": OID, "name": "Alice"}
+    own = f"oidc:{issuer}#pairwise"
+    rules = RoleRules(admins=frozenset({own}), responders=frozenset({"29:alice"}))
+    person = person_from_claims(issuer, claims, rules, linked="29:alice")
+    assert (person.actor_id, person.display) == ("29:alice", "Alice")
+    assert person.role is Access.ADMIN  # listed by the id the provider gives
+    rules = RoleRules(admins=frozenset({"29:alice"}))
+    assert person_from_claims(issuer, claims, rules, linked="29:alice").role is Access.ADMIN
+    assert person_from_claims(issuer, claims, rules).role is Access.VIEWER

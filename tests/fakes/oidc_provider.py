@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
@@ -85,3 +86,24 @@ async def running_provider() -> AsyncIterator[FakeProvider]:
         yield fake
     finally:
         await server.close()
+
+
+async def sign_in(client: TestClient[Any, Any], provider: FakeProvider, **claims: Any) -> str:
+    """The whole sign-in against ``provider`` with an ID token carrying ``claims``: the new
+    session cookie's value (the client's jar is left empty)."""
+    from integrations.web import session as sess
+
+    resp = await client.get("/login/oidc?next=/incidents", allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    query = parse_qs(urlsplit(resp.headers["Location"]).query)
+    pending = resp.cookies[sess.PENDING_COOKIE].value
+    provider.claims = {"nonce": query["nonce"][0], **claims}
+    client.session.cookie_jar.clear()
+    resp = await client.get(
+        f"/login/oidc/callback?code=c&state={query['state'][0]}",
+        headers={"Cookie": f"{sess.PENDING_COOKIE}={pending}"},
+        allow_redirects=False,
+    )
+    assert resp.status == 303, await resp.text()
+    client.session.cookie_jar.clear()
+    return resp.cookies[sess.COOKIE].value

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.domain import commands as c
+from bot.domain.decide import Actor
+from bot.repository import Repo
 from integrations.teams import cards
 from tests.teams import activities as act
 from tests.teams.conftest import Harness
@@ -64,3 +67,24 @@ def test_with_names_replaces_whole_ids_only() -> None:
     names = {"29:1a": "Ann", "29:1ab": "Abe"}
     assert cards.with_names("29:1a and 29:1ab (by 29:1a)", names) == "Ann and Abe (by Ann)"
     assert cards.with_names("x29:1a 29:1ax", names) == "x29:1a 29:1ax"
+
+
+async def test_cards_name_people_from_other_surfaces_through_the_people_directory(
+    teams: Harness,
+) -> None:
+    # Declared on the web, commanded by a Slack user: Teams never saw either of them.
+    rt = teams.runtime
+    ws = rt.settings.workspace
+    web_person, slack_user = "oidc:https://idp.test#sub-olive", "U0SAMSLACK"
+
+    def cache(repo: Repo) -> None:
+        repo.put_person(ws, slack_user, "Sam Slack", "slack", rt.clock.now())
+
+    await rt.db.run(cache)
+    declare = c.Declare(title="Checkout 500s", commander=slack_user)
+    out = await rt.service.declare(ws, declare, Actor(web_person, "Olive Oidc"))
+    await rt.service.execute(ws, out.incident.number, c.Acknowledge(), Actor(act.BOB.id, "Bob"))
+    await teams.settle()
+    shown = " ".join(call.card_text for call in teams.connector.posted + teams.connector.updated)
+    assert "Sam Slack" in shown
+    assert slack_user not in shown and web_person not in shown

@@ -230,3 +230,30 @@ async def test_an_empty_token_form_is_no_sign_in_attempt_and_is_not_audited(
     resp = await Browser(client).login("mallory", token="")
     assert resp.status == 401
     assert await runtime.audit.all() == []
+
+
+async def test_admin_pages_name_token_owners_and_audit_actors(
+    client: Client, runtime: Runtime[Any]
+) -> None:
+    ws = runtime.settings.workspace
+    now = runtime.clock.now()
+
+    def names(repo: Any) -> None:
+        repo.put_person(ws, "U0SAMSLACK", "Sam <b>Slack</b>", "slack", now)
+
+    await runtime.db.run(names)
+    admin = await logged_in(client, "root")
+    status, body = await _create(admin, "/admin/tokens", owner="U0SAMSLACK", kind="personal")
+    assert status == 200, body
+    status, page = await admin.get("/admin/tokens")
+    assert status == 200
+    assert '<span title="U0SAMSLACK">Sam &lt;b&gt;Slack&lt;/b&gt;</span>' in page
+    assert ">U0SAMSLACK<" not in page
+
+    # An action by the token's owner, then the audit page.
+    await runtime.audit.record(at=now, actor="U0SAMSLACK", action="note", surface="api")
+    status, page = await admin.get("/admin/audit")
+    assert status == 200
+    assert 'title="U0SAMSLACK">Sam &lt;b&gt;Slack&lt;/b&gt;</a>' in page
+    assert "actor=U0SAMSLACK" in page  # the name links to that person's entries
+    assert ">U0SAMSLACK<" not in page
