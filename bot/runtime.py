@@ -18,6 +18,7 @@ from bot.chatops.desk import Desk
 from bot.config import Settings
 from bot.delivery import OutboxWorker
 from bot.identity.registry import TokenRegistry
+from bot.identity.session_registry import SessionRegistry
 from bot.notify import NotifyContext
 from bot.people import CachedPeople
 from bot.ports import ChatPort, Clock, SystemClock
@@ -45,6 +46,7 @@ class Runtime(Generic[DB]):
     tokens: TokenRegistry
     audit: AuditLog
     people: CachedPeople
+    sessions: SessionRegistry
     ports: dict[str, ChatPort] = field(default_factory=dict)
     worker: OutboxWorker | None = None
     accepting: bool = True
@@ -110,6 +112,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
         tokens=TokenRegistry(db, clock),
         audit=AuditLog(db, settings.workspace),
         people=people,
+        sessions=SessionRegistry(db, clock, settings.workspace),
     )
     wake.append(runtime)
     return runtime

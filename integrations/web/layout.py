@@ -87,7 +87,8 @@ def page(title: str, body: str, viewer: Viewer | None = None) -> str:
     if viewer is not None:
         who = (
             f'<form method="post" action="/logout" class="logout">{csrf_field(viewer.csrf)}'
-            f'<span class="who">Signed in as <strong>{esc(viewer.name)}</strong></span> '
+            f'<span class="who">Signed in as <a href="/me"><strong>{esc(viewer.name)}</strong>'
+            "</a></span> "
             '<button type="submit" class="link">Log out</button></form>'
         )
     nav = ""

@@ -8,26 +8,22 @@ from typing import Any
 from sqlalchemy import text
 
 from bot.runtime import Runtime
-from bot.security.access import Access, Person
-from integrations.web import session as sess
+from bot.security.access import Access
 from tests.conftest import API_TOKEN
-from tests.web.support import CSRF, Browser, Client, declare, logged_in
+from tests.web.support import CSRF, Browser, Client, declare, logged_in, session_for
 
 SECRET = re.compile(r'<code id="secret">(srp_[^<]+)</code>')
 # The fields every token form sends; tests override what they are about.
 FORM = {"name": "ci", "expires": "30d"}
 
 
-def _as(client: Client, runtime: Runtime[Any], actor: str, role: Access) -> Browser:
+async def _as(client: Client, runtime: Runtime[Any], actor: str, role: Access) -> Browser:
     """A browser signed in as a person with ``role`` (the session the OIDC callback issues)."""
     settings = runtime.settings
     secret = settings.web_session_secret
     # The same key handlers.web derives: the session secret and the shared API token.
     key = "\0".join([secret.get_secret_value() if secret else "", API_TOKEN])
-    session, cookie = sess.person_session(
-        key, runtime.clock.now(), Person(actor, actor.title(), role)
-    )
-    return Browser(client, cookie=cookie, csrf=sess.csrf_token(key, session))
+    return await session_for(client, runtime, key, actor, role, actor.title())
 
 
 async def _api(client: Client, secret: str) -> int:
@@ -87,7 +83,7 @@ async def test_responder_manages_only_their_own_tokens_and_cannot_grant_admin(
     client: Client, runtime: Runtime[Any]
 ) -> None:
     ws = runtime.settings.workspace
-    dana = _as(client, runtime, "oidc:idp#dana", Access.RESPONDER)
+    dana = await _as(client, runtime, "oidc:idp#dana", Access.RESPONDER)
     status, body = await _create(dana, "/me/tokens", scope=["admin"])
     assert status == 400
     assert "may not grant admin" in body
@@ -118,7 +114,7 @@ async def test_viewers_and_responders_get_403_on_admin_pages(
     client: Client, runtime: Runtime[Any]
 ) -> None:
     for role in (Access.VIEWER, Access.RESPONDER):
-        browser = _as(client, runtime, "oidc:idp#vic", role)
+        browser = await _as(client, runtime, "oidc:idp#vic", role)
         for path in ("/admin/tokens", "/admin/audit", "/admin/audit.csv", "/admin/audit.json"):
             status, body = await browser.get(path)
             assert status == 403, path
@@ -219,7 +215,7 @@ async def test_only_admins_see_the_admin_links(client: Client, runtime: Runtime[
     admin = await logged_in(client, "root")
     _, body = await admin.get("/incidents")
     assert 'href="/admin/audit"' in body and 'href="/me/tokens"' in body
-    responder = _as(client, runtime, "oidc:idp#dana", Access.RESPONDER)
+    responder = await _as(client, runtime, "oidc:idp#dana", Access.RESPONDER)
     _, body = await responder.get("/incidents")
     assert 'href="/admin/audit"' not in body and 'href="/me/tokens"' in body
 
