@@ -465,18 +465,22 @@ async def oidc_callback(request: web.Request) -> web.Response:
     # state ties this answer to the sign-in this browser started (no login CSRF).
     if pending is None or not sess.token_matches(state, pending.state):
         log.warning("OIDC sign-in refused: state mismatch", extra={"remote": request.remote})
-        await _sign_in_failed(request, "state mismatch")
-        return _refused("This sign-in does not match the one this browser started.")
+        return await _callback_refused(
+            request, "state mismatch", "This sign-in does not match the one this browser started."
+        )
     if request.query.get("error"):
         reason = sess.clean_name(request.query.get("error_description", "") or "")
-        await _sign_in_failed(
-            request, f"provider error: {sess.clean_name(request.query['error'])} {reason}".strip()
+        return await _callback_refused(
+            request,
+            f"provider error: {sess.clean_name(request.query['error'])} {reason}".strip(),
+            f"The identity provider did not sign you in. {reason}".strip(),
+            401,
         )
-        return _refused(f"The identity provider did not sign you in. {reason}".strip(), 401)
     code = request.query.get("code", "")
     if not code:
-        await _sign_in_failed(request, "no code")
-        return _refused("The identity provider sent no sign-in code.")
+        return await _callback_refused(
+            request, "no code", "The identity provider sent no sign-in code."
+        )
     try:
         claims = await _oidc(request).finish(
             code,
@@ -487,8 +491,11 @@ async def oidc_callback(request: web.Request) -> web.Response:
         )
     except SignInFailed as exc:
         log.warning("OIDC sign-in refused: %s", exc)
-        await _sign_in_failed(request, str(exc))
-        return _refused(f"Sign-in failed: {exc}.")
+        return await _callback_refused(request, str(exc), f"Sign-in failed: {exc}.")
+    # A good answer clears the client's refusals (or is refused if it got locked out meanwhile).
+    throttled = auth_throttled(request, True)
+    if throttled is not None:
+        return throttled
     person = person_from_claims(settings.oidc_issuer, claims, settings.role_rules())
     # A brand-new session id on every sign-in: nothing from before the login carries over.
     cookie = await _open_session(
@@ -519,6 +526,23 @@ async def _sign_in_failed(request: web.Request, reason: str, method: str = "oidc
         reason=reason,
         client=request.remote or "",
     )
+
+
+async def _callback_refused(
+    request: web.Request, reason: str, message: str, status: int = 400
+) -> web.Response:
+    """Refuse a sign-in answer: it counts as a failure of this client in the auth throttle,
+    and is audited, unless the client is locked out (then only the 429 goes back).
+
+    A forged callback costs its sender nothing to send; counting it keeps a flood of them from
+    turning into a flood of audit entries, and the lockout itself is audited once.
+    """
+    throttled = auth_throttled(request, False)
+    if throttled is not None:
+        return throttled
+    await _sign_in_failed(request, reason)
+    await audit_lockout(request)
+    return _refused(message, status)
 
 
 def _refused(message: str, status: int = 400) -> web.Response:

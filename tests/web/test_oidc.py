@@ -19,6 +19,7 @@ from joserfc.jwk import RSAKey
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.identity.sessions import WebSession
+from bot.ports import FixedClock
 from bot.runtime import Runtime
 from bot.security.access import Access
 from integrations.web import session as sess
@@ -375,3 +376,55 @@ async def test_oidc_sign_ins_and_their_refusals_land_in_the_audit_chain(
     ]
     assert entries[-1].detail == {"method": "oidc", "role": "admin"}
     assert "secret-code-1" not in repr(entries) and CLIENT_SECRET not in repr(entries)
+
+
+async def test_refused_callbacks_lock_the_client_out_and_stop_filling_the_audit_log(
+    client: Client, provider: FakeProvider, runtime: Runtime, clock: FixedClock
+) -> None:
+    params, pending = await _start(client)
+    provider.claims = {"sub": "u1", "nonce": params["nonce"]}
+    statuses = []
+    for i in range(50):
+        statuses.append((await _callback(client, pending, f"forged-state-{i}")).status)
+    assert statuses.count(400) == 10 and statuses.count(429) == 40
+    refused = await _callback(client, pending, "forged-again")
+    assert refused.status == 429 and refused.headers["Retry-After"] == "30"
+    assert "try again in 30 s" in await refused.text()
+    # Even the right answer waits out the lockout.
+    assert (await _callback(client, pending, params["state"])).status == 429
+    assert provider.token_requests == []
+
+    entries = await runtime.audit.all()
+    actions = [e.action for e in entries]
+    assert actions == ["sign_in_failed"] * 10 + ["auth_lockout"]
+    assert entries[-1].detail["realm"] == "oidc-callback"
+    assert entries[-1].surface == "web"
+
+    clock.advance(seconds=30)
+    resp = await _sign_in(client, provider)
+    assert resp.status == 303 and sess.COOKIE in resp.cookies
+
+
+async def test_a_good_sign_in_clears_the_clients_refused_callbacks(
+    client: Client, provider: FakeProvider
+) -> None:
+    _, pending = await _start(client)
+    for i in range(9):
+        assert (await _callback(client, pending, f"forged-{i}")).status == 400
+    assert (await _sign_in(client, provider)).status == 303
+    _, pending = await _start(client)
+    for i in range(9):
+        assert (await _callback(client, pending, f"forged-{i}")).status == 400
+    assert (await _sign_in(client, provider)).status == 303
+
+
+async def test_a_bad_id_token_counts_as_a_refused_callback(
+    client: Client, provider: FakeProvider
+) -> None:
+    for _ in range(10):
+        params, pending = await _start(client)
+        provider.claims = {"sub": "u1", "nonce": "not-the-nonce"}
+        assert (await _callback(client, pending, params["state"])).status == 400
+    params, pending = await _start(client)
+    provider.claims = {"sub": "u1", "nonce": params["nonce"]}
+    assert (await _callback(client, pending, params["state"])).status == 429
