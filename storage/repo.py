@@ -894,38 +894,35 @@ class SqlRepo:
         self, workspace: str, *, after_seq: int = 0, limit: int = 1000
     ) -> list[AuditEntry]:
         """The workspace's audit log in chain order, from just after ``after_seq``."""
-        rows = self.session.exec(
-            select(AuditEntryRow)
-            .where(AuditEntryRow.workspace == workspace, col(AuditEntryRow.seq) > after_seq)
-            .order_by(col(AuditEntryRow.seq))
-            .limit(limit)
-        ).all()
-        return [_to_audit(r) for r in rows]
+        query = AuditQuery(after_seq=after_seq, newest_first=False, limit=limit)
+        return self.audit_search(workspace, query)
 
     def audit_search(self, workspace: str, query: AuditQuery) -> list[AuditEntry]:
         """One page of the workspace's log matching ``query``, by keyset on seq.
 
         Each filter is an equality on an indexed column that ends in seq, so a page costs an
-        index range scan however long the log is, never a read of the whole of it.
+        index range scan however long the log is, never a read of the whole of it. Core rows,
+        not ORM objects: verifying a long log reads every entry, and the ORM's per-row cost
+        was most of it (bench/audit.py).
         """
-        seq = col(AuditEntryRow.seq)
-        stmt = select(AuditEntryRow).where(AuditEntryRow.workspace == workspace)
+        t = _AUDIT_TABLE
+        stmt = sa_select(t).where(t.c.workspace == workspace)
         if query.actor:
-            stmt = stmt.where(AuditEntryRow.actor == query.actor)
+            stmt = stmt.where(t.c.actor == query.actor)
         if query.incident:
-            stmt = stmt.where(AuditEntryRow.incident == query.incident)
+            stmt = stmt.where(t.c.incident == query.incident)
         if query.surface:
-            stmt = stmt.where(AuditEntryRow.surface == query.surface)
+            stmt = stmt.where(t.c.surface == query.surface)
         if query.since is not None:
-            stmt = stmt.where(col(AuditEntryRow.at) >= query.since)
+            stmt = stmt.where(t.c.at >= query.since)
         if query.until is not None:
-            stmt = stmt.where(col(AuditEntryRow.at) < query.until)
+            stmt = stmt.where(t.c.at < query.until)
         if query.after_seq:
-            stmt = stmt.where(seq > query.after_seq)
+            stmt = stmt.where(t.c.seq > query.after_seq)
         if query.before_seq is not None:
-            stmt = stmt.where(seq < query.before_seq)
-        stmt = stmt.order_by(seq.desc() if query.newest_first else seq).limit(query.limit)
-        return [_to_audit(r) for r in self.session.exec(stmt).all()]
+            stmt = stmt.where(t.c.seq < query.before_seq)
+        stmt = stmt.order_by(t.c.seq.desc() if query.newest_first else t.c.seq).limit(query.limit)
+        return [_audit_from_row(r._mapping) for r in self.session.execute(stmt)]
 
     # -- API tokens ---------------------------------------------------------------------------
 
@@ -1148,21 +1145,21 @@ def _to_web_session(row: WebSessionRow) -> WebSession:
     )
 
 
-def _to_audit(row: AuditEntryRow) -> AuditEntry:
+def _audit_from_row(row: Any) -> AuditEntry:
     return AuditEntry(
-        workspace=row.workspace,
-        seq=row.seq,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        surface=row.surface,
-        target=row.target,
-        incident=row.incident,
-        detail=dict(row.detail or {}),
-        before=row.before,
-        after=row.after,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
+        workspace=row["workspace"],
+        seq=row["seq"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        surface=row["surface"],
+        target=row["target"],
+        incident=row["incident"],
+        detail=dict(row["detail"] or {}),
+        before=row["before"],
+        after=row["after"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
     )
 
 
