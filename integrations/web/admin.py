@@ -205,7 +205,9 @@ def _audit_row(e: AuditEntry) -> str:
     text = json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else ""
     target = e.target or e.incident
     return (
-        f'<tr id="seq-{e.seq}"><td>{e.seq}</td><td>{time_tag(e.at, seconds=True)}</td>'
-        f"<td>{esc(e.actor)}</td><td>{esc(e.surface)}</td><td>{esc(e.action)}</td>"
-        f"<td>{esc(target)}</td><td><code>{esc(text)}</code></td></tr>"
+        f'<tr id="seq-{e.seq}"><td data-label="Seq">{e.seq}</td>'
+        f'<td data-label="At">{time_tag(e.at, seconds=True)}</td>'
+        f'<td data-label="Actor">{esc(e.actor)}</td><td data-label="Surface">{esc(e.surface)}'
+        f'</td><td data-label="Action">{esc(e.action)}</td>'
+        f'<td data-label="Target">{esc(target)}</td><td><code>{esc(text)}</code></td></tr>'
     )

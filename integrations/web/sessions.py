@@ -71,8 +71,10 @@ def _my_row(s: WebSession, current: bool, csrf: str) -> str:
         "</button></form>"
     )
     return (
-        f'<tr id="session-{s.id}"><td>{_agent(s)}</td><td>{time_tag(s.created_at)}</td>'
-        f"<td>{time_tag(s.last_seen_at)}</td><td>{time_tag(s.expires_at)}</td>"
+        f'<tr id="session-{s.id}"><td>{_agent(s)}</td>'
+        f'<td data-label="Signed in">{time_tag(s.created_at)}</td>'
+        f'<td data-label="Last seen">{time_tag(s.last_seen_at)}</td>'
+        f'<td data-label="Expires">{time_tag(s.expires_at)}</td>'
         f"<td>{action}</td></tr>"
     )
 
@@ -111,8 +113,9 @@ def _person_block(person: str, sessions: Sequence[WebSession], csrf: str, i: int
     top = max(s.role for s in sessions)
     name = sessions[0].name or person
     rows = "".join(
-        f"<tr><td>{_agent(s)}</td><td>{esc(s.role.label)}</td><td>{time_tag(s.created_at)}</td>"
-        f"<td>{time_tag(s.last_seen_at)}</td></tr>"
+        f'<tr><td>{_agent(s)}</td><td data-label="Role">{esc(s.role.label)}</td>'
+        f'<td data-label="Signed in">{time_tag(s.created_at)}</td>'
+        f'<td data-label="Last seen">{time_tag(s.last_seen_at)}</td></tr>'
         for s in sessions
     )
     lower = [a for a in Access if a < top]
