@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.ports import FixedClock
 from bot.runtime import Runtime
 from bot.security.access import Access
 from integrations.web import session as sess
@@ -155,3 +156,16 @@ async def test_signing_in_again_revokes_the_browsers_previous_session(client: Cl
     assert second != first
     assert (await Browser(client, cookie=first).get("/incidents"))[0] == 303
     assert (await Browser(client, cookie=second).get("/incidents"))[0] == 200
+
+
+async def test_an_expired_session_is_refused_on_its_next_request(
+    client: Client, clock: FixedClock
+) -> None:
+    alice = await logged_in(client)
+    clock.advance(hours=11, minutes=59)
+    assert (await alice.get("/incidents"))[0] == 200
+    clock.advance(minutes=1)
+    status, _ = await alice.get("/incidents")
+    assert status == 303
+    resp = await alice.post("/incidents", {"title": "too late"})
+    assert resp.status == 403
