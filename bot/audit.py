@@ -91,6 +91,22 @@ class AuditEntry:
     hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """One page of a filtered log, by keyset: entries after ``after_seq`` (oldest first) or
+    before ``before_seq`` (newest first when ``newest_first``). Empty filters match all."""
+
+    actor: str = ""
+    incident: str = ""
+    surface: str = ""
+    since: datetime | None = None  # at >= since
+    until: datetime | None = None  # at < until
+    after_seq: int = 0
+    before_seq: int | None = None
+    newest_first: bool = True
+    limit: int = 50
+
+
 def jsonable(value: Any) -> Any:
     """``value`` as the JSON a column stores and returns unchanged (times as ISO strings)."""
     if isinstance(value, dict):

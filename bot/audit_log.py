@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.audit import AuditEntry, jsonable, verify_chain
+from bot.audit import AuditEntry, AuditQuery, jsonable, verify_chain
 from bot.repository import UnitOfWork
 
 PAGE = 1000
@@ -108,6 +108,10 @@ class AuditLog:
     async def page(self, *, after_seq: int = 0, limit: int = PAGE) -> list[AuditEntry]:
         """Up to ``limit`` entries following ``after_seq``, in chain order."""
         return await page(self.uow, self.workspace, after_seq=after_seq, limit=limit)
+
+    async def search(self, query: AuditQuery) -> list[AuditEntry]:
+        """One filtered page, found by the database (bot.audit_filters builds the query)."""
+        return await self.uow.run(lambda repo: repo.audit_search(self.workspace, query))
 
     async def verify(self) -> Verdict:
         """Walk the whole chain."""

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from bot.alerting.store import AlertStore
-from bot.audit import AuditEntry
+from bot.audit import AuditEntry, AuditQuery
 from bot.domain.alert import StoredAlert
 from bot.domain.model import (
     ActionItem,
@@ -22,9 +22,11 @@ from bot.domain.model import (
     StatusUpdate,
     TimelineEntry,
 )
+from bot.identity.sessions import NewSession, WebSession
 from bot.identity.tokens import ApiToken, NewToken
 from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState
 from bot.scheduling.store import ScheduleStore
+from bot.security.access import Access
 
 T = TypeVar("T")
 
@@ -175,6 +177,7 @@ class Repo(Protocol):
     def audit_entries(
         self, workspace: str, *, after_seq: int = 0, limit: int = 1000
     ) -> list[AuditEntry]: ...
+    def audit_search(self, workspace: str, query: AuditQuery) -> list[AuditEntry]: ...
     def add_token(
         self, new: NewToken, *, secret_hash: str, shown: str, now: datetime, by: str
     ) -> ApiToken: ...
@@ -201,6 +204,25 @@ class Repo(Protocol):
     ) -> None: ...
     def person_for_alias(self, workspace: str, alias: str) -> str | None: ...
     def timeline_actors(self, incident_id: int) -> list[str]: ...
+    def add_web_session(self, new: NewSession, secret_hash: str) -> WebSession: ...
+    def web_session_by_hash(self, secret_hash: str) -> WebSession | None: ...
+    def touch_web_session(self, session_id: int, now: datetime) -> None: ...
+    def list_web_sessions(
+        self, workspace: str, now: datetime, *, person: str | None = None
+    ) -> list[WebSession]: ...
+    def revoke_web_sessions(
+        self,
+        workspace: str,
+        now: datetime,
+        *,
+        ids: Collection[int] | None = None,
+        person: str | None = None,
+        keep: int | None = None,
+    ) -> list[WebSession]: ...
+    def demote_web_sessions(
+        self, workspace: str, person: str, role: Access, now: datetime
+    ) -> int: ...
+    def prune_web_sessions(self, workspace: str, now: datetime) -> int: ...
 
 
 class UnitOfWork(Protocol):

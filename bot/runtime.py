@@ -19,6 +19,7 @@ from bot.chatops.desk import Desk
 from bot.config import Settings
 from bot.delivery import OutboxWorker
 from bot.identity.registry import TokenRegistry
+from bot.identity.session_registry import SessionRegistry
 from bot.notify import NotifyContext
 from bot.paging.acks import PageAcks
 from bot.paging.planner import PagingPlanner
@@ -50,6 +51,7 @@ class Runtime(Generic[DB]):
     audit: AuditLog
     people: CachedPeople
     pages: PageAcks
+    sessions: SessionRegistry
     ports: dict[str, ChatPort] = field(default_factory=dict)
     # Outside services the outbox delivers to (pagerduty, opsgenie), once configured.
     services: dict[str, ServicePort] = field(default_factory=dict)
@@ -121,6 +123,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
         audit=AuditLog(db, settings.workspace),
         people=people,
         pages=PageAcks(service, settings.workspace),
+        sessions=SessionRegistry(db, clock, settings.workspace),
     )
     wake.append(runtime)
     return runtime

@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot import audit_log
+from bot.audit_filters import browse, parse_cursor, parse_filters
 from bot.domain.errors import InvalidCommand
 from bot.domain.limits import parse_bounded_int, parse_id
 from bot.identity.registry import TokenRegistry, token_json
@@ -100,28 +101,44 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 
 async def export_audit(request: web.Request) -> web.Response:
-    """GET /api/audit?format=json|csv&after=<seq>&limit=: one page of the log in chain order;
-    ``next`` (JSON) or the ``X-Next-After`` header gives the ``after`` of the next page."""
-    fmt = request.query.get("format", "json")
+    """GET /api/audit?format=json|csv&limit=&order=asc|desc&after=|before=<seq>&actor=
+    &incident=&surface=&since=&until=: one page of the log, filtered and paged by the database.
+
+    In chain order (``asc``, the default) ``next`` (JSON) or the ``X-Next-After`` header gives
+    the ``after`` of the next page; newest first (``desc``) ``next`` or ``X-Next-Before`` gives
+    its ``before``.
+    """
+    q = request.query
+    fmt = q.get("format", "json")
     if fmt not in ("json", "csv"):
         return json_error(400, "format: use json or csv", field="format")
+    order = q.get("order", "asc")
+    if order not in ("asc", "desc"):
+        return json_error(400, "order: use asc or desc", field="order")
     try:
-        after = parse_bounded_int(request.query.get("after", "0"), "after", low=0, high=2**62)
-        limit = parse_bounded_int(
-            request.query.get("limit", "100"), "limit", low=1, high=MAX_AUDIT_PAGE
-        )
+        limit = parse_bounded_int(q.get("limit", "100"), "limit", low=1, high=MAX_AUDIT_PAGE)
+        filters = parse_filters(q)
+        before, after = parse_cursor(q, "before"), parse_cursor(q, "after")
     except InvalidCommand as exc:
         return json_error(400, str(exc), field=str(exc).partition(":")[0])
+    if before is not None and after is not None:
+        return json_error(400, "before: give before or after, not both", field="before")
     rt = _runtime(request)
-    entries = await rt.audit.page(after_seq=after, limit=limit)
-    nxt = entries[-1].seq if len(entries) == limit else None
-    headers = {"X-Next-After": str(nxt)} if nxt is not None else {}
+    desc = order == "desc"
+    found = await browse(
+        rt.audit, filters, newest_first=desc, before=before, after=after, per_page=limit
+    )
+    nxt = found.older if desc else found.newer
+    headers = {f"X-Next-{'Before' if desc else 'After'}": str(nxt)} if nxt is not None else {}
     if fmt == "csv":
         return web.Response(
-            text=audit_log.to_csv(entries),
+            text=audit_log.to_csv(found.entries),
             content_type="text/csv",
             charset="utf-8",
             headers=headers,
         )
-    body: dict[str, Any] = {"entries": [audit_log.entry_json(e) for e in entries], "next": nxt}
+    body: dict[str, Any] = {
+        "entries": [audit_log.entry_json(e) for e in found.entries],
+        "next": nxt,
+    }
     return web.json_response(body, headers=headers)

@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 
 # The web login and the API check the same token, so guesses at either count together.
 TOKEN_REALM = "api-token"
+# Refused sign-in answers from the identity provider (bad state, nonce, code or token): a flood
+# of forged callbacks is locked out like wrong tokens, before it can flood the audit log.
+OIDC_REALM = "oidc-callback"
+OIDC_CALLBACK = "/login/oidc/callback"
+WEBHOOK_REALM = "webhook:"
+REASONS = {OIDC_REALM: "too many refused sign-in answers"}
 _LOGIN_CSP = "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 
@@ -102,16 +108,23 @@ async def audit_lockout(request: web.Request) -> None:
         return
     realm, client, seconds = started
     runtime = request.app[RUNTIME]
+    # Nobody is known yet; a webhook's source at least names whose secret was guessed.
+    actor, surface, target = "anonymous", "web", ""
+    if realm.startswith(WEBHOOK_REALM):
+        actor, surface, target = realm, "webhook", f"client:{client}"
+    elif request.path.startswith("/api/"):
+        surface = "api"
     await runtime.audit.record(
         at=runtime.clock.now(),
-        actor="anonymous",
+        actor=actor,
         action="auth_lockout",
-        surface="api" if request.path.startswith("/api/") else "web",
+        surface=surface,
+        target=target,
         detail={
             "realm": realm,
             "client": client,
             "seconds": seconds,
-            "reason": "too many wrong credentials",
+            "reason": REASONS.get(realm, "too many wrong credentials"),
         },
     )
 
@@ -122,9 +135,11 @@ def _realm(request: web.Request) -> str | None:
         return None if path == "/api/messages" else TOKEN_REALM
     if path == "/login" and request.method == "POST":
         return TOKEN_REALM
+    if path == OIDC_CALLBACK:
+        return OIDC_REALM
     if path.startswith("/webhooks/"):
         # One realm per source: each has its own secret.
-        return "webhook:" + request.match_info.get("source", "")
+        return WEBHOOK_REALM + request.match_info.get("source", "")
     return None
 
 
@@ -147,7 +162,7 @@ def _refusal(request: web.Request, wait: float) -> web.Response:
     seconds = math.ceil(wait)
     message = f"Too many wrong credentials from your address; try again in {seconds} s."
     resp: web.Response
-    if request.path == "/login":
+    if request.path in ("/login", OIDC_CALLBACK):
         page = message_page("Too many attempts", message, link='<a href="/login">Sign in</a>')
         resp = web.Response(text=page, status=429, content_type="text/html", charset="utf-8")
         resp.headers["Content-Security-Policy"] = _LOGIN_CSP

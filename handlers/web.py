@@ -192,12 +192,31 @@ def _viewer(request: web.Request, session: sess.Session) -> Viewer:
 def _actor(session: sess.Session) -> Actor:
     # Only admins skip the core's commander checks, as SITREP_ADMINS do in chat; the
     # shared-token operator of a single-user install counts as one.
-    return Actor(id=session.actor_id, display=session.name, trusted=session.role >= Access.ADMIN)
+    return Actor(
+        id=session.actor_id,
+        display=session.name,
+        trusted=session.role >= Access.ADMIN,
+        surface="web",
+    )
 
 
 def _safe_next(value: str) -> str:
     # Only same-site paths, so the login form cannot be used as an open redirect.
     return sess.safe_next(value)
+
+
+async def current_session(request: web.Request, key: str) -> sess.Session | None:
+    """The live session the request's cookie opens, or None.
+
+    The cookie's MAC is checked first, so junk cookies cost no database read; then the
+    server-side record must exist in this workspace, unrevoked and unexpired.
+    """
+    raw = request.cookies.get(sess.COOKIE, "")
+    secret = sess.cookie_secret(key, raw) if raw else None
+    if secret is None:
+        return None
+    record = await _runtime(request).sessions.check(secret)
+    return sess.Session.of(record, secret) if record is not None else None
 
 
 def _page(handler: Page, need: Access = Access.VIEWER) -> Handler:
@@ -207,17 +226,21 @@ def _page(handler: Page, need: Access = Access.VIEWER) -> Handler:
         key = _key(request)
         if key is None:
             return _disabled()
-        raw = request.cookies.get(sess.COOKIE, "")
-        session = sess.read_session(key, raw, _now(request)) if raw else None
+        session = await current_session(request, key)
         if session is None:
             if request.method == "GET":
-                return _see_other(f"/login?next={quote(request.rel_url.path_qs, safe='')}")
-            return _message(
-                "Signed out",
-                "Your session has expired or the API token changed. Sign in again.",
-                403,
-                link='<a href="/login">Sign in</a>',
-            )
+                resp = _see_other(f"/login?next={quote(request.rel_url.path_qs, safe='')}")
+            else:
+                resp = _message(
+                    "Signed out",
+                    "Your session has ended (signed out, expired or revoked). Sign in again.",
+                    403,
+                    link='<a href="/login">Sign in</a>',
+                )
+            if sess.COOKIE in request.cookies:
+                # A dead session's cookie is of no more use; drop it.
+                resp.del_cookie(sess.COOKIE, path="/")
+            return resp
         if request.method == "POST":
             try:
                 form = await read_form(request)
@@ -336,21 +359,42 @@ async def login(request: web.Request) -> web.Response:
         return _login_page(
             request, 401, error="That token is not right.", next_path=next_path, name=name
         )
-    session, cookie = sess.new_session(key, _now(request), name)
-    await _audit_sign(request, session.actor_id, "sign_in", method="token", role="admin")
+    actor = sess.shared_actor(name)
+    cookie = await _open_session(request, key, actor, sess.clean_name(name), Access.ADMIN)
+    await _audit_sign(request, actor, "sign_in", method="token", role="admin")
     resp = _see_other(next_path)
-    _set_session(request, resp, cookie, "Strict")
+    _set_session(request, resp, cookie)
     return resp
 
 
-def _set_session(request: web.Request, resp: web.StreamResponse, cookie: str, same: str) -> None:
+async def _open_session(request: web.Request, key: str, actor: str, name: str, role: Access) -> str:
+    """A new server-side session (a fresh secret: signing in rotates it) and its cookie.
+
+    The session this browser held before, if any, is revoked: nothing from before the sign-in
+    carries over, and the old cookie cannot be replayed.
+    """
+    sessions = _runtime(request).sessions
+    old = await current_session(request, key)
+    if old is not None:
+        await sessions.revoke(
+            old.id, Actor(id=old.actor_id, surface="web"), reason="replaced by a new sign-in"
+        )
+    agent = request.headers.get("User-Agent", "")
+    _, secret = await sessions.open(actor, name, role, agent)
+    return sess.cookie_value(key, secret)
+
+
+def _set_session(request: web.Request, resp: web.StreamResponse, cookie: str) -> None:
+    # Lax, not Strict: the OIDC callback ends a redirect chain that started at the provider,
+    # and Chromium withholds Strict cookies for the whole chain. Every form still needs the
+    # session's CSRF token, so a cross-site POST gains nothing.
     resp.set_cookie(
         sess.COOKIE,
         cookie,
         max_age=int(sess.TTL.total_seconds()),
         path="/",
         httponly=True,
-        samesite=same,
+        samesite="Lax",
         secure=_secure(request),
     )
 
@@ -423,18 +467,22 @@ async def oidc_callback(request: web.Request) -> web.Response:
     # state ties this answer to the sign-in this browser started (no login CSRF).
     if pending is None or not sess.token_matches(state, pending.state):
         log.warning("OIDC sign-in refused: state mismatch", extra={"remote": request.remote})
-        await _sign_in_failed(request, "state mismatch")
-        return _refused("This sign-in does not match the one this browser started.")
+        return await _callback_refused(
+            request, "state mismatch", "This sign-in does not match the one this browser started."
+        )
     if request.query.get("error"):
         reason = sess.clean_name(request.query.get("error_description", "") or "")
-        await _sign_in_failed(
-            request, f"provider error: {sess.clean_name(request.query['error'])} {reason}".strip()
+        return await _callback_refused(
+            request,
+            f"provider error: {sess.clean_name(request.query['error'])} {reason}".strip(),
+            f"The identity provider did not sign you in. {reason}".strip(),
+            401,
         )
-        return _refused(f"The identity provider did not sign you in. {reason}".strip(), 401)
     code = request.query.get("code", "")
     if not code:
-        await _sign_in_failed(request, "no code")
-        return _refused("The identity provider sent no sign-in code.")
+        return await _callback_refused(
+            request, "no code", "The identity provider sent no sign-in code."
+        )
     try:
         claims = await _oidc(request).finish(
             code,
@@ -445,16 +493,19 @@ async def oidc_callback(request: web.Request) -> web.Response:
         )
     except SignInFailed as exc:
         log.warning("OIDC sign-in refused: %s", exc)
-        await _sign_in_failed(request, str(exc))
-        return _refused(f"Sign-in failed: {exc}.")
+        return await _callback_refused(request, str(exc), f"Sign-in failed: {exc}.")
+    # A good answer clears the client's refusals (or is refused if it got locked out meanwhile).
+    throttled = auth_throttled(request, True)
+    if throttled is not None:
+        return throttled
     person = await _person(request, claims)
     # A brand-new session id on every sign-in: nothing from before the login carries over.
-    _, cookie = sess.person_session(key, _now(request), person)
+    cookie = await _open_session(
+        request, key, person.actor_id, sess.clean_name(person.display), person.role
+    )
     await _audit_sign(request, person.actor_id, "sign_in", method="oidc", role=person.role.label)
     resp = _see_other(pending.next_path)
-    # Lax, not Strict: this response ends a redirect chain that started at the provider, and
-    # Chromium withholds Strict cookies for the whole chain. Forms still need the CSRF token.
-    _set_session(request, resp, cookie, "Lax")
+    _set_session(request, resp, cookie)
     resp.del_cookie(sess.PENDING_COOKIE, path="/login/oidc")
     log.info("web sign-in", extra={"actor": person.actor_id, "role": person.role.label})
     return resp
@@ -495,6 +546,23 @@ async def _sign_in_failed(request: web.Request, reason: str, method: str = "oidc
     )
 
 
+async def _callback_refused(
+    request: web.Request, reason: str, message: str, status: int = 400
+) -> web.Response:
+    """Refuse a sign-in answer: it counts as a failure of this client in the auth throttle,
+    and is audited, unless the client is locked out (then only the 429 goes back).
+
+    A forged callback costs its sender nothing to send; counting it keeps a flood of them from
+    turning into a flood of audit entries, and the lockout itself is audited once.
+    """
+    throttled = auth_throttled(request, False)
+    if throttled is not None:
+        return throttled
+    await _sign_in_failed(request, reason)
+    await audit_lockout(request)
+    return _refused(message, status)
+
+
 def _refused(message: str, status: int = 400) -> web.Response:
     resp = _message("Sign-in refused", message, status, link=_RETRY)
     resp.del_cookie(sess.PENDING_COOKIE, path="/login/oidc")
@@ -502,7 +570,10 @@ def _refused(message: str, status: int = 400) -> web.Response:
 
 
 async def logout(request: web.Request, session: sess.Session) -> web.Response:
-    """POST /logout"""
+    """POST /logout: the session is revoked server-side, so its cookie is dead everywhere."""
+    await _runtime(request).sessions.revoke(
+        session.id, _actor(session), owner=session.actor_id, reason="signed out"
+    )
     await _audit_sign(request, session.actor_id, "sign_out")
     resp = _see_other("/login")
     resp.del_cookie(sess.COOKIE, path="/")

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from bot import audit_log
+from bot.audit_filters import browse, parse_cursor, parse_filters
 from bot.domain.errors import InvalidCommand, NotFound
 from bot.identity.tokens import NewToken, Scope, TokenKind, parse_expiry, parse_scopes
 from bot.security.access import Access
-from bot.service import parse_ref
 from handlers.web import _actor, _harden, _html, _now, _page, _runtime, _see_other, _viewer
 from integrations.web import session as sess
 from integrations.web.admin import (
@@ -24,6 +24,7 @@ from integrations.web.admin import (
     audit_page,
     created_page,
     tokens_page,
+    verdict_page,
 )
 
 PER_PAGE = 50
@@ -42,6 +43,7 @@ def register(app: web.Application) -> None:
     r.add_post(ADMIN_BASE, _page(admin_create, admin))
     r.add_post(ADMIN_BASE + "/{id}/revoke", _page(admin_revoke, admin))
     r.add_get("/admin/audit", _page(audit, admin))
+    r.add_get("/admin/audit/verify", _page(audit_verify, admin))
     r.add_get("/admin/audit.{fmt:csv|json}", _page(audit_export, admin))
     r.add_get(ME_BASE, _page(my_tokens))
     r.add_post(ME_BASE, _page(my_create))
@@ -173,62 +175,66 @@ async def my_revoke(request: web.Request, session: sess.Session) -> web.Response
 # -- audit log -----------------------------------------------------------------------------
 
 
-def _incident_filter(raw: str) -> str:
-    if not raw:
-        return ""
-    try:
-        return f"INC-{parse_ref(raw)}"
-    except InvalidCommand:
-        raise InvalidCommand(f"incident: {raw!r} is not an incident reference") from None
-
-
 async def audit(request: web.Request, session: sess.Session) -> web.Response:
-    """GET /admin/audit?order=desc|asc&incident=&actor=&offset=: verdict and one page."""
-    rt = _runtime(request)
+    """GET /admin/audit?actor=&incident=&surface=&since=&until=&order=&before=|after=: one
+    page, filtered and paged by the database."""
     q = request.query
     order = q.get("order", "desc")
     if order not in ("desc", "asc"):
         raise InvalidCommand("order: use desc or asc")
-    raw_offset = q.get("offset", "0")
-    if not raw_offset.isdigit() or len(raw_offset) > 9:
-        raise InvalidCommand("offset: a whole number of entries to skip")
-    offset = int(raw_offset)
-    incident = _incident_filter(q.get("incident", "").strip())
-    actor = q.get("actor", "").strip()
-    # Filtering over the whole log keeps storage untouched; an admin page, read rarely.
-    entries = await rt.audit.all()
-    verdict = audit_log.verdict_of(entries)
-    if incident:
-        entries = [e for e in entries if e.incident == incident]
-    if actor:
-        entries = [e for e in entries if e.actor == actor]
-    if order == "desc":
-        entries.reverse()
-    shown = entries[offset : offset + PER_PAGE]
-    view = AuditView(
-        entries=shown,
-        total=len(entries),
-        broken_at=verdict.broken_at,
-        order=order,
-        incident=q.get("incident", "").strip(),
-        actor=actor,
-        offset=offset,
+    filters = parse_filters(q)
+    rt = _runtime(request)
+    found = await browse(
+        rt.audit,
+        filters,
+        newest_first=order == "desc",
+        before=parse_cursor(q, "before"),
+        after=parse_cursor(q, "after"),
         per_page=PER_PAGE,
-        names=await rt.people.names(rt.settings.workspace, {e.actor for e in shown}),
+    )
+    view = AuditView(
+        entries=found.entries,
+        order=order,
+        params=filters.params(q),
+        older=found.older,
+        newer=found.newer,
+        names=await rt.people.names(rt.settings.workspace, {e.actor for e in found.entries}),
     )
     return _html(audit_page(view, _viewer(request, session)))
 
 
-async def audit_export(request: web.Request, session: sess.Session) -> web.Response:
-    """GET /admin/audit.csv|json: the whole chain as a download."""
-    entries = await _runtime(request).audit.all()
+async def audit_verify(request: web.Request, session: sess.Session) -> web.Response:
+    """GET /admin/audit/verify: walk the whole chain, page by page, and say whether it holds."""
+    verdict = await _runtime(request).audit.verify()
+    body = verdict_page(verdict.entries, verdict.broken_at, _viewer(request, session))
+    return _html(body, 200)
+
+
+async def audit_export(request: web.Request, session: sess.Session) -> web.StreamResponse:
+    """GET /admin/audit.csv|json: the whole chain as a download, streamed page by page."""
+    log = _runtime(request).audit
     fmt = request.match_info["fmt"]
-    if fmt == "csv":
-        text, kind = audit_log.to_csv(entries), "text/csv"
-    else:
-        text = json.dumps({"entries": [audit_log.entry_json(e) for e in entries]}, indent=1)
-        kind = "application/json"
-    resp = web.Response(text=text, content_type=kind, charset="utf-8")
+    resp = web.StreamResponse()
+    resp.content_type = "text/csv" if fmt == "csv" else "application/json"
+    resp.charset = "utf-8"
     _harden(resp, "default-src 'none'")
     resp.headers["Content-Disposition"] = f'attachment; filename="sitrep-audit.{fmt}"'
+    await resp.prepare(request)
+    await resp.write(b"" if fmt == "csv" else b'{"entries": [')
+    after, first = 0, True
+    while True:
+        entries = await log.page(after_seq=after)
+        if fmt == "csv":
+            chunk = audit_log.to_csv(entries, header=first)
+        else:
+            chunk = ",".join(json.dumps(audit_log.entry_json(e)) for e in entries)
+            chunk = ("" if first or not entries else ",") + chunk
+        await resp.write(chunk.encode())
+        first = False
+        if len(entries) < audit_log.PAGE:
+            break
+        after = entries[-1].seq
+    if fmt == "json":
+        await resp.write(b"]}")
+    await resp.write_eof()
     return resp

@@ -22,7 +22,7 @@ from handlers import alerts_api
 from handlers.appkeys import RUNTIME
 from handlers.body import read_bytes
 from handlers.middleware import json_error
-from handlers.throttle import auth_throttled
+from handlers.throttle import audit_lockout, auth_throttled
 from integrations.alerts import auth
 from integrations.alerts.errors import AuthError, PayloadError
 from integrations.alerts.model import ParsedWebhook
@@ -178,6 +178,8 @@ async def receive(request: web.Request) -> web.Response:
             count(name, "throttled")
             return refused
         count(name, "unauthorized")
+        # One entry when this guess started a lockout; the refusals around it write none.
+        await audit_lockout(request)
         return json_error(401, f"not authenticated: {exc.reason}")
     refused = auth_throttled(request, True)
     if refused is not None:

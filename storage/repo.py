@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.audit import GENESIS, AuditDraft, AuditEntry, seal
+from bot.audit import GENESIS, AuditDraft, AuditEntry, AuditQuery, seal
 from bot.domain.alert import StoredAlert
 from bot.domain.model import (
     ActionItem,
@@ -29,9 +29,11 @@ from bot.domain.model import (
     StatusUpdate,
     TimelineEntry,
 )
+from bot.identity.sessions import NewSession, WebSession
 from bot.identity.tokens import ApiToken, NewToken, Scope, TokenKind
 from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState, is_bulk
 from bot.repository import PersonEntry
+from bot.security.access import Access
 from storage.alert_repo import AlertRepo, alert_from_row
 from storage.schedule_repo import ScheduleRepo
 from storage.tables import (
@@ -47,6 +49,7 @@ from storage.tables import (
     PersonRow,
     StatusUpdateRow,
     TimelineEventRow,
+    WebSessionRow,
 )
 
 _INCIDENT_FIELDS = [f.name for f in dataclasses.fields(Incident) if f.name != "status"]
@@ -893,13 +896,35 @@ class SqlRepo:
         self, workspace: str, *, after_seq: int = 0, limit: int = 1000
     ) -> list[AuditEntry]:
         """The workspace's audit log in chain order, from just after ``after_seq``."""
-        rows = self.session.exec(
-            select(AuditEntryRow)
-            .where(AuditEntryRow.workspace == workspace, col(AuditEntryRow.seq) > after_seq)
-            .order_by(col(AuditEntryRow.seq))
-            .limit(limit)
-        ).all()
-        return [_to_audit(r) for r in rows]
+        query = AuditQuery(after_seq=after_seq, newest_first=False, limit=limit)
+        return self.audit_search(workspace, query)
+
+    def audit_search(self, workspace: str, query: AuditQuery) -> list[AuditEntry]:
+        """One page of the workspace's log matching ``query``, by keyset on seq.
+
+        Each filter is an equality on an indexed column that ends in seq, so a page costs an
+        index range scan however long the log is, never a read of the whole of it. Core rows,
+        not ORM objects: verifying a long log reads every entry, and the ORM's per-row cost
+        was most of it (bench/audit.py).
+        """
+        t = _AUDIT_TABLE
+        stmt = sa_select(t).where(t.c.workspace == workspace)
+        if query.actor:
+            stmt = stmt.where(t.c.actor == query.actor)
+        if query.incident:
+            stmt = stmt.where(t.c.incident == query.incident)
+        if query.surface:
+            stmt = stmt.where(t.c.surface == query.surface)
+        if query.since is not None:
+            stmt = stmt.where(t.c.at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(t.c.at < query.until)
+        if query.after_seq:
+            stmt = stmt.where(t.c.seq > query.after_seq)
+        if query.before_seq is not None:
+            stmt = stmt.where(t.c.seq < query.before_seq)
+        stmt = stmt.order_by(t.c.seq.desc() if query.newest_first else t.c.seq).limit(query.limit)
+        return [_audit_from_row(r._mapping) for r in self.session.execute(stmt)]
 
     # -- API tokens ---------------------------------------------------------------------------
 
@@ -1045,22 +1070,141 @@ class SqlRepo:
         ).all()
         return [r[0] for r in rows]
 
+    # -- web sessions -------------------------------------------------------------------------
 
-def _to_audit(row: AuditEntryRow) -> AuditEntry:
-    return AuditEntry(
+    def add_web_session(self, new: NewSession, secret_hash: str) -> WebSession:
+        """Store a session by the hash of its secret."""
+        row = WebSessionRow(
+            workspace=new.workspace,
+            session_hash=secret_hash,
+            person=new.person,
+            name=new.name,
+            role=new.role.label,
+            user_agent=new.user_agent,
+            created_at=new.created_at,
+            last_seen_at=new.created_at,
+            expires_at=new.expires_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _to_web_session(row)
+
+    def web_session_by_hash(self, secret_hash: str) -> WebSession | None:
+        """The session whose secret hashes to ``secret_hash``, in any state."""
+        row = self.session.exec(
+            select(WebSessionRow).where(WebSessionRow.session_hash == secret_hash)
+        ).first()
+        return _to_web_session(row) if row else None
+
+    def touch_web_session(self, session_id: int, now: datetime) -> None:
+        """Record that the session was used."""
+        self.session.execute(
+            update(WebSessionRow)
+            .where(col(WebSessionRow.id) == session_id)
+            .values(last_seen_at=now)
+        )
+
+    def _live_sessions(self, workspace: str, now: datetime) -> Any:
+        return select(WebSessionRow).where(
+            WebSessionRow.workspace == workspace,
+            col(WebSessionRow.revoked_at).is_(None),
+            col(WebSessionRow.expires_at) > now,
+        )
+
+    def list_web_sessions(
+        self, workspace: str, now: datetime, *, person: str | None = None
+    ) -> list[WebSession]:
+        """Live sessions of the workspace (of ``person`` when given), newest first."""
+        stmt = self._live_sessions(workspace, now)
+        if person is not None:
+            stmt = stmt.where(WebSessionRow.person == person)
+        rows = self.session.exec(stmt.order_by(col(WebSessionRow.id).desc())).all()
+        return [_to_web_session(r) for r in rows]
+
+    def revoke_web_sessions(
+        self,
+        workspace: str,
+        now: datetime,
+        *,
+        ids: Collection[int] | None = None,
+        person: str | None = None,
+        keep: int | None = None,
+    ) -> list[WebSession]:
+        """Revoke the live sessions matching every filter given; the ones this call revoked."""
+        stmt = self._live_sessions(workspace, now)
+        if ids is not None:
+            stmt = stmt.where(col(WebSessionRow.id).in_(list(ids)))
+        if person is not None:
+            stmt = stmt.where(WebSessionRow.person == person)
+        if keep is not None:
+            stmt = stmt.where(col(WebSessionRow.id) != keep)
+        # Locked, so two admins revoking at once each report only what they revoked.
+        rows = self.session.exec(stmt.with_for_update()).all()
+        for row in rows:
+            row.revoked_at = now
+            self.session.add(row)
+        self.session.flush()
+        return [_to_web_session(r) for r in rows]
+
+    def demote_web_sessions(self, workspace: str, person: str, role: Access, now: datetime) -> int:
+        """Lower the live sessions of ``person`` that hold more than ``role``; how many."""
+        higher = [a.label for a in Access if a > role]
+        if not higher:
+            return 0
+        result = self.session.execute(
+            update(WebSessionRow)
+            .where(
+                col(WebSessionRow.workspace) == workspace,
+                col(WebSessionRow.person) == person,
+                col(WebSessionRow.revoked_at).is_(None),
+                col(WebSessionRow.expires_at) > now,
+                col(WebSessionRow.role).in_(higher),
+            )
+            .values(role=role.label)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def prune_web_sessions(self, workspace: str, now: datetime) -> int:
+        """Delete the workspace's sessions past their expiry (revoked ones included)."""
+        result = self.session.execute(
+            delete(WebSessionRow).where(
+                col(WebSessionRow.workspace) == workspace, col(WebSessionRow.expires_at) <= now
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _to_web_session(row: WebSessionRow) -> WebSession:
+    assert row.id is not None
+    return WebSession(
+        id=row.id,
         workspace=row.workspace,
-        seq=row.seq,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        surface=row.surface,
-        target=row.target,
-        incident=row.incident,
-        detail=dict(row.detail or {}),
-        before=row.before,
-        after=row.after,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
+        person=row.person,
+        name=row.name,
+        role=Access.parse(row.role),
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
+        user_agent=row.user_agent,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _audit_from_row(row: Any) -> AuditEntry:
+    return AuditEntry(
+        workspace=row["workspace"],
+        seq=row["seq"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        surface=row["surface"],
+        target=row["target"],
+        incident=row["incident"],
+        detail=dict(row["detail"] or {}),
+        before=row["before"],
+        after=row["after"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
     )
 
 

@@ -288,6 +288,12 @@ class AuditEntryRow(SQLModel, table=True):
     __table_args__ = (
         # One successor per entry: two writers that read the same head cannot both append.
         Index("ux_audit_entry_chain", "workspace", "seq", unique=True),
+        # The admin page filters in storage and pages by seq (keyset), so each filter needs an
+        # index that ends in seq; a time range is found through at.
+        Index("ix_audit_entry_ws_actor", "workspace", "actor", "seq"),
+        Index("ix_audit_entry_ws_incident", "workspace", "incident", "seq"),
+        Index("ix_audit_entry_ws_surface", "workspace", "surface", "seq"),
+        Index("ix_audit_entry_ws_at", "workspace", "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -365,3 +371,25 @@ class PersonAliasRow(SQLModel, table=True):
     # Who vouched for the link: "teams" (an activity carrying both ids).
     source: str = Field(max_length=16)
     updated_at: datetime = utc_col(nullable=False)
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A signed-in browser: only the SHA-256 of the cookie's secret is kept (bot.identity)."""
+
+    __tablename__ = "web_session"
+    __table_args__ = (
+        Index("ix_web_session_ws_person", "workspace", "person"),
+        Index("ix_web_session_ws_expires", "workspace", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace: str = Field(max_length=64)
+    session_hash: str = Field(max_length=64, unique=True, index=True)
+    person: str = Field(max_length=200)
+    name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=16)
+    user_agent: str = Field(default="", max_length=300)
+    created_at: datetime = utc_col(nullable=False)
+    last_seen_at: datetime = utc_col(nullable=False)
+    expires_at: datetime = utc_col(nullable=False)
+    revoked_at: datetime | None = utc_col()

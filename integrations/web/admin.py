@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
-from bot.audit import AuditEntry
+from bot.audit import AuditEntry, Surface
 from bot.identity.tokens import ApiToken, Scope
 from integrations.web.layout import Viewer, csrf_field, esc, page, time_tag
 
@@ -107,68 +107,108 @@ def created_page(token: ApiToken, secret: str, back: str, viewer: Viewer) -> str
 
 @dataclass(frozen=True, slots=True)
 class AuditView:
-    """One page of the audit log as the admin page shows it."""
+    """One page of the audit log as the admin page shows it.
+
+    ``params`` are the filters as typed (actor, incident, surface, since, until); ``older`` and
+    ``newer`` the keyset bounds of the pages beside this one (None: no such page).
+    """
 
     entries: Sequence[AuditEntry]
-    total: int
-    broken_at: int | None
     order: str
-    incident: str
-    actor: str
-    offset: int
-    per_page: int
+    params: Mapping[str, str]
+    older: int | None
+    newer: int | None
     # Display names of the actors on this page (bot.people).
     names: Mapping[str, str] = field(default_factory=dict)
 
 
 def audit_page(view: AuditView, viewer: Viewer) -> str:
-    """Verification verdict, filters, one page of entries and export links."""
-    if view.broken_at is None:
+    """Filters, one page of entries, page links, the verify button and export links."""
+    p = view.params
+    orders = "".join(
+        f'<option value="{v}"{" selected" if v == view.order else ""}>{label}</option>'
+        for v, label in (("desc", "Newest first"), ("asc", "Oldest first"))
+    )
+    surfaces = '<option value="">any</option>' + "".join(
+        f'<option value="{s.value}"{" selected" if s.value == p.get("surface") else ""}>'
+        f"{s.value}</option>"
+        for s in Surface
+    )
+
+    def field(name: str, label: str, hint: str = "") -> str:
+        placeholder = f' placeholder="{esc(hint)}"' if hint else ""
+        return (
+            f'<div><label for="f-{name}">{label}</label><input type="text" id="f-{name}" '
+            f'name="{name}" value="{esc(p.get(name, ""))}"{placeholder}></div>'
+        )
+
+    filters = (
+        '<form method="get" action="/admin/audit" class="card filters" role="search">'
+        + field("actor", "Actor")
+        + field("incident", "Incident", "INC-7")
+        + '<div><label for="f-surface">Surface</label>'
+        f'<select id="f-surface" name="surface">{surfaces}</select></div>'
+        + field("since", "Since (UTC)", "2026-11-23")
+        + field("until", "Until (UTC, inclusive day)", "2026-11-24T09:00")
+        + f'<div><label for="f-order">Order</label><select id="f-order" name="order">{orders}'
+        "</select></div>"
+        '<div><button type="submit">Show</button></div></form>'
+    )
+    rows = "".join(_audit_row(e, view) for e in view.entries)
+    table = (
+        '<table id="audit" class="stack"><thead><tr><th scope="col">Seq</th>'
+        '<th scope="col">At</th><th scope="col">Actor</th><th scope="col">Surface</th>'
+        '<th scope="col">Action</th><th scope="col">Target</th><th scope="col">Detail</th>'
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+        if view.entries
+        else '<p class="muted">No entries match.</p>'
+    )
+    keep = {**p, "order": view.order}
+    newer = (
+        f'<a href="/admin/audit?{esc(urlencode({**keep, "after": view.newer}))}" id="newer">'
+        "Newer entries</a>"
+        if view.newer is not None
+        else ""
+    )
+    older = (
+        f'<a href="/admin/audit?{esc(urlencode({**keep, "before": view.older}))}" id="older">'
+        "Older entries</a>"
+        if view.older is not None
+        else ""
+    )
+    links = [newer, older] if view.order == "desc" else [older, newer]
+    nav = " · ".join(x for x in links if x)
+    nav_html = f'<nav aria-label="Audit pages"><p>{nav}</p></nav>' if nav else ""
+    verify = (
+        '<form method="get" action="/admin/audit/verify" class="inline">'
+        '<button type="submit" class="secondary">Verify the whole chain</button></form>'
+    )
+    exports = (
+        '<p>Download the whole log: <a href="/admin/audit.csv">CSV</a> · '
+        '<a href="/admin/audit.json">JSON</a></p>'
+    )
+    body = f"<h1>Audit log</h1>{verify}{exports}{filters}{table}{nav_html}"
+    return page("Audit log", body, viewer)
+
+
+def verdict_page(entries: int, broken_at: int | None, viewer: Viewer) -> str:
+    """What verifying the whole chain found."""
+    if broken_at is None:
         verdict = (
-            f'<div class="notice" role="status" id="verdict">Chain intact: all {view.total} '
+            f'<div class="notice" role="status" id="verdict">Chain intact: all {entries} '
             "entries link up and hash to what they claim.</div>"
         )
     else:
         verdict = (
             f'<div class="error" role="alert" id="verdict">Chain broken at entry '
-            f"#{view.broken_at}: that entry or one before it was changed, removed or "
+            f"#{broken_at}: that entry or one before it was changed, removed or "
             "reordered after it was written.</div>"
         )
-    orders = "".join(
-        f'<option value="{v}"{" selected" if v == view.order else ""}>{label}</option>'
-        for v, label in (("desc", "Newest first"), ("asc", "By seq"))
+    body = (
+        f'<h1>Audit log verification</h1>{verdict}<p><a href="/admin/audit">Back to the audit '
+        "log</a></p>"
     )
-    filters = (
-        '<form method="get" action="/admin/audit" class="card">'
-        '<label for="incident">Incident</label>'
-        f'<input id="incident" name="incident" value="{esc(view.incident)}" placeholder="INC-7">'
-        f'<label for="actor">Actor</label><input id="actor" name="actor" value="{esc(view.actor)}">'
-        f'<label for="order">Order</label><select id="order" name="order">{orders}</select>'
-        '<button type="submit">Show</button></form>'
-    )
-    rows = "".join(_audit_row(e, view) for e in view.entries)
-    table = (
-        '<table id="audit"><thead><tr><th scope="col">Seq</th><th scope="col">At</th>'
-        '<th scope="col">Actor</th><th scope="col">Surface</th><th scope="col">Action</th>'
-        '<th scope="col">Target</th><th scope="col">Detail</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>"
-        if view.entries
-        else '<p class="muted">No entries match.</p>'
-    )
-    keep = {"order": view.order, "incident": view.incident, "actor": view.actor}
-    nav = []
-    if view.offset > 0:
-        prev = {**keep, "offset": str(max(0, view.offset - view.per_page))}
-        nav.append(f'<a href="/admin/audit?{esc(urlencode(prev))}">Previous page</a>')
-    if view.offset + view.per_page < view.total:
-        nxt = {**keep, "offset": str(view.offset + view.per_page)}
-        nav.append(f'<a href="/admin/audit?{esc(urlencode(nxt))}" id="next">Next page</a>')
-    exports = (
-        '<p>Download the whole log: <a href="/admin/audit.csv">CSV</a> · '
-        '<a href="/admin/audit.json">JSON</a></p>'
-    )
-    body = f"<h1>Audit log</h1>{verdict}{exports}{filters}{table}<p>{' · '.join(nav)}</p>"
-    return page("Audit log", body, viewer)
+    return page("Audit log verification", body, viewer)
 
 
 def _audit_row(e: AuditEntry, view: AuditView) -> str:
@@ -177,15 +217,18 @@ def _audit_row(e: AuditEntry, view: AuditView) -> str:
     text = json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else ""
     target = e.target or e.incident
     return (
-        f'<tr id="seq-{e.seq}"><td>{e.seq}</td><td>{time_tag(e.at, seconds=True)}</td>'
-        f"<td>{_audit_actor(e.actor, view)}</td><td>{esc(e.surface)}</td><td>{esc(e.action)}</td>"
-        f"<td>{esc(target)}</td><td><code>{esc(text)}</code></td></tr>"
+        f'<tr id="seq-{e.seq}"><td data-label="Seq">{e.seq}</td>'
+        f'<td data-label="At">{time_tag(e.at, seconds=True)}</td>'
+        f'<td data-label="Actor">{_audit_actor(e.actor, view)}</td>'
+        f'<td data-label="Surface">{esc(e.surface)}</td>'
+        f'<td data-label="Action">{esc(e.action)}</td>'
+        f'<td data-label="Target">{esc(target)}</td><td><code>{esc(text)}</code></td></tr>'
     )
 
 
 def _audit_actor(actor: str, view: AuditView) -> str:
     """The actor's name, linking to their entries; the id (what the log stores) on hover."""
-    keep = {"order": view.order, "incident": view.incident, "actor": actor}
+    keep = {"order": view.order, "incident": view.params.get("incident", ""), "actor": actor}
     return (
         f'<a href="/admin/audit?{esc(urlencode(keep))}" title="{esc(actor)}">'
         f"{esc(view.names.get(actor, actor))}</a>"

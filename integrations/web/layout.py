@@ -87,7 +87,8 @@ def page(title: str, body: str, viewer: Viewer | None = None) -> str:
     if viewer is not None:
         who = (
             f'<form method="post" action="/logout" class="logout">{csrf_field(viewer.csrf)}'
-            f'<span class="who">Signed in as <strong>{esc(viewer.name)}</strong></span> '
+            f'<span class="who">Signed in as <a href="/me"><strong>{esc(viewer.name)}</strong>'
+            "</a></span> "
             '<button type="submit" class="link">Log out</button></form>'
         )
     nav = ""
@@ -125,7 +126,10 @@ color-scheme:light dark}
 body{margin:0;font:17px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
 color:var(--fg);background:var(--bg)}
 a{color:var(--link)}
-:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
+/* Form fields show focus however it got there; a date field's parts (and its calendar
+button) hold focus inside the input, hence :focus-within. */
+:focus-visible,input:focus-within,select:focus,textarea:focus{outline:3px solid var(--focus);
+outline-offset:2px}
 .skip{position:absolute;left:-999px;top:0;background:var(--bg);padding:.5rem 1rem;z-index:9}
 .skip:focus{left:.5rem}
 .top{display:flex;gap:1.5rem;align-items:center;flex-wrap:wrap;padding:.6rem 1.25rem;
@@ -189,7 +193,11 @@ margin:0;font-weight:600}
 table{border-collapse:collapse;width:100%;margin:.25rem 0 1rem}
 th,td{text-align:left;vertical-align:top;padding:.4rem .5rem;border-bottom:1px solid var(--line)}
 th{font-size:.9rem;color:var(--muted);font-weight:700}
-td.when{white-space:nowrap;font-variant-numeric:tabular-nums}
+td{overflow-wrap:anywhere}td.when{white-space:nowrap;font-variant-numeric:tabular-nums}
+@media (max-width:40rem){table,tbody,tr,td{display:block}tr{padding:.4rem 0;
+border-bottom:1px solid var(--line)}td{border:0;padding:.1rem 0}td.when{white-space:normal}
+thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
+td[data-label]::before{content:attr(data-label) ": ";font-weight:600;color:var(--muted)}}
 td.title{overflow-wrap:anywhere}
 .local{display:block;font-size:.85rem;font-weight:400;color:var(--muted)}
 .filters{display:flex;gap:1rem;flex-wrap:wrap;align-items:flex-end;margin:.5rem 0 1rem}

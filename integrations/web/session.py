@@ -1,7 +1,9 @@
-"""Web sessions: a signed random nonce in a cookie, and CSRF tokens derived from it.
+"""Web sessions: the cookie that carries a session's secret, and CSRF tokens derived from it.
 
-Nothing is stored server-side. The MAC is keyed by the API token, so rotating
-``SITREP_API_TOKEN`` invalidates every session and every CSRF token at once.
+The session itself lives server-side (bot.identity.session_registry), so it can be revoked
+before it expires. The cookie holds ``secret.mac``: the MAC, keyed by every secret the web
+sign-in depends on, lets a forged or stale-key cookie be refused without a database read, and
+rotating those secrets still signs everyone out at once.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
-from bot.security.access import Access, Person
+from bot.identity.sessions import TTL, WebSession
+from bot.security.access import Access
 
 COOKIE = "sitrep_session"
 # The state, nonce and PKCE verifier of a sign-in in progress, until the provider sends the
 # browser back; a few minutes is plenty for a person to type a password.
 PENDING_COOKIE = "sitrep_oidc"
 PENDING_TTL = timedelta(minutes=10)
-TTL = timedelta(hours=12)
 MAX_NAME = 64
 # Allow a little clock skew between replicas behind a load balancer.
 _SKEW = timedelta(minutes=5)
@@ -34,18 +36,22 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # "/<backslash>evil.com" into a link to another site.
 _PATH_CHARS = re.compile(r"[!-\[\]-~]*")
 MAX_NEXT = 2048
+# A session secret is URL-safe base64 (bot.identity.sessions.mint).
+_SECRET_CHARS = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+__all__ = ["TTL", "Session"]
 
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """A logged-in browser: who typed the token, and when."""
+    """A signed-in browser: its server-side record and the secret its cookie holds."""
 
-    nonce: str
+    nonce: str  # the cookie's secret: CSRF tokens derive from it, so they rotate with it
     issued_at: datetime
     name: str = ""
-    # Set for people signed in with OpenID Connect; empty for the shared-token login.
     person: str = ""
     role: Access = Access.ADMIN
+    id: int = 0  # the server-side record's id (0 for none)
 
     @property
     def actor_id(self) -> str:
@@ -54,36 +60,37 @@ class Session:
             return self.person
         return f"web:{self.name}" if self.name else f"web:{self.nonce[:8]}"
 
+    @classmethod
+    def of(cls, record: WebSession, secret: str) -> Session:
+        """The session a live server-side record and its secret make."""
+        return cls(secret, record.created_at, record.name, record.person, record.role, record.id)
+
 
 def clean_name(raw: str) -> str:
     """A display name safe to store: no control characters, single spaces, bounded."""
     return " ".join(_CONTROL.sub(" ", raw).split())[:MAX_NAME]
 
 
-def new_session(key: str, now: datetime, name: str = "") -> tuple[Session, str]:
-    """A fresh shared-token session and its cookie value ``nonce.hmac``.
-
-    Such a session is the single operator of a one-person install, so it may do everything.
-    """
+def shared_actor(name: str) -> str:
+    """The actor of a shared-token sign-in: the typed name, else a random tag per sign-in."""
     name = clean_name(name)
-    # '~' never occurs in base64url, so the nonce splits back unambiguously.
-    nonce = f"{secrets.token_urlsafe(18)}~{int(now.timestamp())}~{_b64(name)}"
-    session = Session(nonce, datetime.fromtimestamp(int(now.timestamp()), UTC), name)
-    return session, f"{nonce}.{_mac(key, 'session', nonce)}"
+    return f"web:{name}" if name else f"web:{secrets.token_urlsafe(6)}"
 
 
-def person_session(key: str, now: datetime, person: Person) -> tuple[Session, str]:
-    """A fresh session for someone the identity provider vouched for.
+def cookie_value(key: str, secret: str) -> str:
+    """The cookie that carries ``secret``: ``secret.mac``."""
+    return f"{secret}.{_mac(key, 'session', secret)}"
 
-    Always a new random nonce, so signing in rotates the session (and its CSRF token).
-    """
-    name = clean_name(person.display)
-    stamp = int(now.timestamp())
-    nonce = f"{secrets.token_urlsafe(18)}~{stamp}~{_b64(name)}~{_b64(person.actor_id)}~"
-    nonce += person.role.label
-    issued = datetime.fromtimestamp(stamp, UTC)
-    session = Session(nonce, issued, name, person.actor_id, person.role)
-    return session, f"{nonce}.{_mac(key, 'session', nonce)}"
+
+def cookie_secret(key: str, value: str) -> str | None:
+    """The session secret a cookie carries, or None if it is forged, malformed or signed with
+    another key (checked here, before any database read)."""
+    secret, sep, mac = value.rpartition(".")
+    if not sep or not _SECRET_CHARS.fullmatch(secret):
+        return None
+    if not hmac.compare_digest(mac.encode(), _mac(key, "session", secret).encode()):
+        return None
+    return secret
 
 
 def _b64(text: str) -> str:
@@ -95,32 +102,6 @@ def _unb64(text: str) -> str | None:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError):
         return None
-
-
-def read_session(key: str, value: str, now: datetime) -> Session | None:
-    """The session a cookie value proves, or None if forged, stale or malformed."""
-    nonce, sep, mac = value.rpartition(".")
-    if not sep or not hmac.compare_digest(mac.encode(), _mac(key, "session", nonce).encode()):
-        return None
-    parts = nonce.split("~")
-    if len(parts) not in (3, 5) or not parts[1].isdigit():
-        return None
-    issued = datetime.fromtimestamp(int(parts[1]), UTC)
-    if issued > now + _SKEW or now - issued >= TTL:
-        return None
-    name = _unb64(parts[2])
-    if name is None:
-        return None
-    if len(parts) == 3:
-        return Session(nonce, issued, clean_name(name))
-    person = _unb64(parts[3])
-    try:
-        role = Access.parse(parts[4])
-    except ValueError:
-        return None
-    if not person:
-        return None
-    return Session(nonce, issued, clean_name(name), person, role)
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,6 +161,30 @@ async def test_the_audit_log_pages_as_json_and_csv_and_verifies(
     assert (await client.get("/api/audit?limit=0", headers=auth)).status == 400
 
 
+async def test_the_audit_log_filters_and_pages_newest_first(
+    client: Client, auth: dict[str, str], clock: FixedClock
+) -> None:
+    for _ in range(3):
+        assert (await declare(client, auth)).status == 201
+        clock.advance(minutes=10)
+    resp = await client.get("/api/audit?order=desc&limit=2", headers=auth)
+    page = await resp.json()
+    assert [e["seq"] for e in page["entries"]] == [3, 2] and page["next"] == 2
+    assert resp.headers["X-Next-Before"] == "2"
+    rest = await (await client.get("/api/audit?order=desc&before=2", headers=auth)).json()
+    assert [e["seq"] for e in rest["entries"]] == [1] and rest["next"] is None
+    got = await (await client.get("/api/audit?incident=INC-2", headers=auth)).json()
+    assert [e["incident"] for e in got["entries"]] == ["INC-2"]
+    got = await (
+        await client.get("/api/audit?since=2026-11-23T09:05&surface=api", headers=auth)
+    ).json()
+    assert [e["seq"] for e in got["entries"]] == [2, 3]
+    for bad in ("surface=fax", "since=soon", "order=up", "before=1&after=2", "incident=x"):
+        resp = await client.get(f"/api/audit?{bad}", headers=auth)
+        assert resp.status == 400, bad
+        assert (await resp.json())["field"] == bad.split("=")[0].split("&")[0], bad
+
+
 async def test_token_changes_are_audited(
     client: Client, auth: dict[str, str], runtime: Runtime[Database]
 ) -> None:

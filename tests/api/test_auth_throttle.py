@@ -182,6 +182,19 @@ class TestWebhooks:
         clock.advance(seconds=30)
         assert (await self.alertmanager(client, AM_TOKEN)).status == 200
 
+    async def test_a_sources_lockout_is_audited_once_naming_the_source_and_client(
+        self, client: Client, runtime: Runtime
+    ) -> None:
+        statuses = [(await self.alertmanager(client, f"guess-{i}")).status for i in range(40)]
+        assert statuses.count(401) == 10 and statuses.count(429) == 30
+        entries = await runtime.audit.all()
+        assert [(e.action, e.actor, e.surface, e.target) for e in entries] == [
+            ("auth_lockout", "webhook:alertmanager", "webhook", "client:127.0.0.1")
+        ]
+        assert entries[0].detail["realm"] == "webhook:alertmanager"
+        assert entries[0].detail["seconds"] == 30
+        assert "guess-" not in repr(entries)
+
     async def test_missing_credentials_are_no_guesses(self, client: Client) -> None:
         for _ in range(20):
             assert (await self.alertmanager(client, None)).status == 401

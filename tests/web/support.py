@@ -13,6 +13,8 @@ from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import Incident
 from bot.runtime import Runtime
+from bot.security.access import Access
+from integrations.web import session as sess
 from integrations.web.session import COOKIE
 from tests.conftest import API_TOKEN
 
@@ -66,6 +68,20 @@ class Browser:
         return await self.client.post(
             path, data=form, headers=self.headers(), allow_redirects=False
         )
+
+
+async def session_for(
+    client: Client, runtime: Runtime, key: str, actor: str, role: Access, name: str = ""
+) -> Browser:
+    """A browser holding a fresh server-side session for ``actor`` (as a sign-in opens one).
+
+    ``key`` is the session MAC key handlers.web derives from the settings.
+    """
+    _, secret = await runtime.sessions.open(actor, name or actor, role)
+    session = sess.Session(secret, runtime.clock.now())
+    return Browser(
+        client, cookie=sess.cookie_value(key, secret), csrf=sess.csrf_token(key, session)
+    )
 
 
 async def logged_in(client: Client, name: str = "alice") -> Browser:

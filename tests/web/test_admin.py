@@ -8,26 +8,22 @@ from typing import Any
 from sqlalchemy import text
 
 from bot.runtime import Runtime
-from bot.security.access import Access, Person
-from integrations.web import session as sess
+from bot.security.access import Access
 from tests.conftest import API_TOKEN
-from tests.web.support import CSRF, Browser, Client, declare, logged_in
+from tests.web.support import CSRF, Browser, Client, declare, logged_in, session_for
 
 SECRET = re.compile(r'<code id="secret">(srp_[^<]+)</code>')
 # The fields every token form sends; tests override what they are about.
 FORM = {"name": "ci", "expires": "30d"}
 
 
-def _as(client: Client, runtime: Runtime[Any], actor: str, role: Access) -> Browser:
+async def _as(client: Client, runtime: Runtime[Any], actor: str, role: Access) -> Browser:
     """A browser signed in as a person with ``role`` (the session the OIDC callback issues)."""
     settings = runtime.settings
     secret = settings.web_session_secret
     # The same key handlers.web derives: the session secret and the shared API token.
     key = "\0".join([secret.get_secret_value() if secret else "", API_TOKEN])
-    session, cookie = sess.person_session(
-        key, runtime.clock.now(), Person(actor, actor.title(), role)
-    )
-    return Browser(client, cookie=cookie, csrf=sess.csrf_token(key, session))
+    return await session_for(client, runtime, key, actor, role, actor.title())
 
 
 async def _api(client: Client, secret: str) -> int:
@@ -87,7 +83,7 @@ async def test_responder_manages_only_their_own_tokens_and_cannot_grant_admin(
     client: Client, runtime: Runtime[Any]
 ) -> None:
     ws = runtime.settings.workspace
-    dana = _as(client, runtime, "oidc:idp#dana", Access.RESPONDER)
+    dana = await _as(client, runtime, "oidc:idp#dana", Access.RESPONDER)
     status, body = await _create(dana, "/me/tokens", scope=["admin"])
     assert status == 400
     assert "may not grant admin" in body
@@ -118,7 +114,7 @@ async def test_viewers_and_responders_get_403_on_admin_pages(
     client: Client, runtime: Runtime[Any]
 ) -> None:
     for role in (Access.VIEWER, Access.RESPONDER):
-        browser = _as(client, runtime, "oidc:idp#vic", role)
+        browser = await _as(client, runtime, "oidc:idp#vic", role)
         for path in ("/admin/tokens", "/admin/audit", "/admin/audit.csv", "/admin/audit.json"):
             status, body = await browser.get(path)
             assert status == 403, path
@@ -171,15 +167,15 @@ async def test_sign_ins_and_refusals_are_audited_without_the_secret(
     assert "a-wrong-guess" not in rows and API_TOKEN not in rows
 
 
-async def test_audit_page_shows_an_intact_chain_then_where_tampering_breaks_it(
+async def test_audit_page_filters_and_the_verify_button_finds_tampering(
     client: Client, runtime: Runtime[Any]
 ) -> None:
     await declare(runtime, "Checkout 500s")
     admin = await logged_in(client, "root")
     status, body = await admin.get("/admin/audit")
     assert status == 200
-    assert "Chain intact" in body
     assert "sign_in" in body and "declare" in body
+    assert 'action="/admin/audit/verify"' in body
     # Newest first: the sign-in (seq 2) comes before the declaration (seq 1).
     assert body.index('id="seq-2"') < body.index('id="seq-1"')
 
@@ -188,9 +184,11 @@ async def test_audit_page_shows_an_intact_chain_then_where_tampering_breaks_it(
     _, by_actor = await admin.get("/admin/audit?actor=web:root")
     assert 'id="seq-2"' in by_actor and 'id="seq-1"' not in by_actor
 
+    status, body = await admin.get("/admin/audit/verify")
+    assert status == 200 and "Chain intact: all 2 entries" in body
     with runtime.db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_entry SET actor = 'U_MALLORY' WHERE seq = 1"))
-    _, body = await admin.get("/admin/audit")
+    _, body = await admin.get("/admin/audit/verify")
     assert "Chain broken at entry #1" in body
     assert "Chain intact" not in body
 
@@ -219,7 +217,7 @@ async def test_only_admins_see_the_admin_links(client: Client, runtime: Runtime[
     admin = await logged_in(client, "root")
     _, body = await admin.get("/incidents")
     assert 'href="/admin/audit"' in body and 'href="/me/tokens"' in body
-    responder = _as(client, runtime, "oidc:idp#dana", Access.RESPONDER)
+    responder = await _as(client, runtime, "oidc:idp#dana", Access.RESPONDER)
     _, body = await responder.get("/incidents")
     assert 'href="/admin/audit"' not in body and 'href="/me/tokens"' in body
 
@@ -257,3 +255,31 @@ async def test_admin_pages_name_token_owners_and_audit_actors(
     assert 'title="U0SAMSLACK">Sam &lt;b&gt;Slack&lt;/b&gt;</a>' in page
     assert "actor=U0SAMSLACK" in page  # the name links to that person's entries
     assert ">U0SAMSLACK<" not in page
+
+
+async def test_audit_page_links_to_older_and_newer_pages_keeping_the_filters(
+    client: Client, runtime: Runtime[Any]
+) -> None:
+    for i in range(60):
+        await runtime.audit.record(
+            at=runtime.clock.now(), actor=f"bot{i % 2}", action="probe", surface="api"
+        )
+    admin = await logged_in(client, "root")
+    status, body = await admin.get("/admin/audit?actor=bot0")
+    assert status == 200
+    assert body.count('<tr id="seq-') == 30 and 'id="newer"' not in body
+    status, body = await admin.get("/admin/audit")
+    assert body.count('<tr id="seq-') == 50 and 'id="newer"' not in body
+    older = re.search(r'href="(/admin/audit\?[^"]+)" id="older"', body)
+    assert older is not None
+    link = older.group(1).replace("&amp;", "&")
+    status, body = await admin.get(link)
+    assert status == 200
+    # The sign-in (seq 61) and seq 60..12 were on the first page; the rest is here.
+    assert re.findall(r'<tr id="seq-(\d+)"', body) == [str(s) for s in range(11, 0, -1)]
+    assert 'id="older"' not in body and 'id="newer"' in body
+
+    status, body = await admin.get("/admin/audit?actor=bot1&order=asc&since=2026-11-23")
+    assert status == 200 and 'value="bot1"' in body and 'value="2026-11-23"' in body
+    assert (await admin.get("/admin/audit?before=x"))[0] == 400
+    assert (await admin.get("/admin/audit?surface=fax"))[0] == 400

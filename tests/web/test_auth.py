@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -44,7 +44,7 @@ async def test_login_sets_a_hardened_session_cookie(client: Client) -> None:
     morsel = resp.cookies[sess.COOKIE]
     assert morsel["httponly"] is True
     assert morsel["secure"] is True
-    assert morsel["samesite"] == "Strict"
+    assert morsel["samesite"] == "Lax"
     assert morsel["max-age"] == str(12 * 3600)
     assert morsel["path"] == "/"
     _nonce, mac = morsel.value.rsplit(".", 1)
@@ -52,7 +52,7 @@ async def test_login_sets_a_hardened_session_cookie(client: Client) -> None:
     assert API_TOKEN not in morsel.value
     status, body = await browser.get("/incidents")
     assert status == 200
-    assert "Signed in as <strong>alice</strong>" in body
+    assert 'Signed in as <a href="/me"><strong>alice</strong></a>' in body
 
 
 async def test_wrong_token_is_401_and_sets_nothing(client: Client) -> None:
@@ -171,30 +171,25 @@ class TestPlainHttpDeployment:
 # -- the pure session module ---------------------------------------------------------------
 
 
-def test_session_round_trip_keeps_a_cleaned_name() -> None:
-    session, cookie = sess.new_session("k", NOW, "  Ada\x00 \n Lovelace ")
-    read = sess.read_session("k", cookie, NOW + timedelta(hours=1))
-    assert read == session
-    assert read is not None and read.name == "Ada Lovelace"
-    assert read.actor_id == "web:Ada Lovelace"
+def test_a_shared_token_actor_is_the_cleaned_name_or_a_random_tag() -> None:
+    assert sess.shared_actor("  Ada\x00 \n Lovelace ") == "web:Ada Lovelace"
+    a, b = sess.shared_actor(""), sess.shared_actor("")
+    assert a.startswith("web:") and len(a) > 6 and a != b
 
 
-def test_anonymous_session_uses_a_nonce_prefix() -> None:
-    session, cookie = sess.new_session("k", NOW)
-    assert session.actor_id == f"web:{session.nonce[:8]}"
-    assert "." not in session.nonce and cookie.startswith(session.nonce + ".")
-
-
-def test_sessions_are_bound_to_the_key_and_the_clock() -> None:
-    _, cookie = sess.new_session("k", NOW)
-    assert sess.read_session("other", cookie, NOW) is None
-    assert sess.read_session("k", cookie, NOW + sess.TTL) is None
-    assert sess.read_session("k", cookie, NOW - timedelta(hours=1)) is None
+def test_a_cookie_carries_only_a_well_formed_secret_under_its_key() -> None:
+    secret = "s" * 43
+    cookie = sess.cookie_value("k", secret)
+    assert sess.cookie_secret("k", cookie) == secret
+    assert sess.cookie_secret("other", cookie) is None
+    assert sess.cookie_secret("k", secret) is None
+    bad = "s" * 42 + "!"
+    assert sess.cookie_secret("k", sess.cookie_value("k", bad)) is None
 
 
 def test_csrf_tokens_differ_per_session_and_purpose() -> None:
-    a, cookie_a = sess.new_session("k", NOW)
-    b, _ = sess.new_session("k", NOW)
+    a, b = sess.Session("a" * 43, NOW), sess.Session("b" * 43, NOW)
+    cookie_a = sess.cookie_value("k", a.nonce)
     assert sess.csrf_token("k", a) != sess.csrf_token("k", b)
     assert sess.check_csrf("k", a, sess.csrf_token("k", a))
     assert not sess.check_csrf("k", a, sess.csrf_token("k", b))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,12 +18,14 @@ from aiohttp import ClientResponse
 from joserfc.jwk import RSAKey
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.identity.sessions import WebSession
+from bot.ports import FixedClock
 from bot.runtime import Runtime
-from bot.security.access import Access, Person
+from bot.security.access import Access
 from integrations.web import session as sess
 from tests.conftest import API_TOKEN
 from tests.fakes.oidc_provider import CLIENT_ID, CLIENT_SECRET, FakeProvider, running_provider
-from tests.web.support import CSRF, Client, declare
+from tests.web.support import CSRF, Client, declare, session_for
 
 
 @pytest_asyncio.fixture
@@ -54,20 +56,25 @@ async def _start(client: Client, next_path: str = "/incidents/1") -> tuple[dict[
 
 
 async def _callback(
-    client: Client, pending: str, state: str, code: str = "the-code"
+    client: Client, pending: str, state: str, code: str = "the-code", session: str = ""
 ) -> ClientResponse:
     client.session.cookie_jar.clear()
+    cookie = f"{sess.PENDING_COOKIE}={pending}"
+    if session:
+        cookie += f"; {sess.COOKIE}={session}"
     return await client.get(
         f"/login/oidc/callback?code={code}&state={state}",
-        headers={"Cookie": f"{sess.PENDING_COOKIE}={pending}"},
+        headers={"Cookie": cookie},
         allow_redirects=False,
     )
 
 
-async def _sign_in(client: Client, provider: FakeProvider, **claims: Any) -> ClientResponse:
+async def _sign_in(
+    client: Client, provider: FakeProvider, session: str = "", **claims: Any
+) -> ClientResponse:
     params, pending = await _start(client)
     provider.claims = {"sub": "u1", "nonce": params["nonce"], **claims}
-    return await _callback(client, pending, params["state"])
+    return await _callback(client, pending, params["state"], session=session)
 
 
 async def test_sign_in_sends_the_browser_to_the_provider_with_pkce_state_and_nonce(
@@ -89,9 +96,9 @@ async def test_callback_signs_the_person_in_with_a_verified_id_token(
     resp = await _sign_in(client, provider, name="Dana Ops", groups=["oncall"])
     assert resp.status == 303, await resp.text()
     assert resp.headers["Location"] == "/incidents/1"
-    session = sess.read_session(_key(), resp.cookies[sess.COOKIE].value, _now(client))
+    session = await _session(client, resp.cookies[sess.COOKIE].value)
     assert session is not None
-    assert (session.actor_id, session.name, session.role) == (
+    assert (session.person, session.name, session.role) == (
         f"oidc:{provider.issuer}#u1",
         "Dana Ops",
         Access.RESPONDER,
@@ -187,10 +194,12 @@ async def test_after_sign_in_only_a_local_path_is_returned_to(
 
 async def test_signing_in_again_rotates_the_session(client: Client, provider: FakeProvider) -> None:
     first = (await _sign_in(client, provider)).cookies[sess.COOKIE].value
-    second = (await _sign_in(client, provider)).cookies[sess.COOKIE].value
+    # The browser still holds the first session's cookie when it signs in again.
+    second = (await _sign_in(client, provider, session=first)).cookies[sess.COOKIE].value
     assert first != second
-    a, b = (sess.read_session(_key(), v, _now(client)) for v in (first, second))
-    assert a is not None and b is not None and a.nonce != b.nonce
+    a, b = [await _session(client, v) for v in (first, second)]
+    # Only the newest is live: the sign-in revoked the session the browser held before.
+    assert a is None and b is not None
 
 
 async def test_the_shared_token_form_is_off_unless_switched_on(client: Client) -> None:
@@ -218,10 +227,21 @@ def _now(client: Client) -> datetime:
     return runtime.clock.now()
 
 
+async def _session(client: Client, cookie: str) -> WebSession | None:
+    """The live server-side session a cookie opens."""
+    from handlers.appkeys import RUNTIME
+
+    secret = sess.cookie_secret(_key(), cookie)
+    return await client.app[RUNTIME].sessions.check(secret) if secret else None
+
+
 async def _as(client: Client, role: Access) -> tuple[dict[str, str], str]:
-    person = Person(f"oidc:test#{role.label}", f"A {role.label}", role)
-    _, cookie = sess.person_session(_key(), _now(client), person)
-    headers = {"Cookie": f"{sess.COOKIE}={cookie}"}
+    from handlers.appkeys import RUNTIME
+
+    runtime: Runtime = client.app[RUNTIME]
+    actor = f"oidc:test#{role.label}"
+    browser = await session_for(client, runtime, _key(), actor, role, f"A {role.label}")
+    headers = browser.headers()
     page = await (await client.get("/incidents", headers=headers)).text()
     match = CSRF.search(page)
     assert match is not None
@@ -320,14 +340,12 @@ def test_settings_map_to_role_rules() -> None:
     assert rules.default is Access.RESPONDER
 
 
-def test_a_session_cookie_for_a_person_round_trips() -> None:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    _, cookie = sess.person_session("k", now, Person("U1", "Ann", Access.ADMIN))
-    back = sess.read_session("k", cookie, now)
-    assert back is not None and (back.actor_id, back.name, back.role) == ("U1", "Ann", Access.ADMIN)
-    assert sess.read_session("other-key", cookie, now) is None
-    tampered = cookie.replace("~admin.", "~viewer.")
-    assert sess.read_session("k", tampered, now) is None
+def test_a_session_cookie_is_bound_to_the_key_and_cannot_be_edited() -> None:
+    cookie = sess.cookie_value("k", "A" * 43)
+    assert sess.cookie_secret("k", cookie) == "A" * 43
+    assert sess.cookie_secret("other-key", cookie) is None
+    assert sess.cookie_secret("k", "B" + cookie[1:]) is None
+    assert sess.cookie_secret("k", "junk") is None
 
 
 async def test_sign_out_clears_the_session_cookie(client: Client) -> None:
@@ -358,3 +376,55 @@ async def test_oidc_sign_ins_and_their_refusals_land_in_the_audit_chain(
     ]
     assert entries[-1].detail == {"method": "oidc", "role": "admin"}
     assert "secret-code-1" not in repr(entries) and CLIENT_SECRET not in repr(entries)
+
+
+async def test_refused_callbacks_lock_the_client_out_and_stop_filling_the_audit_log(
+    client: Client, provider: FakeProvider, runtime: Runtime, clock: FixedClock
+) -> None:
+    params, pending = await _start(client)
+    provider.claims = {"sub": "u1", "nonce": params["nonce"]}
+    statuses = []
+    for i in range(50):
+        statuses.append((await _callback(client, pending, f"forged-state-{i}")).status)
+    assert statuses.count(400) == 10 and statuses.count(429) == 40
+    refused = await _callback(client, pending, "forged-again")
+    assert refused.status == 429 and refused.headers["Retry-After"] == "30"
+    assert "try again in 30 s" in await refused.text()
+    # Even the right answer waits out the lockout.
+    assert (await _callback(client, pending, params["state"])).status == 429
+    assert provider.token_requests == []
+
+    entries = await runtime.audit.all()
+    actions = [e.action for e in entries]
+    assert actions == ["sign_in_failed"] * 10 + ["auth_lockout"]
+    assert entries[-1].detail["realm"] == "oidc-callback"
+    assert entries[-1].surface == "web"
+
+    clock.advance(seconds=30)
+    resp = await _sign_in(client, provider)
+    assert resp.status == 303 and sess.COOKIE in resp.cookies
+
+
+async def test_a_good_sign_in_clears_the_clients_refused_callbacks(
+    client: Client, provider: FakeProvider
+) -> None:
+    _, pending = await _start(client)
+    for i in range(9):
+        assert (await _callback(client, pending, f"forged-{i}")).status == 400
+    assert (await _sign_in(client, provider)).status == 303
+    _, pending = await _start(client)
+    for i in range(9):
+        assert (await _callback(client, pending, f"forged-{i}")).status == 400
+    assert (await _sign_in(client, provider)).status == 303
+
+
+async def test_a_bad_id_token_counts_as_a_refused_callback(
+    client: Client, provider: FakeProvider
+) -> None:
+    for _ in range(10):
+        params, pending = await _start(client)
+        provider.claims = {"sub": "u1", "nonce": "not-the-nonce"}
+        assert (await _callback(client, pending, params["state"])).status == 400
+    params, pending = await _start(client)
+    provider.claims = {"sub": "u1", "nonce": params["nonce"]}
+    assert (await _callback(client, pending, params["state"])).status == 429

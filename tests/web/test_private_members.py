@@ -11,9 +11,8 @@ from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import EventKind, Role
 from bot.runtime import Runtime
-from bot.security.access import Access, Person
-from integrations.web import session as sess
-from tests.web.support import CSRF, OPERATOR, Client, declare
+from bot.security.access import Access
+from tests.web.support import CSRF, OPERATOR, Client, declare, session_for
 
 SECRET = "client-secret"
 
@@ -34,8 +33,8 @@ async def _as(
     client: Client, runtime: Runtime, actor_id: str, role: Access
 ) -> tuple[dict[str, str], str]:
     key = "\0".join(["", "", SECRET])
-    _, cookie = sess.person_session(key, runtime.clock.now(), Person(actor_id, actor_id, role))
-    headers = {"Cookie": f"{sess.COOKIE}={cookie}"}
+    browser = await session_for(client, runtime, key, actor_id, role)
+    headers = browser.headers()
     page = await (await client.get("/incidents", headers=headers)).text()
     match = CSRF.search(page)
     assert match is not None, page

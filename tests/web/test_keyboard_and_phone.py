@@ -1,0 +1,227 @@
+"""Every page works from the keyboard and on a phone, in a real browser (Chromium).
+
+For the sign-in page, the incident list, an incident, /me, /admin/tokens and /admin/audit:
+Tab reaches every control in document order and each shows a visible focus ring inside the
+viewport; the page's forms submit with Enter; and at 375x667 nothing scrolls sideways.
+Skips like tests/web/test_browser.py when chromium or playwright is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.domain import commands as c
+from bot.runtime import Runtime
+from bot.security.access import Access
+from handlers.appkeys import RUNTIME
+from tests.conftest import API_TOKEN
+from tests.web.support import OPERATOR, declare
+from tests.web.test_browser import ARGS, CHROMIUM, base_url, pytestmark  # noqa: F401
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page, ViewportSize
+
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 375, "height": 667}
+
+# Marks every control a keyboard user should reach (radios of one group are one stop, as
+# browsers make them) and returns their keys in document order.
+_MARK = """() => {
+  const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]),'
+    + ' select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+  const keys = [];
+  document.querySelectorAll(sel).forEach((el, i) => {
+    const shown = el.getClientRects().length > 0 || el.classList.contains('skip');
+    if (!shown || getComputedStyle(el).visibility === 'hidden') { return; }
+    const key = el.type === 'radio' ? 'radio:' + el.name : 'c' + i;
+    el.dataset.kb = key;
+    if (!keys.includes(key)) { keys.push(key); }
+  });
+  return keys;
+}"""
+
+# What has focus now, and whether a sighted keyboard user can see where it is.
+_FOCUSED = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) { return null; }
+  const st = getComputedStyle(el);
+  const r = el.getBoundingClientRect();
+  const ring = (st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) >= 2)
+    || st.boxShadow !== 'none';
+  return {key: el.dataset.kb || el.tagName, ring: ring,
+    inside: r.width > 0 && r.height > 0 && r.left >= 0 && r.right <= innerWidth + 1,
+    label: (el.textContent || el.name || el.id || '').trim().slice(0, 40)};
+}"""
+
+_SIDEWAYS = """() => {
+  const doc = document.documentElement;
+  const wide = [...document.querySelectorAll('body *')]
+    .filter(el => el.getBoundingClientRect().right > doc.clientWidth + 1)
+    .map(el => el.tagName + (el.id ? '#' + el.id : '') + '.' + el.className).slice(0, 5);
+  return {scroll: doc.scrollWidth, width: doc.clientWidth, wide: wide};
+}"""
+
+
+async def tab_through(page: Page) -> None:
+    """Tab from the top to past the last control: each one in order, each focus visible."""
+    # Start before the first control, whatever has autofocus: focus an unfocusable-by-Tab
+    # marker at the top of the body.
+    await page.evaluate(
+        "() => { const t = document.createElement('span'); t.tabIndex = -1;"
+        " document.body.prepend(t); t.focus(); window.scrollTo(0, 0); }"
+    )
+    expected = await page.evaluate(_MARK)
+    seen: list[str] = []
+    for _ in range(len(expected) * 3 + 10):
+        await page.keyboard.press("Tab")
+        now = await page.evaluate(_FOCUSED)
+        if now is None:
+            break
+        assert now["ring"], f"no visible focus on {now} at {page.url}"
+        assert now["inside"], f"focused control outside the viewport: {now} at {page.url}"
+        if now["key"] not in seen:
+            seen.append(now["key"])
+        elif seen and now["key"] == seen[0]:
+            break  # wrapped around
+    order = [k for k in seen if k in expected]
+    assert order == expected, f"Tab order at {page.url}: reached {order}, expected {expected}"
+
+
+async def no_sideways_scroll(page: Page) -> None:
+    """Nothing on the page is wider than a 375 px screen."""
+    got = await page.evaluate(_SIDEWAYS)
+    assert got["scroll"] <= got["width"], f"{page.url} scrolls sideways: {got}"
+
+
+async def check_page(page: Page, url: str) -> None:
+    """The keyboard checks on a desktop screen, then keyboard and width checks on a phone."""
+    for size in (DESKTOP, PHONE):
+        await page.set_viewport_size(size)
+        await page.goto(url)
+        await tab_through(page)
+        if size is PHONE:
+            await no_sideways_scroll(page)
+
+
+@asynccontextmanager
+async def chromium(signed_in: bool = True, base: str = "") -> AsyncIterator[Page]:
+    """A page in a fresh Chromium, signed in with the shared token (by keyboard) if asked."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await (await browser.new_context(viewport=DESKTOP)).new_page()
+            if signed_in:
+                await page.goto(f"{base}/login")
+                await page.keyboard.type(API_TOKEN)
+                await page.keyboard.press("Tab")
+                await page.keyboard.type("Alice")
+                await page.keyboard.press("Enter")
+                await page.wait_for_url(f"{base}/incidents")
+            yield page
+        finally:
+            await browser.close()
+
+
+async def _incident(runtime: Runtime[Any]) -> None:
+    incident = await declare(runtime, "Checkout API returning 500s with a long title " * 3)
+    ws = runtime.settings.workspace
+    await runtime.service.execute(
+        ws, incident.number, c.AddNote("x" * 300 + " a very long unbroken note"), OPERATOR
+    )
+    await runtime.service.execute(
+        ws, incident.number, c.AddActionItem("Add a canary stage", "carol", None), OPERATOR
+    )
+
+
+def _runtime(app: web.Application) -> Runtime[Any]:
+    return app[RUNTIME]
+
+
+async def test_sign_in_page_by_keyboard_and_on_a_phone(
+    base_url: str,  # noqa: F811
+) -> None:
+    async with chromium(signed_in=False, base=base_url) as page:
+        await check_page(page, f"{base_url}/login")
+        # Enter in the name field submits the form.
+        await page.get_by_label("API token").fill(API_TOKEN)
+        await page.get_by_label("Your name").fill("Alice")
+        await page.get_by_label("Your name").press("Enter")
+        await page.wait_for_url(f"{base_url}/incidents")
+
+
+async def test_incident_list_by_keyboard_and_on_a_phone(
+    base_url: str,  # noqa: F811
+    app: web.Application,
+) -> None:
+    await _incident(_runtime(app))
+    async with chromium(base=base_url) as page:
+        await check_page(page, f"{base_url}/incidents")
+        await page.get_by_label("Title").fill("Declared with Enter")
+        await page.get_by_label("Title").press("Enter")
+        await page.wait_for_url(f"{base_url}/incidents/2?done=declared")
+
+
+async def test_incident_page_by_keyboard_and_on_a_phone(
+    base_url: str,  # noqa: F811
+    app: web.Application,
+) -> None:
+    await _incident(_runtime(app))
+    async with chromium(base=base_url) as page:
+        await check_page(page, f"{base_url}/incidents/1")
+        await page.locator("#a-text").fill("Added with Enter")
+        await page.locator("#a-text").press("Enter")
+        await page.wait_for_url(f"{base_url}/incidents/1?done=action#action-items")
+        await page.locator("#r-user").fill("carol")
+        await page.locator("#r-user").press("Enter")
+        await page.wait_for_url(f"{base_url}/incidents/1?done=role")
+
+
+async def test_me_by_keyboard_and_on_a_phone(
+    base_url: str,  # noqa: F811
+    app: web.Application,
+) -> None:
+    runtime = _runtime(app)
+    async with chromium(base=base_url) as page:
+        # A second browser of Alice's, with a long user agent, to sign out from here.
+        await runtime.sessions.open("web:Alice", "Alice", Access.ADMIN, "Mozilla/5.0 " * 12)
+        await check_page(page, f"{base_url}/me")
+        button = page.get_by_role("button", name="Sign out all other sessions (1)")
+        await button.focus()
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(f"{base_url}/me?done=others#sessions")
+        assert len(await runtime.sessions.list_live("web:Alice")) == 1
+
+
+async def test_admin_tokens_by_keyboard_and_on_a_phone(
+    base_url: str,  # noqa: F811
+) -> None:
+    async with chromium(base=base_url) as page:
+        await page.goto(f"{base_url}/admin/tokens")
+        await page.get_by_label("Owner (person or service id)").fill("deploy-bot")
+        await page.get_by_label("Name", exact=True).fill("deploys")
+        await page.get_by_label("incidents:read").check()
+        await page.get_by_label("Name", exact=True).press("Enter")
+        await page.locator("#secret").wait_for()
+        await check_page(page, f"{base_url}/admin/tokens")
+
+
+async def test_admin_audit_by_keyboard_and_on_a_phone(
+    base_url: str,  # noqa: F811
+    app: web.Application,
+) -> None:
+    await _incident(_runtime(app))
+    async with chromium(base=base_url) as page:
+        await check_page(page, f"{base_url}/admin/audit")
+        await page.get_by_label("Actor").fill("web:Alice")
+        await page.get_by_label("Actor").press("Enter")
+        await page.wait_for_url(f"{base_url}/admin/audit?actor=web%3AAlice**")
+        await page.get_by_role("button", name="Verify the whole chain").focus()
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(f"{base_url}/admin/audit/verify**")
+        await check_page(page, f"{base_url}/admin/audit/verify")
