@@ -116,7 +116,8 @@ async def export_audit(request: web.Request) -> Reply[AuditPage] | web.Response:
     if fmt not in ("json", "csv"):
         return json_error(400, "format: use json or csv", field="format")
     try:
-        after = parse_bounded_int(request.query.get("after", "0"), "after", low=0, high=2**62)
+        # seq is a Postgres ``integer``: a larger ``after`` would overflow the query.
+        after = parse_bounded_int(request.query.get("after", "0"), "after", low=0, high=MAX_ID)
         limit = parse_bounded_int(
             request.query.get("limit", "100"), "limit", low=1, high=MAX_AUDIT_PAGE
         )
@@ -149,7 +150,7 @@ TOKEN_ID = Param(
 )
 AUDIT_FORMAT = Param("format", "query", Literal["json", "csv"], "json (default) or csv")
 AUDIT_AFTER = Param(
-    "after", "query", Annotated[int, Field(ge=0, le=2**62)], "the ``seq`` to start after (0)"
+    "after", "query", Annotated[int, Field(ge=0, le=MAX_ID)], "the ``seq`` to start after (0)"
 )
 AUDIT_LIMIT = Param(
     "limit", "query", Annotated[int, Field(ge=1, le=MAX_AUDIT_PAGE)], "page size (100)"

@@ -6,6 +6,7 @@ page reads top to bottom on a phone. Every string from the document is escaped.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -157,13 +158,15 @@ def _type(schema: Mapping[str, Any]) -> str:
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None or high is not None:
         words.append(f"from {esc(low if low is not None else '…')} to {esc(high or '…')}")
-    if "minLength" in schema or "maxLength" in schema:
-        low_len, high_len = schema.get("minLength", 0), schema.get("maxLength", "…")
-        words.append(f"of {esc(low_len)} to {esc(high_len)} characters")
+    if "maxLength" in schema:
+        low_len = schema.get("minLength", 0)
+        words.append(f"of {esc(low_len)} to {esc(schema['maxLength'])} characters")
+    elif "minLength" in schema:
+        words.append(f"of at least {esc(schema['minLength'])} characters")
     if "pattern" in schema:
         words.append(f"matching <code>{esc(schema['pattern'])}</code>")
     if "default" in schema:
-        words.append(f"(default <code>{esc(schema['default'])}</code>)")
+        words.append(f"(default <code>{esc(json.dumps(schema['default']))}</code>)")
     return " ".join(words)
 
 
