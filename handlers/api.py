@@ -41,12 +41,10 @@ from handlers.openapi_models import (
     TimelineEntryOut,
 )
 from handlers.openapi_routes import (
-    Handler as RouteHandler,
-)
-from handlers.openapi_routes import (
     Param,
     Reply,
     Route,
+    RouteHandler,
     Text,
     bad_request,
     mount,

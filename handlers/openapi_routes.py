@@ -57,7 +57,7 @@ class Reply(Generic[M]):
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-Handler = Callable[[web.Request], Awaitable[Reply[Any] | web.StreamResponse]]
+RouteHandler = Callable[[web.Request], Awaitable[Reply[Any] | web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class Route:
 
     method: Method
     path: str
-    handler: Handler
+    handler: RouteHandler
     operation_id: str
     summary: str
     responses: Mapping[int, type[BaseModel] | Text]
