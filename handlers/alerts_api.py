@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from bot.alerting.intake import AlertIntake
 from bot.alerting.maintenance import MAX_DURATION, parse_duration
@@ -53,13 +53,32 @@ class MatcherBody(_Body):
     value: str = Field(max_length=1000)
 
 
+# What ``limits.parse_duration`` and ``seconds_duration`` accept, told to the schema (the
+# handler's own messages stay those of the parsers).
+DurationText = Annotated[
+    str,
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\s*(?:[0-9]+|(?:[0-9]+\s*[wdhmsWDHMS]\s*)+)\s*$"}
+    ),
+]
+DurationSeconds = Annotated[
+    int,
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": int(MAX_DURATION.total_seconds())}),
+]
+MatcherText = Annotated[
+    str, WithJsonSchema({"type": "string", "minLength": 1, "examples": ["service=api"]})
+]
+
+
 class MaintenanceBody(_Body):
     """A maintenance window: from ``starts_at`` (default now) for ``duration``."""
 
-    duration: str | int = Field(
-        description="e.g. 2h, 90m, 1h30m, or seconds; at most 30 days", examples=["2h"]
+    duration: DurationText | DurationSeconds = Field(
+        description="e.g. 2h, 90m, 1h30m (a bare number is minutes), or an integer of "
+        "seconds; at most 30 days",
+        examples=["2h"],
     )
-    matchers: list[str | MatcherBody] = Field(
+    matchers: list[MatcherText | MatcherBody] = Field(
         min_length=1, max_length=50, examples=[["service=api", 'env=~"prod.*"']]
     )
     reason: str = Field(default="", max_length=1000)

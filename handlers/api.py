@@ -115,6 +115,9 @@ class ActionItemPatch(_Body):
 class FieldsBody(_Body):
     """The fields to set; at least one."""
 
+    # The handler refuses an empty edit; say so in the schema (null fields are not edits).
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
     title: str | None = Field(default=None, min_length=1, max_length=200)
     summary: str | None = None
     impact: str | None = None
