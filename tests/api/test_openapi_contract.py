@@ -25,7 +25,18 @@ from typing import Any
 
 import pytest
 import requests
+import schemathesis
 from aiohttp import web
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.engine import Status, events
+from schemathesis.engine import from_schema as engine_for
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from bot.config import Settings
 from bot.ports import FixedClock
@@ -33,29 +44,9 @@ from handlers.app import create_app
 from tests.alerts.support import AM_TOKEN, am_headers, fixture
 from tests.conftest import API_TOKEN
 
-schemathesis = pytest.importorskip("schemathesis")
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.config import SchemathesisConfig  # noqa: E402
-from schemathesis.engine import Status, events  # noqa: E402
-from schemathesis.engine import from_schema as engine_for  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
-
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 EXPLORE = int(os.environ.get("SITREP_FUZZ_EXAMPLES", "0"))
 EXAMPLES = EXPLORE or 25
-CHECKS = (
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_headers_conformance",
-    "response_schema_conformance",
-)
-
 CHECK_FUNCTIONS = [
     not_a_server_error,
     status_code_conformance,
@@ -63,6 +54,7 @@ CHECK_FUNCTIONS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
+CHECKS = tuple(check.__name__ for check in CHECK_FUNCTIONS)
 
 
 @pytest.fixture
