@@ -106,7 +106,8 @@ def build_document(routes: Iterable[Route], scope_of: ScopeOf) -> dict[str, Any]
 
 def error_statuses(route: Route) -> list[int]:
     """The error answers ``route`` may give: auth, validation, and what its shape implies."""
-    codes = {400, 401, 403, 429} if not route.public else set()
+    # Any URL with a NUL in it is a 400, whatever the route (handlers.middleware).
+    codes = {400, 401, 403, 429} if not route.public else {400}
     if route.path_names:
         codes.add(404)
     if route.method != "GET" and not route.public:
