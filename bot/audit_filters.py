@@ -13,11 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from bot.audit import AuditEntry, AuditQuery, Surface
 from bot.audit_log import AuditLog
 from bot.domain.errors import InvalidCommand
-from bot.domain.limits import parse_bounded_int
+from bot.domain.limits import MAX_ID, parse_bounded_int
 from bot.service import parse_ref
 
 MAX_FILTER = 200
-MAX_SEQ = 2**62
+# seq is a Postgres ``integer``: a larger bound would overflow the query.
+MAX_SEQ = MAX_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ def parse_time(raw: str, name: str, *, end_of_day: bool = False) -> datetime | N
             at = datetime.combine(day, time(), UTC)
             return at + timedelta(days=1) if end_of_day else at
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InvalidCommand(f"{name}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 

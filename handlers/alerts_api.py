@@ -1,15 +1,15 @@
 """The alert and maintenance API: ``/api/alerts``, ``/api/alert-groups/declare``,
 ``/api/maintenance``. Bearer auth is the /api middleware's job; this module only translates.
+Declared in ``ROUTES`` (see ``handlers.openapi_routes``).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from bot.alerting.intake import AlertIntake
 from bot.alerting.maintenance import MAX_DURATION, parse_duration
@@ -18,14 +18,24 @@ from bot.domain.alert import StoredAlert
 from bot.domain.decide import Actor
 from bot.domain.errors import InvalidCommand
 from bot.domain.labels import LabelMatcher, parse_matcher
-from bot.domain.limits import check_time, parse_id, seconds_duration
+from bot.domain.limits import MAX_ID, MAX_OFFSET, check_time, parse_id, seconds_duration
 from bot.domain.snapshot import iso
 from bot.repository import Repo
 from bot.runtime import Runtime
 from bot.service import parse_ref
-from handlers.api import incident_json
+from handlers.api import REF, incident_out
 from handlers.appkeys import RUNTIME
-from handlers.body import page_params, read_json
+from handlers.body import page_params
+from handlers.openapi_models import (
+    AlertList,
+    AlertOut,
+    GroupDeclared,
+    MatcherOut,
+    WindowEnvelope,
+    WindowList,
+    WindowOut,
+)
+from handlers.openapi_routes import Param, Reply, Route, bad_request, mount, read_body
 from handlers.principal import api_actor, api_reader
 
 MAX_LIST = 500
@@ -36,19 +46,48 @@ class _Body(BaseModel):
 
 
 class MatcherBody(_Body):
+    """A label matcher: ``op`` is ``=``, ``!=``, ``=~`` or ``!~``."""
+
     name: str = Field(min_length=1, max_length=200)
     op: str = "="
     value: str = Field(max_length=1000)
 
 
+# What ``limits.parse_duration`` and ``seconds_duration`` accept, told to the schema (the
+# handler's own messages stay those of the parsers).
+DurationText = Annotated[
+    str,
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\s*(?:[0-9]+|(?:[0-9]+\s*[wdhmsWDHMS]\s*)+)\s*$"}
+    ),
+]
+DurationSeconds = Annotated[
+    int,
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": int(MAX_DURATION.total_seconds())}),
+]
+MatcherText = Annotated[
+    str, WithJsonSchema({"type": "string", "minLength": 1, "examples": ["service=api"]})
+]
+
+
 class MaintenanceBody(_Body):
-    duration: str | int = Field(description="e.g. 2h, 90m, 1h30m, or seconds")
-    matchers: list[str | MatcherBody] = Field(min_length=1, max_length=50)
+    """A maintenance window: from ``starts_at`` (default now) for ``duration``."""
+
+    duration: DurationText | DurationSeconds = Field(
+        description="e.g. 2h, 90m, 1h30m (a bare number is minutes), or an integer of "
+        "seconds; at most 30 days",
+        examples=["2h"],
+    )
+    matchers: list[MatcherText | MatcherBody] = Field(
+        min_length=1, max_length=50, examples=[["service=api", 'env=~"prod.*"']]
+    )
     reason: str = Field(default="", max_length=1000)
     starts_at: datetime | None = None
 
 
 class DeclareGroupBody(_Body):
+    """The alert group (``source`` + ``group_key``, as ``GET /api/alerts`` shows them)."""
+
     source: str = Field(min_length=1, max_length=32)
     group_key: str = Field(min_length=1, max_length=500)
     severity: str | None = None
@@ -57,12 +96,7 @@ class DeclareGroupBody(_Body):
 
 def register(app: web.Application) -> None:
     """Mount the alert and maintenance routes (under the /api token check)."""
-    r = app.router
-    r.add_get("/api/alerts", list_alerts)
-    r.add_post("/api/alert-groups/declare", declare_group)
-    r.add_get("/api/maintenance", list_maintenance)
-    r.add_post("/api/maintenance", create_maintenance)
-    r.add_delete("/api/maintenance/{id}", cancel_maintenance)
+    mount(app, ROUTES)
 
 
 def _runtime(request: web.Request) -> Runtime:
@@ -77,67 +111,55 @@ def _actor(request: web.Request) -> Actor:
     return api_actor(request)
 
 
-def _bad_request(message: str, **extra: Any) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(
-        text=json.dumps({"error": message, **extra}), content_type="application/json"
+_bad_request = bad_request
+
+
+def alert_out(alert: StoredAlert, refs: dict[int, str]) -> AlertOut:
+    """The API's alert representation."""
+    return AlertOut(
+        id=alert.id,
+        source=alert.source,
+        fingerprint=alert.fingerprint,
+        group_key=alert.group_key,
+        status=alert.status,
+        severity=alert.severity,
+        title=alert.title,
+        description=alert.description,
+        labels=alert.labels,
+        annotations=alert.annotations,
+        links=alert.links,
+        starts_at=iso(alert.starts_at),
+        ends_at=iso(alert.ends_at),
+        first_seen_at=iso(alert.first_seen_at),
+        last_seen_at=iso(alert.last_seen_at),
+        incident=refs.get(alert.incident_id) if alert.incident_id else None,
+        suppressed_by=alert.suppressed_by,
+        route=str(alert.extra.get("route", "")),
+        rule=str(alert.extra.get("rule", "")),
     )
 
 
-def _validate(model: type[BaseModel], data: Any) -> Any:
-    if not isinstance(data, dict):
-        raise _bad_request("body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        raise _bad_request(f"{where}: {err['msg']}", field=where) from None
-
-
-def alert_json(alert: StoredAlert, refs: dict[int, str]) -> dict[str, Any]:
-    """The API's alert representation."""
-    return {
-        "id": alert.id,
-        "source": alert.source,
-        "fingerprint": alert.fingerprint,
-        "group_key": alert.group_key,
-        "status": alert.status,
-        "severity": alert.severity,
-        "title": alert.title,
-        "description": alert.description,
-        "labels": alert.labels,
-        "annotations": alert.annotations,
-        "links": alert.links,
-        "starts_at": iso(alert.starts_at),
-        "ends_at": iso(alert.ends_at),
-        "first_seen_at": iso(alert.first_seen_at),
-        "last_seen_at": iso(alert.last_seen_at),
-        "incident": refs.get(alert.incident_id) if alert.incident_id else None,
-        "suppressed_by": alert.suppressed_by,
-        "route": alert.extra.get("route", ""),
-        "rule": alert.extra.get("rule", ""),
-    }
-
-
-def window_json(window: MaintenanceWindow, now: datetime) -> dict[str, Any]:
+def window_out(window: MaintenanceWindow, now: datetime) -> WindowOut:
     """The API's maintenance-window representation."""
-    return {
-        "id": window.id,
-        "state": window.state(now),
-        "starts_at": iso(window.starts_at),
-        "ends_at": iso(window.ends_at),
-        "matchers": [m.as_json() for m in window.matchers],
-        "matchers_text": window.matchers_text(),
-        "reason": window.reason,
-        "created_by": window.created_by,
-        "created_at": iso(window.created_at),
-        "cancelled_at": iso(window.cancelled_at),
-        "cancelled_by": window.cancelled_by,
-    }
+    return WindowOut(
+        id=window.id,
+        state=window.state(now),
+        starts_at=iso(window.starts_at),
+        ends_at=iso(window.ends_at),
+        matchers=[MatcherOut.model_validate(m.as_json()) for m in window.matchers],
+        matchers_text=window.matchers_text(),
+        reason=window.reason,
+        created_by=window.created_by,
+        created_at=iso(window.created_at),
+        cancelled_at=iso(window.cancelled_at),
+        cancelled_by=window.cancelled_by,
+    )
 
 
-async def list_alerts(request: web.Request) -> web.Response:
-    """GET /api/alerts?status=&source=&group_key=&incident=INC-3&label=service=api&limit=&offset="""
+async def list_alerts(request: web.Request) -> Reply[AlertList]:
+    """Alerts, newest first, filtered by status, source, group, incident and label matchers
+    (``label=service=api``, repeatable; ``=``, ``!=``, ``=~``, ``!~``). A private incident's
+    alerts only for its members."""
     runtime = _runtime(request)
     workspace = runtime.settings.workspace
     q = request.query
@@ -175,12 +197,12 @@ async def list_alerts(request: web.Request) -> web.Response:
         return found
 
     ref_map = await runtime.service.read(refs) if ids else {}
-    return web.json_response({"alerts": [alert_json(a, ref_map) for a in alerts]})
+    return Reply(AlertList(alerts=[alert_out(a, ref_map) for a in alerts]))
 
 
-async def declare_group(request: web.Request) -> web.Response:
-    """POST /api/alert-groups/declare {"source", "group_key", "severity"?, "title"?}"""
-    body: DeclareGroupBody = _validate(DeclareGroupBody, await read_json(request))
+async def declare_group(request: web.Request) -> Reply[GroupDeclared]:
+    """Declare an incident for an alert group (201), or return the one it already feeds (200)."""
+    body = await read_body(request, DeclareGroupBody)
     runtime = _runtime(request)
     incident, created = await _intake(request).declare_for_group(
         runtime.settings.workspace,
@@ -191,26 +213,27 @@ async def declare_group(request: web.Request) -> web.Response:
         title=body.title,
         origin="api",
     )
-    return web.json_response(
-        {"incident": incident_json(runtime, incident), "created": created},
+    return Reply(
+        GroupDeclared(incident=incident_out(runtime, incident), created=created),
         status=201 if created else 200,
     )
 
 
-async def list_maintenance(request: web.Request) -> web.Response:
-    """GET /api/maintenance[?all=true]"""
+async def list_maintenance(request: web.Request) -> Reply[WindowList]:
+    """Current and scheduled maintenance windows (``all=true``: past ones too)."""
     runtime = _runtime(request)
     include_past = request.query.get("all", "").lower() in ("1", "true", "yes")
     windows = await _intake(request).maintenance.list(
         runtime.settings.workspace, include_past=include_past
     )
     now = runtime.clock.now()
-    return web.json_response({"maintenance": [window_json(w, now) for w in windows]})
+    return Reply(WindowList(maintenance=[window_out(w, now) for w in windows]))
 
 
-async def create_maintenance(request: web.Request) -> web.Response:
-    """POST /api/maintenance {"duration": "2h", "matchers": ["service=api"], "reason": "..."}"""
-    body: MaintenanceBody = _validate(MaintenanceBody, await read_json(request))
+async def create_maintenance(request: web.Request) -> Reply[WindowEnvelope]:
+    """Open a maintenance window: alerts matching every matcher are recorded but declare and
+    page nothing while it lasts (at most 30 days)."""
+    body = await read_body(request, MaintenanceBody)
     runtime = _runtime(request)
     try:
         duration = (
@@ -235,14 +258,92 @@ async def create_maintenance(request: web.Request) -> web.Response:
         reason=body.reason,
         actor=_actor(request),
     )
-    return web.json_response({"maintenance": window_json(window, runtime.clock.now())}, status=201)
+    return Reply(WindowEnvelope(maintenance=window_out(window, runtime.clock.now())), status=201)
 
 
-async def cancel_maintenance(request: web.Request) -> web.Response:
-    """DELETE /api/maintenance/{id}: end a window now."""
+async def cancel_maintenance(request: web.Request) -> Reply[WindowEnvelope]:
+    """End a maintenance window now."""
     window_id = parse_id(request.match_info["id"], "maintenance window")
     runtime = _runtime(request)
     window = await _intake(request).maintenance.cancel(
         runtime.settings.workspace, window_id, actor=_actor(request)
     )
-    return web.json_response({"maintenance": window_json(window, runtime.clock.now())})
+    return Reply(WindowEnvelope(maintenance=window_out(window, runtime.clock.now())))
+
+
+WINDOW_ID = Param(
+    "id",
+    "path",
+    Annotated[int, Field(ge=1, le=MAX_ID, examples=[1])],
+    "the window's id",
+    required=True,
+)
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "GET",
+        "/api/alerts",
+        list_alerts,
+        "listAlerts",
+        "List alerts",
+        responses={200: AlertList},
+        params=(
+            Param("status", "query", Literal["firing", "resolved"], "firing or resolved"),
+            Param("source", "query", str, "the sending integration, e.g. alertmanager"),
+            Param("group_key", "query", str, "the alert group"),
+            Param("incident", "query", REF.type, "alerts feeding this incident (``INC-3``)"),
+            Param(
+                "label",
+                "query",
+                list[Annotated[str, Field(min_length=1)]],
+                "label matchers, all must hold: ``service=api``, ``env=~prod.*``",
+                explode=True,
+            ),
+            Param("limit", "query", Annotated[int, Field(ge=1, le=MAX_LIST)], "page size (100)"),
+            Param("offset", "query", Annotated[int, Field(ge=0, le=MAX_OFFSET)], "rows to skip"),
+        ),
+        errors=frozenset({404}),
+        tag="alerts",
+    ),
+    Route(
+        "POST",
+        "/api/alert-groups/declare",
+        declare_group,
+        "declareAlertGroup",
+        "Declare an incident for an alert group",
+        responses={201: GroupDeclared, 200: GroupDeclared},
+        body=DeclareGroupBody,
+        errors=frozenset({404}),
+        tag="alerts",
+    ),
+    Route(
+        "GET",
+        "/api/maintenance",
+        list_maintenance,
+        "listMaintenance",
+        "List maintenance windows",
+        responses={200: WindowList},
+        params=(Param("all", "query", bool, "include past and cancelled windows"),),
+        tag="maintenance",
+    ),
+    Route(
+        "POST",
+        "/api/maintenance",
+        create_maintenance,
+        "createMaintenance",
+        "Open a maintenance window",
+        responses={201: WindowEnvelope},
+        body=MaintenanceBody,
+        tag="maintenance",
+    ),
+    Route(
+        "DELETE",
+        "/api/maintenance/{id}",
+        cancel_maintenance,
+        "cancelMaintenance",
+        "End a maintenance window",
+        responses={200: WindowEnvelope},
+        params=(WINDOW_ID,),
+        tag="maintenance",
+    ),
+)

@@ -1,19 +1,22 @@
-"""The JSON API under /api: bearer-token protected, translated into core commands."""
+"""The JSON API under /api: bearer-token protected, translated into core commands.
+
+Routes are declared in ``ROUTES`` (see ``handlers.openapi_routes`` for how to add one); the
+router and the OpenAPI document at /api/openapi.json are both built from those declarations.
+"""
 
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Literal
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.domain import commands as c
-from bot.domain.limits import parse_id
+from bot.domain.limits import MAX_ID, MAX_OFFSET, parse_id
 from bot.domain.model import ActionItem, Incident, Role, Status, StatusUpdate, TimelineEntry
 from bot.domain.snapshot import IncidentSnapshot, incident_snapshot, iso
 from bot.identity.registry import Refusal
@@ -22,15 +25,37 @@ from bot.people import name_fields, shown_name
 from bot.postmortem import render_postmortem
 from bot.runtime import Runtime
 from bot.service import IncidentDetail, parse_ref
-from handlers import admin_api
+from handlers import admin_api, openapi
 from handlers.appkeys import RUNTIME
-from handlers.body import page_params, read_json
+from handlers.body import page_params
 from handlers.middleware import json_error
+from handlers.openapi_models import (
+    ActionItemOut,
+    CommandResult,
+    EventOut,
+    IncidentDetailOut,
+    IncidentEnvelope,
+    IncidentList,
+    IncidentOut,
+    Metrics,
+    StatusUpdateOut,
+    Timeline,
+    TimelineEntryOut,
+)
+from handlers.openapi_routes import (
+    Param,
+    Reply,
+    Route,
+    RouteHandler,
+    Text,
+    bad_request,
+    mount,
+    read_body,
+)
 from handlers.principal import API_TOKEN, api_actor, api_reader
 from handlers.throttle import audit_lockout, auth_throttled
 from integrations.export.render import render_facts
 
-M = TypeVar("M", bound=BaseModel)
 MAX_LIST = 500
 
 
@@ -39,8 +64,10 @@ class _Body(BaseModel):
 
 
 class DeclareBody(_Body):
-    title: str = Field(min_length=1, max_length=200)
-    severity: str | None = None
+    """A new incident; severity defaults to the lowest configured one."""
+
+    title: str = Field(min_length=1, max_length=200, examples=["Checkout returns 502"])
+    severity: str | None = Field(default=None, examples=["SEV2"])
     summary: str = Field(default="", max_length=4000)
     private: bool = False
     commander: str | None = Field(default=None, max_length=200)
@@ -48,34 +75,51 @@ class DeclareBody(_Body):
 
 
 class TextBody(_Body):
+    """A note or stakeholder update."""
+
     text: str = Field(min_length=1, max_length=4000)
 
 
 class StatusBody(_Body):
+    """A status move, with an optional note."""
+
     status: Status
     text: str = Field(default="", max_length=4000)
 
 
 class SeverityBody(_Body):
-    severity: str = Field(min_length=1)
+    """A configured severity."""
+
+    severity: str = Field(min_length=1, examples=["SEV1"])
 
 
 class RoleBody(_Body):
+    """Who takes a role."""
+
     role: Role
-    user: str = Field(min_length=1, max_length=200)
+    user: str = Field(min_length=1, max_length=200, examples=["U012ABCDEF"])
 
 
 class ActionItemBody(_Body):
-    text: str = Field(min_length=1, max_length=1000)
+    """Follow-up work; ``due`` is a time with a zone, years 2000 to 2199."""
+
+    text: str = Field(min_length=1, max_length=1000, examples=["Alert on checkout 5xx rate"])
     owner: str | None = None
     due: datetime | None = None
 
 
 class ActionItemPatch(_Body):
+    """Done or not."""
+
     done: bool
 
 
 class FieldsBody(_Body):
+    """The fields to set; at least one."""
+
+    # The handler refuses an empty edit; say so in the schema (null fields are not edits).
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
     title: str | None = Field(default=None, min_length=1, max_length=200)
     summary: str | None = None
     impact: str | None = None
@@ -87,30 +131,18 @@ class FieldsBody(_Body):
 
 
 class RemindBody(_Body):
+    """Reminders on or off, or snoozed for some minutes."""
+
     enabled: bool = True
     snooze_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
 
 
 def register(app: web.Application) -> None:
-    """Mount the API routes (and the token check that guards them)."""
+    """Mount the API routes (and the token check that guards them) and the API's docs."""
     app.middlewares.append(api_auth_middleware)
-    r = app.router
-    r.add_get("/api/incidents", list_incidents)
-    r.add_post("/api/incidents", declare_incident)
-    r.add_get("/api/incidents/{ref}", get_incident)
-    r.add_patch("/api/incidents/{ref}", edit_incident)
-    r.add_post("/api/incidents/{ref}/acknowledge", acknowledge)
-    r.add_post("/api/incidents/{ref}/status", change_status)
-    r.add_post("/api/incidents/{ref}/severity", change_severity)
-    r.add_post("/api/incidents/{ref}/roles", assign_role)
-    r.add_post("/api/incidents/{ref}/updates", post_update)
-    r.add_post("/api/incidents/{ref}/notes", add_note)
-    r.add_post("/api/incidents/{ref}/reminders", set_reminders)
-    r.add_get("/api/incidents/{ref}/timeline", get_timeline)
-    r.add_post("/api/incidents/{ref}/action-items", add_action_item)
-    r.add_patch("/api/incidents/{ref}/action-items/{item}", patch_action_item)
-    r.add_get("/api/incidents/{ref}/postmortem", get_postmortem)
+    mount(app, ROUTES)
     admin_api.register(app)
+    openapi.register(app, scope_of=required_scope)
 
 
 @web.middleware
@@ -119,6 +151,8 @@ async def api_auth_middleware(request: web.Request, handler: Handler) -> web.Str
     scopes) or a personal/service token carrying the scope the route needs."""
     if not request.path.startswith("/api/") or request.path == "/api/messages":
         return await handler(request)
+    if request.path in openapi.PUBLIC_PATHS and request.method in ("GET", "HEAD"):
+        return await handler(request)  # the API's description is no secret
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     given = given.strip()
@@ -184,121 +218,120 @@ def _workspace(request: web.Request) -> str:
 
 
 _actor = api_actor
+_body = read_body
+_bad_request = bad_request
 
 
 def _number(request: web.Request) -> int:
     return parse_ref(request.match_info["ref"])
 
 
-async def _body(request: web.Request, model: type[M]) -> M:
-    data = await read_json(request)
-    if not isinstance(data, dict):
-        raise _bad_request("body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        raise _bad_request(f"{where}: {err['msg']}", field=where) from None
-
-
-def _bad_request(message: str, **extra: Any) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(
-        text=json.dumps({"error": message, **extra}), content_type="application/json"
-    )
-
-
 def incident_json(runtime: Runtime, incident: Incident) -> IncidentSnapshot:
-    """The API's incident representation."""
+    """The API's incident representation, as a dict (`incident_out` is the typed one)."""
     return incident_snapshot(incident, runtime.service.policy, runtime.settings.public_url)
 
 
-def _entry_json(e: TimelineEntry, names: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "at": iso(e.at),
-        "kind": e.kind.value,
-        "actor": e.actor,
-        # Ids stay for machines; names (bot.people) are for people reading the JSON.
-        "actor_name": shown_name(e, names or {}),
-        "text": e.text,
-        "data": e.data,
-        "source": e.source,
-        "external_ref": e.external_ref,
-        "pinned": e.pinned,
-    }
+def incident_out(runtime: Runtime, incident: Incident) -> IncidentOut:
+    """The API's incident representation."""
+    return IncidentOut.model_validate(incident_json(runtime, incident))
 
 
-def _update_json(u: StatusUpdate, names: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "id": u.id,
-        "at": iso(u.at),
-        "author": u.author,
-        **name_fields({"author": u.author}, names or {}),
-        "text": u.text,
-        "status": u.status.value,
-        "severity": u.severity,
-    }
+# Ids stay for machines; the ``*_name`` fields (bot.people) are for people reading the JSON.
+def _entry_out(e: TimelineEntry, names: Mapping[str, str]) -> TimelineEntryOut:
+    return TimelineEntryOut(
+        id=e.id,
+        at=iso(e.at) or "",
+        kind=e.kind,
+        actor=e.actor,
+        actor_name=shown_name(e, names),
+        text=e.text,
+        data=e.data,
+        source=e.source,
+        external_ref=e.external_ref,
+        pinned=e.pinned,
+    )
 
 
-def _item_json(i: ActionItem, names: Mapping[str, str] | None = None) -> dict[str, Any]:
-    body = {
-        "id": i.id,
-        "text": i.text,
-        "owner": i.owner,
-        "due": iso(i.due),
-        "done": i.done,
-        "done_at": iso(i.done_at),
-        "created_at": iso(i.created_at),
-        "created_by": i.created_by,
-    }
-    if names is not None:
-        body |= name_fields({"owner": i.owner, "created_by": i.created_by}, names)
-    return body
+def _update_out(u: StatusUpdate, names: Mapping[str, str]) -> StatusUpdateOut:
+    return StatusUpdateOut(
+        id=u.id,
+        at=iso(u.at) or "",
+        author=u.author,
+        author_name=names.get(u.author, u.author),
+        text=u.text,
+        status=u.status,
+        severity=u.severity,
+    )
 
 
-def _detail_json(runtime: Runtime, d: IncidentDetail) -> dict[str, Any]:
+def _item_out(i: ActionItem, names: Mapping[str, str] | None = None) -> ActionItemOut:
+    """An action item; with ``names`` (the detail view) its people's names beside their ids."""
+    named = name_fields({"owner": i.owner, "created_by": i.created_by}, names or {})
+    return ActionItemOut(
+        id=i.id,
+        text=i.text,
+        owner=i.owner,
+        owner_name=named["owner_name"] if names is not None else None,
+        created_by_name=named["created_by_name"] if names is not None else None,
+        due=iso(i.due),
+        done=i.done,
+        done_at=iso(i.done_at),
+        created_at=iso(i.created_at),
+        created_by=i.created_by,
+    )
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def _detail_out(runtime: Runtime, d: IncidentDetail) -> IncidentDetailOut:
     m = d.metrics
-
-    def secs(v: Any) -> float | None:
-        return None if v is None else v.total_seconds()
-
     i = d.incident
     roles = {"commander": i.commander, "comms_lead": i.comms_lead, "scribe": i.scribe}
-    return {
-        **incident_json(runtime, i),
-        **name_fields({**roles, "declared_by": i.declared_by}, d.names),
-        "metrics": {
-            "time_to_acknowledge_seconds": secs(m.time_to_acknowledge),
-            "time_to_mitigate_seconds": secs(m.time_to_mitigate),
-            "time_to_resolve_seconds": secs(m.time_to_resolve),
-        },
-        "timeline": [_entry_json(e, d.names) for e in d.timeline],
-        "updates": [_update_json(u, d.names) for u in d.updates],
-        "action_items": [_item_json(a, d.names) for a in d.action_items],
-    }
+    return IncidentDetailOut.model_validate(
+        {
+            **incident_json(runtime, i),
+            **name_fields({**roles, "declared_by": i.declared_by}, d.names),
+            "metrics": Metrics(
+                time_to_acknowledge_seconds=_seconds(m.time_to_acknowledge),
+                time_to_mitigate_seconds=_seconds(m.time_to_mitigate),
+                time_to_resolve_seconds=_seconds(m.time_to_resolve),
+            ),
+            "timeline": [_entry_out(e, d.names) for e in d.timeline],
+            "updates": [_update_out(u, d.names) for u in d.updates],
+            "action_items": [_item_out(a, d.names) for a in d.action_items],
+        }
+    )
 
 
-async def _run(request: web.Request, cmd: c.Command, *, status: int = 200) -> web.Response:
+async def _run(request: web.Request, cmd: c.Command, *, status: int = 200) -> Reply[CommandResult]:
     runtime = _runtime(request)
     outcome = await runtime.service.execute(
         _workspace(request), _number(request), cmd, _actor(request), reader=api_reader(request)
     )
-    body: dict[str, Any] = {
-        "incident": incident_json(runtime, outcome.incident),
-        "changed": outcome.changed,
-        "events": [{"kind": e.kind.value, "text": e.text, "at": iso(e.at)} for e in outcome.events],
-    }
-    if outcome.action_item is not None:
-        body["action_item"] = _item_json(outcome.action_item)
-    return web.json_response(body, status=status)
+    incident = incident_out(runtime, outcome.incident)
+    events = [EventOut(kind=e.kind, text=e.text, at=iso(e.at) or "") for e in outcome.events]
+    result = (
+        CommandResult(incident=incident, changed=outcome.changed, events=events)
+        if outcome.action_item is None
+        # Only set when there is one: the key is absent otherwise, as it always was.
+        else CommandResult(
+            incident=incident,
+            changed=outcome.changed,
+            events=events,
+            action_item=_item_out(outcome.action_item),
+        )
+    )
+    return Reply(result, status=status)
 
 
 # -- routes --------------------------------------------------------------------------------
 
 
-async def list_incidents(request: web.Request) -> web.Response:
-    """GET /api/incidents?status=open|<status>[,...]&severity=SEV2&limit=&offset="""
+async def list_incidents(request: web.Request) -> Reply[IncidentList]:
+    """Incidents newest first, filtered by status (``open`` for every open one) and severity;
+    private incidents only for their members and admins."""
     runtime = _runtime(request)
     q = request.query
     limit, offset = page_params(request, MAX_LIST)
@@ -308,7 +341,7 @@ async def list_incidents(request: web.Request) -> web.Response:
         statuses = [Status(s) for s in raw if s != "open"]
     except ValueError:
         allowed = ", ".join(["open", *Status])
-        raise _bad_request(f"status: unknown value; use one of {allowed}") from None
+        raise _bad_request(f"status: unknown value; use one of {allowed}", field="status") from None
     incidents = await runtime.service.list(
         _workspace(request),
         open_only=open_only,
@@ -318,11 +351,12 @@ async def list_incidents(request: web.Request) -> web.Response:
         offset=offset,
         reader=api_reader(request),
     )
-    return web.json_response({"incidents": [incident_json(runtime, i) for i in incidents]})
+    return Reply(IncidentList(incidents=[incident_out(runtime, i) for i in incidents]))
 
 
-async def declare_incident(request: web.Request) -> web.Response:
-    """POST /api/incidents"""
+async def declare_incident(request: web.Request) -> Reply[IncidentEnvelope]:
+    """Declare an incident. With an ``Idempotency-Key`` header a repeated request returns the
+    incident the first one declared (200) instead of declaring another (201)."""
     body = await _body(request, DeclareBody)
     runtime = _runtime(request)
     key = request.headers.get("Idempotency-Key")
@@ -341,20 +375,20 @@ async def declare_incident(request: web.Request) -> web.Response:
         dedup_key=f"api:declare:{key}" if key else None,
     )
     status = 200 if outcome.replayed else 201
-    return web.json_response({"incident": incident_json(runtime, outcome.incident)}, status=status)
+    return Reply(IncidentEnvelope(incident=incident_out(runtime, outcome.incident)), status=status)
 
 
-async def get_incident(request: web.Request) -> web.Response:
-    """GET /api/incidents/{ref}"""
+async def get_incident(request: web.Request) -> Reply[IncidentDetailOut]:
+    """An incident with its metrics, timeline, stakeholder updates and action items."""
     runtime = _runtime(request)
     detail = await runtime.service.detail(
         _workspace(request), _number(request), reader=api_reader(request)
     )
-    return web.json_response(_detail_json(runtime, detail))
+    return Reply(_detail_out(runtime, detail))
 
 
-async def edit_incident(request: web.Request) -> web.Response:
-    """PATCH /api/incidents/{ref}: set title, summary, impact and postmortem fields."""
+async def edit_incident(request: web.Request) -> Reply[IncidentEnvelope]:
+    """Set the title, summary, impact and postmortem fields; all or none are applied."""
     body = await _body(request, FieldsBody)
     fields = body.model_dump(exclude_none=True)
     if not fields:
@@ -368,46 +402,47 @@ async def edit_incident(request: web.Request) -> web.Response:
         _actor(request),
         reader=api_reader(request),
     )
-    return web.json_response({"incident": incident_json(runtime, outcome.incident)})
+    return Reply(IncidentEnvelope(incident=incident_out(runtime, outcome.incident)))
 
 
-async def acknowledge(request: web.Request) -> web.Response:
-    """POST /api/incidents/{ref}/acknowledge"""
+async def acknowledge(request: web.Request) -> Reply[CommandResult]:
+    """Acknowledge the incident (starts the time to acknowledge clock's stop)."""
     return await _run(request, c.Acknowledge())
 
 
-async def change_status(request: web.Request) -> web.Response:
-    """POST /api/incidents/{ref}/status {"status": "identified", "text": "..."}"""
+async def change_status(request: web.Request) -> Reply[CommandResult]:
+    """Move the incident to another status; a move the lifecycle forbids is a 409 listing the
+    allowed ones."""
     body = await _body(request, StatusBody)
     return await _run(request, c.ChangeStatus(body.status, body.text))
 
 
-async def change_severity(request: web.Request) -> web.Response:
-    """POST /api/incidents/{ref}/severity {"severity": "SEV1"}"""
+async def change_severity(request: web.Request) -> Reply[CommandResult]:
+    """Change the severity (one of the configured severities)."""
     body = await _body(request, SeverityBody)
     return await _run(request, c.ChangeSeverity(body.severity))
 
 
-async def assign_role(request: web.Request) -> web.Response:
-    """POST /api/incidents/{ref}/roles {"role": "commander", "user": "U123"}"""
+async def assign_role(request: web.Request) -> Reply[CommandResult]:
+    """Assign the commander, comms lead or scribe."""
     body = await _body(request, RoleBody)
     return await _run(request, c.AssignRole(body.role, body.user))
 
 
-async def post_update(request: web.Request) -> web.Response:
-    """POST /api/incidents/{ref}/updates {"text": "..."}: a stakeholder update."""
+async def post_update(request: web.Request) -> Reply[CommandResult]:
+    """Post a stakeholder update (to the room and the broadcast channel)."""
     body = await _body(request, TextBody)
     return await _run(request, c.PostUpdate(body.text), status=201)
 
 
-async def add_note(request: web.Request) -> web.Response:
-    """POST /api/incidents/{ref}/notes {"text": "..."}"""
+async def add_note(request: web.Request) -> Reply[CommandResult]:
+    """Add a note to the timeline."""
     body = await _body(request, TextBody)
     return await _run(request, c.AddNote(body.text), status=201)
 
 
-async def set_reminders(request: web.Request) -> web.Response:
-    """POST /api/incidents/{ref}/reminders {"enabled": false} or {"snooze_minutes": 30}"""
+async def set_reminders(request: web.Request) -> Reply[CommandResult]:
+    """Turn update reminders on or off, or snooze them for some minutes."""
     body = await _body(request, RemindBody)
     until = None
     if body.snooze_minutes:
@@ -415,33 +450,33 @@ async def set_reminders(request: web.Request) -> web.Response:
     return await _run(request, c.SetReminders(enabled=body.enabled, until=until))
 
 
-async def get_timeline(request: web.Request) -> web.Response:
-    """GET /api/incidents/{ref}/timeline"""
+async def get_timeline(request: web.Request) -> Reply[Timeline]:
+    """The incident's timeline, oldest first."""
     runtime = _runtime(request)
     detail = await runtime.service.detail(
         _workspace(request), _number(request), reader=api_reader(request)
     )
-    return web.json_response({"timeline": [_entry_json(e, detail.names) for e in detail.timeline]})
+    return Reply(Timeline(timeline=[_entry_out(e, detail.names) for e in detail.timeline]))
 
 
-async def add_action_item(request: web.Request) -> web.Response:
-    """POST /api/incidents/{ref}/action-items {"text", "owner", "due"}"""
+async def add_action_item(request: web.Request) -> Reply[CommandResult]:
+    """Add an action item, optionally with an owner and a due time."""
     body = await _body(request, ActionItemBody)
     return await _run(request, c.AddActionItem(body.text, body.owner, body.due), status=201)
 
 
-async def patch_action_item(request: web.Request) -> web.Response:
-    """PATCH /api/incidents/{ref}/action-items/{item} {"done": true}"""
+async def patch_action_item(request: web.Request) -> Reply[CommandResult]:
+    """Mark an action item done, or not done."""
     body = await _body(request, ActionItemPatch)
     item = parse_id(request.match_info["item"], "action item")
     return await _run(request, c.SetActionItemDone(item, body.done))
 
 
 async def get_postmortem(request: web.Request) -> web.Response:
-    """GET /api/incidents/{ref}/postmortem?format=md|html|json"""
+    """The blameless postmortem as Markdown, HTML or JSON (``format``)."""
     fmt = request.query.get("format", "md")
     if fmt not in ("md", "html", "json"):
-        raise _bad_request("format: use md, html or json")
+        raise _bad_request("format: use md, html or json", field="format")
     runtime = _runtime(request)
     text = await render_postmortem(
         runtime.service,
@@ -455,3 +490,159 @@ async def get_postmortem(request: web.Request) -> web.Response:
 
 
 Fmt = Literal["md", "html", "json"]
+
+
+# -- the route table -----------------------------------------------------------------------
+
+REF = Param(
+    "ref",
+    "path",
+    Annotated[str, Field(pattern=r"^(?:[Ii][Nn][Cc]-?)?[1-9][0-9]{0,9}$", examples=["INC-1"])],
+    "the incident: ``INC-42`` or ``42``",
+    required=True,
+)
+ITEM = Param(
+    "item",
+    "path",
+    Annotated[int, Field(ge=1, le=MAX_ID, examples=[1])],
+    "the action item's id",
+    required=True,
+)
+LIMIT = Param("limit", "query", Annotated[int, Field(ge=1, le=MAX_LIST)], "page size (100)")
+OFFSET = Param("offset", "query", Annotated[int, Field(ge=0, le=MAX_OFFSET)], "rows to skip")
+STATUS_FILTER = Param(
+    "status",
+    "query",
+    list[Literal["open"] | Status],
+    "statuses to list, comma-separated; ``open`` means every open status",
+    explode=False,
+)
+SEVERITY_FILTER = Param("severity", "query", str, "a configured severity, e.g. SEV1")
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    str,
+    "a repeated request with the same key returns the first one's incident",
+)
+POSTMORTEM_FORMAT = Param("format", "query", Fmt, "md (default), html or json")
+
+
+def _command(
+    path: str,
+    handler: RouteHandler,
+    operation_id: str,
+    summary: str,
+    *,
+    body: type[BaseModel] | None = None,
+    status: int = 200,
+) -> Route:
+    """A command on one incident (POST): answers the incident after it and what changed."""
+    return Route(
+        "POST",
+        f"/api/incidents/{{ref}}{path}",
+        handler,
+        operation_id,
+        summary,
+        responses={status: CommandResult},
+        body=body,
+        params=(REF,),
+    )
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "GET",
+        "/api/incidents",
+        list_incidents,
+        "listIncidents",
+        "List incidents",
+        responses={200: IncidentList},
+        params=(STATUS_FILTER, SEVERITY_FILTER, LIMIT, OFFSET),
+    ),
+    Route(
+        "POST",
+        "/api/incidents",
+        declare_incident,
+        "declareIncident",
+        "Declare an incident",
+        responses={201: IncidentEnvelope, 200: IncidentEnvelope},
+        body=DeclareBody,
+        params=(IDEMPOTENCY_KEY,),
+    ),
+    Route(
+        "GET",
+        "/api/incidents/{ref}",
+        get_incident,
+        "getIncident",
+        "Get an incident",
+        responses={200: IncidentDetailOut},
+        params=(REF,),
+    ),
+    Route(
+        "PATCH",
+        "/api/incidents/{ref}",
+        edit_incident,
+        "editIncident",
+        "Edit an incident's fields",
+        responses={200: IncidentEnvelope},
+        body=FieldsBody,
+        params=(REF,),
+    ),
+    _command("/acknowledge", acknowledge, "acknowledgeIncident", "Acknowledge"),
+    _command("/status", change_status, "changeStatus", "Change the status", body=StatusBody),
+    _command(
+        "/severity", change_severity, "changeSeverity", "Change the severity", body=SeverityBody
+    ),
+    _command("/roles", assign_role, "assignRole", "Assign a role", body=RoleBody),
+    _command(
+        "/updates",
+        post_update,
+        "postUpdate",
+        "Post a stakeholder update",
+        body=TextBody,
+        status=201,
+    ),
+    _command("/notes", add_note, "addNote", "Add a note", body=TextBody, status=201),
+    _command("/reminders", set_reminders, "setReminders", "Set update reminders", body=RemindBody),
+    Route(
+        "GET",
+        "/api/incidents/{ref}/timeline",
+        get_timeline,
+        "getTimeline",
+        "Get the timeline",
+        responses={200: Timeline},
+        params=(REF,),
+    ),
+    _command(
+        "/action-items",
+        add_action_item,
+        "addActionItem",
+        "Add an action item",
+        body=ActionItemBody,
+        status=201,
+    ),
+    Route(
+        "PATCH",
+        "/api/incidents/{ref}/action-items/{item}",
+        patch_action_item,
+        "setActionItemDone",
+        "Mark an action item done",
+        responses={200: CommandResult},
+        body=ActionItemPatch,
+        params=(REF, ITEM),
+    ),
+    Route(
+        "GET",
+        "/api/incidents/{ref}/postmortem",
+        get_postmortem,
+        "getPostmortem",
+        "Export the postmortem",
+        responses={
+            200: Text(
+                ("text/markdown", "text/html", "application/json"),
+                "the postmortem in the format asked for",
+            )
+        },
+        params=(REF, POSTMORTEM_FORMAT),
+    ),
+)

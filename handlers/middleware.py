@@ -17,13 +17,14 @@ from bot.domain.errors import (
     PermissionDenied,
 )
 from handlers.appkeys import RUNTIME
+from handlers.openapi_models import error_json
 
 log = logging.getLogger(__name__)
 
 
 def json_error(status: int, message: str, **extra: object) -> web.Response:
-    """A JSON error body: ``{"error": message, ...}``."""
-    return web.json_response({"error": message, **extra}, status=status)
+    """A JSON error body: ``{"error": message, ...}`` (an ``ErrorBody``, as documented)."""
+    return web.json_response(error_json(message, **extra), status=status)
 
 
 def _status_for(exc: DomainError) -> int:
