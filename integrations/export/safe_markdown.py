@@ -43,7 +43,7 @@ def _parser() -> MarkdownIt:
 
 def render_markdown_html(text: str) -> str:
     """``text`` (Markdown) as an HTML fragment: no raw HTML, no images, only http(s) links."""
-    return _parser().render(text or "")
+    return str(_parser().render(text or ""))
 
 
 def markdown_options() -> dict[str, Any]:

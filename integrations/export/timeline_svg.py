@@ -23,17 +23,8 @@ from html import escape
 
 from bot.domain.metrics import Metrics
 from bot.domain.model import EventKind, Incident, Status, TimelineEntry
+from bot.postmortem import PICTURE_KINDS
 
-# The entries the picture draws; a caller reading the timeline may ask for these kinds only.
-PICTURE_KINDS: frozenset[EventKind] = frozenset(
-    {
-        EventKind.DECLARED,
-        EventKind.STATUS_CHANGED,
-        EventKind.STATUS_UPDATE,
-        EventKind.ALERT_FIRING,
-        EventKind.ALERT_RESOLVED,
-    }
-)
 # Marks per lane beyond which the rest are counted, not drawn (a picture is not a table).
 MAX_MARKS = 300
 WIDTH = 960
@@ -135,9 +126,9 @@ def picture_of(
     if not ongoing:
         resolved = resolved or incident.resolved_at or incident.closed_at
     milestones = [Mark(declared, "Declared", _MILESTONE)]
-    for label, at in (("Acknowledged", ack), ("Mitigated", mitigated), ("Resolved", resolved)):
-        if at is not None:
-            milestones.append(Mark(max(_utc(at), declared), label, _MILESTONE))
+    for label, when in (("Acknowledged", ack), ("Mitigated", mitigated), ("Resolved", resolved)):
+        if when is not None:
+            milestones.append(Mark(max(_utc(when), declared), label, _MILESTONE))
     end = max(latest, *(m.at for m in milestones))
     if ongoing:
         end = max(end, _utc(now))
