@@ -225,6 +225,8 @@ def _exports(number: int) -> str:
     )
     return (
         '<div class="no-print"><h2 id="postmortem">Postmortem</h2>'
+        f'<p><a href="/incidents/{number}/postmortem">Open the postmortem editor</a>: '
+        "sections, timeline picture, action items and review.</p>"
         f'<p class="exports">Export: {links}</p></div>'
     )
 
