@@ -204,7 +204,8 @@ border-bottom:1px solid var(--line)}
 .items form{margin:0}
 .exports{display:flex;gap:1rem;flex-wrap:wrap}
 .narrow{max-width:28rem}
-.picture{margin:0 0 1rem}.picture svg{display:block;width:100%;height:auto}
+.picture{margin:0 0 1rem}.scroll-x{overflow-x:auto}
+.picture svg{display:block;width:100%;min-width:40rem;height:auto}.card>h2{margin-top:0}
 .pm summary{cursor:pointer;font-weight:700;color:var(--link);margin:.5rem 0}
 .pm-buttons{display:flex;gap:.75rem;flex-wrap:wrap}.md{overflow-wrap:anywhere}
 .pm-preview,.conflict{border:2px dashed var(--line);border-radius:.4rem;padding:.5rem .8rem;

@@ -94,7 +94,8 @@ def postmortem_page(
 </nav>{flash}
 <p class="exports no-print">Export: {exports}</p>
 <figure id="picture" class="picture"><figcaption><h2>Timeline at a glance</h2></figcaption>
-{picture}</figure>
+<div class="scroll-x" tabindex="0" role="region" aria-label="Timeline picture (scrolls sideways
+ on narrow screens)">{picture}</div></figure>
 <div id="sections">{sections}</div>
 {_action_items(detail, viewer.csrf, view)}
 {_review(detail, viewer.csrf, view.can_edit)}"""
