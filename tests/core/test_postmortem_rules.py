@@ -14,6 +14,7 @@ from bot.domain.decide import MAX_SECTION, Actor, apply, decide
 from bot.domain.errors import EditConflict, InvalidCommand
 from bot.domain.model import POSTMORTEM_SECTIONS, EventKind, Incident, Status, text_version
 from bot.domain.policy import Policy
+from bot.notify import NotifyContext, plan
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 POLICY: Policy = Settings(_env_file=None).policy()
@@ -109,3 +110,22 @@ def test_a_review_stands_through_edits_which_show_as_edited_since_review() -> No
     assert [e.kind for e in events] == [EventKind.POSTMORTEM_REVIEWED]
     rereviewed = run(edited, c.MarkPostmortemReviewed(), minutes=3)
     assert not rereviewed.edited_since_review
+
+
+@pytest.mark.parametrize(
+    ("field", "posts"),
+    [
+        ("impact", True),  # the room's summary shows the impact
+        ("root_cause", False),
+        ("lessons", False),
+        ("what_went_wrong", False),
+    ],
+)
+def test_only_sections_the_chat_summary_shows_update_chat(field: str, posts: bool) -> None:
+    ctx = NotifyContext(("slack",), POLICY)
+    before = resolved(id=9, origin="slack", severity="SEV1")
+    events = decide(before, c.EditField(field, "text"), actor=ALICE, now=T0, policy=POLICY)
+    intents = plan(before, apply(before, events, POLICY), events, ctx)
+    assert bool(intents) is posts
+    review = decide(before, c.MarkPostmortemReviewed(), actor=ALICE, now=T0, policy=POLICY)
+    assert plan(before, apply(before, review, POLICY), review, ctx) == []
