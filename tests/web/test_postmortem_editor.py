@@ -101,6 +101,8 @@ async def test_a_responder_saves_a_section_and_sees_it_rendered_as_markdown(
     assert 'role="status">Section saved.' in page
     assert "<strong>Checkout</strong> failed" in page
     assert "<li>card payments</li>" in page
+    _, incident_page = await alice.get("/incidents/1")
+    assert '<h2>Impact</h2><div class="md"><p><strong>Checkout</strong> failed' in incident_page
     log = await runtime.db.run(lambda repo: repo.audit_entries("default"))
     edit = [e for e in log if e.action == "edit_field"][-1]
     assert (edit.actor, edit.surface) == ("oidc:alice", "web")
