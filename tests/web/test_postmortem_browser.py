@@ -79,6 +79,8 @@ async def test_edit_preview_save_and_conflict_with_the_keyboard(
             await expect(preview.locator("strong")).to_have_text("A third")
             await expect(preview).to_contain_text("<b>for 40m</b>")  # shown as text
             assert await page.locator("#p-impact b").count() == 0
+            # The script fetched it: the page did not post the form and reload.
+            await expect(page).to_have_url(f"{base_url}/incidents/1/postmortem")
             await page.screenshot(path=f"{SHOTS}-preview.png", full_page=True)
 
             await page.keyboard.press("Shift+Tab")  # back to Save
