@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain.model import Event, EventKind, Incident
+from bot.domain.model import POSTMORTEM_SECTIONS, Event, EventKind, Incident
 from bot.domain.policy import Policy
 from bot.domain.snapshot import IncidentSnapshot, incident_snapshot
 from bot.outbox_types import Action, OutboxIntent
@@ -30,6 +30,8 @@ _VISIBLE = frozenset(
         EventKind.PRIVACY_CHANGED,
     }
 )
+# Postmortem sections the chat summary does not show: editing them posts nothing to chat.
+_UNSHOWN_FIELDS = frozenset(POSTMORTEM_SECTIONS) - {"impact"}
 # Events worth a line in the room when they did not come from the room itself.
 _ROOM_NOTICE = frozenset(
     {EventKind.STATUS_CHANGED, EventKind.SEVERITY_CHANGED, EventKind.ROLE_ASSIGNED}
@@ -103,7 +105,11 @@ def plan(
     """Deliveries for one committed change. ``from_room`` skips echoing a room command back."""
     assert after.id is not None
     iid = after.id
-    kinds = {ev.kind for ev in events}
+    kinds = {
+        ev.kind
+        for ev in events
+        if ev.kind is not EventKind.FIELD_CHANGED or ev.data.get("field") not in _UNSHOWN_FIELDS
+    }
     snapshot = incident_snapshot(after, ctx.policy, ctx.base_url)
     out: list[_Draft] = []
     home = home_platform(after, ctx)

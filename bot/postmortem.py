@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import TypeVar
 
 from bot.domain.alert import StoredAlert
 from bot.domain.errors import NotFound
 from bot.domain.metrics import METRIC_KINDS, Metrics, compute_metrics
-from bot.domain.model import ActionItem, Incident, StatusUpdate, TimelineEntry
+from bot.domain.model import ActionItem, EventKind, Incident, StatusUpdate, TimelineEntry
 from bot.domain.policy import Policy
 from bot.people import NAMED_KINDS, ids_to_name
 from bot.repository import Repo
@@ -23,6 +24,19 @@ from bot.security.membership import EVERYONE, Reader, role_members
 from bot.service import IncidentService, require_visible
 
 T = TypeVar("T")
+
+# The timeline entries the postmortem's picture draws (integrations.export.timeline_svg).
+PICTURE_KINDS: frozenset[EventKind] = frozenset(
+    {
+        EventKind.DECLARED,
+        EventKind.STATUS_CHANGED,
+        EventKind.STATUS_UPDATE,
+        EventKind.ALERT_FIRING,
+        EventKind.ALERT_RESOLVED,
+    }
+)
+# More entries than a picture can show apart; it draws these and says how many it left out.
+PICTURE_ENTRIES_READ = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +54,8 @@ class PostmortemFacts:
     base_url: str
     # Display names by actor id for the timeline and the roles (bot.people).
     names: dict[str, str] = field(default_factory=dict)
+    # The entries the timeline picture draws, read apart from ``timeline`` (which streams).
+    picture_entries: list[TimelineEntry] = field(default_factory=list)
 
 
 async def render_postmortem(
@@ -78,10 +94,16 @@ async def render_postmortem(
             generated_at=now,
             base_url=base_url,
             names=names,
+            picture_entries=picture_entries(repo, incident.id),
         )
         return render(facts)
 
     return await service.uow.run(work)
+
+
+def picture_entries(repo: Repo, incident_id: int) -> list[TimelineEntry]:
+    """The first entries of the kinds the timeline picture draws, in time order."""
+    return list(islice(repo.timeline(incident_id, kinds=PICTURE_KINDS), PICTURE_ENTRIES_READ))
 
 
 async def _names(service: IncidentService, workspace: str, number: int) -> dict[str, str]:

@@ -127,6 +127,7 @@ class FieldsBody(_Body):
     contributing_factors: str | None = None
     what_went_well: str | None = None
     what_went_wrong: str | None = None
+    lessons: str | None = None
     runbook_url: str | None = None
 
 

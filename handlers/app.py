@@ -27,6 +27,7 @@ from handlers import (
     teams,
     throttle,
     web_admin,
+    web_postmortem,
     web_sessions,
     webhooks,
 )
@@ -81,6 +82,7 @@ def create_app(
     web_ui.register(app)
     web_admin.register(app)
     web_sessions.register(app)
+    web_postmortem.register(app)
     webhooks.register(app)
     for platform in PLATFORMS:
         platform.mount(app)

@@ -192,6 +192,7 @@ def _viewer(request: web.Request, session: sess.Session) -> Viewer:
 def _actor(session: sess.Session) -> Actor:
     # Only admins skip the core's commander checks, as SITREP_ADMINS do in chat; the
     # shared-token operator of a single-user install counts as one.
+    # The surface is the web whatever the id looks like (an OIDC subject, a Slack user id).
     return Actor(
         id=session.actor_id,
         display=session.name,

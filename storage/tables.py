@@ -59,6 +59,7 @@ class IncidentRow(SQLModel, table=True):
     )
     what_went_well: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     what_went_wrong: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    lessons: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     runbook_url: str = Field(default="", max_length=2000)
     severity: str = Field(max_length=32)
     status: str = Field(max_length=32)
@@ -76,6 +77,9 @@ class IncidentRow(SQLModel, table=True):
     last_update_at: datetime | None = utc_col()
     next_update_due_at: datetime | None = utc_col(index=True)
     reminders_enabled: bool = True
+    postmortem_reviewed_at: datetime | None = utc_col()
+    postmortem_reviewed_by: str | None = Field(default=None, max_length=200)
+    postmortem_edited_at: datetime | None = utc_col()
     version: int = 0
 
 

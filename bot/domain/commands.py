@@ -68,8 +68,17 @@ class SetActionItemDone:
 
 @dataclass(frozen=True, slots=True)
 class EditField:
+    """Set a text field. ``base``, when given, is the ``text_version`` of the text the edit
+    started from: if the field has changed since, the edit is refused (EditConflict)."""
+
     field: str
     value: str
+    base: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPostmortemReviewed:
+    """Record that the postmortem was reviewed (by the actor, now)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +151,7 @@ Command = (
     | AddActionItem
     | SetActionItemDone
     | EditField
+    | MarkPostmortemReviewed
     | SetReminders
     | CaptureMessage
     | EditCapturedMessage

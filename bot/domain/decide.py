@@ -13,22 +13,26 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain import commands as c
-from bot.domain.errors import InvalidCommand, InvalidTransition, PermissionDenied
+from bot.domain.errors import EditConflict, InvalidCommand, InvalidTransition, PermissionDenied
 from bot.domain.limits import check_time
 from bot.domain.model import (
     EDITABLE_FIELDS,
     MITIGATED_STATUSES,
+    POSTMORTEM_SECTIONS,
     TRANSITIONS,
     Event,
     EventKind,
     Incident,
     Role,
     Status,
+    text_version,
 )
 from bot.domain.policy import Policy, UnknownSeverity
 
 MAX_TITLE = 200
 MAX_TEXT = 4000
+# A postmortem section is a document, not a chat line.
+MAX_SECTION = 20000
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,17 +155,24 @@ def decide(
             kind = EventKind.ACTION_ITEM_DONE if done else EventKind.ACTION_ITEM_REOPENED
             verb = "completed" if done else "reopened"
             return [Event(kind, now, actor.id, f"Action item #{item_id} {verb}", {"id": item_id})]
-        case c.EditField(field=name, value=value):
+        case c.EditField(field=name, value=value, base=base):
             if name not in EDITABLE_FIELDS:
                 raise InvalidCommand(
                     f"unknown field {name!r}; editable fields: {', '.join(EDITABLE_FIELDS)}"
                 )
             limit = MAX_TITLE if name == "title" else MAX_TEXT
+            if name in POSTMORTEM_SECTIONS:
+                limit = MAX_SECTION
             value = _clean(value, name, limit, required=name == "title")
             if name == "runbook_url":
                 value = runbook_url(value)
-            if getattr(incident, name) == value:
+            current = getattr(incident, name)
+            if current == value:
                 return []
+            # Checked under the incident's row lock (the service reads it for update), so of
+            # two edits based on the same text exactly one wins and the other sees this.
+            if base is not None and text_version(current) != base:
+                raise EditConflict(incident.ref, name, current, text_version(current))
             label = name.replace("_", " ")
             return [
                 Event(
@@ -171,6 +182,16 @@ def decide(
                     f"{label.capitalize()} set",
                     {"field": name, "value": value, "previous": getattr(incident, name)},
                 )
+            ]
+        case c.MarkPostmortemReviewed():
+            if incident.is_open:
+                raise InvalidCommand(
+                    f"{incident.ref} is {incident.status}; review its postmortem once resolved"
+                )
+            if incident.postmortem_reviewed_at is not None and not incident.edited_since_review:
+                return []
+            return [
+                Event(EventKind.POSTMORTEM_REVIEWED, now, actor.id, "Postmortem marked reviewed")
             ]
         case c.SetReminders(enabled=enabled, until=until):
             if not incident.is_open:
@@ -365,7 +386,11 @@ def _changes_for(inc: Incident, ev: Event) -> dict[str, Any]:
         case EventKind.STATUS_UPDATE:
             return {"last_update_at": ev.at}
         case EventKind.FIELD_CHANGED:
+            if d["field"] in POSTMORTEM_SECTIONS:
+                return {d["field"]: d["value"], "postmortem_edited_at": ev.at}
             return {d["field"]: d["value"]}
+        case EventKind.POSTMORTEM_REVIEWED:
+            return {"postmortem_reviewed_at": ev.at, "postmortem_reviewed_by": ev.actor}
         case EventKind.PRIVACY_CHANGED:
             return {"private": bool(d["private"])}
         case EventKind.REMINDERS_CHANGED:

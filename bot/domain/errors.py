@@ -29,6 +29,25 @@ class Conflict(DomainError):
     """The state changed underneath the request."""
 
 
+class EditConflict(Conflict):
+    """A text edit based on a version of the field that is no longer current."""
+
+    def __init__(self, ref: str, field: str, current: str, version: str) -> None:
+        label = field.replace("_", " ")
+        super().__init__(
+            f"{label.capitalize()} of {ref} was changed by someone else after you started "
+            "editing; nothing was saved. Their text is current now: merge your change into it "
+            "and save again."
+        )
+        self.field = field
+        self.current = current
+        self.version = version
+
+    def details(self) -> dict[str, object]:
+        """The current text and its version, so the editor can show it and retry on it."""
+        return {"field": self.field, "current": self.current, "version": self.version}
+
+
 class InvalidTransition(DomainError):
     """A status change the lifecycle does not allow."""
 

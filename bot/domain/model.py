@@ -5,6 +5,7 @@ Everything here is immutable and platform-free. Times are timezone-aware UTC.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -75,6 +76,7 @@ class EventKind(StrEnum):
     MESSAGE_DELETED = "message_deleted"
     PAGED = "paged"
     PAGE_ACKNOWLEDGED = "page_acknowledged"
+    POSTMORTEM_REVIEWED = "postmortem_reviewed"
 
 
 # Free-text fields a responder may set; the postmortem renders them.
@@ -86,8 +88,28 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "contributing_factors",
     "what_went_well",
     "what_went_wrong",
+    "lessons",
     "runbook_url",
 )
+
+# The written sections of a postmortem, in the order the editor and the exports show them.
+POSTMORTEM_SECTIONS: tuple[str, ...] = (
+    "impact",
+    "root_cause",
+    "contributing_factors",
+    "what_went_well",
+    "what_went_wrong",
+    "lessons",
+)
+
+
+def text_version(text: str) -> str:
+    """The version of a section's text an edit is based on: a fingerprint of the text itself.
+
+    Per section and by content, so two people editing different sections (or anything else on
+    the incident changing) never conflict, and a stale edit is caught whatever came between.
+    """
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +143,7 @@ class Incident:
     contributing_factors: str = ""
     what_went_well: str = ""
     what_went_wrong: str = ""
+    lessons: str = ""
     runbook_url: str = ""
     private: bool = False
     commander: str | None = None
@@ -134,6 +157,11 @@ class Incident:
     last_update_at: datetime | None = None
     next_update_due_at: datetime | None = None
     reminders_enabled: bool = True
+    # Who marked the postmortem reviewed and when; the review stands through later edits,
+    # which ``postmortem_edited_at`` records so pages can say "edited since review".
+    postmortem_reviewed_at: datetime | None = None
+    postmortem_reviewed_by: str | None = None
+    postmortem_edited_at: datetime | None = None
     version: int = 0
 
     @property
@@ -145,6 +173,12 @@ class Incident:
     def is_open(self) -> bool:
         """True until resolved or closed."""
         return self.status.is_open
+
+    @property
+    def edited_since_review(self) -> bool:
+        """True when a postmortem section changed after the last review."""
+        reviewed, edited = self.postmortem_reviewed_at, self.postmortem_edited_at
+        return reviewed is not None and edited is not None and edited > reviewed
 
     def role_holder(self, role: Role) -> str | None:
         """Who holds a role, if anyone."""

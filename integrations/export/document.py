@@ -27,6 +27,8 @@ from bot.domain.metrics import METRIC_KINDS, Metrics, compute_metrics
 from bot.domain.model import ActionItem, EventKind, Incident, Role, StatusUpdate, TimelineEntry
 from bot.domain.policy import Policy, UnknownSeverity
 from bot.people import shown_name, shown_text
+from bot.postmortem import PICTURE_ENTRIES_READ, PICTURE_KINDS
+from integrations.export.timeline_svg import Picture, picture_of
 
 SCHEMA = "sitrep.postmortem/v1"
 
@@ -144,6 +146,11 @@ SECTION_PROMPTS: tuple[tuple[str, str, str], ...] = (
         "To be written: where did the response struggle? Describe the gaps, not who fell "
         "into them.",
     ),
+    (
+        "lessons",
+        "Lessons learned",
+        "To be written: what did we learn, and what will we do differently next time?",
+    ),
 )
 ACTION_ITEMS_PROMPT = (
     "No action items yet. What would stop this from happening again, or make it easier "
@@ -173,6 +180,8 @@ class Postmortem:
     generated_at: datetime
     url: str = ""
     names: Mapping[str, str] = field(default_factory=dict)
+    # The timeline picture (integrations.export.timeline_svg); None when it could not be drawn.
+    picture: Picture | None = None
 
     def who(self, entry: TimelineEntry) -> str:
         """The name a timeline entry shows for its actor (bot.people.shown_name)."""
@@ -235,14 +244,30 @@ def build_postmortem(
     base_url: str = "",
     metrics: Metrics | None = None,
     names: Mapping[str, str] | None = None,
+    picture_entries: Iterable[TimelineEntry] | None = None,
 ) -> Postmortem:
-    """Gather an incident's postmortem; pass ``metrics`` or a re-iterable timeline to stream."""
+    """Gather an incident's postmortem; pass ``metrics`` or a re-iterable timeline to stream.
+
+    The timeline picture is drawn from ``picture_entries`` (bot.postmortem.picture_entries) or,
+    without them, from a re-iterable timeline; a one-shot timeline gets no picture.
+    """
     held: Iterable[TimelineEntry]
     if metrics is None:
         # A generator cannot be read twice, and the metrics come before the timeline in every
         # format: keep its entries (the one path that costs memory, see module docstring).
         held = tuple(timeline) if isinstance(timeline, Iterator) else timeline
-        metrics = compute_metrics(incident.declared_at, (e for e in held if e.kind in METRIC_KINDS))
+        # One pass picks out what the metrics and (unless given) the picture need; the
+        # picture's share is capped, so a TimelineSource pass stays flat.
+        marks: list[TimelineEntry] = []
+        timed: list[TimelineEntry] = []
+        for e in held:
+            if e.kind in METRIC_KINDS:
+                timed.append(e)
+            if e.kind in PICTURE_KINDS and len(marks) < PICTURE_ENTRIES_READ:
+                marks.append(e)
+        metrics = compute_metrics(incident.declared_at, timed)
+        if picture_entries is None:
+            picture_entries = marks
     else:
         held = _OneShot(timeline) if isinstance(timeline, Iterator) else timeline
 
@@ -276,6 +301,11 @@ def build_postmortem(
         for key, heading, prompt in SECTION_PROMPTS
     )
     url = f"{base_url.rstrip('/')}/incidents/{incident.number}" if base_url else ""
+    if picture_entries is None and isinstance(held, list | tuple):
+        picture_entries = held  # already in memory; a TimelineSource is not read again
+    picture = None
+    if picture_entries is not None:
+        picture = picture_of(incident, picture_entries, generated_at, metrics=metrics)
     return Postmortem(
         incident=incident,
         severity_description=description,
@@ -292,6 +322,7 @@ def build_postmortem(
         generated_at=generated_at,
         url=url,
         names=names,
+        picture=picture,
     )
 
 
@@ -365,6 +396,18 @@ def entry_flags(entry: TimelineEntry) -> tuple[str, ...]:
     if entry.data.get("edited"):
         flags.append("edited in chat")
     return tuple(flags)
+
+
+def review_note(doc: Postmortem) -> str:
+    """Who reviewed the postmortem and when, and whether it changed since."""
+    inc = doc.incident
+    if inc.postmortem_reviewed_at is None:
+        return "not reviewed yet"
+    who = inc.postmortem_reviewed_by or "someone"
+    note = f"reviewed by {doc.names.get(who, who)} at {fmt_utc(inc.postmortem_reviewed_at)}"
+    if inc.edited_since_review:
+        note += f"; edited since review (last edit {fmt_utc(inc.postmortem_edited_at)})"
+    return note
 
 
 def duration_note(doc: Postmortem) -> str:

@@ -29,9 +29,12 @@ from integrations.export.document import (
     iso_z,
     kind_label,
     one_line,
+    review_note,
     safe_url,
     seconds,
 )
+from integrations.export.safe_markdown import render_markdown_html
+from integrations.export.timeline_svg import timeline_svg
 
 STYLE = """
 :root { color-scheme: light; }
@@ -47,6 +50,10 @@ h2 { font-size: 1.3rem; margin: 2rem 0 .6rem; padding-bottom: .25rem;
 h3 { font-size: 1rem; margin: 1.2rem 0 .3rem; }
 p, ul, dl { margin: .4rem 0 .8rem; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.md { overflow-wrap: anywhere; }
+.md pre { white-space: pre-wrap; background: #f0f2f5; padding: .5rem; }
+.picture { margin: .4rem 0 1rem; color: #1b1f24; }
+.picture svg { display: block; max-width: 100%; height: auto; }
 .note { color: #57606a; font-style: italic; }
 .prompt { color: #8a5a00; background: #fff8e6; border-left: 3px solid #e0a100;
   padding: .4rem .7rem; font-style: italic; }
@@ -104,7 +111,8 @@ def _link(url: str, label: str) -> str:
 def _section(out: TextIO, section: Section) -> None:
     out.write(f'<section id="{esc(section.key)}"><h2>{esc(section.heading)}</h2>\n')
     if section.written:
-        out.write(f'<p class="text">{esc(section.text.strip())}</p>')
+        # Sections are Markdown (the editor's preview shows the same): no raw HTML, web links.
+        out.write(f'<div class="md">{render_markdown_html(section.text.strip())}</div>')
     else:
         out.write(f'<p class="prompt">{esc(section.prompt)}</p>')
     out.write("</section>\n")
@@ -156,6 +164,7 @@ def render_html(doc: Postmortem, out: TextIO) -> None:
         facts.append(("Incident page", _link(doc.url, doc.url)))
     if safe_url(inc.runbook_url):
         facts.append(("Runbook", _link(inc.runbook_url, inc.runbook_url)))
+    facts.append(("Review", esc(review_note(doc))))
     facts.append(("Generated", _time(doc.generated_at)))
     out.write('<dl class="facts">\n')
     out.write("".join(f"<dt>{label}</dt><dd>{value}</dd>\n" for label, value in facts))
@@ -181,7 +190,20 @@ def render_html(doc: Postmortem, out: TextIO) -> None:
         )
     out.write("</tbody></table></section>\n")
 
-    for key in ("root_cause", "contributing_factors", "what_went_well", "what_went_wrong"):
+    if doc.picture is not None:
+        out.write(
+            '<section id="timeline-picture"><h2>Timeline at a glance</h2>\n'
+            f'<div class="picture">{timeline_svg(doc.picture, ident="pm-picture")}</div>'
+            "</section>\n"
+        )
+
+    for key in (
+        "root_cause",
+        "contributing_factors",
+        "what_went_well",
+        "what_went_wrong",
+        "lessons",
+    ):
         _section(out, doc.section(key))
 
     out.write('<section id="action-items"><h2>Action items</h2>\n')

@@ -91,6 +91,14 @@ def header_json(doc: Postmortem) -> dict[str, Any]:
             }
             for s in doc.sections
         },
+        "review": {
+            "reviewed_at": iso_z(inc.postmortem_reviewed_at),
+            "reviewed_by": inc.postmortem_reviewed_by,
+            "reviewed_by_name": doc.names.get(inc.postmortem_reviewed_by or "")
+            or inc.postmortem_reviewed_by,
+            "edited_at": iso_z(inc.postmortem_edited_at),
+            "edited_since_review": inc.edited_since_review,
+        },
         "action_items": [
             {
                 "id": item.id,

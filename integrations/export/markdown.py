@@ -28,6 +28,7 @@ from integrations.export.document import (
     fmt_utc,
     kind_label,
     one_line,
+    review_note,
     safe_url,
 )
 
@@ -130,6 +131,7 @@ def render_markdown(doc: Postmortem, out: TextIO) -> None:
         facts.append(("Incident page", f"<{md_url(doc.url)}>"))
     if safe_url(inc.runbook_url):
         facts.append(("Runbook", f"<{md_url(inc.runbook_url)}>"))
+    facts.append(("Review", md_inline(review_note(doc))))
     facts.append(("Generated", fmt_utc(doc.generated_at)))
     out.write("".join(f"- **{label}:** {value}\n" for label, value in facts) + "\n")
 
@@ -145,7 +147,13 @@ def render_markdown(doc: Postmortem, out: TextIO) -> None:
         out.write(f"| {m.label} | {format_duration(m.duration)} | {fmt_utc(m.at)} |\n")
     out.write("\n")
 
-    for key in ("root_cause", "contributing_factors", "what_went_well", "what_went_wrong"):
+    for key in (
+        "root_cause",
+        "contributing_factors",
+        "what_went_well",
+        "what_went_wrong",
+        "lessons",
+    ):
         _section(out, doc.section(key))
 
     out.write("## Action items\n\n")

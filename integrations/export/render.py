@@ -79,5 +79,6 @@ def render_facts(facts: PostmortemFacts, fmt: str) -> str:
         base_url=facts.base_url,
         metrics=facts.metrics,
         names=facts.names,
+        picture_entries=facts.picture_entries,
     )
     return render_to_string(doc, fmt)

@@ -11,6 +11,7 @@ from bot.domain.model import TRANSITIONS, ActionItem, Incident, Role, Status, Ti
 from bot.domain.policy import Policy, UnknownSeverity
 from bot.people import shown_name, shown_text
 from bot.service import IncidentDetail
+from integrations.export.safe_markdown import render_markdown_html
 from integrations.web.layout import (
     Viewer,
     csrf_field,
@@ -132,10 +133,10 @@ def _holder(who: str | None) -> str:
 
 
 def _texts(i: Incident) -> str:
-    out = ""
-    for heading, text in (("Summary", i.summary), ("Impact", i.impact)):
-        if text:
-            out += f"<h2>{heading}</h2>{multiline(text)}"
+    out = f"<h2>Summary</h2>{multiline(i.summary)}" if i.summary else ""
+    if i.impact:
+        # A postmortem section: Markdown, rendered as the postmortem editor shows it.
+        out += f'<h2>Impact</h2><div class="md">{render_markdown_html(i.impact)}</div>'
     return out or '<h2>Summary</h2><p class="muted">No summary yet.</p>'
 
 
@@ -226,6 +227,8 @@ def _exports(number: int) -> str:
     )
     return (
         '<div class="no-print"><h2 id="postmortem">Postmortem</h2>'
+        f'<p><a href="/incidents/{number}/postmortem">Open the postmortem editor</a>: '
+        "sections, timeline picture, action items and review.</p>"
         f'<p class="exports">Export: {links}</p></div>'
     )
 

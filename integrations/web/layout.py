@@ -212,6 +212,12 @@ border-bottom:1px solid var(--line)}
 .items form{margin:0}
 .exports{display:flex;gap:1rem;flex-wrap:wrap}
 .narrow{max-width:28rem}
+.picture{margin:0 0 1rem}.scroll-x{overflow-x:auto}
+.picture svg{display:block;width:100%;min-width:40rem;height:auto}.card>h2{margin-top:0}
+.pm summary{cursor:pointer;font-weight:700;color:var(--link);margin:.5rem 0}
+.pm-buttons{display:flex;gap:.75rem;flex-wrap:wrap}.md{overflow-wrap:anywhere}
+.pm-preview,.conflict{border:2px dashed var(--line);border-radius:.4rem;padding:.5rem .8rem;
+margin:.75rem 0}.conflict{border:2px solid var(--err-fg);background:var(--err-bg)}
 @page{margin:1.5cm}
 @media print{.top,.skip,aside,form,.quick,.notice,.no-print{display:none!important}
 body{font-size:11pt;color:#000;background:#fff}main{max-width:none;padding:0}
@@ -237,6 +243,23 @@ JS = """\
     local.className = "local";
     local.textContent = fmt.format(at) + " (your time)";
     el.after(local);
+  });
+  // Postmortem editor: Preview renders in place (the server renders; without this the
+  // button posts the form and the page comes back with the preview).
+  document.querySelectorAll("form[data-preview]").forEach(function (form) {
+    var out = document.getElementById(form.dataset.preview);
+    var button = form.querySelector("button[value=preview]");
+    if (!out || !button || !window.fetch) { return; }
+    button.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      fetch(form.dataset.previewUrl, {method: "POST", credentials: "same-origin",
+        body: new URLSearchParams(new FormData(form))})
+        .then(function (r) { if (!r.ok) { throw r; } return r.text(); })
+        .then(function (html) {
+          out.innerHTML = "<h3>Preview</h3>" + html; out.hidden = false;
+        })
+        .catch(function () { out.textContent = "Preview failed; try Save or reload."; });
+    });
   });
   // A double-clicked "Post update" must not post the update twice.
   document.querySelectorAll("form[method=post]").forEach(function (form) {

@@ -302,9 +302,11 @@ def test_written_sections_replace_their_placeholders(fmt: str) -> None:
         contributing_factors="No canary stage",
         what_went_well="Alert fired within a minute",
         what_went_wrong="Rollback took twenty minutes",
+        lessons="Pool limits belong in the deploy checklist",
     )
     out = render_to_string(make_doc(full), fmt)
     for text in (
+        "Pool limits belong in the deploy checklist",
         "A connection pool limit shipped with the payments deploy",
         "No canary stage",
         "Alert fired within a minute",
@@ -420,6 +422,7 @@ def test_json_parses_with_schema_seconds_and_timeline() -> None:
         "role_names",
         "metrics",
         "sections",
+        "review",
         "action_items",
         "status_updates",
         "alerts",
