@@ -19,7 +19,7 @@ from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import EventKind, Role, Status, text_version
 from bot.runtime import Runtime
-from bot.security.access import Access, Person
+from bot.security.access import Access
 from integrations.web import session as sess
 from tests.web.support import CSRF, OPERATOR, Client, declare
 
@@ -61,8 +61,8 @@ async def signed_in(
     client: Client, runtime: Runtime, actor: str, role: Access = Access.RESPONDER
 ) -> Person_:
     key = "\0".join(["", "", SECRET])
-    _, cookie = sess.person_session(key, runtime.clock.now(), Person(actor, actor, role))
-    headers = {"Cookie": f"{sess.COOKIE}={cookie}"}
+    _, secret = await runtime.sessions.open(actor, actor, role)
+    headers = {"Cookie": f"{sess.COOKIE}={sess.cookie_value(key, secret)}"}
     page = await (await client.get("/incidents", headers=headers)).text()
     match = CSRF.search(page)
     assert match is not None, page
