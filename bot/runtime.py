@@ -22,6 +22,7 @@ from bot.notify import NotifyContext
 from bot.people import CachedPeople
 from bot.ports import ChatPort, Clock, SystemClock
 from bot.repository import Database, UnitOfWork
+from bot.search.service import SearchService
 from bot.service import IncidentService
 from bot.telemetry import Telemetry
 
@@ -45,6 +46,7 @@ class Runtime(Generic[DB]):
     tokens: TokenRegistry
     audit: AuditLog
     people: CachedPeople
+    search: SearchService
     ports: dict[str, ChatPort] = field(default_factory=dict)
     worker: OutboxWorker | None = None
     accepting: bool = True
@@ -110,6 +112,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
         tokens=TokenRegistry(db, clock),
         audit=AuditLog(db, settings.workspace),
         people=people,
+        search=SearchService(db),
     )
     wake.append(runtime)
     return runtime

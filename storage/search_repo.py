@@ -1,0 +1,201 @@
+"""Full-text search storage: the index kept in step with every write, and the ranked query.
+
+Documents live in ``search_doc`` (one per incident field, timeline entry, status update,
+action item, and one per incident for its alerts' labels). The index over them is per
+dialect, created by migration 0007: on SQLite the FTS5 table ``search_fts`` (external
+content, kept by triggers on ``search_doc``), ranked with bm25; on PostgreSQL the generated
+``search_doc.tsv`` tsvector with a GIN index, ranked with ts_rank. ``SearchIndex`` writes
+documents inside the caller's transaction, so a rollback takes the index change with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, column, func, literal_column, select, table, text
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session
+
+from bot.domain.model import ActionItem, EventKind, Incident, StatusUpdate, TimelineEntry
+from bot.search.model import (
+    BOOST,
+    INCIDENT_FIELDS,
+    DocHit,
+    DocKind,
+    SearchFilters,
+    alert_lines,
+    merge_lines,
+)
+from bot.search.query import Query, fts5_match
+from storage.tables import IncidentRow, SearchDocRow
+from storage.visibility import visible_to
+
+_DOC = SearchDocRow.__table__  # type: ignore[attr-defined]
+_INC = IncidentRow.__table__  # type: ignore[attr-defined]
+# SQLite's FTS5 table (migration 0007); its hidden column named like the table takes MATCH.
+_FTS = table("search_fts", column("rowid", Integer), column("search_fts"))
+# One statement for both dialects; an unchanged body is not rewritten (nor re-indexed).
+_UPSERT = text(
+    "INSERT INTO search_doc (incident_id, kind, ref_id, body) "
+    "VALUES (:incident_id, :kind, :ref_id, :body) "
+    "ON CONFLICT (kind, ref_id) DO UPDATE SET body = excluded.body "
+    "WHERE search_doc.body <> excluded.body"
+)
+_DELETE = text("DELETE FROM search_doc WHERE kind = :kind AND ref_id = :ref_id")
+_BODY = text("SELECT body FROM search_doc WHERE kind = :kind AND ref_id = :ref_id")
+# A chat edit's own entry repeats the new text, which the captured message's entry now holds:
+# indexing it too would keep a message findable after it is deleted in chat.
+UNINDEXED_EVENTS = frozenset({EventKind.MESSAGE_EDITED})
+_FIELDS = [k for k in INCIDENT_FIELDS if k.value in Incident.__dataclass_fields__]
+
+
+def _doc(incident_id: int, kind: DocKind, ref_id: int, body: str) -> dict[str, Any]:
+    return {"incident_id": incident_id, "kind": kind.value, "ref_id": ref_id, "body": body}
+
+
+class SearchIndex:
+    """Writes search documents in the session's transaction (called by the repositories)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+        if docs:
+            self.session.execute(_UPSERT, list(docs))
+
+    def _delete(self, keys: Sequence[dict[str, Any]]) -> None:
+        if keys:
+            self.session.execute(_DELETE, list(keys))
+
+    def incident(self, incident: Incident, *, new: bool = False) -> None:
+        """Index the incident's text fields; an emptied field leaves the index."""
+        assert incident.id is not None
+        iid = incident.id
+        filled, emptied = [], []
+        for kind in _FIELDS:
+            value = getattr(incident, kind.value) or ""
+            if value.strip():
+                filled.append(_doc(iid, kind, iid, value))
+            elif not new:
+                emptied.append({"kind": kind.value, "ref_id": iid})
+        self._upsert(filled)
+        self._delete(emptied)
+
+    def timeline(self, entries: Iterable[TimelineEntry]) -> None:
+        """Index new timeline entries (those with text)."""
+        self._upsert(
+            [
+                _doc(e.incident_id, DocKind.TIMELINE, e.id, e.text)
+                for e in entries
+                if e.text.strip() and e.kind not in UNINDEXED_EVENTS
+            ]
+        )
+
+    def timeline_text(self, incident_id: int, entry_id: int, body: str | None) -> None:
+        """An entry's text changed (``None``: it was deleted, so it is no longer found)."""
+        if body is None or not body.strip():
+            self._delete([{"kind": DocKind.TIMELINE.value, "ref_id": entry_id}])
+        else:
+            self._upsert([_doc(incident_id, DocKind.TIMELINE, entry_id, body)])
+
+    def status_update(self, update: StatusUpdate) -> None:
+        """Index a posted stakeholder update."""
+        self._upsert([_doc(update.incident_id, DocKind.UPDATE, update.id, update.text)])
+
+    def action_item(self, item: ActionItem) -> None:
+        """Index a new action item."""
+        self._upsert([_doc(item.incident_id, DocKind.ACTION, item.id, item.text)])
+
+    def alerts(self, by_incident: dict[int, list[tuple[str, dict[str, Any]]]]) -> None:
+        """Add alerts' labels and titles to their incidents' alert-labels documents."""
+        for incident_id, alerts in by_incident.items():
+            key = {"kind": DocKind.ALERT.value, "ref_id": incident_id}
+            old = self.session.execute(_BODY, key).scalar() or ""
+            lines = [line for title, labels in alerts for line in alert_lines(title, labels)]
+            body = merge_lines(old, lines)
+            if body != old:
+                self._upsert([_doc(incident_id, DocKind.ALERT, incident_id, body)])
+
+
+class SearchRepo:
+    """The ranked query, per dialect, over one session (implements bot.search.SearchStore)."""
+
+    def __init__(self, session: Session, dialect: str) -> None:
+        self.session = session
+        self.dialect = dialect
+
+    def match(
+        self,
+        workspace: str,
+        query: Query,
+        filters: SearchFilters,
+        *,
+        private_for: Collection[str] | None,
+        window: int,
+    ) -> tuple[list[DocHit], bool]:
+        """See ``bot.search.store.SearchStore.match``."""
+        if query.empty:
+            return [], False
+        if self.dialect == "sqlite":
+            rank: ColumnElement[Any] = -func.bm25(literal_column("search_fts"))
+            stmt = (
+                select(_DOC.c.id, _DOC.c.incident_id, _DOC.c.kind, rank)
+                .select_from(_FTS)
+                .join(_DOC, _DOC.c.id == _FTS.c.rowid)
+                .where(_FTS.c.search_fts.op("MATCH")(bindparam("match", fts5_match(query))))
+                .order_by(_FTS.c.rowid.desc())
+            )
+        else:
+            tsq = _tsquery(query)
+            rank = func.ts_rank(literal_column("search_doc.tsv"), tsq)
+            stmt = (
+                select(_DOC.c.id, _DOC.c.incident_id, _DOC.c.kind, rank)
+                .select_from(_DOC)
+                .where(literal_column("search_doc.tsv").op("@@")(tsq))
+                .order_by(_DOC.c.id.desc())
+            )
+        stmt = stmt.join(_INC, _INC.c.id == _DOC.c.incident_id).where(_INC.c.workspace == workspace)
+        if filters.statuses:
+            stmt = stmt.where(_INC.c.status.in_([s.value for s in filters.statuses]))
+        if filters.severity:
+            stmt = stmt.where(_INC.c.severity == filters.severity)
+        if filters.since is not None:
+            stmt = stmt.where(_INC.c.declared_at >= filters.since)
+        if private_for is not None:
+            stmt = stmt.where(visible_to(sorted(private_for)))
+        rows = self.session.execute(stmt.limit(window + 1)).all()
+        hits = [
+            DocHit(int(i), int(iid), DocKind(kind), float(score) * BOOST[DocKind(kind)])
+            for i, iid, kind, score in rows[:window]
+        ]
+        return hits, len(rows) > window
+
+    def bodies(self, doc_ids: Collection[int]) -> dict[int, str]:
+        """See ``bot.search.store.SearchStore.bodies``."""
+        if not doc_ids:
+            return {}
+        rows = self.session.execute(
+            select(_DOC.c.id, _DOC.c.body).where(_DOC.c.id.in_(sorted(doc_ids)))
+        )
+        return {int(i): body for i, body in rows}
+
+
+def _tsquery(query: Query) -> ColumnElement[Any]:
+    """Every term as its own tsquery (built by Postgres from plain text, so nothing typed is
+    parsed as tsquery syntax), ANDed. A prefix term ends in ``'word':*``, its word made only of
+    word characters, so the quoting cannot be broken out of."""
+    parts: list[ColumnElement[Any]] = []
+    for term in query.terms:
+        if not term.prefix:
+            parts.append(func.phraseto_tsquery("simple", term.raw or " ".join(term.tokens)))
+            continue
+        last = func.to_tsquery("simple", f"'{term.tokens[-1]}':*")
+        if term.phrase:
+            head = func.phraseto_tsquery("simple", " ".join(term.tokens[:-1]))
+            last = func.tsquery_phrase(head, last)
+        parts.append(last)
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined.op("&&")(part)
+    return combined
