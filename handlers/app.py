@@ -18,7 +18,18 @@ from aiohttp import web
 from bot.config import Settings
 from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.ports import ChatPort, Clock
-from handlers import api, headers, health, slack, teams, throttle, web_admin, webhooks
+from handlers import (
+    api,
+    headers,
+    health,
+    search_api,
+    slack,
+    teams,
+    throttle,
+    web_admin,
+    web_search,
+    webhooks,
+)
 from handlers import web as web_ui
 from handlers.appkeys import RUNTIME
 from handlers.compose import build_runtime
@@ -67,8 +78,10 @@ def create_app(
 
     health.register(app)
     api.register(app)
+    search_api.register(app)
     web_ui.register(app)
     web_admin.register(app)
+    web_search.register(app)
     webhooks.register(app)
     for platform in PLATFORMS:
         platform.mount(app)

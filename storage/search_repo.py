@@ -17,7 +17,7 @@ from sqlalchemy import Integer, bindparam, column, func, literal_column, select,
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
-from bot.domain.model import ActionItem, EventKind, Incident, StatusUpdate, TimelineEntry
+from bot.domain.model import ActionItem, EventKind, Incident, Status, StatusUpdate, TimelineEntry
 from bot.search.model import (
     BOOST,
     INCIDENT_FIELDS,
@@ -47,6 +47,8 @@ _BODY = text("SELECT body FROM search_doc WHERE kind = :kind AND ref_id = :ref_i
 # A chat edit's own entry repeats the new text, which the captured message's entry now holds:
 # indexing it too would keep a message findable after it is deleted in chat.
 UNINDEXED_EVENTS = frozenset({EventKind.MESSAGE_EDITED})
+_KINDS = {k.value: (k, BOOST[k]) for k in DocKind}
+_INCIDENT_FIELDS = [f for f in Incident.__dataclass_fields__ if f != "status"]
 _FIELDS = [k for k in INCIDENT_FIELDS if k.value in Incident.__dataclass_fields__]
 
 
@@ -165,11 +167,19 @@ class SearchRepo:
         if private_for is not None:
             stmt = stmt.where(visible_to(sorted(private_for)))
         rows = self.session.execute(stmt.limit(window + 1)).all()
+        kinds = _KINDS
         hits = [
-            DocHit(int(i), int(iid), DocKind(kind), float(score) * BOOST[DocKind(kind)])
+            DocHit(i, iid, kinds[kind][0], score * kinds[kind][1])
             for i, iid, kind, score in rows[:window]
         ]
         return hits, len(rows) > window
+
+    def incidents(self, ids: Collection[int]) -> dict[int, Incident]:
+        """See ``bot.search.store.SearchStore.incidents``."""
+        if not ids:
+            return {}
+        rows = self.session.execute(select(_INC).where(_INC.c.id.in_(sorted(ids)))).mappings()
+        return {int(r["id"]): _incident(r) for r in rows}
 
     def bodies(self, doc_ids: Collection[int]) -> dict[int, str]:
         """See ``bot.search.store.SearchStore.bodies``."""
@@ -179,6 +189,10 @@ class SearchRepo:
             select(_DOC.c.id, _DOC.c.body).where(_DOC.c.id.in_(sorted(doc_ids)))
         )
         return {int(i): body for i, body in rows}
+
+
+def _incident(row: Any) -> Incident:
+    return Incident(status=Status(row["status"]), **{f: row[f] for f in _INCIDENT_FIELDS})
 
 
 def _tsquery(query: Query) -> ColumnElement[Any]:

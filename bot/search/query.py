@@ -94,5 +94,7 @@ def fts5_match(query: Query) -> str:
 
 def fold(word: str) -> str:
     """A word as the index compares it: case and diacritics folded."""
+    if word.isascii():
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()

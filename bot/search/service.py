@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import replace
 
 from bot.repository import Repo, UnitOfWork
@@ -58,9 +57,10 @@ class SearchService:
             chosen = ranked[offset : offset + limit]
             best = {iid: docs[:snippets] for iid, docs in chosen}
             bodies = repo.search.bodies([d.doc_id for docs in best.values() for d in docs])
+            incidents = repo.search.incidents(list(best))
             results = []
             for incident_id, docs in chosen:
-                incident = repo.get_incident_by_id(incident_id)
+                incident = incidents.get(incident_id)
                 if incident is None or incident.workspace != workspace:
                     continue
                 shown = tuple(
@@ -75,13 +75,13 @@ class SearchService:
 
 
 def rank(hits: list[DocHit]) -> list[tuple[int, list[DocHit]]]:
-    """Incidents by their best document's score (ties: more matching documents, then the
-    newer incident), each with its documents best first."""
-    by_incident: dict[int, list[DocHit]] = defaultdict(list)
-    for hit in hits:
-        by_incident[hit.incident_id].append(hit)
-    for docs in by_incident.values():
-        docs.sort(key=lambda d: (-d.score, -d.doc_id))
-    return sorted(
-        by_incident.items(), key=lambda item: (-item[1][0].score, -len(item[1]), -item[0])
-    )
+    """Incidents by their best document's score (ties: the newer document), each with its
+    documents best first."""
+    by_incident: dict[int, list[DocHit]] = {}
+    for hit in sorted(hits, key=lambda d: (-d.score, -d.doc_id)):
+        docs = by_incident.get(hit.incident_id)
+        if docs is None:
+            by_incident[hit.incident_id] = [hit]
+        else:
+            docs.append(hit)
+    return list(by_incident.items())

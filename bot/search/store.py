@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
+from bot.domain.model import Incident
 from bot.search.model import DocHit, SearchFilters
 from bot.search.query import Query
 
@@ -31,6 +32,10 @@ class SearchStore(Protocol):
         filters and, with ``private_for``, belong to a public incident or a private one one of
         those ids is a member of: the newest ``window`` of them, each scored (higher is
         better); and True when more matched than the window held."""
+        ...
+
+    def incidents(self, ids: Collection[int]) -> dict[int, Incident]:
+        """These incidents by id."""
         ...
 
     def bodies(self, doc_ids: Collection[int]) -> dict[int, str]:
