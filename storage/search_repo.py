@@ -10,6 +10,7 @@ documents inside the caller's transaction, so a rollback takes the index change 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -27,7 +28,8 @@ from bot.search.model import (
     alert_lines,
     merge_lines,
 )
-from bot.search.query import Query, fts5_match
+from bot.search.query import Query, Term, fts5_match
+from bot.search.rank import bm25, counts, idf
 from storage.tables import IncidentRow, SearchDocRow
 from storage.visibility import visible_to
 
@@ -47,6 +49,12 @@ _BODY = text("SELECT body FROM search_doc WHERE kind = :kind AND ref_id = :ref_i
 # A chat edit's own entry repeats the new text, which the captured message's entry now holds:
 # indexing it too would keep a message findable after it is deleted in chat.
 UNINDEXED_EVENTS = frozenset({EventKind.MESSAGE_EDITED})
+# Document frequencies for BM25's weights: counting a common word exactly would read its
+# whole posting list; past the cap the weight barely changes, and a minute-old count is fine.
+DF_CAP = 5000
+DF_TTL = 300.0
+DF_CACHE_SIZE = 10_000
+_DF_CACHE: dict[tuple[str, str], tuple[int, float]] = {}
 _KINDS = {k.value: (k, BOOST[k]) for k in DocKind}
 _INCIDENT_FIELDS = [f for f in Incident.__dataclass_fields__ if f != "status"]
 _FIELDS = [k for k in INCIDENT_FIELDS if k.value in Incident.__dataclass_fields__]
@@ -140,9 +148,9 @@ class SearchRepo:
         if query.empty:
             return [], False
         if self.dialect == "sqlite":
-            rank: ColumnElement[Any] = -func.bm25(literal_column("search_fts"))
+            # Newest matches first, straight from the FTS5 index; scored below (bot.search.rank).
             stmt = (
-                select(_DOC.c.id, _DOC.c.incident_id, _DOC.c.kind, rank)
+                select(_DOC.c.id, _DOC.c.incident_id, _DOC.c.kind, _DOC.c.body)
                 .select_from(_FTS)
                 .join(_DOC, _DOC.c.id == _FTS.c.rowid)
                 .where(_FTS.c.search_fts.op("MATCH")(bindparam("match", fts5_match(query))))
@@ -167,12 +175,55 @@ class SearchRepo:
         if private_for is not None:
             stmt = stmt.where(visible_to(sorted(private_for)))
         rows = self.session.execute(stmt.limit(window + 1)).all()
+        capped = len(rows) > window
+        scored = self._bm25(query, rows[:window]) if self.dialect == "sqlite" else rows[:window]
         kinds = _KINDS
         hits = [
-            DocHit(i, iid, kinds[kind][0], score * kinds[kind][1])
-            for i, iid, kind, score in rows[:window]
+            DocHit(i, iid, kinds[kind][0], score * kinds[kind][1]) for i, iid, kind, score in scored
         ]
-        return hits, len(rows) > window
+        return hits, capped
+
+    def _bm25(self, query: Query, rows: Sequence[Any]) -> list[tuple[int, int, str, float]]:
+        """(id, incident, kind, BM25 score) of each (id, incident, kind, body) row."""
+        if not rows:
+            return []
+        total = int(self.session.execute(select(func.max(_DOC.c.id))).scalar() or 0)
+        idfs = [idf(self._term_frequency(t), total) for t in query.terms]
+        measured = [(r, *counts(r[3], query)) for r in rows]
+        average = sum(length for _, _, length in measured) / len(measured)
+        return [(r[0], r[1], r[2], bm25(tfs, length, average, idfs)) for r, tfs, length in measured]
+
+    def _term_frequency(self, term: Term) -> int:
+        """A term's document frequency for its weight: a word's own; a phrase's rarest word's
+        (an upper bound: counting the phrase would read the words' positions everywhere); a
+        prefix counts as common (counting it would merge the posting lists of every word it
+        starts)."""
+        if term.prefix:
+            return DF_CAP
+        return min(self._doc_frequency(word) for word in term.tokens)
+
+    def _doc_frequency(self, word: str) -> int:
+        """How many documents hold ``word``, counted up to ``DF_CAP`` (a word in more
+        documents than that is simply common), remembered for ``DF_TTL`` seconds."""
+        match = fts5_match(Query(word, (Term((word,)),)))
+        key = (str(self.session.connection().engine.url), match)
+        now = time.monotonic()
+        found = _DF_CACHE.get(key)
+        if found is not None and found[1] > now:
+            return found[0]
+        df = int(
+            self.session.execute(
+                text(
+                    "SELECT count(*) FROM (SELECT 1 FROM search_fts "
+                    "WHERE search_fts MATCH :m LIMIT :cap)"
+                ),
+                {"m": match, "cap": DF_CAP},
+            ).scalar_one()
+        )
+        if len(_DF_CACHE) >= DF_CACHE_SIZE:
+            _DF_CACHE.clear()
+        _DF_CACHE[key] = (df, now + DF_TTL)
+        return df
 
     def incidents(self, ids: Collection[int]) -> dict[int, Incident]:
         """See ``bot.search.store.SearchStore.incidents``."""

@@ -14,7 +14,7 @@ MAX_LIMIT = 100
 # Documents ranked per query. Rare words rank every match; a word in millions of timeline
 # entries ranks the newest WINDOW matches (bm25 / ts_rank over all of them would take seconds
 # on a large install, and recent incidents are usually the ones sought).
-WINDOW = 2000
+WINDOW = 500
 
 
 class SearchService:
