@@ -83,6 +83,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
     service = IncidentService(db, settings.policy(), clock, notify)
     service.people = people = CachedPeople(db, clock)
     wake: list[Runtime[D]] = []
+    search = SearchService(db)
     alerts = AlertIntake(
         db,
         service,
@@ -108,11 +109,12 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
             settings.workspace,
             settings.public_url,
             wake=lambda: wake[0].wake_outbox() if wake else None,
+            search=search,
         ),
         tokens=TokenRegistry(db, clock),
         audit=AuditLog(db, settings.workspace),
         people=people,
-        search=SearchService(db),
+        search=search,
     )
     wake.append(runtime)
     return runtime
