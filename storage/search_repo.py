@@ -52,6 +52,8 @@ UNINDEXED_EVENTS = frozenset({EventKind.MESSAGE_EDITED})
 # Document frequencies for BM25's weights: counting a common word exactly would read its
 # whole posting list; past the cap the weight barely changes, and a minute-old count is fine.
 DF_CAP = 5000
+# How many of the workspace's newest matches a filtered search looks at (see _sqlite_window).
+SCAN_BUDGET = 5000
 DF_TTL = 300.0
 DF_CACHE_SIZE = 10_000
 _DF_CACHE: dict[tuple[str, str], tuple[int, float]] = {}
@@ -148,24 +150,87 @@ class SearchRepo:
         if query.empty:
             return [], False
         if self.dialect == "sqlite":
-            # Newest matches first, straight from the FTS5 index; scored below (bot.search.rank).
-            stmt = (
-                select(_DOC.c.id, _DOC.c.incident_id, _DOC.c.kind, _DOC.c.body)
-                .select_from(_FTS)
-                .join(_DOC, _DOC.c.id == _FTS.c.rowid)
-                .where(_FTS.c.search_fts.op("MATCH")(bindparam("match", fts5_match(query))))
-                .order_by(_FTS.c.rowid.desc())
-            )
+            rows, capped = self._sqlite_window(workspace, query, filters, private_for, window)
+            scored = self._bm25(query, rows)
         else:
-            tsq = _tsquery(query)
-            rank = func.ts_rank(literal_column("search_doc.tsv"), tsq)
-            stmt = (
-                select(_DOC.c.id, _DOC.c.incident_id, _DOC.c.kind, rank)
-                .select_from(_DOC)
-                .where(literal_column("search_doc.tsv").op("@@")(tsq))
-                .order_by(_DOC.c.id.desc())
+            scored, capped = self._postgres_window(workspace, query, filters, private_for, window)
+        kinds = _KINDS
+        hits = [
+            DocHit(i, iid, kinds[kind][0], score * kinds[kind][1]) for i, iid, kind, score in scored
+        ]
+        return hits, capped
+
+    def _sqlite_window(
+        self,
+        workspace: str,
+        query: Query,
+        filters: SearchFilters,
+        private_for: Collection[str] | None,
+        window: int,
+    ) -> tuple[list[Any], bool]:
+        """The newest ``window`` matching (id, incident, kind, body) rows, straight from the
+        FTS5 index in rowid order (it stops reading at the limit), and whether more matched.
+
+        Status, severity and since filters look at no more than the workspace's newest
+        ``SCAN_BUDGET`` matches: a filter that leaves one match in a thousand would otherwise
+        read a common word's whole posting list, joined row by row.
+        """
+        match = fts5_match(query)
+        stmt = (
+            select(
+                _DOC.c.id,
+                _DOC.c.incident_id,
+                _DOC.c.kind,
+                _DOC.c.body,
+                _INC.c.status,
+                _INC.c.severity,
+                _INC.c.declared_at,
             )
-        stmt = stmt.join(_INC, _INC.c.id == _DOC.c.incident_id).where(_INC.c.workspace == workspace)
+            .select_from(_FTS)
+            .join(_DOC, _DOC.c.id == _FTS.c.rowid)
+            .join(_INC, _INC.c.id == _DOC.c.incident_id)
+            .where(_FTS.c.search_fts.op("MATCH")(bindparam("match", match)))
+            .where(_INC.c.workspace == workspace)
+            .order_by(_FTS.c.rowid.desc())
+        )
+        if private_for is not None:
+            stmt = stmt.where(visible_to(sorted(private_for)))
+        wanted = _Wanted(filters)
+        if not wanted.any:
+            rows = self.session.execute(stmt.limit(window + 1)).all()
+            return [r[:4] for r in rows[:window]], len(rows) > window
+        # Filtered in Python while the rows stream in: SQLite stops reading the index as soon
+        # as the window is full, and the rows read tell whether the budget ran out.
+        kept: list[Any] = []
+        read = 0
+        for row in self.session.execute(stmt.limit(SCAN_BUDGET)):
+            read += 1
+            if wanted(row):
+                kept.append(row[:4])
+                if len(kept) > window:
+                    return kept[:window], True
+        return kept, read >= SCAN_BUDGET
+
+    def _postgres_window(
+        self,
+        workspace: str,
+        query: Query,
+        filters: SearchFilters,
+        private_for: Collection[str] | None,
+        window: int,
+    ) -> tuple[list[Any], bool]:
+        """The newest ``window`` matching (id, incident, kind, ts_rank) rows, and whether more
+        matched. ``id + 0`` keeps the planner on the GIN index (ordering by the primary key
+        would walk it backwards testing every row, slow for a rare word)."""
+        tsq = _tsquery(query)
+        tsv: ColumnElement[Any] = literal_column("search_doc.tsv")
+        stmt = (
+            select(_DOC.c.id, _DOC.c.incident_id, _DOC.c.kind, func.ts_rank(tsv, tsq))
+            .select_from(_DOC)
+            .join(_INC, _INC.c.id == _DOC.c.incident_id)
+            .where(tsv.op("@@")(tsq), _INC.c.workspace == workspace)
+            .order_by((_DOC.c.id + 0).desc())
+        )
         if filters.statuses:
             stmt = stmt.where(_INC.c.status.in_([s.value for s in filters.statuses]))
         if filters.severity:
@@ -175,13 +240,7 @@ class SearchRepo:
         if private_for is not None:
             stmt = stmt.where(visible_to(sorted(private_for)))
         rows = self.session.execute(stmt.limit(window + 1)).all()
-        capped = len(rows) > window
-        scored = self._bm25(query, rows[:window]) if self.dialect == "sqlite" else rows[:window]
-        kinds = _KINDS
-        hits = [
-            DocHit(i, iid, kinds[kind][0], score * kinds[kind][1]) for i, iid, kind, score in scored
-        ]
-        return hits, capped
+        return list(rows[:window]), len(rows) > window
 
     def _bm25(self, query: Query, rows: Sequence[Any]) -> list[tuple[int, int, str, float]]:
         """(id, incident, kind, BM25 score) of each (id, incident, kind, body) row."""
@@ -240,6 +299,24 @@ class SearchRepo:
             select(_DOC.c.id, _DOC.c.body).where(_DOC.c.id.in_(sorted(doc_ids)))
         )
         return {int(i): body for i, body in rows}
+
+
+class _Wanted:
+    """The status, severity and since filters as a test of a (.., status, severity,
+    declared_at) row."""
+
+    def __init__(self, filters: SearchFilters) -> None:
+        self.statuses = {s.value for s in filters.statuses}
+        self.severity = filters.severity
+        self.since = filters.since
+        self.any = bool(self.statuses or self.severity or self.since)
+
+    def __call__(self, row: Any) -> bool:
+        if self.statuses and row[4] not in self.statuses:
+            return False
+        if self.severity and row[5] != self.severity:
+            return False
+        return self.since is None or row[6] >= self.since
 
 
 def _incident(row: Any) -> Incident:

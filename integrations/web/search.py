@@ -69,19 +69,20 @@ def _results(view: SearchView, policy: Policy) -> str:
     found = view.results
     if found is None or found.problem:
         return ""
+    capped = (
+        '<p class="hint">These words are very common: only their most recent matches were '
+        "ranked and filtered. More words narrow the search.</p>"
+        if found.capped
+        else ""
+    )
     if not found.results:
         return (
             '<h2 id="results">Results</h2><p class="muted" role="status">'
-            f"No incident you can see matches {esc(found.query)}.</p>"
+            f"No incident you can see matches {esc(found.query)}.</p>{capped}"
         )
     first = found.offset + 1
     last = found.offset + len(found.results)
     items = "".join(_item(r, policy) for r in found.results)
-    capped = (
-        '<p class="hint">Very common words: ranked among the most recent matches.</p>'
-        if found.capped
-        else ""
-    )
     return f"""<h2 id="results">Results</h2>
 <p class="muted" role="status">Showing {first} to {last}, best matches first.</p>{capped}
 <ol class="updates" start="{first}" aria-labelledby="results">{items}</ol>

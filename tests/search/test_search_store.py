@@ -254,3 +254,23 @@ async def test_snippets_mark_the_matched_words(rt: Runtime) -> None:
     assert [s.text for s in timeline.segments if s.hit] == ["kiwi", "bird"]
     assert timeline.segments[0].text == "…" and timeline.segments[-1].text == "…"
     assert "<b>" in timeline.plain  # raw text: renderers escape it
+
+
+async def test_a_filter_reads_a_bounded_number_of_matches_and_says_so(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.search_repo as search_repo
+
+    monkeypatch.setattr(search_repo, "SCAN_BUDGET", 3)
+    old = await declare(rt, "Bittern", severity="SEV1")
+    for _ in range(4):
+        await declare(rt, "Bittern", severity="SEV3")
+    sev1 = SearchFilters(severity="SEV1")
+    page = await rt.search.search("default", "bittern", filters=sev1)
+    if rt.dialect == "sqlite":
+        # Only the newest 3 matching documents were read; the SEV1 one is older.
+        assert page.results == [] and page.capped
+    else:
+        assert [r.incident.number for r in page.results] == [old]
+    everything = await rt.search.search("default", "bittern")
+    assert len(everything.results) == 5
