@@ -52,10 +52,11 @@ class IncidentOut(BaseModel):
 
 
 class SearchHitOut(BaseModel):
-    """One matching incident."""
+    """One matching incident; ``matches``: how many of its documents matched. (No raw score:
+    document frequencies are counted over the whole database, so scores would hint at how
+    common a word is in other workspaces.)"""
 
     incident: IncidentOut
-    score: float
     matches: int
     snippets: list[SnippetOut]
 
@@ -119,7 +120,6 @@ def response(runtime: Runtime, found: SearchPage, limit: int) -> SearchResponse:
         results=[
             SearchHitOut(
                 incident=_incident(incident_snapshot(r.incident, policy, base)),
-                score=round(r.score, 4),
                 matches=r.matches,
                 snippets=[_snippet(s) for s in r.snippets],
             )
