@@ -304,7 +304,7 @@ class AlertRepo:
     def __init__(self, session: Session, dialect: str) -> None:
         self.session = session
         self.dialect = dialect
-        self.index = SearchIndex(session)
+        self.index = SearchIndex(session, dialect)
 
     def _conn(self) -> Connection:
         return self.session.connection()

@@ -143,7 +143,7 @@ class SqlRepo:
         self.schedules = ScheduleRepo(session, dialect)
         self.search = SearchRepo(session, dialect)
         # Keeps the search index in step with every write below, in the same transaction.
-        self.index = SearchIndex(session)
+        self.index = SearchIndex(session, dialect)
 
     # -- incidents -------------------------------------------------------------------------
 

@@ -3,8 +3,9 @@
 Documents live in ``search_doc`` (one per incident field, timeline entry, status update,
 action item, and one per incident for its alerts' labels). The index over them is per
 dialect, created by migration 0007: on SQLite the FTS5 table ``search_fts`` (external
-content, kept by triggers on ``search_doc``), ranked with bm25; on PostgreSQL the generated
-``search_doc.tsv`` tsvector with a GIN index, ranked with ts_rank. ``SearchIndex`` writes
+content, kept by triggers on ``search_doc``), its newest matches scored with BM25 here
+(bot.search.rank); on PostgreSQL the generated ``search_doc.tsv`` tsvector with a GIN index,
+ranked with ts_rank. ``SearchIndex`` writes
 documents inside the caller's transaction, so a rollback takes the index change with it.
 """
 
@@ -45,17 +46,18 @@ _UPSERT = text(
     "WHERE search_doc.body <> excluded.body"
 )
 _DELETE = text("DELETE FROM search_doc WHERE kind = :kind AND ref_id = :ref_id")
+_ALERT_DOC_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _BODY = text("SELECT body FROM search_doc WHERE kind = :kind AND ref_id = :ref_id")
 # A chat edit's own entry repeats the new text, which the captured message's entry now holds:
 # indexing it too would keep a message findable after it is deleted in chat.
 UNINDEXED_EVENTS = frozenset({EventKind.MESSAGE_EDITED})
 # Document frequencies for BM25's weights: counting a common word exactly would read its
-# whole posting list; past the cap the weight barely changes, and a minute-old count is fine.
+# whole posting list; past the cap the weight barely changes, and a count minutes old is fine.
 DF_CAP = 5000
-# How many of the workspace's newest matches a filtered search looks at (see _sqlite_window).
-SCAN_BUDGET = 5000
 DF_TTL = 300.0
 DF_CACHE_SIZE = 10_000
+# How many of the workspace's newest matches a filtered search looks at (see _sqlite_window).
+SCAN_BUDGET = 5000
 _DF_CACHE: dict[tuple[str, str], tuple[int, float]] = {}
 _KINDS = {k.value: (k, BOOST[k]) for k in DocKind}
 _INCIDENT_FIELDS = [f for f in Incident.__dataclass_fields__ if f != "status"]
@@ -69,8 +71,9 @@ def _doc(incident_id: int, kind: DocKind, ref_id: int, body: str) -> dict[str, A
 class SearchIndex:
     """Writes search documents in the session's transaction (called by the repositories)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, dialect: str) -> None:
         self.session = session
+        self.postgres = dialect == "postgresql"
 
     def _upsert(self, docs: Sequence[dict[str, Any]]) -> None:
         if docs:
@@ -123,6 +126,12 @@ class SearchIndex:
         """Add alerts' labels and titles to their incidents' alert-labels documents."""
         for incident_id, alerts in by_incident.items():
             key = {"kind": DocKind.ALERT.value, "ref_id": incident_id}
+            if self.postgres:
+                # Read-merge-write: two groups' alerts joining one incident at once on two
+                # replicas would otherwise each drop the other's lines.
+                self.session.execute(
+                    _ALERT_DOC_LOCK, {"key": f"sitrep:search-alerts:{incident_id}"}
+                )
             old = self.session.execute(_BODY, key).scalar() or ""
             lines = [line for title, labels in alerts for line in alert_lines(title, labels)]
             body = merge_lines(old, lines)
