@@ -38,6 +38,8 @@ from storage.db import Database
 from storage.migrate import upgrade
 
 WORKSPACE = "default"
+# Part of the cached file's name: bump it when the data or the index definition changes.
+DATASET_VERSION = 2
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 # Words people write in incidents, most common first (drawn Zipf-like: the first few are in
 # a large share of all entries, as "error" and "deploy" are in real timelines).
@@ -261,7 +263,8 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=600)
     parser.add_argument("--db", type=Path, default=None, help="data set file (kept, reused)")
     args = parser.parse_args()
-    path = args.db or Path(f"/tmp/sitrep-bench-search-{args.incidents}-{args.entries}.db")
+    name = f"sitrep-bench-search-{args.incidents}-{args.entries}-v{DATASET_VERSION}.db"
+    path = args.db or Path("/tmp") / name
     if not path.exists():
         print(f"building {path} ({args.incidents} incidents, {args.entries} entries)")
         try:

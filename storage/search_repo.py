@@ -29,7 +29,7 @@ from bot.search.model import (
     alert_lines,
     merge_lines,
 )
-from bot.search.query import Query, Term, fts5_match
+from bot.search.query import Query, Term, fold, fts5_match
 from bot.search.rank import bm25, counts, idf
 from storage.tables import IncidentRow, SearchDocRow
 from storage.visibility import visible_to
@@ -46,6 +46,11 @@ _UPSERT = text(
     "WHERE search_doc.body <> excluded.body"
 )
 _DELETE = text("DELETE FROM search_doc WHERE kind = :kind AND ref_id = :ref_id")
+# The first indexed word at or after :lo, and the one after :after (search_fts_vocab lists
+# every occurrence, in word order; a seek and one row each).
+_FIRST_WORD = text("SELECT term FROM search_fts_vocab WHERE term >= :lo LIMIT 1")
+_NEXT_WORD = text("SELECT term FROM search_fts_vocab WHERE term > :after LIMIT 1")
+MAX_EXPANSION = 64
 _ALERT_DOC_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _BODY = text("SELECT body FROM search_doc WHERE kind = :kind AND ref_id = :ref_id")
 # A chat edit's own entry repeats the new text, which the captured message's entry now holds:
@@ -184,7 +189,7 @@ class SearchRepo:
         ``SCAN_BUDGET`` matches: a filter that leaves one match in a thousand would otherwise
         read a common word's whole posting list, joined row by row.
         """
-        match = fts5_match(query)
+        match = fts5_match(query, self._expand_prefixes(query))
         stmt = (
             select(
                 _DOC.c.id,
@@ -219,6 +224,27 @@ class SearchRepo:
                 if len(kept) > window:
                     return kept[:window], True
         return kept, read >= SCAN_BUDGET
+
+    def _expand_prefixes(self, query: Query) -> dict[Term, list[str]]:
+        """One-word prefixes longer than the prefix indexes (3, 4 letters) as the words they
+        start, read from the index's vocabulary one seek per word: FTS5 would merge those
+        words' whole posting lists on every query. Past ``MAX_EXPANSION`` words the prefix is
+        left to FTS5."""
+        found: dict[Term, list[str]] = {}
+        for term in query.terms:
+            if not term.prefix or term.phrase or len(term.tokens[0]) <= 4:
+                continue
+            start = fold(term.tokens[0])
+            words: list[str] = []
+            after = self.session.execute(_FIRST_WORD, {"lo": start}).scalar()
+            while after is not None and after.startswith(start):
+                words.append(after)
+                if len(words) > MAX_EXPANSION:
+                    break
+                after = self.session.execute(_NEXT_WORD, {"after": after}).scalar()
+            if len(words) <= MAX_EXPANSION:
+                found[term] = words or [start]
+        return found
 
     def _postgres_window(
         self,

@@ -15,7 +15,7 @@ MAX_QUERY_CHARS = 256
 MAX_TERMS = 12
 MAX_TOKEN_CHARS = 64
 # A prefix shorter than this would expand to most of the vocabulary: it is searched as a word.
-MIN_PREFIX = 2
+MIN_PREFIX = 3
 
 # Word characters as SQLite's unicode61 tokenizer sees them: letters and digits; everything
 # else (underscore included) separates words.
@@ -82,10 +82,15 @@ def parse(text: str) -> Query:
     return Query(text, tuple(terms))
 
 
-def fts5_match(query: Query) -> str:
-    """The FTS5 MATCH expression: every term a quoted string (a phrase), ANDed."""
+def fts5_match(query: Query, words: dict[Term, list[str]] | None = None) -> str:
+    """The FTS5 MATCH expression: every term a quoted string (a phrase), ANDed. ``words``
+    replaces a one-word prefix term by the indexed words it starts (any of them)."""
     parts = []
     for term in query.terms:
+        expanded = (words or {}).get(term)
+        if expanded:
+            parts.append("(" + " OR ".join(f'"{w}"' for w in expanded) + ")")
+            continue
         # Tokens are word characters only, so they hold no double quote to escape.
         quoted = '"' + " ".join(term.tokens) + '"'
         parts.append(quoted + " *" if term.prefix else quoted)
@@ -96,5 +101,7 @@ def fold(word: str) -> str:
     """A word as the index compares it: case and diacritics folded."""
     if word.isascii():
         return word.lower()
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    # As SQLite's unicode61 tokenizer with remove_diacritics: canonical decomposition minus
+    # the combining marks, lower case (not casefold: "ß" stays "ß" there).
+    decomposed = unicodedata.normalize("NFD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()

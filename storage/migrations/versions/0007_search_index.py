@@ -10,7 +10,8 @@ then on the repositories keep it in step, in the transaction of each write. The 
 index over ``search_doc.body``:
 
 - SQLite: ``search_fts``, an FTS5 table with ``search_doc`` as its external content (the text
-  is stored once), kept by three triggers, so any change to ``search_doc`` reaches it.
+  is stored once), kept by three triggers, so any change to ``search_doc`` reaches it; with
+  prefix indexes (3 and 4 letters) and ``search_fts_vocab`` listing its words.
 - PostgreSQL: ``search_doc.tsv``, generated from the body (``simple`` configuration: no
   stemming, the same words match as on SQLite), with a GIN index.
 """
@@ -73,11 +74,15 @@ def upgrade() -> None:
     op.create_index("ix_search_doc_incident_id", "search_doc", ["incident_id"])
     _backfill()
     if op.get_bind().dialect.name == "sqlite":
+        # Prefix indexes for 3- and 4-letter prefixes: without them "erro*" merges the whole
+        # posting lists of "error" and "errors" on every query (300 ms on 5 million entries).
         op.execute(
             "CREATE VIRTUAL TABLE search_fts USING fts5(body, content='search_doc', "
-            "content_rowid='id', tokenize='unicode61 remove_diacritics 2')"
+            "content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='3 4')"
         )
         op.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
+        # The index's words in order, to expand a longer prefix into the words it starts.
+        op.execute("CREATE VIRTUAL TABLE search_fts_vocab USING fts5vocab(search_fts, 'instance')")
         for trigger in _FTS_TRIGGERS:
             op.execute(trigger)
     else:
@@ -92,6 +97,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for name in ("search_doc_ai", "search_doc_ad", "search_doc_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS search_fts_vocab")
         op.execute("DROP TABLE IF EXISTS search_fts")
     op.drop_index("ix_search_doc_incident_id", table_name="search_doc")
     op.drop_table("search_doc")
