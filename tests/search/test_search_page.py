@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.domain import commands as c
 from bot.domain.decide import Actor
@@ -110,3 +112,22 @@ async def test_filters_paging_and_bad_input(client: Client, runtime: Runtime) ->
     assert status == 200 and 'id="q"' in body and "autofocus" in body
     _, none = await _get(client, viewer, "/search?q=zzzunknown")
     assert "No incident you can see matches" in none
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(q=st.text(max_size=60), status=st.text(max_size=12), since=st.text(max_size=12))
+async def test_any_query_and_filters_answer_200_or_400(
+    client: Client, runtime: Runtime, q: str, status: str, since: str
+) -> None:
+    resp = await client.get(
+        "/search",
+        params={"q": q, "status": status, "since": since},
+        headers=_as(runtime, "U_VIEWER"),
+        allow_redirects=False,
+    )
+    assert resp.status in (200, 400), await resp.text()
