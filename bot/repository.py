@@ -26,6 +26,7 @@ from bot.identity.sessions import NewSession, WebSession
 from bot.identity.tokens import ApiToken, NewToken
 from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState
 from bot.scheduling.store import ScheduleStore
+from bot.search.store import SearchStore
 from bot.security.access import Access
 
 T = TypeVar("T")
@@ -47,6 +48,8 @@ class Repo(Protocol):
     def alerts(self) -> AlertStore: ...
     @property
     def schedules(self) -> ScheduleStore: ...
+    @property
+    def search(self) -> SearchStore: ...
 
     def next_incident_number(self, workspace: str) -> int: ...
     def add_incident(self, incident: Incident) -> Incident: ...

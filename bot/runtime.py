@@ -27,6 +27,7 @@ from bot.paging.targets import paging_targets
 from bot.people import CachedPeople
 from bot.ports import ChatPort, Clock, ServicePort, SystemClock
 from bot.repository import Database, UnitOfWork
+from bot.search.service import SearchService
 from bot.service import IncidentService
 from bot.telemetry import Telemetry
 
@@ -52,6 +53,7 @@ class Runtime(Generic[DB]):
     people: CachedPeople
     pages: PageAcks
     sessions: SessionRegistry
+    search: SearchService
     ports: dict[str, ChatPort] = field(default_factory=dict)
     # Outside services the outbox delivers to (pagerduty, opsgenie), once configured.
     services: dict[str, ServicePort] = field(default_factory=dict)
@@ -93,6 +95,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
     targets = paging_targets(settings.pagerduty_routing_keys, settings.opsgenie_targets)
     service.planners.append(PagingPlanner(targets, settings.policy(), settings.public_url))
     wake: list[Runtime[D]] = []
+    search = SearchService(db)
     alerts = AlertIntake(
         db,
         service,
@@ -118,12 +121,14 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
             settings.workspace,
             settings.public_url,
             wake=lambda: wake[0].wake_outbox() if wake else None,
+            search=search,
         ),
         tokens=TokenRegistry(db, clock),
         audit=AuditLog(db, settings.workspace),
         people=people,
         pages=PageAcks(service, settings.workspace),
         sessions=SessionRegistry(db, clock, settings.workspace),
+        search=search,
     )
     wake.append(runtime)
     return runtime

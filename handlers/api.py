@@ -202,7 +202,7 @@ def required_scope(method: str, path: str) -> Scope:
         return Scope.ADMIN
     if path.startswith(("/api/alerts", "/api/alert-groups")):
         return Scope.ALERTS_WRITE if write else Scope.ALERTS_READ
-    if path.startswith("/api/incidents"):
+    if path.startswith(("/api/incidents", "/api/search")):
         return Scope.INCIDENTS_WRITE if write else Scope.INCIDENTS_READ
     return Scope.ADMIN
 

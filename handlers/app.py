@@ -23,11 +23,13 @@ from handlers import (
     headers,
     health,
     outside,
+    search_api,
     slack,
     teams,
     throttle,
     web_admin,
     web_postmortem,
+    web_search,
     web_sessions,
     webhooks,
 )
@@ -79,10 +81,12 @@ def create_app(
 
     health.register(app)
     api.register(app)
+    search_api.register(app)
     web_ui.register(app)
     web_admin.register(app)
     web_sessions.register(app)
     web_postmortem.register(app)
+    web_search.register(app)
     webhooks.register(app)
     for platform in PLATFORMS:
         platform.mount(app)

@@ -31,6 +31,7 @@ from bot.repository import Repo
 from bot.runtime import Runtime
 from bot.service import Outcome, parse_ref
 from handlers.cli_alerts import alerts_app, maintenance_app
+from handlers.cli_search import search
 from handlers.cli_tokens import audit_app, tokens_app
 from handlers.clikit import actor, err, fail, out, run, settings
 from integrations.export.render import render_facts
@@ -56,6 +57,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(teams_app, name="teams")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.command("search")(search)
 
 
 def number(ref: str) -> int:

@@ -33,6 +33,7 @@ from bot.domain.alert import StoredAlert
 from bot.domain.labels import LabelMatcher, all_match, matcher_from_json
 from bot.domain.model import Status
 from bot.outbox_types import Action, OutboxIntent, OutboxState, Priority
+from storage.search_repo import SearchIndex
 from storage.tables import (
     AlertRow,
     IncidentRow,
@@ -303,6 +304,7 @@ class AlertRepo:
     def __init__(self, session: Session, dialect: str) -> None:
         self.session = session
         self.dialect = dialect
+        self.index = SearchIndex(session, dialect)
 
     def _conn(self) -> Connection:
         return self.session.connection()
@@ -356,6 +358,12 @@ class AlertRepo:
                 self.session.execute(insert(AlertRow), list(chunk))
         if old:
             self.session.execute(update(AlertRow), old)
+        # Alerts on an incident make it findable by their labels (same transaction).
+        on_incident: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        for r in rows:
+            if r.incident_id is not None:
+                on_incident[r.incident_id].append((r.title, dict(r.labels or {})))
+        self.index.alerts(on_incident)
 
     def _insert_sqlite(self, rows: Sequence[AlertWrite]) -> None:
         # The hot path of intake: the same bind processing SQLAlchemy would do (JSON, UTC
@@ -451,16 +459,19 @@ class AlertRepo:
     def attach_group(self, group: GroupRef, incident_id: int) -> int:
         """Attach the group's announced, unattached firing alerts to an incident (their
         timeline note due); the count."""
+        attaching = (
+            _A.workspace == group.workspace,
+            _A.source == group.source,
+            _A.group_key == group.group_key,
+            _A.status == "firing",
+            _A.incident_id.is_(None),
+            _A.route.in_(_ANNOUNCED),
+        )
+        found = self._conn().execute(select(_A.title, _A.labels).where(*attaching)).all()
+        self.index.alerts({incident_id: [(t, dict(labels or {})) for t, labels in found]})
         result = self._conn().execute(
             update(_ALERT)
-            .where(
-                _A.workspace == group.workspace,
-                _A.source == group.source,
-                _A.group_key == group.group_key,
-                _A.status == "firing",
-                _A.incident_id.is_(None),
-                _A.route.in_(_ANNOUNCED),
-            )
+            .where(*attaching)
             .values(incident_id=incident_id, route=Route.ATTACH.value, note_due=True)
         )
         return int(result.rowcount)

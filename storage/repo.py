@@ -36,6 +36,7 @@ from bot.repository import PersonEntry
 from bot.security.access import Access
 from storage.alert_repo import AlertRepo, alert_from_row
 from storage.schedule_repo import ScheduleRepo
+from storage.search_repo import SearchIndex, SearchRepo
 from storage.tables import (
     ActionItemRow,
     AlertRow,
@@ -51,6 +52,7 @@ from storage.tables import (
     TimelineEventRow,
     WebSessionRow,
 )
+from storage.visibility import visible_to
 
 _INCIDENT_FIELDS = [f.name for f in dataclasses.fields(Incident) if f.name != "status"]
 _INCIDENT_TABLE = IncidentRow.__table__  # type: ignore[attr-defined]
@@ -144,6 +146,9 @@ class SqlRepo:
         self.dialect = dialect
         self.alerts = AlertRepo(session, dialect)
         self.schedules = ScheduleRepo(session, dialect)
+        self.search = SearchRepo(session, dialect)
+        # Keeps the search index in step with every write below, in the same transaction.
+        self.index = SearchIndex(session, dialect)
 
     # -- incidents -------------------------------------------------------------------------
 
@@ -170,7 +175,9 @@ class SqlRepo:
             self.session.flush()
         except IntegrityError as exc:
             raise NumberTaken(incident.workspace, incident.number) from exc
-        return dataclasses.replace(incident, id=row.id)
+        added = dataclasses.replace(incident, id=row.id)
+        self.index.incident(added, new=True)
+        return added
 
     def save_incident(self, incident: Incident) -> None:
         """Write the incident's state back (optimistic on ``version``)."""
@@ -182,6 +189,7 @@ class SqlRepo:
         result = self.session.connection().execute(_SAVE_INCIDENT, params)
         if result.rowcount != 1:
             raise StaleIncident(incident.ref)
+        self.index.incident(incident)
         # The statement went past the ORM: a copy of the row this session loaded is stale now.
         loaded = self.session.identity_map.get(self.session.identity_key(IncidentRow, incident.id))
         if loaded is not None:
@@ -219,7 +227,7 @@ class SqlRepo:
         exact)."""
         stmt = select(IncidentRow).where(IncidentRow.workspace == workspace)
         if private_for is not None:
-            stmt = stmt.where(_visible_to(list(private_for)))
+            stmt = stmt.where(visible_to(list(private_for)))
         if statuses:
             stmt = stmt.where(col(IncidentRow.status).in_([s.value for s in statuses]))
         if severity:
@@ -257,7 +265,9 @@ class SqlRepo:
         ]
         self.session.add_all(rows)
         self.session.flush()
-        return [_to_entry(r) for r in rows]
+        entries = [_to_entry(r) for r in rows]
+        self.index.timeline(entries)
+        return entries
 
     def timeline(
         self,
@@ -348,6 +358,7 @@ class SqlRepo:
             data["deleted"] = True
         row.data = data
         self.session.add(row)
+        self.index.timeline_text(row.incident_id, entry_id, None if deleted else row.text)
 
     # -- status updates and action items -----------------------------------------------------
 
@@ -367,9 +378,11 @@ class SqlRepo:
         self.session.add(row)
         self.session.flush()
         assert row.id is not None
-        return StatusUpdate(
+        update = StatusUpdate(
             row.id, row.incident_id, at, author, text, incident.status, row.severity
         )
+        self.index.status_update(update)
+        return update
 
     def status_updates(self, incident_id: int) -> list[StatusUpdate]:
         """All stakeholder updates, oldest first."""
@@ -401,7 +414,9 @@ class SqlRepo:
         )
         self.session.add(row)
         self.session.flush()
-        return _to_action_item(row)
+        item = _to_action_item(row)
+        self.index.action_item(item)
+        return item
 
     def get_action_item(self, incident_id: int, item_id: int) -> ActionItem | None:
         """One action item of an incident."""
@@ -1255,21 +1270,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
-
-
-def _visible_to(ids: list[str]) -> Any:
-    """Public, or private with one of ``ids`` as declarer, role holder or timeline actor."""
-    if not ids:
-        return col(IncidentRow.private).is_(False)
-    t = TimelineEventRow.__table__  # type: ignore[attr-defined]
-    acted = (
-        sa_select(t.c.id).where(t.c.incident_id == col(IncidentRow.id), t.c.actor.in_(ids)).exists()
-    )
-    return or_(
-        col(IncidentRow.private).is_(False),
-        col(IncidentRow.declared_by).in_(ids),
-        col(IncidentRow.commander).in_(ids),
-        col(IncidentRow.comms_lead).in_(ids),
-        col(IncidentRow.scribe).in_(ids),
-        acted,
-    )

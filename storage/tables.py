@@ -397,3 +397,24 @@ class WebSessionRow(SQLModel, table=True):
     last_seen_at: datetime = utc_col(nullable=False)
     expires_at: datetime = utc_col(nullable=False)
     revoked_at: datetime | None = utc_col()
+
+
+class SearchDocRow(SQLModel, table=True):
+    """One searchable piece of an incident (a field, a timeline entry, an update, an action
+    item, its alerts' labels), kept in step with its source in the same transaction.
+
+    The full-text index over ``body`` is per dialect and lives in migration 0007 only: an FTS5
+    table ``search_fts`` (external content: this table) kept by triggers on SQLite, a
+    generated ``tsv`` tsvector column with a GIN index on PostgreSQL. ``id`` grows with every
+    new document, so "newest matches first" is an index order on both.
+    """
+
+    __tablename__ = "search_doc"
+    __table_args__ = (UniqueConstraint("kind", "ref_id", name="uq_search_doc_ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(index=True)
+    kind: str = Field(max_length=24)
+    # The source row's id: the incident's for its fields and alert labels.
+    ref_id: int
+    body: str = Field(sa_column=Column(Text, nullable=False))

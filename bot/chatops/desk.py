@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from bot.alerting.intake import AlertIntake
 from bot.chatops import grammar as g
@@ -32,6 +33,8 @@ from bot.domain.snapshot import IncidentSnapshot, incident_snapshot, iso
 from bot.outbox_types import Action, OutboxIntent
 from bot.ports import ChatMessage, Clock, RoomRef
 from bot.repository import Repo
+from bot.search.service import SearchService
+from bot.security.membership import Reader
 from bot.service import IncidentService, Outcome, intake_key
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ T = TypeVar("T")
 
 TIMELINE_SHOWN = 30
 LIST_SHOWN = 25
+SEARCH_SHOWN = 5
 # Button and card verbs, the same names on every platform.
 ACK, RESOLVE, STATUS, UPDATE = "ack", "resolve", "status", "update"
 
@@ -83,6 +87,7 @@ class Desk:
     finders: dict[str, RoomFinder] = field(default_factory=dict)
     # Why a platform cannot open a room for a (private?) incident yet, if it cannot.
     declare_guards: dict[str, Callable[[bool], str | None]] = field(default_factory=dict)
+    search: SearchService | None = None
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -285,6 +290,9 @@ class Desk:
             case g.ListIncidents(open_only=open_only):
                 await self._list(where, open_only, dedup)
                 return None
+            case g.Search(text=query):
+                await self._search(where, actor, query, dedup)
+                return None
             case g.Help():
                 await self.say(where, reply("", shows="help"), dedup)
                 return None
@@ -328,6 +336,43 @@ class Desk:
         }
         title = "Open incidents" if open_only else "Recent incidents"
         await self.say(where, reply(title, shows="list", **data), dedup)
+
+    async def _search(self, where: Where, actor: Actor, query: str, dedup: str | None) -> None:
+        if self.search is None:
+            raise InvalidCommand("Search is not available here.")
+        # Only a reply nobody else can read (Slack's ephemeral one) may name the asker's
+        # private incidents; in a channel, whose audience is unknown, only public ones match.
+        reader = (
+            Reader.of(actor.id, admin=actor.id in self.service.policy.admins)
+            if where.private_to is not None and where.private_to == actor.id
+            else Reader.of()
+        )
+        found = await self.search.search(
+            self.workspace, query, reader=reader, limit=SEARCH_SHOWN, snippets=1
+        )
+        if found.problem:
+            raise InvalidCommand(found.problem)
+        results = [
+            {
+                "incident": self.snapshot(r.incident),
+                "snippets": [
+                    {"label": s.kind.label, "parts": [[p.text, p.hit] for p in s.segments]}
+                    for s in r.snippets
+                ],
+            }
+            for r in found.results
+        ]
+        message = reply(
+            f"Search: {found.query}",
+            shows="search",
+            query=found.query,
+            results=results,
+            more=found.more,
+            url=f"{self.base_url.rstrip('/')}/search?{urlencode({'q': found.query})}"
+            if self.base_url
+            else "",
+        )
+        await self.say(where, message, dedup)
 
     async def _timeline(self, where: Where, inc: Incident, dedup: str | None) -> None:
         detail = await self.service.detail(self.workspace, inc.number)

@@ -133,6 +133,13 @@ class ListIncidents:
 
 
 @dataclass(frozen=True, slots=True)
+class Search:
+    """Search past and present incidents for words, "a phrase" or a prefix*."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Remind:
     """Snooze update reminders for ``minutes``."""
 
@@ -195,6 +202,7 @@ ParsedCommand = (
     | ShowTimeline
     | ShowSummary
     | ListIncidents
+    | Search
     | Remind
     | RemindOff
     | RemindOn
@@ -239,6 +247,7 @@ USAGE: dict[str, str] = {
     "timeline": "timeline",
     "summary": "summary",
     "list": "list [all]",
+    "search": 'search <words, "a phrase" or prefix*>',
     "remind": "remind <minutes> | remind off | remind on",
     "maintenance": "maintenance <30m|2h|1d> <label=value …> [reason]",
     "page": "page <service or schedule>",
@@ -253,6 +262,7 @@ HELP_TEXT = "\n".join(
         "`declare <title> [sev1-4] [private]` · declare an incident and open its room"
         " (no title: a form)",
         "`list [all]` · open incidents (all: recently closed ones too)",
+        '`search <words>` · find incidents by what was written ("a phrase", prefix*)',
         "",
         "In the incident's room:",
         "`ack` · tell everyone you are on it",
@@ -314,6 +324,8 @@ _VERBS: dict[str, str] = {
     "show": "summary",
     "list": "list",
     "ls": "list",
+    "search": "search",
+    "find": "search",
     "remind": "remind",
     "reminders": "remind",
     "maintenance": "maintenance",
@@ -543,6 +555,12 @@ def _list(verb: str, rest: str) -> ParsedCommand:
     raise _fail(verb, f"List what? {rest!r} is not 'open' or 'all'.")
 
 
+def _search(verb: str, rest: str) -> ParsedCommand:
+    if not rest.strip():
+        raise _fail(verb, "What should I look for? e.g. search database timeout")
+    return Search(rest.strip())
+
+
 def _remind(verb: str, rest: str) -> ParsedCommand:
     word = rest.lower()
     if word in ("off", "stop", "disable"):
@@ -617,6 +635,7 @@ _PARSERS: dict[str, Callable[[str, str], ParsedCommand]] = {
     "timeline": _fixed(ShowTimeline()),
     "summary": _fixed(ShowSummary()),
     "list": _list,
+    "search": _search,
     "remind": _remind,
     "maintenance": _maintenance,
     "page": _page,

@@ -27,6 +27,7 @@ from integrations.slack.escape import (
     truncate,
     truncate_escaped,
 )
+from integrations.slack.search import search_text
 
 Block = dict[str, Any]
 
@@ -115,6 +116,8 @@ def reply_text(message: ChatMessage) -> ChatMessage:
             )
         case "list":
             text, ours = _list_text(data), True
+        case "search":
+            text, ours = search_text(data), True
         case "timeline":
             text = _timeline_text(data)
         case "summary":

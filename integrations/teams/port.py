@@ -31,6 +31,7 @@ from integrations.teams import cards
 from integrations.teams.directory import TeamsDirectory
 from integrations.teams.graph import GraphClient, GraphError, channel_display_name
 from integrations.teams.sdk import TeamsBot, card_activity
+from integrations.teams.search_card import search_card
 
 log = logging.getLogger(__name__)
 
@@ -344,6 +345,8 @@ def _reply(message: ChatMessage, data: dict[str, Any], names: dict[str, str]) ->
             )
         case "list":
             return cards.digest(data, message.text)
+        case "search":
+            return search_card(data, message.text)
         case "summary" if isinstance(data.get("incident"), dict):
             return cards.incident_summary(data["incident"], names)
         case "timeline":

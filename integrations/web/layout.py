@@ -93,7 +93,10 @@ def page(title: str, body: str, viewer: Viewer | None = None) -> str:
         )
     nav = ""
     if viewer is not None:
-        links = '<a href="/incidents">Incidents</a> <a href="/me/tokens">Your tokens</a>'
+        links = (
+            '<a href="/incidents">Incidents</a> <a href="/search">Search</a> '
+            '<a href="/me/tokens">Your tokens</a>'
+        )
         if viewer.admin:
             links += ' <a href="/admin/tokens">API tokens</a> <a href="/admin/audit">Audit log</a>'
         nav = f'<nav aria-label="Main">{links}</nav>'

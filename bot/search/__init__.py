@@ -1,0 +1,1 @@
+"""Full-text search over incidents: query parsing, snippets, the store protocol, the service."""

@@ -1,0 +1,384 @@
+"""Full-text search storage: the index kept in step with every write, and the ranked query.
+
+Documents live in ``search_doc`` (one per incident field, timeline entry, status update,
+action item, and one per incident for its alerts' labels). The index over them is per
+dialect, created by migration 0007: on SQLite the FTS5 table ``search_fts`` (external
+content, kept by triggers on ``search_doc``), its newest matches scored with BM25 here
+(bot.search.rank); on PostgreSQL the generated ``search_doc.tsv`` tsvector with a GIN index,
+ranked with ts_rank. ``SearchIndex`` writes
+documents inside the caller's transaction, so a rollback takes the index change with it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, column, func, literal_column, select, table, text
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session
+
+from bot.domain.model import ActionItem, EventKind, Incident, Status, StatusUpdate, TimelineEntry
+from bot.search.model import (
+    BOOST,
+    INCIDENT_FIELDS,
+    DocHit,
+    DocKind,
+    SearchFilters,
+    alert_lines,
+    merge_lines,
+)
+from bot.search.query import Query, Term, fold, fts5_match
+from bot.search.rank import bm25, counts, idf
+from storage.tables import IncidentRow, SearchDocRow
+from storage.visibility import visible_to
+
+_DOC = SearchDocRow.__table__  # type: ignore[attr-defined]
+_INC = IncidentRow.__table__  # type: ignore[attr-defined]
+# SQLite's FTS5 table (migration 0007); its hidden column named like the table takes MATCH.
+_FTS = table("search_fts", column("rowid", Integer), column("search_fts"))
+# One statement for both dialects; an unchanged body is not rewritten (nor re-indexed).
+_UPSERT = text(
+    "INSERT INTO search_doc (incident_id, kind, ref_id, body) "
+    "VALUES (:incident_id, :kind, :ref_id, :body) "
+    "ON CONFLICT (kind, ref_id) DO UPDATE SET body = excluded.body "
+    "WHERE search_doc.body <> excluded.body"
+)
+_DELETE = text("DELETE FROM search_doc WHERE kind = :kind AND ref_id = :ref_id")
+# The first indexed word at or after :lo, and the one after :after (search_fts_vocab lists
+# every occurrence, in word order; a seek and one row each).
+_FIRST_WORD = text("SELECT term FROM search_fts_vocab WHERE term >= :lo LIMIT 1")
+_NEXT_WORD = text("SELECT term FROM search_fts_vocab WHERE term > :after LIMIT 1")
+MAX_EXPANSION = 64
+_ALERT_DOC_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+_BODY = text("SELECT body FROM search_doc WHERE kind = :kind AND ref_id = :ref_id")
+# A chat edit's own entry repeats the new text, which the captured message's entry now holds:
+# indexing it too would keep a message findable after it is deleted in chat.
+UNINDEXED_EVENTS = frozenset({EventKind.MESSAGE_EDITED})
+# Document frequencies for BM25's weights: counting a common word exactly would read its
+# whole posting list; past the cap the weight barely changes, and a count minutes old is fine.
+DF_CAP = 5000
+DF_TTL = 300.0
+DF_CACHE_SIZE = 10_000
+# How many of the workspace's newest matches a filtered search looks at (see _sqlite_window).
+SCAN_BUDGET = 5000
+_DF_CACHE: dict[tuple[str, str], tuple[int, float]] = {}
+_KINDS = {k.value: (k, BOOST[k]) for k in DocKind}
+_INCIDENT_FIELDS = [f for f in Incident.__dataclass_fields__ if f != "status"]
+_FIELDS = [k for k in INCIDENT_FIELDS if k.value in Incident.__dataclass_fields__]
+
+
+def _doc(incident_id: int, kind: DocKind, ref_id: int, body: str) -> dict[str, Any]:
+    return {"incident_id": incident_id, "kind": kind.value, "ref_id": ref_id, "body": body}
+
+
+class SearchIndex:
+    """Writes search documents in the session's transaction (called by the repositories)."""
+
+    def __init__(self, session: Session, dialect: str) -> None:
+        self.session = session
+        self.postgres = dialect == "postgresql"
+
+    def _upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+        if docs:
+            self.session.execute(_UPSERT, list(docs))
+
+    def _delete(self, keys: Sequence[dict[str, Any]]) -> None:
+        if keys:
+            self.session.execute(_DELETE, list(keys))
+
+    def incident(self, incident: Incident, *, new: bool = False) -> None:
+        """Index the incident's text fields; an emptied field leaves the index."""
+        assert incident.id is not None
+        iid = incident.id
+        filled, emptied = [], []
+        for kind in _FIELDS:
+            value = getattr(incident, kind.value) or ""
+            if value.strip():
+                filled.append(_doc(iid, kind, iid, value))
+            elif not new:
+                emptied.append({"kind": kind.value, "ref_id": iid})
+        self._upsert(filled)
+        self._delete(emptied)
+
+    def timeline(self, entries: Iterable[TimelineEntry]) -> None:
+        """Index new timeline entries (those with text)."""
+        self._upsert(
+            [
+                _doc(e.incident_id, DocKind.TIMELINE, e.id, e.text)
+                for e in entries
+                if e.text.strip() and e.kind not in UNINDEXED_EVENTS
+            ]
+        )
+
+    def timeline_text(self, incident_id: int, entry_id: int, body: str | None) -> None:
+        """An entry's text changed (``None``: it was deleted, so it is no longer found)."""
+        if body is None or not body.strip():
+            self._delete([{"kind": DocKind.TIMELINE.value, "ref_id": entry_id}])
+        else:
+            self._upsert([_doc(incident_id, DocKind.TIMELINE, entry_id, body)])
+
+    def status_update(self, update: StatusUpdate) -> None:
+        """Index a posted stakeholder update."""
+        self._upsert([_doc(update.incident_id, DocKind.UPDATE, update.id, update.text)])
+
+    def action_item(self, item: ActionItem) -> None:
+        """Index a new action item."""
+        self._upsert([_doc(item.incident_id, DocKind.ACTION, item.id, item.text)])
+
+    def alerts(self, by_incident: dict[int, list[tuple[str, dict[str, Any]]]]) -> None:
+        """Add alerts' labels and titles to their incidents' alert-labels documents."""
+        for incident_id, alerts in by_incident.items():
+            key = {"kind": DocKind.ALERT.value, "ref_id": incident_id}
+            if self.postgres:
+                # Read-merge-write: two groups' alerts joining one incident at once on two
+                # replicas would otherwise each drop the other's lines.
+                self.session.execute(
+                    _ALERT_DOC_LOCK, {"key": f"sitrep:search-alerts:{incident_id}"}
+                )
+            old = self.session.execute(_BODY, key).scalar() or ""
+            lines = [line for title, labels in alerts for line in alert_lines(title, labels)]
+            body = merge_lines(old, lines)
+            if body != old:
+                self._upsert([_doc(incident_id, DocKind.ALERT, incident_id, body)])
+
+
+class SearchRepo:
+    """The ranked query, per dialect, over one session (implements bot.search.SearchStore)."""
+
+    def __init__(self, session: Session, dialect: str) -> None:
+        self.session = session
+        self.dialect = dialect
+
+    def match(
+        self,
+        workspace: str,
+        query: Query,
+        filters: SearchFilters,
+        *,
+        private_for: Collection[str] | None,
+        window: int,
+    ) -> tuple[list[DocHit], bool]:
+        """See ``bot.search.store.SearchStore.match``."""
+        if query.empty:
+            return [], False
+        if self.dialect == "sqlite":
+            rows, capped = self._sqlite_window(workspace, query, filters, private_for, window)
+            scored = self._bm25(query, rows)
+        else:
+            scored, capped = self._postgres_window(workspace, query, filters, private_for, window)
+        kinds = _KINDS
+        hits = [
+            DocHit(i, iid, kinds[kind][0], score * kinds[kind][1]) for i, iid, kind, score in scored
+        ]
+        return hits, capped
+
+    def _sqlite_window(
+        self,
+        workspace: str,
+        query: Query,
+        filters: SearchFilters,
+        private_for: Collection[str] | None,
+        window: int,
+    ) -> tuple[list[Any], bool]:
+        """The newest ``window`` matching (id, incident, kind, body) rows, straight from the
+        FTS5 index in rowid order (it stops reading at the limit), and whether more matched.
+
+        Status, severity and since filters look at no more than the workspace's newest
+        ``SCAN_BUDGET`` matches: a filter that leaves one match in a thousand would otherwise
+        read a common word's whole posting list, joined row by row.
+        """
+        match = fts5_match(query, self._expand_prefixes(query))
+        stmt = (
+            select(
+                _DOC.c.id,
+                _DOC.c.incident_id,
+                _DOC.c.kind,
+                _DOC.c.body,
+                _INC.c.status,
+                _INC.c.severity,
+                # As stored (text on SQLite): converting thousands of rows to datetimes to test
+                # "since" cost more than reading them.
+                literal_column("incident.declared_at"),
+            )
+            .select_from(_FTS)
+            .join(_DOC, _DOC.c.id == _FTS.c.rowid)
+            .join(_INC, _INC.c.id == _DOC.c.incident_id)
+            .where(_FTS.c.search_fts.op("MATCH")(bindparam("match", match)))
+            .where(_INC.c.workspace == workspace)
+            .order_by(_FTS.c.rowid.desc())
+        )
+        if private_for is not None:
+            stmt = stmt.where(visible_to(sorted(private_for)))
+        wanted = _Wanted(filters)
+        if not wanted.any:
+            rows = self.session.execute(stmt.limit(window + 1)).all()
+            return [r[:4] for r in rows[:window]], len(rows) > window
+        # Filtered in Python while the rows stream in: SQLite stops reading the index as soon
+        # as the window is full, and the rows read tell whether the budget ran out.
+        kept: list[Any] = []
+        read = 0
+        result = self.session.execute(stmt.limit(SCAN_BUDGET))
+        for rows in result.partitions(256):
+            read += len(rows)
+            kept.extend(row[:4] for row in rows if wanted(row))
+            if len(kept) > window:
+                result.close()
+                return kept[:window], True
+        return kept, read >= SCAN_BUDGET
+
+    def _expand_prefixes(self, query: Query) -> dict[Term, list[str]]:
+        """One-word prefixes longer than the prefix indexes (3, 4 letters) as the words they
+        start, read from the index's vocabulary one seek per word: FTS5 would merge those
+        words' whole posting lists on every query. Past ``MAX_EXPANSION`` words the prefix is
+        left to FTS5."""
+        found: dict[Term, list[str]] = {}
+        for term in query.terms:
+            if not term.prefix or term.phrase or len(term.tokens[0]) <= 4:
+                continue
+            start = fold(term.tokens[0])
+            words: list[str] = []
+            after = self.session.execute(_FIRST_WORD, {"lo": start}).scalar()
+            while after is not None and after.startswith(start):
+                words.append(after)
+                if len(words) > MAX_EXPANSION:
+                    break
+                after = self.session.execute(_NEXT_WORD, {"after": after}).scalar()
+            if len(words) <= MAX_EXPANSION:
+                found[term] = words or [start]
+        return found
+
+    def _postgres_window(
+        self,
+        workspace: str,
+        query: Query,
+        filters: SearchFilters,
+        private_for: Collection[str] | None,
+        window: int,
+    ) -> tuple[list[Any], bool]:
+        """The newest ``window`` matching (id, incident, kind, ts_rank) rows, and whether more
+        matched. ``id + 0`` keeps the planner on the GIN index (ordering by the primary key
+        would walk it backwards testing every row, slow for a rare word)."""
+        tsq = _tsquery(query)
+        tsv: ColumnElement[Any] = literal_column("search_doc.tsv")
+        stmt = (
+            select(_DOC.c.id, _DOC.c.incident_id, _DOC.c.kind, func.ts_rank(tsv, tsq))
+            .select_from(_DOC)
+            .join(_INC, _INC.c.id == _DOC.c.incident_id)
+            .where(tsv.op("@@")(tsq), _INC.c.workspace == workspace)
+            .order_by((_DOC.c.id + 0).desc())
+        )
+        if filters.statuses:
+            stmt = stmt.where(_INC.c.status.in_([s.value for s in filters.statuses]))
+        if filters.severity:
+            stmt = stmt.where(_INC.c.severity == filters.severity)
+        if filters.since is not None:
+            stmt = stmt.where(_INC.c.declared_at >= filters.since)
+        if private_for is not None:
+            stmt = stmt.where(visible_to(sorted(private_for)))
+        rows = self.session.execute(stmt.limit(window + 1)).all()
+        return list(rows[:window]), len(rows) > window
+
+    def _bm25(self, query: Query, rows: Sequence[Any]) -> list[tuple[int, int, str, float]]:
+        """(id, incident, kind, BM25 score) of each (id, incident, kind, body) row."""
+        if not rows:
+            return []
+        total = int(self.session.execute(select(func.max(_DOC.c.id))).scalar() or 0)
+        idfs = [idf(self._term_frequency(t), total) for t in query.terms]
+        measured = [(r, *counts(r[3], query)) for r in rows]
+        average = sum(length for _, _, length in measured) / len(measured)
+        return [(r[0], r[1], r[2], bm25(tfs, length, average, idfs)) for r, tfs, length in measured]
+
+    def _term_frequency(self, term: Term) -> int:
+        """A term's document frequency for its weight: a word's own; a phrase's rarest word's
+        (an upper bound: counting the phrase would read the words' positions everywhere); a
+        prefix counts as common (counting it would merge the posting lists of every word it
+        starts)."""
+        if term.prefix:
+            return DF_CAP
+        return min(self._doc_frequency(word) for word in term.tokens)
+
+    def _doc_frequency(self, word: str) -> int:
+        """How many documents hold ``word``, counted up to ``DF_CAP`` (a word in more
+        documents than that is simply common), remembered for ``DF_TTL`` seconds."""
+        match = fts5_match(Query(word, (Term((word,)),)))
+        key = (str(self.session.connection().engine.url), match)
+        now = time.monotonic()
+        found = _DF_CACHE.get(key)
+        if found is not None and found[1] > now:
+            return found[0]
+        df = int(
+            self.session.execute(
+                text(
+                    "SELECT count(*) FROM (SELECT 1 FROM search_fts "
+                    "WHERE search_fts MATCH :m LIMIT :cap)"
+                ),
+                {"m": match, "cap": DF_CAP},
+            ).scalar_one()
+        )
+        if len(_DF_CACHE) >= DF_CACHE_SIZE:
+            _DF_CACHE.clear()
+        _DF_CACHE[key] = (df, now + DF_TTL)
+        return df
+
+    def incidents(self, ids: Collection[int]) -> dict[int, Incident]:
+        """See ``bot.search.store.SearchStore.incidents``."""
+        if not ids:
+            return {}
+        rows = self.session.execute(select(_INC).where(_INC.c.id.in_(sorted(ids)))).mappings()
+        return {int(r["id"]): _incident(r) for r in rows}
+
+    def bodies(self, doc_ids: Collection[int]) -> dict[int, str]:
+        """See ``bot.search.store.SearchStore.bodies``."""
+        if not doc_ids:
+            return {}
+        rows = self.session.execute(
+            select(_DOC.c.id, _DOC.c.body).where(_DOC.c.id.in_(sorted(doc_ids)))
+        )
+        return {int(i): body for i, body in rows}
+
+
+class _Wanted:
+    """The status, severity and since filters as a test of a SQLite (.., status, severity,
+    declared_at as stored) row."""
+
+    def __init__(self, filters: SearchFilters) -> None:
+        self.statuses = {s.value for s in filters.statuses}
+        self.severity = filters.severity
+        # SQLite stores UTCDateTime as naive UTC text that sorts like the time it names.
+        since = filters.since
+        self.since = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if since else None
+        self.any = bool(self.statuses or self.severity or self.since)
+
+    def __call__(self, row: Any) -> bool:
+        if self.statuses and row[4] not in self.statuses:
+            return False
+        if self.severity and row[5] != self.severity:
+            return False
+        return self.since is None or row[6] >= self.since
+
+
+def _incident(row: Any) -> Incident:
+    return Incident(status=Status(row["status"]), **{f: row[f] for f in _INCIDENT_FIELDS})
+
+
+def _tsquery(query: Query) -> ColumnElement[Any]:
+    """Every term as its own tsquery (built by Postgres from plain text, so nothing typed is
+    parsed as tsquery syntax), ANDed. A prefix term ends in ``'word':*``, its word made only of
+    word characters, so the quoting cannot be broken out of."""
+    parts: list[ColumnElement[Any]] = []
+    for term in query.terms:
+        if not term.prefix:
+            parts.append(func.phraseto_tsquery("simple", term.raw or " ".join(term.tokens)))
+            continue
+        last = func.to_tsquery("simple", f"'{term.tokens[-1]}':*")
+        if term.phrase:
+            head = func.phraseto_tsquery("simple", " ".join(term.tokens[:-1]))
+            last = func.tsquery_phrase(head, last)
+        parts.append(last)
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined.op("&&")(part)
+    return combined
