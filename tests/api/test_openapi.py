@@ -60,8 +60,8 @@ def test_a_route_added_without_the_table_is_caught(app: web.Application) -> None
     async def search(request: web.Request) -> web.Response:
         return web.json_response({})
 
-    app.router.add_get("/api/search", search)
-    assert ("GET", "/api/search") in api_routes(app) - documented(document(app))
+    app.router.add_get("/api/undocumented", search)
+    assert ("GET", "/api/undocumented") in api_routes(app) - documented(document(app))
 
 
 def test_the_document_is_valid_openapi_3_1(app: web.Application) -> None:
