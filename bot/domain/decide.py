@@ -29,6 +29,7 @@ from bot.domain.policy import Policy, UnknownSeverity
 
 MAX_TITLE = 200
 MAX_TEXT = 4000
+MAX_SERVICE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,8 @@ def declare(
     summary = _clean(cmd.summary, "summary", MAX_TEXT, required=False)
     commander = cmd.commander or (actor.id if actor.id != SYSTEM.id else None)
     runbook = runbook_url(cmd.runbook_url)
+    # One line, single spaces: it is a chart label and a filter value.
+    service = " ".join(_clean(cmd.service, "service", MAX_SERVICE, required=False).split())
     incident = Incident(
         workspace=workspace,
         number=number,
@@ -71,6 +74,7 @@ def declare(
         private=cmd.private,
         origin=cmd.origin,
         runbook_url=runbook,
+        service=service,
     )
     events = [
         Event(
@@ -78,7 +82,8 @@ def declare(
             now,
             actor.id,
             f"{sev.name} incident declared: {title}",
-            {"severity": sev.name, "private": cmd.private, "title": title, "summary": summary},
+            {"severity": sev.name, "private": cmd.private, "title": title, "summary": summary}
+            | ({"service": service} if service else {}),
         )
     ]
     if commander:
