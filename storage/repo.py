@@ -33,6 +33,7 @@ from bot.identity.tokens import ApiToken, NewToken, Scope, TokenKind
 from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState, is_bulk
 from storage.alert_repo import AlertRepo, alert_from_row
 from storage.schedule_repo import ScheduleRepo
+from storage.stats_repo import StatsRepo
 from storage.tables import (
     ActionItemRow,
     AlertRow,
@@ -46,6 +47,7 @@ from storage.tables import (
     StatusUpdateRow,
     TimelineEventRow,
 )
+from storage.visibility import visible_to as _visible_to
 
 _INCIDENT_FIELDS = [f.name for f in dataclasses.fields(Incident) if f.name != "status"]
 _INCIDENT_TABLE = IncidentRow.__table__  # type: ignore[attr-defined]
@@ -139,6 +141,7 @@ class SqlRepo:
         self.dialect = dialect
         self.alerts = AlertRepo(session, dialect)
         self.schedules = ScheduleRepo(session, dialect)
+        self.stats = StatsRepo(session, dialect)
 
     # -- incidents -------------------------------------------------------------------------
 
@@ -1066,21 +1069,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
-
-
-def _visible_to(ids: list[str]) -> Any:
-    """Public, or private with one of ``ids`` as declarer, role holder or timeline actor."""
-    if not ids:
-        return col(IncidentRow.private).is_(False)
-    t = TimelineEventRow.__table__  # type: ignore[attr-defined]
-    acted = (
-        sa_select(t.c.id).where(t.c.incident_id == col(IncidentRow.id), t.c.actor.in_(ids)).exists()
-    )
-    return or_(
-        col(IncidentRow.private).is_(False),
-        col(IncidentRow.declared_by).in_(ids),
-        col(IncidentRow.commander).in_(ids),
-        col(IncidentRow.comms_lead).in_(ids),
-        col(IncidentRow.scribe).in_(ids),
-        acted,
-    )

@@ -1,0 +1,211 @@
+"""Dashboard aggregates in SQL: one GROUP BY over a workspace's incidents in a date range.
+
+Durations and ISO weeks are computed by the database (``julianday``/``strftime`` on SQLite,
+``EXTRACT(EPOCH …)`` on Postgres), so 100,000 incidents come back as a few hundred rows of
+sums. Every query is scoped to one workspace and applies the membership rule
+(``storage.visibility``) unless the reader is an admin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, extract, func, literal, literal_column, or_, true
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
+
+from bot.stats_store import Bucket, OverdueItem, Targets
+from storage.tables import ActionItemRow, IncidentRow
+from storage.visibility import visible_to
+
+# Week 0 starts Monday 1970-01-05 00:00 UTC (bot.stats.EPOCH_MONDAY): 4 days after the epoch.
+_EPOCH_MONDAY_SECONDS = 4 * 86400
+_WEEK_SECONDS = 7 * 86400
+# The incident timestamps' column type, so a bound ``now`` is stored-format UTC on both.
+_TIMESTAMP = IncidentRow.__table__.c.declared_at.type  # type: ignore[attr-defined]
+
+
+class StatsRepo:
+    """Aggregate reads over one session."""
+
+    def __init__(self, session: Session, dialect: str) -> None:
+        self.session = session
+        self.dialect = dialect
+
+    # -- dialect pieces ------------------------------------------------------------------------
+
+    def _seconds_between(self, later: Any, earlier: Any) -> Any:
+        """``later - earlier`` in seconds (to the millisecond), NULL when either is NULL."""
+        if self.dialect == "postgresql":
+            return extract("epoch", later - earlier)
+        # julianday is a float of days; rounding to ms makes a 300 s wait compare as 300.
+        return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
+
+    def _week(self, at: Any) -> Any:
+        """The ISO week index of ``at``; constants are literal so GROUP BY repeats it exactly."""
+        offset: Any = literal_column(str(_EPOCH_MONDAY_SECONDS))
+        span: Any = literal_column(str(_WEEK_SECONDS))
+        if self.dialect == "postgresql":
+            return cast(func.floor((extract("epoch", at) - offset) / span), Integer)
+        # strftime('%s') is whole seconds since the epoch; weeks after 1970 are positive, so
+        # integer division is the floor.
+        return (cast(func.strftime("%s", at), Integer) - offset) / span
+
+    def _visible(self, private_for: Collection[str] | None) -> Any:
+        return visible_to(private_for) if private_for is not None else true()
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def buckets(
+        self,
+        workspace: str,
+        *,
+        since: datetime,
+        until: datetime,
+        now: datetime,
+        targets: Targets,
+        severity: str | None,
+        service: str | None,
+        private_for: Collection[str] | None,
+    ) -> list[Bucket]:
+        """Sums per (ISO week, severity, service) of incidents declared in [since, until)."""
+        inc = IncidentRow
+        declared = col(inc.declared_at)
+        acked_at, resolved_at = col(inc.acknowledged_at), col(inc.resolved_at)
+        ack_secs = self._seconds_between(acked_at, declared)
+        res_secs = self._seconds_between(resolved_at, declared)
+        # resolved_at is the final resolution (a reopen clears it), so it is the time to resolve.
+        age = self._seconds_between(literal(now, type_=_TIMESTAMP), declared)
+        sev = col(inc.severity)
+
+        def target(pick: int) -> Any:
+            whens = [
+                (sev == name, float(limit))
+                for name, pair in targets.by_severity.items()
+                if (limit := pair[pick]) is not None
+            ]
+            return case(*whens, else_=None) if whens else literal_column("NULL")
+
+        def met_missed(done_at: Any, took: Any, pick: int) -> tuple[Any, Any]:
+            limit = target(pick)
+            met = func.sum(case((and_(done_at.is_not(None), took <= limit), 1), else_=0))
+            late = or_(
+                and_(done_at.is_not(None), took > limit),
+                and_(done_at.is_(None), age > limit),
+            )
+            missed = func.sum(case((and_(limit.is_not(None), late), 1), else_=0))
+            return met, missed
+
+        ack_met, ack_missed = met_missed(acked_at, ack_secs, 0)
+        res_met, res_missed = met_missed(resolved_at, res_secs, 1)
+        week = self._week(declared).label("week")
+        stmt = (
+            sa_select(
+                week,
+                sev,
+                col(inc.service),
+                func.count(),
+                func.count(ack_secs),
+                func.coalesce(func.sum(ack_secs), 0),
+                func.count(res_secs),
+                func.coalesce(func.sum(res_secs), 0),
+                ack_met,
+                ack_missed,
+                res_met,
+                res_missed,
+            )
+            .where(
+                col(inc.workspace) == workspace,
+                declared >= since,
+                declared < until,
+                self._visible(private_for),
+            )
+            .group_by(week, sev, col(inc.service))
+        )
+        if severity:
+            stmt = stmt.where(sev == severity)
+        if service is not None:
+            stmt = stmt.where(col(inc.service) == service)
+        return [
+            Bucket(
+                week=int(w),
+                severity=str(s),
+                service=str(svc or ""),
+                count=int(n),
+                acked=int(na),
+                ack_seconds=float(sa or 0),
+                resolved=int(nr),
+                resolve_seconds=float(sr or 0),
+                ack_met=int(am or 0),
+                ack_missed=int(ax or 0),
+                resolve_met=int(rm or 0),
+                resolve_missed=int(rx or 0),
+            )
+            for w, s, svc, n, na, sa, nr, sr, am, ax, rm, rx in self.session.execute(stmt)
+        ]
+
+    def services(
+        self, workspace: str, *, since: datetime, private_for: Collection[str] | None
+    ) -> list[str]:
+        """Distinct services of the visible incidents declared since ``since``."""
+        stmt = (
+            sa_select(col(IncidentRow.service))
+            .where(
+                col(IncidentRow.workspace) == workspace,
+                col(IncidentRow.declared_at) >= since,
+                self._visible(private_for),
+            )
+            .group_by(col(IncidentRow.service))
+            .order_by(col(IncidentRow.service))
+            .limit(1000)
+        )
+        return [str(s or "") for (s,) in self.session.execute(stmt)]
+
+    def overdue_action_items(
+        self,
+        workspace: str,
+        now: datetime,
+        *,
+        severity: str | None,
+        service: str | None,
+        private_for: Collection[str] | None,
+        limit: int,
+    ) -> tuple[int, list[OverdueItem]]:
+        """How many undone items of visible incidents are past due, and the most overdue."""
+        item = ActionItemRow
+        where = [
+            col(IncidentRow.workspace) == workspace,
+            col(item.done_at).is_(None),
+            col(item.due).is_not(None),
+            col(item.due) < now,
+            self._visible(private_for),
+        ]
+        if severity:
+            where.append(col(IncidentRow.severity) == severity)
+        if service is not None:
+            where.append(col(IncidentRow.service) == service)
+        joined = col(IncidentRow.id) == col(item.incident_id)
+        total = self.session.execute(
+            sa_select(func.count()).select_from(item).join(IncidentRow, joined).where(*where)
+        ).scalar_one()
+        rows = self.session.execute(
+            sa_select(
+                col(IncidentRow.number),
+                col(IncidentRow.title),
+                col(item.text),
+                col(item.owner),
+                col(item.due),
+            )
+            .select_from(item)
+            .join(IncidentRow, joined)
+            .where(*where)
+            .order_by(col(item.due), col(item.id))
+            .limit(limit)
+        )
+        items = [
+            OverdueItem(int(n), str(title), str(text), owner, due)
+            for n, title, text, owner, due in rows
+        ]
+        return int(total), items
