@@ -51,7 +51,7 @@ class StatsRepo:
             return cast(func.floor((extract("epoch", at) - offset) / span), Integer)
         # strftime('%s') is whole seconds since the epoch; weeks after 1970 are positive, so
         # integer division is the floor.
-        return (cast(func.strftime("%s", at), Integer) - offset) / span
+        return (cast(func.strftime("%s", at), Integer) - offset).self_group().op("/")(span)
 
     def _visible(self, private_for: Collection[str] | None) -> Any:
         return visible_to(private_for) if private_for is not None else true()
@@ -88,46 +88,54 @@ class StatsRepo:
             ]
             return case(*whens, else_=None) if whens else literal_column("NULL")
 
-        def met_missed(done_at: Any, took: Any, pick: int) -> tuple[Any, Any]:
-            limit = target(pick)
-            met = func.sum(case((and_(done_at.is_not(None), took <= limit), 1), else_=0))
-            late = or_(
-                and_(done_at.is_not(None), took > limit),
-                and_(done_at.is_(None), age > limit),
-            )
-            missed = func.sum(case((and_(limit.is_not(None), late), 1), else_=0))
-            return met, missed
-
-        ack_met, ack_missed = met_missed(acked_at, ack_secs, 0)
-        res_met, res_missed = met_missed(resolved_at, res_secs, 1)
-        week = self._week(declared).label("week")
-        stmt = (
-            sa_select(
-                week,
-                sev,
-                col(inc.service),
-                func.count(),
-                func.count(ack_secs),
-                func.coalesce(func.sum(ack_secs), 0),
-                func.count(res_secs),
-                func.coalesce(func.sum(res_secs), 0),
-                ack_met,
-                ack_missed,
-                res_met,
-                res_missed,
-            )
-            .where(
-                col(inc.workspace) == workspace,
-                declared >= since,
-                declared < until,
-                self._visible(private_for),
-            )
-            .group_by(week, sev, col(inc.service))
-        )
+        where = [
+            col(inc.workspace) == workspace,
+            declared >= since,
+            declared < until,
+            self._visible(private_for),
+        ]
         if severity:
-            stmt = stmt.where(sev == severity)
+            where.append(sev == severity)
         if service is not None:
-            stmt = stmt.where(col(inc.service) == service)
+            where.append(col(inc.service) == service)
+        # Per incident first (each duration computed once), then summed per group.
+        row = (
+            sa_select(
+                self._week(declared).label("week"),
+                sev.label("severity"),
+                col(inc.service).label("service"),
+                ack_secs.label("ack"),
+                res_secs.label("res"),
+                age.label("age"),
+                target(0).label("ack_limit"),
+                target(1).label("res_limit"),
+            )
+            .where(*where)
+            .subquery()
+        )
+
+        def met(took: Any, limit: Any) -> Any:
+            # NULL (not done, or no target) compares as unknown: not counted.
+            return func.sum(case((took <= limit, 1), else_=0))
+
+        def missed(took: Any, limit: Any) -> Any:
+            late = or_(took > limit, and_(took.is_(None), row.c.age > limit))
+            return func.sum(case((late, 1), else_=0))
+
+        stmt = sa_select(
+            row.c.week,
+            row.c.severity,
+            row.c.service,
+            func.count(),
+            func.count(row.c.ack),
+            func.coalesce(func.sum(row.c.ack), 0),
+            func.count(row.c.res),
+            func.coalesce(func.sum(row.c.res), 0),
+            met(row.c.ack, row.c.ack_limit),
+            missed(row.c.ack, row.c.ack_limit),
+            met(row.c.res, row.c.res_limit),
+            missed(row.c.res, row.c.res_limit),
+        ).group_by(row.c.week, row.c.severity, row.c.service)
         return [
             Bucket(
                 week=int(w),

@@ -45,8 +45,18 @@ class IncidentRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("workspace", "number", name="uq_incident_workspace_number"),
         Index("ix_incident_workspace_status", "workspace", "status"),
-        # Dashboards read a workspace's incidents by declaration time.
-        Index("ix_incident_workspace_declared", "workspace", "declared_at"),
+        # Dashboards read a workspace's incidents by declaration time; the other columns make
+        # it covering, so the figures scan the index in order instead of visiting every row.
+        Index(
+            "ix_incident_workspace_declared",
+            "workspace",
+            "declared_at",
+            "severity",
+            "service",
+            "acknowledged_at",
+            "resolved_at",
+            "private",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

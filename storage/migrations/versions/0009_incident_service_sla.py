@@ -7,7 +7,8 @@ Create Date: 2026-12-06 08:00:00
 ``incident.service`` names the affected service (from the declare body, chat's
 ``service:payments`` or an alert's ``service``/``job``/``app`` label) so dashboards can group
 response times by it. Existing incidents get "" (no service). Dashboards read a workspace's
-incidents by declaration time, hence ``ix_incident_workspace_declared``. SLA breach warnings
+incidents by declaration time, hence ``ix_incident_workspace_declared``, which also carries
+the columns the figures read so the scan never leaves the index. SLA breach warnings
 need no table of their own: they are ``due_job`` rows (kinds ``sla_ack`` and ``sla_resolve``).
 """
 
@@ -36,7 +37,17 @@ def upgrade() -> None:
             )
         )
         batch_op.create_index(
-            "ix_incident_workspace_declared", ["workspace", "declared_at"], unique=False
+            "ix_incident_workspace_declared",
+            [
+                "workspace",
+                "declared_at",
+                "severity",
+                "service",
+                "acknowledged_at",
+                "resolved_at",
+                "private",
+            ],
+            unique=False,
         )
 
 
