@@ -122,9 +122,13 @@ class Figures:
     severities: list[str] = field(default_factory=list)
     by_severity: dict[str, Cell] = field(default_factory=dict)
     by_severity_week: dict[str, list[Cell]] = field(default_factory=dict)
+    # Every service, busiest first, with its totals and weeks.
     services: list[str] = field(default_factory=list)
     by_service: dict[str, Cell] = field(default_factory=dict)
     by_service_week: dict[str, list[Cell]] = field(default_factory=dict)
+    # What the charts draw: the busiest TOP_SERVICES, the rest summed as OTHER.
+    charted: list[str] = field(default_factory=list)
+    charted_week: dict[str, list[Cell]] = field(default_factory=dict)
     overdue_count: int = 0
     overdue: list[OverdueItem] = field(default_factory=list)
     known_services: list[str] = field(default_factory=list)
@@ -183,11 +187,13 @@ def compose(
         per_service.setdefault(service_name(b.service), Cell()).add(b)
     ranked = sorted(per_service, key=lambda s: (-per_service[s].count, s))
     charted = set(ranked[:TOP_SERVICES])
-    fig.services = ranked[:TOP_SERVICES] + ([OTHER] if len(ranked) > TOP_SERVICES else [])
+    fig.services = ranked
+    fig.charted = ranked[:TOP_SERVICES] + ([OTHER] if len(ranked) > TOP_SERVICES else [])
     fig.by_service = {s: Cell() for s in ranked}
+    fig.by_service_week = {s: [Cell() for _ in weeks] for s in ranked}
+    fig.charted_week = {s: [Cell() for _ in weeks] for s in fig.charted}
     fig.by_severity = {s: Cell() for s in fig.severities}
     fig.by_severity_week = {s: [Cell() for _ in weeks] for s in fig.severities}
-    fig.by_service_week = {s: [Cell() for _ in weeks] for s in fig.services}
     for b in rows:
         n = slot[b.week]
         name = service_name(b.service)
@@ -196,7 +202,8 @@ def compose(
         fig.by_severity[b.severity].add(b)
         fig.by_severity_week[b.severity][n].add(b)
         fig.by_service[name].add(b)
-        fig.by_service_week[name if name in charted else OTHER][n].add(b)
+        fig.by_service_week[name][n].add(b)
+        fig.charted_week[name if name in charted else OTHER][n].add(b)
     fig.overdue_count, fig.overdue = overdue[0], list(overdue[1])
     fig.known_services = sorted({service_name(s) for s in known_services})
     return fig

@@ -18,7 +18,18 @@ from aiohttp import web
 from bot.config import Settings
 from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.ports import ChatPort, Clock
-from handlers import api, headers, health, slack, teams, throttle, web_admin, webhooks
+from handlers import (
+    api,
+    headers,
+    health,
+    slack,
+    stats_api,
+    teams,
+    throttle,
+    web_admin,
+    web_dashboard,
+    webhooks,
+)
 from handlers import web as web_ui
 from handlers.appkeys import RUNTIME
 from handlers.compose import build_runtime
@@ -67,8 +78,10 @@ def create_app(
 
     health.register(app)
     api.register(app)
+    stats_api.register(app)
     web_ui.register(app)
     web_admin.register(app)
+    web_dashboard.register(app)
     webhooks.register(app)
     for platform in PLATFORMS:
         platform.mount(app)

@@ -27,8 +27,9 @@ def test_services_beyond_the_top_six_are_charted_as_other() -> None:
         for n in range(8)
     ]
     fig = compose(StatsQuery(weeks=1), POLICY, NOW, buckets)
-    assert fig.services == [f"svc{n}" for n in range(6)] + [OTHER]
-    other = fig.by_service_week[OTHER][0]
+    assert fig.charted == [f"svc{n}" for n in range(6)] + [OTHER]
+    assert fig.services == [f"svc{n}" for n in range(8)]
+    other = fig.charted_week[OTHER][0]
     assert other.count == 4 + 3 and other.mtta == (360 + 420) / 2
     assert len(fig.by_service) == 8  # the tables list every service
     assert fig.total.count == sum(10 - n for n in range(8))

@@ -1,0 +1,202 @@
+"""GET /api/stats: the dashboard's figures as JSON (``incidents:read``; the API auth guards it).
+
+Query: ``weeks`` (1-52, default 12), ``severity``, ``service`` (``(none)`` for incidents with
+no service). Figures count only incidents the token's owner may see (bot.stats).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from bot.domain.limits import parse_bounded_int
+from bot.domain.snapshot import iso
+from bot.stats import DEFAULT_WEEKS, MAX_WEEKS, Cell, Figures, StatsQuery, figures
+from bot.stats_store import OverdueItem, Targets
+from handlers.appkeys import RUNTIME
+from handlers.principal import api_reader
+
+
+class Attainment(BaseModel):
+    """One SLA target's outcome: met, missed, and met ÷ (met + missed) (null when none)."""
+
+    met: int
+    missed: int
+    ratio: float | None
+
+
+class Figure(BaseModel):
+    """Counts and means for one group of incidents."""
+
+    incidents: int
+    acknowledged: int
+    resolved: int
+    mtta_seconds: float | None
+    mttr_seconds: float | None
+    sla_ack: Attainment
+    sla_resolve: Attainment
+
+
+class WeekFigure(Figure):
+    """A figure for one ISO week."""
+
+    week: str
+
+
+class SeverityFigures(Figure):
+    """A severity's totals and weeks."""
+
+    severity: str
+    weeks: list[WeekFigure]
+
+
+class ServiceFigures(Figure):
+    """A service's totals and weeks (``(none)``: incidents with no service)."""
+
+    service: str
+    weeks: list[WeekFigure]
+
+
+class Target(BaseModel):
+    """A severity's SLA targets in seconds (null: none)."""
+
+    severity: str
+    ack_seconds: float | None
+    resolve_seconds: float | None
+
+
+class OverdueActionItem(BaseModel):
+    """An undone action item past its due date."""
+
+    incident: str
+    incident_title: str
+    text: str
+    owner: str | None
+    due: str | None
+
+
+class Overdue(BaseModel):
+    """How many action items are overdue, and the most overdue of them."""
+
+    count: int
+    items: list[OverdueActionItem]
+
+
+class StatsResponse(BaseModel):
+    """Everything /dashboard shows."""
+
+    weeks: list[str]
+    since: str | None
+    until: str | None
+    severity: str | None
+    service: str | None
+    targets: list[Target]
+    total: Figure
+    by_week: list[WeekFigure]
+    by_severity: list[SeverityFigures]
+    by_service: list[ServiceFigures]
+    action_items_overdue: Overdue
+
+
+def register(app: web.Application) -> None:
+    """Mount GET /api/stats."""
+    app.router.add_get("/api/stats", get_stats)
+
+
+def query_of(params: dict[str, str]) -> StatsQuery:
+    """The stats query from URL parameters (empty values mean "all")."""
+    raw = params.get("weeks", "").strip()
+    weeks = parse_bounded_int(raw, "weeks", low=1, high=MAX_WEEKS) if raw else DEFAULT_WEEKS
+    service = params.get("service")
+    return StatsQuery(
+        weeks=weeks,
+        severity=params.get("severity") or None,
+        service=service if service else None,
+    )
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    """GET /api/stats?weeks=&severity=&service="""
+    runtime = request.app[RUNTIME]
+    query = query_of(dict(request.query))
+    fig = await figures(
+        runtime.db,
+        runtime.settings.workspace,
+        runtime.service.policy,
+        query,
+        api_reader(request),
+        runtime.clock.now(),
+    )
+    body = stats_response(fig, Targets.of(runtime.service.policy))
+    return web.json_response(text=body.model_dump_json())
+
+
+def stats_response(fig: Figures, targets: Targets) -> StatsResponse:
+    """The API's view of the figures."""
+    labels = [w.label for w in fig.weeks]
+
+    def weeks(cells: list[Cell]) -> list[WeekFigure]:
+        return [
+            WeekFigure(week=w, **_figure(c).model_dump())
+            for w, c in zip(labels, cells, strict=True)
+        ]
+
+    return StatsResponse(
+        weeks=labels,
+        since=iso(fig.since),
+        until=iso(fig.until),
+        severity=fig.query.severity,
+        service=fig.query.service,
+        targets=[
+            Target(severity=name, ack_seconds=pair[0], resolve_seconds=pair[1])
+            for name, pair in targets.by_severity.items()
+        ],
+        total=_figure(fig.total),
+        by_week=weeks(fig.by_week),
+        by_severity=[
+            SeverityFigures(
+                severity=s,
+                weeks=weeks(fig.by_severity_week[s]),
+                **_figure(fig.by_severity[s]).model_dump(),
+            )
+            for s in fig.severities
+        ],
+        by_service=[
+            ServiceFigures(
+                service=s,
+                weeks=weeks(fig.by_service_week[s]),
+                **_figure(fig.by_service[s]).model_dump(),
+            )
+            for s in fig.services
+        ],
+        action_items_overdue=Overdue(
+            count=fig.overdue_count, items=[_item(i) for i in fig.overdue]
+        ),
+    )
+
+
+def _figure(c: Cell) -> Figure:
+    return Figure(
+        incidents=c.count,
+        acknowledged=c.acked,
+        resolved=c.resolved,
+        mtta_seconds=c.mtta,
+        mttr_seconds=c.mttr,
+        sla_ack=Attainment(met=c.ack_met, missed=c.ack_missed, ratio=c.ack_attainment),
+        sla_resolve=Attainment(
+            met=c.resolve_met, missed=c.resolve_missed, ratio=c.resolve_attainment
+        ),
+    )
+
+
+def _item(i: OverdueItem) -> OverdueActionItem:
+    due: datetime = i.due
+    return OverdueActionItem(
+        incident=f"INC-{i.incident_number}",
+        incident_title=i.incident_title,
+        text=i.text,
+        owner=i.owner,
+        due=iso(due),
+    )
