@@ -172,13 +172,14 @@ def _axes(plot: _Plot, labels: Sequence[str], ticks: Sequence[float], unit: str)
         f'<line class="axis" x1="{plot.x0}" y1="{plot.y0}" x2="{plot.x0}" y2="{plot.y1}"/>'
     )
     every = max(1, math.ceil(len(labels) / MAX_X_LABELS))
-    for i, label in enumerate(labels):
-        if i % every and i != len(labels) - 1:
-            continue
-        x = plot.x_mid(i)
+    shown = [i for i in range(len(labels)) if i % every == 0 or i == len(labels) - 1]
+    for n, i in enumerate(reversed(shown)):
+        # Every other label (counting back from the latest) is "minor": a narrow screen's
+        # stylesheet hides those so the rest stay readable.
+        cls = "tick minor" if n % 2 and len(shown) > 6 else "tick"
         out.append(
-            f'<text class="tick" x="{x:.1f}" y="{plot.y0 + 16}" text-anchor="middle">'
-            f"{esc(_short(label))}</text>"
+            f'<text class="{cls}" x="{plot.x_mid(i):.1f}" y="{plot.y0 + 16}" '
+            f'text-anchor="middle">{esc(_short(labels[i]))}</text>'
         )
     return "".join(out)
 

@@ -15,7 +15,7 @@ from bot.domain.policy import Policy
 from bot.stats import Figures
 from bot.stats_store import Targets
 from integrations.web.charts import Series, bar_chart, legend, line_chart
-from integrations.web.layout import Viewer, esc, options, page, time_tag
+from integrations.web.layout import Viewer, esc, options, page, time_tag, utc
 
 WEEK_CHOICES = (4, 8, 12, 26, 52)
 
@@ -42,7 +42,7 @@ def dashboard_page(
     if fig is not None:
         body += (
             f'<p class="muted">{esc(fig.weeks[0].label)} to {esc(fig.weeks[-1].label)} '
-            f"(weeks start Monday, UTC), as of {time_tag(now)}. Private incidents count only "
+            f"(weeks start Monday, UTC), as of {esc(utc(now))}. Private incidents count only "
             "for their members and admins.</p>"
             + _summary(fig)
             + _counts(fig)

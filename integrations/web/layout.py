@@ -207,9 +207,12 @@ border-bottom:1px solid var(--line)}
 .items form{margin:0}
 .exports{display:flex;gap:1rem;flex-wrap:wrap}
 .narrow{max-width:28rem}
+.filters>div{min-width:0;max-width:100%}.filters select{max-width:100%}
 .chart-card figure{margin:0}
 svg.chart{display:block;width:100%;height:auto;max-width:48rem}
 svg.chart text{font-size:12px;fill:var(--muted)}
+@media (max-width:40rem){svg.chart text{font-size:18px}svg.chart .minor{display:none}}
+.chart-card th[scope=row]{white-space:nowrap}
 svg.chart .axis{stroke:var(--fg);stroke-width:1}
 svg.chart .grid{stroke:var(--line);stroke-width:1}
 svg.chart .line{fill:none;stroke-width:2.5}
