@@ -215,7 +215,7 @@ ParseError = GrammarError
 _STATUS_WORDS = " | ".join(s.value for s in Status)
 
 USAGE: dict[str, str] = {
-    "declare": "declare <title> [sev1-4] [private] [service:<name>]",
+    "declare": "declare <title> [sev1-4] [private]",
     "status": f"status <{_STATUS_WORDS}>",
     "sev": "sev <1-4 | sev2>",
     "commander": "commander @person",
