@@ -30,10 +30,9 @@ from bot.repository import Repo, UnitOfWork
 from bot.security.membership import Reader
 from bot.stats_store import Bucket, OverdueItem, Targets
 
-# Week 0 is the ISO week starting Monday 1970-01-05 (00:00 UTC); storage numbers weeks so.
+# Week 0 is the ISO week starting Monday 1970-01-05 (00:00 UTC); storage numbers weeks so
+# (bot.stats_store.EPOCH_MONDAY_SECONDS).
 EPOCH_MONDAY = date(1970, 1, 5)
-WEEK_SECONDS = 7 * 86400
-EPOCH_MONDAY_SECONDS = 4 * 86400
 DEFAULT_WEEKS = 12
 MAX_WEEKS = 52
 # Services charted one by one; the rest are summed as "other" (the tables list them all).

@@ -9,6 +9,11 @@ from typing import Protocol
 
 from bot.domain.policy import Policy
 
+# Storage numbers ISO weeks from Monday 1970-01-05 00:00 UTC, 4 days after the Unix epoch:
+# week = (seconds since the epoch - EPOCH_MONDAY_SECONDS) // WEEK_SECONDS.
+EPOCH_MONDAY_SECONDS = 4 * 86400
+WEEK_SECONDS = 7 * 86400
+
 
 @dataclass(frozen=True, slots=True)
 class Bucket:

@@ -16,13 +16,10 @@ from sqlalchemy import Integer, and_, case, cast, extract, func, literal, litera
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from bot.stats_store import Bucket, OverdueItem, Targets
+from bot.stats_store import EPOCH_MONDAY_SECONDS, WEEK_SECONDS, Bucket, OverdueItem, Targets
 from storage.tables import ActionItemRow, IncidentRow
 from storage.visibility import visible_to
 
-# Week 0 starts Monday 1970-01-05 00:00 UTC (bot.stats.EPOCH_MONDAY): 4 days after the epoch.
-_EPOCH_MONDAY_SECONDS = 4 * 86400
-_WEEK_SECONDS = 7 * 86400
 # The incident timestamps' column type, so a bound ``now`` is stored-format UTC on both.
 _TIMESTAMP = IncidentRow.__table__.c.declared_at.type  # type: ignore[attr-defined]
 
@@ -45,8 +42,8 @@ class StatsRepo:
 
     def _week(self, at: Any) -> Any:
         """The ISO week index of ``at``; constants are literal so GROUP BY repeats it exactly."""
-        offset: Any = literal_column(str(_EPOCH_MONDAY_SECONDS))
-        span: Any = literal_column(str(_WEEK_SECONDS))
+        offset: Any = literal_column(str(EPOCH_MONDAY_SECONDS))
+        span: Any = literal_column(str(WEEK_SECONDS))
         if self.dialect == "postgresql":
             return cast(func.floor((extract("epoch", at) - offset) / span), Integer)
         # strftime('%s') is whole seconds since the epoch; weeks after 1970 are positive, so
