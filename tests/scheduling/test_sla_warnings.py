@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest_asyncio
 
+from bot.delivery import OutboxWorker
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import Status
@@ -25,7 +26,8 @@ from bot.scheduling.store import JobKind
 from integrations.slack.blocks import render
 from storage.db import Database
 from tests.conftest import T0
-from tests.scheduling.conftest import make_scheduler, scheduled
+from tests.scheduling.conftest import drain, make_scheduler, scheduled
+from tests.support.chat import RecordingPort
 
 ALICE = Actor("U_ALICE", "alice")
 SYSTEM_ALERT = Actor("sitrep", "sitrep", trusted=True)
@@ -158,3 +160,16 @@ async def test_replicas_ticking_together_warn_each_incident_once(
         assert not [e for rep in reports for e in rep.errors]
     rows = await warnings(rt)
     assert sorted(r.ordering_key for r in rows) == sorted(f"inc:{i}" for i in range(1, 21))
+
+
+async def test_the_warning_is_delivered_into_the_incident_room(
+    rt: Runtime, clock: FixedClock, worker: OutboxWorker, port: RecordingPort
+) -> None:
+    sched = make_scheduler(rt, sla_warn_percent=80)
+    await declare(rt)
+    await drain(worker)
+    await tick_at(sched, clock, 4 * 60)
+    await drain(worker)
+    room = port.of("open_room")[0]["id"]
+    [post] = [p for p in port.of("post") if "left to acknowledge" in str(p.get("text", ""))]
+    assert post["room"] == room and post["kind"] == "notice"
