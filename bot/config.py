@@ -36,6 +36,9 @@ from bot.security.access import Access, RoleRules
 from bot.security.clients import parse_networks
 from bot.security.throttle import ThrottlePolicy
 
+# The longest SLA target a severity may set: 90 days.
+SLA_MAX_MINUTES = 90 * 24 * 60
+
 
 class SeverityConfig(BaseModel):
     """One severity level as configured."""
@@ -45,6 +48,9 @@ class SeverityConfig(BaseModel):
     update_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
     notify_stakeholders: bool = True
     restricted: bool = False
+    # SLA targets from declaration: time to acknowledge and to resolve (None = no target).
+    ack_minutes: int | None = Field(default=None, ge=1, le=SLA_MAX_MINUTES)
+    resolve_minutes: int | None = Field(default=None, ge=1, le=SLA_MAX_MINUTES)
 
 
 # The workspace a process serves when SITREP_WORKSPACE is not set.
@@ -56,20 +62,30 @@ DEFAULT_SEVERITIES = [
         description="Critical: customer-facing outage or data loss; all hands.",
         update_minutes=15,
         restricted=True,
+        ack_minutes=5,
+        resolve_minutes=4 * 60,
     ),
     SeverityConfig(
         name="SEV2",
         description="Major: significant degradation for many customers.",
         update_minutes=30,
+        ack_minutes=15,
+        resolve_minutes=8 * 60,
     ),
     SeverityConfig(
-        name="SEV3", description="Minor: limited impact, a workaround exists.", update_minutes=60
+        name="SEV3",
+        description="Minor: limited impact, a workaround exists.",
+        update_minutes=60,
+        ack_minutes=60,
+        resolve_minutes=3 * 24 * 60,
     ),
     SeverityConfig(
         name="SEV4",
         description="Low: little or no customer impact.",
         update_minutes=None,
         notify_stakeholders=False,
+        ack_minutes=8 * 60,
+        resolve_minutes=14 * 24 * 60,
     ),
 ]
 
@@ -238,6 +254,9 @@ class Settings(BaseSettings):
     action_item_reminder_cron: str = "0 10 * * mon"
     postmortem_reminder_days: int = Field(default=2, ge=0)
     scheduler_tick_seconds: float = Field(default=5, gt=0)
+    # An SLA breach warning goes to the incident room once this share of a target has passed
+    # without an acknowledgement (or resolution); 0 turns the warnings off.
+    sla_warn_percent: int = Field(default=80, ge=0, le=99)
     # Request dedup keys (Slack trigger/event ids, Teams activity ids, Idempotency-Keys,
     # webhook ids) only have to outlive their sender's retry window (minutes to hours); a
     # periodic prune drops older ones so the table does not grow without bound.
@@ -462,6 +481,8 @@ class Settings(BaseSettings):
                     update_every=timedelta(minutes=s.update_minutes) if s.update_minutes else None,
                     notify_stakeholders=s.notify_stakeholders,
                     restricted=s.restricted,
+                    ack_within=_minutes(s.ack_minutes),
+                    resolve_within=_minutes(s.resolve_minutes),
                 )
                 for i, s in enumerate(self.severities)
             ),
@@ -508,6 +529,10 @@ def secret_text(value: object) -> str:
     """A secret setting's text, or "" when it is unset."""
     getter = getattr(value, "get_secret_value", None)
     return str(getter()) if callable(getter) else ""
+
+
+def _minutes(value: int | None) -> timedelta | None:
+    return timedelta(minutes=value) if value else None
 
 
 def _present(value: object) -> bool:

@@ -72,6 +72,7 @@ class DeclareBody(_Body):
     private: bool = False
     commander: str | None = Field(default=None, max_length=200)
     runbook_url: str = Field(default="", max_length=2000)
+    service: str = Field(default="", max_length=100)
 
 
 class TextBody(_Body):
@@ -202,7 +203,7 @@ def required_scope(method: str, path: str) -> Scope:
         return Scope.ADMIN
     if path.startswith(("/api/alerts", "/api/alert-groups")):
         return Scope.ALERTS_WRITE if write else Scope.ALERTS_READ
-    if path.startswith(("/api/incidents", "/api/search")):
+    if path.startswith(("/api/incidents", "/api/search", "/api/stats")):
         return Scope.INCIDENTS_WRITE if write else Scope.INCIDENTS_READ
     return Scope.ADMIN
 
@@ -371,6 +372,7 @@ async def declare_incident(request: web.Request) -> Reply[IncidentEnvelope]:
             commander=body.commander,
             origin="api",
             runbook_url=body.runbook_url,
+            service=body.service,
         ),
         _actor(request),
         dedup_key=f"api:declare:{key}" if key else None,

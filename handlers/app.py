@@ -25,9 +25,11 @@ from handlers import (
     outside,
     search_api,
     slack,
+    stats_api,
     teams,
     throttle,
     web_admin,
+    web_dashboard,
     web_postmortem,
     web_search,
     web_sessions,
@@ -82,8 +84,10 @@ def create_app(
     health.register(app)
     api.register(app)
     search_api.register(app)
+    stats_api.register(app)
     web_ui.register(app)
     web_admin.register(app)
+    web_dashboard.register(app)
     web_sessions.register(app)
     web_postmortem.register(app)
     web_search.register(app)

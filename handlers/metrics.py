@@ -14,6 +14,7 @@ from prometheus_client.core import (
 
 from bot.runtime import Runtime
 from bot.telemetry import REQUEST_BUCKETS, Telemetry
+from handlers.stats_metrics import stats_collector
 
 IncidentCount = tuple[str, str, str, int]
 OutboxCount = tuple[str, str, int]
@@ -91,4 +92,5 @@ async def render_metrics(runtime: Runtime) -> bytes:
     )
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(runtime.telemetry, list(counts), list(depth)))
+    registry.register(await stats_collector(runtime))
     return generate_latest(registry)

@@ -145,6 +145,56 @@ class ScheduleRepo:
         )
         return [_to_incident(r) for r in self.session.exec(self._locked(stmt, IncidentRow))]
 
+    def sla_candidates(
+        self,
+        now: datetime,
+        target: str,
+        windows: Mapping[str, tuple[timedelta, timedelta]],
+        *,
+        limit: int,
+        workspace: str,
+    ) -> list[Incident]:
+        """Open incidents inside an SLA warning window that have had no warning for it yet."""
+        if not windows:
+            return []
+        kind = JobKind.SLA_ACK if target == "ack" else JobKind.SLA_RESOLVE
+        declared = col(IncidentRow.declared_at)
+        job = DueJobRow.__table__.alias(f"j_{kind.value}")  # type: ignore[attr-defined]
+
+        def warned(severity: str) -> Any:
+            # The dedup key ends in the severity: a severity change opens a new warning.
+            return (
+                select(job.c.id)
+                .where(
+                    job.c.kind == kind.value,
+                    job.c.incident_id == IncidentRow.id,
+                    job.c.dedup_key.endswith(f":{severity}", autoescape=True),
+                )
+                .exists()
+            )
+
+        in_window = or_(
+            false(),
+            *(
+                and_(
+                    col(IncidentRow.severity) == name,
+                    declared <= now - warn_after,
+                    declared > now - within,
+                    ~warned(name),
+                )
+                for name, (warn_after, within) in windows.items()
+            ),
+        )
+        stmt = select(IncidentRow).where(
+            IncidentRow.workspace == workspace,
+            col(IncidentRow.status).in_([s.value for s in OPEN_STATUSES]),
+            in_window,
+        )
+        if kind is JobKind.SLA_ACK:
+            stmt = stmt.where(col(IncidentRow.acknowledged_at).is_(None))
+        stmt = stmt.order_by(declared, col(IncidentRow.id)).limit(limit)
+        return [_to_incident(r) for r in self.session.exec(self._locked(stmt, IncidentRow))]
+
     def open_incidents(self, *, limit: int, workspace: str) -> list[Incident]:
         """A workspace's open incidents, oldest first (the digest sorts by severity)."""
         stmt = (

@@ -1,7 +1,8 @@
-"""bot.security.membership's rule as SQL, so lists and searches page over visible rows only."""
+"""bot.security.membership's visibility rule as SQL, for every query that lists incidents."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import or_
@@ -11,8 +12,9 @@ from sqlmodel import col
 from storage.tables import IncidentRow, TimelineEventRow
 
 
-def visible_to(ids: list[str]) -> Any:
+def visible_to(ids: Collection[str]) -> Any:
     """Public, or private with one of ``ids`` as declarer, role holder or timeline actor."""
+    ids = list(ids)
     if not ids:
         return col(IncidentRow.private).is_(False)
     t = TimelineEventRow.__table__  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ from bot.alerting.rules import FALLBACK, Rule, RuleBook, render_title
 from bot.alerting.settle import SettleTimer
 from bot.alerting.store import AlertWrite, GroupIncident, NoticeBacklog, PendingNote
 from bot.domain import commands as c
-from bot.domain.decide import MAX_TEXT, SYSTEM, Actor, runbook_url
+from bot.domain.decide import MAX_SERVICE, MAX_TEXT, SYSTEM, Actor, runbook_url
 from bot.domain.errors import InvalidCommand, NotFound
 from bot.domain.model import Incident, Status
 from bot.domain.snapshot import incident_snapshot
@@ -214,6 +214,7 @@ class Router:
             summary=summary,
             origin="alert",
             runbook_url=_runbook(w.links),
+            service=service_label(w.labels),
         )
         audit = {"origin": cmd.origin, "rule": rule.name}
         inc = self.service.declare_in(repo, ref.workspace, cmd, INTAKE, batch.now, audit=audit)
@@ -265,6 +266,7 @@ class Router:
             summary=lead.description[:MAX_TEXT],
             origin=origin,
             runbook_url=_runbook(lead.links),
+            service=service_label(lead.labels),
         )
         audit = {"origin": cmd.origin, "rule": "button"}
         inc = self.service.declare_in(repo, ref.workspace, cmd, actor, now, audit=audit).incident
@@ -415,3 +417,16 @@ def _runbook(links: Mapping[str, Any]) -> str:
         return runbook_url(url)
     except InvalidCommand:
         return ""  # a malformed link in an alert must not stop the incident
+
+
+# Label names that name the affected service, in order of preference.
+SERVICE_LABELS = ("service", "job", "app")
+
+
+def service_label(labels: Mapping[str, str]) -> str:
+    """The alert's service: its ``service`` label, else ``job``, else ``app`` (cut to fit)."""
+    for name in SERVICE_LABELS:
+        value = " ".join(str(labels.get(name) or "").split())
+        if value:
+            return value[:MAX_SERVICE]
+    return ""

@@ -278,11 +278,11 @@ class Desk:
         match parsed:
             case g.OpenDeclareForm():
                 return Form("declare")
-            case g.Declare(title=title, severity=sev, private=private):
+            case g.Declare(title=title, severity=sev, private=private, service=service):
                 self.check_declare(where, private)
                 await self.declare(
                     where,
-                    c.Declare(title, sev, private=private, origin=where.platform),
+                    c.Declare(title, sev, private=private, origin=where.platform, service=service),
                     actor,
                     dedup,
                 )

@@ -34,6 +34,7 @@ class Declare:
     title: str
     severity: str | None = None
     private: bool = False
+    service: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +342,7 @@ _ROLES = {"commander": Role.COMMANDER, "comms": Role.COMMS_LEAD, "scribe": Role.
 _PREFIX = re.compile(r"^/?incident(?=[\s:]|$)[\s:]*", re.IGNORECASE)
 _SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _SEV_WORD = re.compile(r"^(?:sev|s|p)-?(\d{1,2})$", re.IGNORECASE)
+_SERVICE = re.compile(r"^(?:--)?service[:=](?=\S)", re.IGNORECASE)
 _SEV_FLAG = re.compile(r"^--?sev(?:erity)?(?:=(.+))?$", re.IGNORECASE)
 _DUE_FLAG = frozenset({"due", "--due"})
 # A token: runs of unquoted text and quoted strings ("a b", 'a b', with \" inside "").
@@ -399,6 +401,10 @@ def _declare(verb: str, rest: str) -> ParsedCommand:
         return OpenDeclareForm()
     private = any(w.lower() == "--private" for w in words)
     words = [w for w in words if w.lower() != "--private"]
+    # "service:payments" anywhere names the affected service (the last one wins).
+    services = [w for w in words if _SERVICE.match(w)]
+    words = [w for w in words if not _SERVICE.match(w)]
+    service = _SERVICE.sub("", services[-1]) if services else ""
     severity: str | None = None
     # Flags trail the title ("DB down sev1 private") or a severity leads it ("sev1 DB down").
     # A bare "private" only counts at the end, so "Private API down" stays a title.
@@ -420,7 +426,7 @@ def _declare(verb: str, rest: str) -> ParsedCommand:
     title = " ".join(words)
     if not title:
         raise _fail(verb, "Give the incident a title, e.g. declare Checkout errors sev2")
-    return Declare(title, severity, private)
+    return Declare(title, severity, private, service)
 
 
 def _severity_suffix(words: list[str]) -> tuple[str, int] | None:

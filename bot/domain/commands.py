@@ -17,6 +17,7 @@ class Declare:
     commander: str | None = None
     origin: str = "api"
     runbook_url: str = ""
+    service: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ MAX_TITLE = 200
 MAX_TEXT = 4000
 # A postmortem section is a document, not a chat line.
 MAX_SECTION = 20000
+MAX_SERVICE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,8 @@ def declare(
     summary = _clean(cmd.summary, "summary", MAX_TEXT, required=False)
     commander = cmd.commander or (actor.id if actor.id != SYSTEM.id else None)
     runbook = runbook_url(cmd.runbook_url)
+    # One line, single spaces: it is a chart label and a filter value.
+    service = " ".join(_clean(cmd.service, "service", MAX_SERVICE, required=False).split())
     incident = Incident(
         workspace=workspace,
         number=number,
@@ -75,6 +78,7 @@ def declare(
         private=cmd.private,
         origin=cmd.origin,
         runbook_url=runbook,
+        service=service,
     )
     events = [
         Event(
@@ -82,7 +86,8 @@ def declare(
             now,
             actor.id,
             f"{sev.name} incident declared: {title}",
-            {"severity": sev.name, "private": cmd.private, "title": title, "summary": summary},
+            {"severity": sev.name, "private": cmd.private, "title": title, "summary": summary}
+            | ({"service": service} if service else {}),
         )
     ]
     if commander:

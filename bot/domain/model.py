@@ -145,6 +145,8 @@ class Incident:
     what_went_wrong: str = ""
     lessons: str = ""
     runbook_url: str = ""
+    # The affected service ("payments"), for dashboards; "" when nobody said.
+    service: str = ""
     private: bool = False
     commander: str | None = None
     comms_lead: str | None = None

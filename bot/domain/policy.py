@@ -20,6 +20,9 @@ class SeverityPolicy:
     notify_stakeholders: bool = True
     # Closing or downgrading an incident at this severity needs the commander or an admin.
     restricted: bool = False
+    # SLA targets, measured from declaration (None: no target).
+    ack_within: timedelta | None = None
+    resolve_within: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)

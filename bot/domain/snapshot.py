@@ -51,6 +51,7 @@ class IncidentSnapshot(TypedDict, total=False):
     runbook_url: str
     url: str
     origin: str
+    service: str
 
 
 def snapshot_of(value: object) -> IncidentSnapshot:
@@ -99,4 +100,5 @@ def incident_snapshot(incident: Incident, policy: Policy, base_url: str = "") ->
         "runbook_url": incident.runbook_url,
         "url": url,
         "origin": incident.origin,
+        "service": incident.service,
     }

@@ -30,6 +30,7 @@ from bot.scheduling.reminders import (
     plan_reminder,
     reminder_stage,
 )
+from bot.scheduling.sla import Target, plan_sla_warning, windows
 from bot.scheduling.store import JobKind, JobState, NewJob
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class ScheduleConfig:
     batch: int = 200
     workspace: str = DEFAULT_WORKSPACE
     dedup_retention: timedelta = timedelta(hours=48)
+    # Share of an SLA target after which the room is warned (0 = no warnings).
+    sla_warn_percent: int = 0
 
     @classmethod
     def from_settings(cls, s: Settings) -> ScheduleConfig:
@@ -71,6 +74,7 @@ class ScheduleConfig:
             zone=s.timezone,
             workspace=s.workspace,
             dedup_retention=timedelta(hours=s.dedup_retention_hours),
+            sla_warn_percent=s.sla_warn_percent,
         )
 
     def crons(self) -> dict[JobKind, str]:
@@ -117,6 +121,7 @@ class Scheduler:
         phases: list[tuple[str, Callable[[datetime, TickReport], Awaitable[None]]]] = [
             ("crons", self._schedule_crons),
             ("reminders", self._reminders),
+            ("sla", self._sla_warnings),
             ("postmortems", self._postmortems),
             ("jobs", self._run_jobs),
         ]
@@ -232,6 +237,54 @@ class Scheduler:
             report.sent.update(sent)
             # A full batch means more may be waiting; one that made no progress would only
             # return the same rows again.
+            if seen < batch or not sent:
+                return
+
+    async def _sla_warnings(self, now: datetime, report: TickReport) -> None:
+        for target in Target:
+            await self._sla_target(now, report, target)
+
+    async def _sla_target(self, now: datetime, report: TickReport, target: Target) -> None:
+        percent = self.config.sla_warn_percent
+        batch = self.config.batch
+        ws = self.config.workspace
+        spans = {
+            name: (w.warn_after, w.target)
+            for name, w in windows(self.notify.policy, target, percent).items()
+        }
+        if not spans:
+            return
+
+        def work(repo: Repo) -> tuple[int, int]:
+            store = repo.schedules
+            sent = 0
+            candidates = store.sla_candidates(now, target.value, spans, limit=batch, workspace=ws)
+            for incident in candidates:
+                try:
+                    plan = plan_sla_warning(incident, target, self.notify, now, percent)
+                except Exception:
+                    log.exception("cannot plan SLA warning", extra={"incident_id": incident.id})
+                    continue
+                if plan is None:
+                    continue
+                job = NewJob(
+                    workspace=incident.workspace,
+                    kind=target.job_kind.value,
+                    dedup_key=plan.dedup_key,
+                    due_at=plan.due_at,
+                    state=JobState.DONE,
+                    payload={"severity": incident.severity, "messages": len(plan.intents)},
+                    incident_id=incident.id,
+                    anchor_at=plan.anchor_at,
+                )
+                if store.record_job(job, now):
+                    repo.enqueue(plan.intents, now)
+                    sent += 1
+            return len(candidates), sent
+
+        for _ in range(MAX_BATCHES):
+            seen, sent = await self.uow.run(work)
+            report.sent[target.job_kind.value] += sent
             if seen < batch or not sent:
                 return
 

@@ -19,6 +19,8 @@ class JobKind(StrEnum):
     DIGEST = "digest"
     ACTION_ITEMS = "action_items"
     POSTMORTEM = "postmortem"
+    SLA_ACK = "sla_ack"
+    SLA_RESOLVE = "sla_resolve"
 
 
 class JobState(StrEnum):
@@ -89,6 +91,22 @@ class ScheduleStore(Protocol):
     ) -> list[Incident]:
         """A workspace's resolved incidents in the window that have had no postmortem reminder
         (locked)."""
+        ...
+
+    def sla_candidates(
+        self,
+        now: datetime,
+        target: str,
+        windows: Mapping[str, tuple[timedelta, timedelta]],
+        *,
+        limit: int,
+        workspace: str,
+    ) -> list[Incident]:
+        """A workspace's open incidents inside an SLA warning window with no warning yet.
+
+        ``target`` is "ack" (only unacknowledged incidents) or "resolve"; ``windows`` maps
+        severity name to (warn after, target), both from declaration. Locked like reminders.
+        """
         ...
 
     def open_incidents(self, *, limit: int, workspace: str) -> list[Incident]:

@@ -95,6 +95,7 @@ def page(title: str, body: str, viewer: Viewer | None = None) -> str:
     if viewer is not None:
         links = (
             '<a href="/incidents">Incidents</a> <a href="/search">Search</a> '
+            '<a href="/dashboard">Dashboard</a> '
             '<a href="/me/tokens">Your tokens</a>'
         )
         if viewer.admin:
@@ -221,6 +222,33 @@ border-bottom:1px solid var(--line)}
 .pm-buttons{display:flex;gap:.75rem;flex-wrap:wrap}.md{overflow-wrap:anywhere}
 .pm-preview,.conflict{border:2px dashed var(--line);border-radius:.4rem;padding:.5rem .8rem;
 margin:.75rem 0}.conflict{border:2px solid var(--err-fg);background:var(--err-bg)}
+.filters>div{min-width:0;max-width:100%}.filters select{max-width:100%}
+.chart-card figure{margin:0}
+svg.chart{display:block;width:100%;height:auto;max-width:48rem}
+svg.chart text{font-size:12px;fill:var(--muted)}
+@media (max-width:40rem){svg.chart text{font-size:18px}svg.chart .minor{display:none}}
+.chart-card th[scope=row]{white-space:nowrap}
+svg.chart .axis{stroke:var(--fg);stroke-width:1}
+svg.chart .grid{stroke:var(--line);stroke-width:1}
+svg.chart .line{fill:none;stroke-width:2.5}
+svg.chart .s0{fill:#0b4fc4;stroke:#0b4fc4}svg.chart .s1{fill:#b45309;stroke:#b45309}
+svg.chart .s2{fill:#15803d;stroke:#15803d}svg.chart .s3{fill:#a50e1e;stroke:#a50e1e}
+svg.chart .s4{fill:#6d28d9;stroke:#6d28d9}svg.chart .s5{fill:#0e7490;stroke:#0e7490}
+svg.chart .s6{fill:#6b4f00;stroke:#6b4f00}svg.chart .s7{fill:#4a4a4a;stroke:#4a4a4a}
+svg.chart .line.s0,svg.chart .line.s1,svg.chart .line.s2,svg.chart .line.s3,svg.chart .line.s4,
+svg.chart .line.s5,svg.chart .line.s6,svg.chart .line.s7{fill:none}
+.legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;padding:0;margin:.25rem 0}
+.swatch{display:inline-block;width:.9rem;height:.9rem;margin-right:.35rem;
+vertical-align:-.1rem;border-radius:.15rem}
+.swatch.s0{background:#0b4fc4}.swatch.s1{background:#b45309}.swatch.s2{background:#15803d}
+.swatch.s3{background:#a50e1e}.swatch.s4{background:#6d28d9}.swatch.s5{background:#0e7490}
+.swatch.s6{background:#6b4f00}.swatch.s7{background:#4a4a4a}
+@media (prefers-color-scheme:dark){svg.chart .s0{fill:#8ab4ff;stroke:#8ab4ff}
+svg.chart .s3{fill:#ff9b9b;stroke:#ff9b9b}.swatch.s0{background:#8ab4ff}
+.swatch.s3{background:#ff9b9b}}
+.scroll{overflow-x:auto;max-width:100%}
+caption{text-align:left;font-weight:700;padding:.25rem 0}
+details summary{cursor:pointer;font-weight:600;margin:.25rem 0}
 @page{margin:1.5cm}
 @media print{.top,.skip,aside,form,.quick,.notice,.no-print{display:none!important}
 body{font-size:11pt;color:#000;background:#fff}main{max-width:none;padding:0}
