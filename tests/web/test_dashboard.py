@@ -13,7 +13,7 @@ from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.ports import FixedClock
 from bot.runtime import Runtime
-from bot.security.access import Access, Person
+from bot.security.access import Access
 from integrations.web import session as sess
 from tests.web.support import CSRF, Client, declare
 
@@ -35,8 +35,8 @@ def settings_overrides() -> dict[str, Any]:
 
 async def _as(client: Client, runtime: Runtime, actor: str, role: Access) -> dict[str, str]:
     key = "\0".join(["", "", SECRET])
-    _, cookie = sess.person_session(key, runtime.clock.now(), Person(actor, actor, role))
-    headers = {"Cookie": f"{sess.COOKIE}={cookie}"}
+    _, secret = await runtime.sessions.open(actor, actor, role)
+    headers = {"Cookie": f"{sess.COOKIE}={sess.cookie_value(key, secret)}"}
     assert CSRF.search(await (await client.get("/incidents", headers=headers)).text())
     return headers
 
