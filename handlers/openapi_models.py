@@ -74,6 +74,7 @@ class IncidentOut(_Out):
     runbook_url: str
     url: str = Field(description="the incident's web page; empty without SITREP_PUBLIC_URL")
     origin: str
+    service: str = Field(description="the affected service; empty when none was given")
 
 
 class IncidentEnvelope(_Out):
