@@ -215,6 +215,11 @@ class Settings(BaseSettings):
     # periodic prune drops older ones so the table does not grow without bound.
     dedup_retention_hours: float = Field(default=48, ge=1)
 
+    # Similar past incidents: when one is declared, the most similar resolved (or closed),
+    # non-private incidents of the workspace are posted into its room (bot.similar).
+    similar_incidents: bool = True
+    similar_incidents_count: int = Field(default=3, ge=1, le=10)
+
     # Alert intake
     alert_rules: list[AlertRuleConfig] = Field(default_factory=lambda: list(DEFAULT_ALERT_RULES))
     alertmanager_token: SecretStr | None = None

@@ -24,6 +24,7 @@ from bot.domain.model import (
 from bot.identity.tokens import ApiToken, NewToken
 from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState
 from bot.scheduling.store import ScheduleStore
+from bot.similar.store import SimilarStore
 
 T = TypeVar("T")
 
@@ -35,6 +36,8 @@ class Repo(Protocol):
     def alerts(self) -> AlertStore: ...
     @property
     def schedules(self) -> ScheduleStore: ...
+    @property
+    def similar(self) -> SimilarStore: ...
 
     def next_incident_number(self, workspace: str) -> int: ...
     def add_incident(self, incident: Incident) -> Incident: ...

@@ -23,6 +23,7 @@ from bot.people import CachedPeople
 from bot.ports import ChatPort, Clock, SystemClock
 from bot.repository import Database, UnitOfWork
 from bot.service import IncidentService
+from bot.similar.worker import SimilarIncidents
 from bot.telemetry import Telemetry
 
 # The concrete database type, so the composition root (and tests) keep its extra surface
@@ -47,6 +48,8 @@ class Runtime(Generic[DB]):
     people: CachedPeople
     ports: dict[str, ChatPort] = field(default_factory=dict)
     worker: OutboxWorker | None = None
+    # Similar past incidents (None when SITREP_SIMILAR_INCIDENTS is off).
+    similar: SimilarIncidents | None = None
     accepting: bool = True
 
     @property
@@ -64,9 +67,15 @@ class Runtime(Generic[DB]):
         return self.db.dialect
 
     def wake_outbox(self) -> None:
-        """Tell the delivery worker there is new work (no-op before it starts)."""
+        """Tell the delivery worker there is new work (no-op before it starts).
+
+        Called after every alert-intake commit too, so it also wakes the similar-incidents
+        worker, which runs only when a declaration recorded a job.
+        """
         if self.worker is not None:
             self.worker.wake()
+        if self.similar is not None:
+            self.similar.wake()
 
 
 def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -> Runtime[D]:
@@ -111,5 +120,16 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
         audit=AuditLog(db, settings.workspace),
         people=people,
     )
+    if settings.similar_incidents:
+        runtime.similar = similar = SimilarIncidents(
+            db,
+            notify,
+            clock,
+            workspace=settings.workspace,
+            count=settings.similar_incidents_count,
+            on_posted=runtime.wake_outbox,
+        )
+        service.on_declare(similar.record)
+        service.on_change(lambda _outcome: similar.wake())
     wake.append(runtime)
     return runtime

@@ -33,6 +33,7 @@ from bot.identity.tokens import ApiToken, NewToken, Scope, TokenKind
 from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState, is_bulk
 from storage.alert_repo import AlertRepo, alert_from_row
 from storage.schedule_repo import ScheduleRepo
+from storage.similar_repo import SimilarRepo
 from storage.tables import (
     ActionItemRow,
     AlertRow,
@@ -139,6 +140,7 @@ class SqlRepo:
         self.dialect = dialect
         self.alerts = AlertRepo(session, dialect)
         self.schedules = ScheduleRepo(session, dialect)
+        self.similar = SimilarRepo(session, dialect)
 
     # -- incidents -------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ class JobKind(StrEnum):
     DIGEST = "digest"
     ACTION_ITEMS = "action_items"
     POSTMORTEM = "postmortem"
+    SIMILAR = "similar"  # suggest similar past incidents in a new incident's room
 
 
 class JobState(StrEnum):
