@@ -32,6 +32,7 @@ class Match:
     incident_id: int
     number: int
     score: float
+    # Labels both have, most telling first, written as the new incident has them.
     shared: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 

@@ -108,13 +108,18 @@ def label_name(name: str) -> str:
 
 def label_features(labels: Iterable[tuple[str, str]]) -> frozenset[tuple[str, str]]:
     """Distinct (name, value) pairs that count, names folded, values lower-cased."""
-    out = set()
-    for name, value in labels:
+    return frozenset(_features(labels))
+
+
+def _features(labels: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+    """Each counted feature, with the (name, value) it was written as."""
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for name, value in sorted(labels):
         key = label_name(name)
         val = str(value).strip().lower()
         if key and val and key not in IGNORED_LABELS:
-            out.add((key, val[:200]))
-    return frozenset(out)
+            out.setdefault((key, val[:200]), (name, str(value)))
+    return out
 
 
 def _stem(word: str) -> str:
@@ -181,6 +186,7 @@ def rank(
     prepared = [_prepare(c) for c in pool]
     q = _prepare(query)
     q_labels, q_words = q.labels, q.words
+    written = _features(query.labels)  # shared labels are shown as the new incident has them
     n = len(prepared)
     word_df: Counter[str] = Counter()
     label_df: Counter[tuple[str, str]] = Counter()
@@ -244,7 +250,10 @@ def rank(
         if score < min_score:
             continue
         shared = tuple(
-            sorted(shared_labels, key=lambda f: (-LABEL_WEIGHTS.get(f[0], DEFAULT_LABEL_WEIGHT), f))
+            written[f]
+            for f in sorted(
+                shared_labels, key=lambda f: (-LABEL_WEIGHTS.get(f[0], DEFAULT_LABEL_WEIGHT), f)
+            )
         )
         match = Match(p.profile.incident_id, p.profile.number, round(score, 4), shared)
         scored.append((score, _when(p.profile.resolved_at), p.profile.number, match))
