@@ -56,7 +56,7 @@ def similar_posts(api: FakeSlackApi, number: int) -> list[Message]:
 
 
 async def suggestion_in_room(api: FakeSlackApi, number: int) -> Message:
-    posts = await eventually(lambda: similar_posts(api, number))
+    posts: list[Message] = await eventually(lambda: similar_posts(api, number))
     assert len(posts) == 1
     return posts[0]
 
@@ -74,7 +74,7 @@ def shown(message: Message) -> str:
 async def declare_in_slack(slack: Slack, runtime: Runtime, text: str) -> Incident:  # noqa: F811
     resp = await slack.command(text)
     assert resp.status == 200
-    found = await poll(lambda: _newest(runtime))
+    found: Incident | None = await poll(lambda: _newest(runtime))
     assert found is not None
     return found
 
