@@ -23,8 +23,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import chain
 
 from bot.similar.model import Match, Profile
+from bot.similar.store import MAX_CANDIDATES
 
 # Label names that mean "the service": one feature, whatever the source called it.
 _SERVICE_ALIASES = frozenset(
@@ -122,12 +125,12 @@ def _features(labels: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[
     return out
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     if len(word) > 4:
         for suffix in _SUFFIXES:
             if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-                word = word[: -len(suffix)]
-                break
+                return word[: -len(suffix)]
     return word
 
 
@@ -137,7 +140,8 @@ def tokens(text: str) -> list[str]:
     return [_stem(w) for w in _WORD.findall(spaced.lower()) if len(w) > 1 and w not in _STOP]
 
 
-def _document(profile: Profile, labels: frozenset[tuple[str, str]]) -> Counter[str]:
+def _document(profile: Profile, labels: frozenset[tuple[str, str]]) -> dict[str, float]:
+    """Each word's term frequency (1 + log count) in the incident's text."""
     words: Counter[str] = Counter()
     title = tokens(profile.title)
     for _ in range(TITLE_REPEAT):
@@ -148,29 +152,31 @@ def _document(profile: Profile, labels: frozenset[tuple[str, str]]) -> Counter[s
     for name, value in labels:
         if name in _TEXT_LABELS:
             words.update(tokens(value))
-    return words
+    return {w: 1.0 + math.log(c) for w, c in words.items()}
 
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     profile: Profile
     labels: frozenset[tuple[str, str]]
-    words: Counter[str]
+    words: dict[str, float]
+    keys: frozenset[str]  # the words alone, for fast overlap checks
     services: frozenset[str]
 
 
+# Prepared past incidents are kept between declarations: they change only when edited (and an
+# edited incident is a new Profile), so each declaration tokenizes only what is new.
+@lru_cache(maxsize=2 * MAX_CANDIDATES)
 def _prepare(profile: Profile) -> _Prepared:
     labels = label_features(profile.labels)
     services = frozenset(v for k, v in labels if k in _IDENTITY)
-    return _Prepared(profile, labels, _document(profile, labels), services)
+    words = _document(profile, labels)
+    return _Prepared(profile, labels, words, frozenset(words), services)
 
 
-def _idf(df: int, n: int) -> float:
-    return math.log((n + 1) / (df + 1)) + 1.0
-
-
-def _tf(count: int) -> float:
-    return 1.0 + math.log(count)
+@lru_cache(maxsize=4096)
+def _service_words(service: str) -> tuple[str, ...]:
+    return tuple(sorted(set(tokens(service))))
 
 
 def rank(
@@ -180,70 +186,64 @@ def rank(
 
     The query itself (same incident id) is never its own match.
     """
-    pool = [c for c in candidates if c.incident_id != query.incident_id]
-    if not pool or limit <= 0:
+    prepared = [_prepare(c) for c in candidates if c.incident_id != query.incident_id]
+    if not prepared or limit <= 0:
         return []
-    prepared = [_prepare(c) for c in pool]
     q = _prepare(query)
-    q_labels, q_words = q.labels, q.words
     written = _features(query.labels)  # shared labels are shown as the new incident has them
     n = len(prepared)
-    word_df: Counter[str] = Counter()
-    label_df: Counter[tuple[str, str]] = Counter()
-    for p in prepared:
-        word_df.update(p.words.keys())
-        label_df.update(p.labels)
-
-    def word_weight(word: str, count: int) -> float:
-        return _tf(count) * _idf(word_df.get(word, 0), n)
+    word_df = Counter(chain.from_iterable(p.keys for p in prepared))
+    label_df = Counter(chain.from_iterable(p.labels for p in prepared))
+    unseen = math.log(n + 1) + 1.0  # the IDF of a word no candidate has
+    idf = {w: math.log((n + 1) / (df + 1)) + 1.0 for w, df in word_df.items()}
 
     def label_weight(feature: tuple[str, str]) -> float:
         key_weight = LABEL_WEIGHTS.get(feature[0], DEFAULT_LABEL_WEIGHT)
-        return key_weight * _idf(label_df.get(feature, 0), n)
+        return key_weight * (math.log((n + 1) / (label_df.get(feature, 0) + 1)) + 1.0)
 
-    q_word_vec = {w: word_weight(w, c) for w, c in q_words.items()}
-    q_word_norm = _norm(q_word_vec.values())
-    q_label_vec = {f: label_weight(f) for f in q_labels}
+    q_words = [(w, tf * idf.get(w, unseen)) for w, tf in q.words.items()]
+    q_word_norm = _norm(v for _, v in q_words)
+    q_label_vec = {f: label_weight(f) for f in q.labels}
     q_label_norm = _norm(q_label_vec.values())
-    service_words: dict[str, list[str]] = {}
 
-    def mentions(services: frozenset[str], words: Counter[str]) -> float:
+    def mentions(services: frozenset[str], words: Mapping[str, float]) -> float:
         """How much of a service's name the other side's words contain (IDF-weighted)."""
         best = 0.0
         for service in services:
-            parts = service_words.setdefault(service, sorted(set(tokens(service))))
-            total = sum(_idf(word_df.get(t, 0), n) for t in parts)
+            parts = _service_words(service)
+            total = sum(idf.get(t, unseen) for t in parts)
             if total:
-                hit = sum(_idf(word_df.get(t, 0), n) for t in parts if t in words)
+                hit = sum(idf.get(t, unseen) for t in parts if t in words)
                 best = max(best, hit / total)
         return best
 
     scored: list[tuple[float, float, int, Match]] = []
     for p in prepared:
-        shared_words = q_word_vec.keys() & p.words.keys()
-        shared_labels = q_labels & p.labels
-        if not shared_words and not shared_labels:
+        # Most candidates share nothing with the new incident: set checks in C skip them.
+        share_words = not q.keys.isdisjoint(p.keys)
+        if not share_words and q.labels.isdisjoint(p.labels):
             continue
+        words = p.words
+        dot = sum(v * words[w] * idf[w] for w, v in q_words if w in words) if share_words else 0
+        shared_labels = q.labels & p.labels
         text_sim = 0.0
-        if shared_words and q_word_norm:
-            dot = sum(q_word_vec[w] * word_weight(w, p.words[w]) for w in shared_words)
-            norm = _norm(word_weight(w, c) for w, c in p.words.items())
-            text_sim = dot / (q_word_norm * norm) if norm else 0.0
+        if dot:
+            norm = math.sqrt(sum((tf * idf[w]) ** 2 for w, tf in words.items()))
+            text_sim = dot / (q_word_norm * norm)
         label_sim = 0.0
         if shared_labels and q_label_norm:
-            dot = sum(q_label_vec[f] * label_weight(f) for f in shared_labels)
-            norm = _norm(label_weight(f) for f in p.labels)
-            label_sim = dot / (q_label_norm * norm) if norm else 0.0
+            ldot = sum(q_label_vec[f] * label_weight(f) for f in shared_labels)
+            lnorm = _norm(label_weight(f) for f in p.labels)
+            label_sim = ldot / (q_label_norm * lnorm) if lnorm else 0.0
         if q.services and p.services:
             service_sim: float | None = 1.0 if q.services & p.services else 0.0
         elif q.services or p.services:
-            service_sim = mentions(q.services, p.words) if q.services else 0.0
-            service_sim = max(service_sim, mentions(p.services, q_words))
+            service_sim = max(mentions(q.services, words), mentions(p.services, q.words))
         else:
             service_sim = None
         if service_sim is None:
             score = text_sim
-        elif q_labels and p.labels:
+        elif q.labels and p.labels:
             score = SERVICE_SHARE * service_sim + LABEL_SHARE * label_sim + TEXT_SHARE * text_sim
         else:
             score = SERVICE_SHARE * service_sim + (1.0 - SERVICE_SHARE) * text_sim
