@@ -1,17 +1,21 @@
 """Reads for similar-incident suggestions (``bot.similar.store.SimilarStore``).
 
-The candidate set is one statement: the workspace's most recent resolved or closed public
-incidents (walking the primary key backwards, so no sort of the whole history), each joined to
-its first few alerts by a window function, which both SQLite (3.25+) and Postgres run.
+The candidate set is read in two steps so a worker can keep it between declarations: the
+(id, version) keys of the workspace's most recent resolved or closed public incidents (walking
+the primary key backwards, from the index), then the profiles of the keys it does not hold yet,
+each incident joined to its first few alerts (a correlated ``LIMIT`` per incident, through the
+index on ``alert.incident_id``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import and_, false, func, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -32,6 +36,7 @@ _DONE = (Status.RESOLVED.value, Status.CLOSED.value)
 # Annotation keys whose text describes the failure (the rest are links, runbooks, ids).
 _DESCRIBING = ("summary", "description", "message", "title")
 _MAX_ANNOTATION = 1000
+_CHUNK = 500  # ids per statement, well under SQLite's and psycopg's parameter limits
 
 
 class SimilarRepo:
@@ -70,36 +75,54 @@ class SimilarRepo:
             resolved_at=row.resolved_at,
         )
 
+    def candidate_keys(
+        self, workspace: str, *, exclude: int, limit: int = MAX_CANDIDATES
+    ) -> list[tuple[int, int]]:
+        """(id, version) of the workspace's most recent resolved or closed public incidents."""
+        stmt = (
+            select(_I.id, _I.version)
+            .where(
+                _I.workspace == workspace,
+                _I.status.in_(_DONE),
+                _I.private == false(),
+                _I.id != exclude,
+            )
+            .order_by(_I.id.desc())
+            .limit(limit)
+        )
+        return [(int(r[0]), int(r[1])) for r in self.session.execute(stmt)]
+
     def candidates(
         self,
         workspace: str,
+        incident_ids: Collection[int],
         *,
-        exclude: int,
-        limit: int = MAX_CANDIDATES,
         alerts: int = ALERTS_PER_INCIDENT,
     ) -> list[Profile]:
-        """Recent resolved or closed public incidents with their alerts' labels and titles."""
-        rows = self.session.execute(_candidates_stmt(workspace, exclude, limit, alerts)).all()
+        """Those of ``incident_ids`` that are resolved or closed, public and of ``workspace``,
+        with their first alerts' labels and titles (one statement per 500 ids)."""
+        ids = sorted(set(incident_ids), reverse=True)
         out: list[Profile] = []
-        grouped: dict[int, list[Any]] = {}
-        for r in rows:
-            grouped.setdefault(r.id, []).append(r)
-        for incident_id, group in grouped.items():
-            first = group[0]
-            present = [g for g in group if g.labels is not None]
-            titles = dict.fromkeys(g.alert_title for g in present if g.alert_title)
-            out.append(
-                Profile(
-                    incident_id=incident_id,
-                    number=first.number,
-                    title=first.title,
-                    summary=first.summary or "",
-                    root_cause=first.root_cause or "",
-                    labels=_pairs(g.labels for g in present),
-                    alert_text="\n".join(titles),
-                    resolved_at=first.resolved_at or first.closed_at,
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = self.session.execute(_candidates_stmt(workspace, chunk, alerts)).all()
+            # Rows come ordered by incident: one per alert (or one with NULL alert columns).
+            for incident_id, grouped in groupby(rows, key=itemgetter(0)):
+                group = list(grouped)
+                _, number, title, summary, root_cause, resolved_at, closed_at, _, _ = group[0]
+                present = [g for g in group if g[7] is not None]
+                out.append(
+                    Profile(
+                        incident_id=incident_id,
+                        number=number,
+                        title=title,
+                        summary=summary or "",
+                        root_cause=root_cause or "",
+                        labels=_pairs(g[7] for g in present),
+                        alert_text="\n".join(dict.fromkeys(g[8] for g in present if g[8])),
+                        resolved_at=resolved_at or closed_at,
+                    )
                 )
-            )
         return out
 
     def fix_notes(self, incident_ids: Collection[int]) -> dict[int, FixNotes]:
@@ -159,7 +182,7 @@ class SimilarRepo:
         return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def _candidates_stmt(workspace: str, exclude: int, limit: int, alerts: int) -> Select[Any]:
+def _candidates_stmt(workspace: str, ids: list[int], alerts: int) -> Select[Any]:
     picked = (
         select(
             _I.id,
@@ -171,33 +194,28 @@ def _candidates_stmt(workspace: str, exclude: int, limit: int, alerts: int) -> S
             _I.closed_at,
         )
         .where(
+            _I.id.in_(ids),
             _I.workspace == workspace,
             _I.status.in_(_DONE),
             _I.private == false(),
-            _I.id != exclude,
         )
-        .order_by(_I.id.desc())
-        .limit(limit)
         .cte("picked")
     )
-    ranked = (
-        select(
-            _A.incident_id,
-            _A.labels,
-            _A.title.label("alert_title"),
-            func.row_number().over(partition_by=_A.incident_id, order_by=_A.id).label("n"),
-        )
-        .where(_A.workspace == workspace, _A.incident_id.in_(select(picked.c.id)))
-        .subquery("ranked")
+    # Each picked incident's first alerts, found through the alert(incident_id, …) index: a
+    # correlated LIMIT bounds the rows read for an incident with a storm's thousands.
+    first = _ALERT.alias("first_alerts")
+    firsts = (
+        select(first.c.id)
+        .where(first.c.incident_id == picked.c.id)
+        .order_by(first.c.id)
+        .limit(alerts)
+        .correlate(picked)
+        .scalar_subquery()
     )
     return (
-        select(picked, ranked.c.labels, ranked.c.alert_title)
-        .select_from(
-            picked.outerjoin(
-                ranked, and_(ranked.c.incident_id == picked.c.id, ranked.c.n <= alerts)
-            )
-        )
-        .order_by(picked.c.id.desc())
+        select(picked, _A.labels, _A.title.label("alert_title"))
+        .select_from(picked.outerjoin(_ALERT, _A.id.in_(firsts)))
+        .order_by(picked.c.id.desc(), _A.id)
     )
 
 

@@ -25,17 +25,22 @@ class SimilarStore(Protocol):
         of) its alerts; None when there is no such incident."""
         ...
 
+    def candidate_keys(
+        self, workspace: str, *, exclude: int, limit: int = MAX_CANDIDATES
+    ) -> list[tuple[int, int]]:
+        """(id, version) of the workspace's ``limit`` most recently declared incidents that are
+        resolved or closed and not private, ``exclude`` left out, newest first."""
+        ...
+
     def candidates(
         self,
         workspace: str,
+        incident_ids: Collection[int],
         *,
-        exclude: int,
-        limit: int = MAX_CANDIDATES,
         alerts: int = ALERTS_PER_INCIDENT,
     ) -> list[Profile]:
-        """The workspace's ``limit`` most recently declared incidents that are resolved or
-        closed and not private (``exclude`` left out), with their alerts' labels and titles,
-        in one query."""
+        """Profiles of those of ``incident_ids`` that are of ``workspace``, resolved or closed
+        and not private, with their first alerts' labels and titles."""
         ...
 
     def fix_notes(self, incident_ids: Collection[int]) -> dict[int, FixNotes]:

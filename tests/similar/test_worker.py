@@ -209,3 +209,21 @@ async def test_turned_off_records_no_job(settings: Settings, clock: FixedClock) 
         assert await similar_jobs(off, outcome.incident.id) == []
     finally:
         off.db.close()
+
+
+async def test_a_past_incident_edited_after_it_was_read_is_read_again(rt: Runtime) -> None:
+    past = await past_incident(rt, "Checkout 502 after deploy", fix="Rolled back")
+    await declare(rt, "Checkout 502 after deploy")
+    await worker(rt).run_due()  # the worker now holds INC-1's profile
+    await rt.service.execute(
+        rt.settings.workspace,
+        past.number,
+        c.EditField("root_cause", "A canary that never ran"),
+        OPERATOR,
+    )
+    before = len(await suggestions(rt))
+    await declare(rt, "Checkout 502 after deploy, again")
+    await worker(rt).run_due()
+    (row,) = (await suggestions(rt))[before:]
+    (pick,) = [p for p in row.payload["message"]["data"]["similar"] if p["ref"] == past.ref]
+    assert pick["root_cause"] == "A canary that never ran"
