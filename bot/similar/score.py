@@ -165,8 +165,9 @@ class _Prepared:
 
 
 # Prepared past incidents are kept between declarations: they change only when edited (and an
-# edited incident is a new Profile), so each declaration tokenizes only what is new.
-@lru_cache(maxsize=2 * MAX_CANDIDATES)
+# edited incident is a new Profile), so each declaration tokenizes only what is new. A few
+# kilobytes each: the full candidate set costs some 15 MB.
+@lru_cache(maxsize=MAX_CANDIDATES + 1000)
 def _prepare(profile: Profile) -> _Prepared:
     labels = label_features(profile.labels)
     services = frozenset(v for k, v in labels if k in _IDENTITY)
