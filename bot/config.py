@@ -265,6 +265,11 @@ class Settings(BaseSettings):
     # the cached name still shown) once older than this.
     people_ttl_hours: float = Field(default=24, gt=0, le=24 * 365)
 
+    # Similar past incidents: when one is declared, the most similar resolved (or closed),
+    # non-private incidents of the workspace are posted into its room (bot.similar).
+    similar_incidents: bool = True
+    similar_incidents_count: int = Field(default=3, ge=1, le=10)
+
     # Alert intake
     alert_rules: list[AlertRuleConfig] = Field(default_factory=lambda: list(DEFAULT_ALERT_RULES))
     alertmanager_token: SecretStr | None = None

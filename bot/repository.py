@@ -28,6 +28,7 @@ from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState
 from bot.scheduling.store import ScheduleStore
 from bot.search.store import SearchStore
 from bot.security.access import Access
+from bot.similar.store import SimilarStore
 from bot.stats_store import StatsStore
 
 T = TypeVar("T")
@@ -53,6 +54,8 @@ class Repo(Protocol):
     def search(self) -> SearchStore: ...
     @property
     def stats(self) -> StatsStore: ...
+    @property
+    def similar(self) -> SimilarStore: ...
 
     def next_incident_number(self, workspace: str) -> int: ...
     def add_incident(self, incident: Incident) -> Incident: ...

@@ -29,6 +29,7 @@ from bot.ports import ChatPort, Clock, ServicePort, SystemClock
 from bot.repository import Database, UnitOfWork
 from bot.search.service import SearchService
 from bot.service import IncidentService
+from bot.similar.worker import SimilarIncidents
 from bot.telemetry import Telemetry
 
 # The concrete database type, so the composition root (and tests) keep its extra surface
@@ -58,6 +59,8 @@ class Runtime(Generic[DB]):
     # Outside services the outbox delivers to (pagerduty, opsgenie), once configured.
     services: dict[str, ServicePort] = field(default_factory=dict)
     worker: OutboxWorker | None = None
+    # Similar past incidents (None when SITREP_SIMILAR_INCIDENTS is off).
+    similar: SimilarIncidents | None = None
     accepting: bool = True
 
     @property
@@ -75,9 +78,15 @@ class Runtime(Generic[DB]):
         return self.db.dialect
 
     def wake_outbox(self) -> None:
-        """Tell the delivery worker there is new work (no-op before it starts)."""
+        """Tell the delivery worker there is new work (no-op before it starts).
+
+        Called after every alert-intake commit too, so it also wakes the similar-incidents
+        worker, which runs only when a declaration recorded a job.
+        """
         if self.worker is not None:
             self.worker.wake()
+        if self.similar is not None:
+            self.similar.wake()
 
 
 def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -> Runtime[D]:
@@ -130,5 +139,16 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
         sessions=SessionRegistry(db, clock, settings.workspace),
         search=search,
     )
+    if settings.similar_incidents:
+        runtime.similar = similar = SimilarIncidents(
+            db,
+            notify,
+            clock,
+            workspace=settings.workspace,
+            count=settings.similar_incidents_count,
+            on_posted=runtime.wake_outbox,
+        )
+        service.on_declare(similar.record)
+        service.on_change(lambda _outcome: similar.wake())
     wake.append(runtime)
     return runtime

@@ -71,6 +71,8 @@ class Outcome:
 
 # Plans the reply to a command from what it did, inside the command's transaction.
 Answer = Callable[["Outcome"], Sequence[OutboxIntent]]
+# Runs inside a declaration's transaction, after the incident and its timeline are written.
+DeclareHook = Callable[[Repo, Incident, datetime], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,12 @@ class IncidentService:
         # the command's own transaction; see bot.outside.
         self.planners: list[OutsidePlanner] = []
         self._listeners: list[Callable[[Outcome], None]] = []
+        self._declared: list[DeclareHook] = []
+
+    def on_declare(self, hook: DeclareHook) -> None:
+        """Call ``hook(repo, incident, now)`` inside every declaration's transaction, to record
+        work that follows a declaration (e.g. the similar-incidents job) with it."""
+        self._declared.append(hook)
 
     def on_change(self, listener: Callable[[Outcome], None]) -> None:
         """Call ``listener`` after each committed change (e.g. to wake the outbox worker)."""
@@ -198,6 +206,8 @@ class IncidentService:
             detail=_who(actor) | (audit or {}),
             after=incident_fields(incident),
         )
+        for hook in self._declared:
+            hook(repo, incident, now)
         return Outcome(incident, events)
 
     async def execute(

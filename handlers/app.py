@@ -41,6 +41,7 @@ from handlers.compose import build_runtime
 from handlers.middleware import error_middleware, metrics_middleware, quiet_malformed_requests
 from handlers.platform import Platform
 from handlers.scheduler import install as install_scheduler
+from handlers.similar import install as install_similar
 from handlers.throttle import auth_throttle_middleware
 from integrations.teams.directory import TEAMS_STORE
 from storage.db import Database
@@ -105,6 +106,7 @@ def create_app(
     if run_worker:
         app.cleanup_ctx.append(_outbox_worker)
         install_scheduler(app)
+        install_similar(app)
     app.on_shutdown.append(_stop_intake)
     return app
 

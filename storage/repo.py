@@ -37,6 +37,7 @@ from bot.security.access import Access
 from storage.alert_repo import AlertRepo, alert_from_row
 from storage.schedule_repo import ScheduleRepo
 from storage.search_repo import SearchIndex, SearchRepo
+from storage.similar_repo import SimilarRepo
 from storage.stats_repo import StatsRepo
 from storage.tables import (
     ActionItemRow,
@@ -151,6 +152,7 @@ class SqlRepo:
         # Keeps the search index in step with every write below, in the same transaction.
         self.index = SearchIndex(session, dialect)
         self.stats = StatsRepo(session, dialect)
+        self.similar = SimilarRepo(session, dialect)
 
     # -- incidents -------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ class JobKind(StrEnum):
     POSTMORTEM = "postmortem"
     SLA_ACK = "sla_ack"
     SLA_RESOLVE = "sla_resolve"
+    SIMILAR = "similar"  # suggest similar past incidents in a new incident's room
 
 
 class JobState(StrEnum):

@@ -56,6 +56,8 @@ DECLARE_FROM_ALERT_ACTION = "sitrep.declare_from_alert"
 INCIDENT_BLOCK_PREFIX = "sitrep.incident"
 
 DATE_FORMAT = "{date_short_pretty} {time}"
+# Past incidents one "similar incidents" message lists (the core sends 3 by default).
+_SIMILAR_SHOWN = 10
 
 STATUS_LABELS: dict[str, str] = {
     "investigating": "Investigating",
@@ -474,6 +476,34 @@ def _postmortem_reminder(message: ChatMessage, data: Mapping[str, Any]) -> list[
     return blocks
 
 
+def _similar_incidents(message: ChatMessage, data: Mapping[str, Any]) -> list[Block]:
+    picks = [p for p in data.get("similar") or [] if isinstance(p, Mapping)]
+    blocks: list[Block] = [_section(":mag_right: *Similar past incidents*")]
+    for pick in picks[:_SIMILAR_SHOWN]:
+        ref = str(pick.get("ref") or f"INC-{_int(pick.get('number'))}")
+        title = str(pick.get("title") or "")
+        url = str(pick.get("url") or "")
+        head = link(url, f"{ref}: {title}") if url else escape_mrkdwn(f"{ref}: {title}", 300)
+        status = _status(str(pick.get("status") or ""))
+        resolved = slack_date(pick.get("resolved_at"), "{date_short_pretty}")
+        lines = [f"*{head}*", f"{status}" + (f" {resolved}" if resolved else "")]
+        cause = str(pick.get("root_cause") or "")
+        fix = str(pick.get("fix") or "")
+        lines.append("*Root cause:* " + (escape_mrkdwn(cause, 600) if cause else "_not recorded_"))
+        lines.append("*Fix:* " + (escape_mrkdwn(fix, 600) if fix else "_not recorded_"))
+        blocks.append(_section("\n".join(lines)))
+        notes = []
+        shared = [p for p in pick.get("shared") or [] if isinstance(p, list) and len(p) == 2]
+        if shared:
+            same = ", ".join(f"{k}={v}" for k, v in shared).replace("`", "'")
+            notes.append(f"Same `{escape_mrkdwn(same, 300)}`")
+        if pick.get("postmortem_url"):
+            notes.append(link(str(pick["postmortem_url"]), "Postmortem"))
+        if notes:
+            blocks.append(_context(notes))
+    return blocks
+
+
 def _text_message(message: ChatMessage, data: Mapping[str, Any]) -> list[Block]:
     text = message.text if _trusted(message) else escape_mrkdwn(message.text or "")
     return _text_sections(text or " ")
@@ -489,6 +519,7 @@ _RENDERERS: dict[str, Callable[[ChatMessage, Mapping[str, Any]], list[Block]]] =
     "digest": _digest,
     "action_items_due": _action_items_due,
     "postmortem_reminder": _postmortem_reminder,
+    "similar_incidents": _similar_incidents,
 }
 
 
@@ -700,6 +731,8 @@ def _default_text(kind: str, data: Mapping[str, Any]) -> str:
         return "Open incidents"
     if kind == "action_items_due":
         return "Your action items past due"
+    if kind == "similar_incidents":
+        return "Similar past incidents"
     return "sitrep"
 
 

@@ -585,6 +585,35 @@ def postmortem_reminder(
     )
 
 
+def similar_incidents(data: Mapping[str, Any], text: str) -> RenderedCard:
+    """Resolved incidents like this one: root cause, fix, and a button to each postmortem."""
+    body: list[dict[str, Any]] = [_ours("**Similar past incidents**", size="Medium")]
+    actions: list[dict[str, Any]] = []
+    for pick in _records(data.get("similar"))[:10]:
+        ref = str(pick.get("ref") or f"INC-{pick.get('number', '?')}")
+        resolved = _when(pick.get("resolved_at"))
+        body.append(
+            _rich(
+                _run(f"{ref} · ", weight="Bolder"),
+                _run(str(pick.get("title") or ""), weight="Bolder"),
+                separator=True,
+                spacing="Medium",
+            )
+        )
+        body.append(_ours(f"{pick.get('status', '')} {resolved}".strip(), isSubtle=True))
+        body.append(_fact("Root cause", str(pick.get("root_cause") or "not recorded")))
+        body.append(_fact("Fix", str(pick.get("fix") or "not recorded")))
+        shared = [p for p in pick.get("shared") or [] if isinstance(p, list) and len(p) == 2]
+        if shared:
+            same = ", ".join(f"{k}={v}" for k, v in shared)
+            body.append(_rich(_run(f"Same {same}", isSubtle=True, size="Small"), spacing="None"))
+        url = str(pick.get("postmortem_url") or pick.get("url") or "")
+        if url.startswith(("https://", "http://")) and len(actions) < 5:
+            actions.append({"type": "Action.OpenUrl", "title": f"{ref} postmortem", "url": url})
+    summary = plain(text or "Similar past incidents", 200)
+    return RenderedCard(summary, _card(body, actions, (), summary))
+
+
 def text_card(text: str) -> RenderedCard:
     """Any message kind we have no renderer for: its plain text, safely."""
     return RenderedCard(plain(text, 200), _card(_lines(text), (), (), text))
@@ -732,6 +761,8 @@ def render(message: ChatMessage, names: Mapping[str, str] | None = None) -> Rend
         return action_items_due(data, message.text, names)
     if kind == "postmortem_reminder":
         return postmortem_reminder(data, message.text, names)
+    if kind == "similar_incidents":
+        return similar_incidents(data, message.text)
     return text_card(message.text)
 
 

@@ -59,8 +59,9 @@ async def test_concurrent_ticks_send_each_reminder_once(
     marks = Counter(r.ordering_key for r in await scheduled(rt, "notice"))
     assert len(marks) == 40 and set(marks.values()) == {1}
     jobs = await rt.db.run(lambda r: r.schedules.list_jobs(limit=1000))
+    # (Each declaration also left its similar-incidents job, which no tick runs.)
     kinds = Counter(j.kind for j in jobs if j.incident_id is not None)
-    assert kinds == {JobKind.REMINDER: 40, JobKind.ESCALATION: 40}
+    assert kinds == {JobKind.REMINDER: 40, JobKind.ESCALATION: 40, JobKind.SIMILAR: 40}
 
 
 async def test_concurrent_ticks_send_one_digest_and_one_postmortem_nudge(

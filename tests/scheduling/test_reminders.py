@@ -132,7 +132,8 @@ async def test_escalation_after_a_second_interval(
         await tick_at(sched, clock, minute)
     assert len(await reminders(rt)) == 2
     jobs = await rt.db.run(lambda r: r.schedules.list_jobs(incident_id=1))
-    assert sorted(j.kind for j in jobs) == [JobKind.ESCALATION, JobKind.REMINDER]
+    # (The declaration's similar-incidents job is the one other job of the incident.)
+    assert sorted(j.kind for j in jobs) == [JobKind.ESCALATION, JobKind.REMINDER, JobKind.SIMILAR]
 
 
 async def test_private_incident_escalates_in_the_room_only(
