@@ -49,9 +49,9 @@ class SimilarRepo:
     def profile(self, incident_id: int, *, alerts: int = ALERTS_PER_INCIDENT) -> Profile | None:
         """An incident's words and the labels, titles and annotations of its first alerts."""
         row = self.session.execute(
-            select(_I.id, _I.number, _I.title, _I.summary, _I.root_cause, _I.resolved_at).where(
-                _I.id == incident_id
-            )
+            select(
+                _I.id, _I.number, _I.title, _I.summary, _I.root_cause, _I.resolved_at, _I.service
+            ).where(_I.id == incident_id)
         ).first()
         if row is None:
             return None
@@ -61,7 +61,7 @@ class SimilarRepo:
             .order_by(_A.id)
             .limit(alerts)
         ).all()
-        labels = _pairs(a.labels for a in found)
+        labels = _pairs(a.labels for a in found) | _declared_service(row.service)
         texts = [a.title for a in found if a.title]
         texts += [_describing(a.annotations) for a in found]
         return Profile(
@@ -109,8 +109,9 @@ class SimilarRepo:
             # Rows come ordered by incident: one per alert (or one with NULL alert columns).
             for incident_id, grouped in groupby(rows, key=itemgetter(0)):
                 group = list(grouped)
-                _, number, title, summary, root_cause, resolved_at, closed_at, _, _ = group[0]
-                present = [g for g in group if g[7] is not None]
+                head = group[0]
+                number, title, summary, root_cause, resolved_at, closed_at, service = head[1:8]
+                present = [g for g in group if g[8] is not None]
                 out.append(
                     Profile(
                         incident_id=incident_id,
@@ -118,8 +119,8 @@ class SimilarRepo:
                         title=title,
                         summary=summary or "",
                         root_cause=root_cause or "",
-                        labels=_pairs(g[7] for g in present),
-                        alert_text="\n".join(dict.fromkeys(g[8] for g in present if g[8])),
+                        labels=_pairs(g[8] for g in present) | _declared_service(service),
+                        alert_text="\n".join(dict.fromkeys(g[9] for g in present if g[9])),
                         resolved_at=resolved_at or closed_at,
                     )
                 )
@@ -192,6 +193,7 @@ def _candidates_stmt(workspace: str, ids: list[int], alerts: int) -> Select[Any]
             _I.root_cause,
             _I.resolved_at,
             _I.closed_at,
+            _I.service,
         )
         .where(
             _I.id.in_(ids),
@@ -225,6 +227,12 @@ def _pairs(label_sets: Iterable[object]) -> frozenset[tuple[str, str]]:
         if isinstance(labels, Mapping):
             out.update((str(k), str(v)) for k, v in labels.items() if v not in (None, ""))
     return frozenset(out)
+
+
+def _declared_service(service: str | None) -> frozenset[tuple[str, str]]:
+    """The service the incident was declared for (chat ``service:``, API, alert label), as the
+    label the scorer weighs most: a person's declaration then meets alerts of that service."""
+    return frozenset({("service", service)}) if service else frozenset()
 
 
 def _describing(annotations: object) -> str:

@@ -25,12 +25,13 @@ async def past_incident(
     private: bool = False,
     workspace: str | None = None,
     status: Status = Status.RESOLVED,
+    service_name: str = "",
 ) -> Incident:
     """An incident declared, given a root cause and resolved with ``fix`` as the note."""
     ws = workspace or runtime.settings.workspace
     service = runtime.service
     declared = await service.declare(
-        ws, c.Declare(title, summary=summary, private=private), OPERATOR
+        ws, c.Declare(title, summary=summary, private=private, service=service_name), OPERATOR
     )
     number = declared.incident.number
     if root_cause:

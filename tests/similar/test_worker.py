@@ -149,6 +149,20 @@ async def test_unrelated_history_posts_nothing(rt: Runtime) -> None:
     assert await suggestions(rt) == []
 
 
+async def test_the_declared_service_matches_past_incidents_of_that_service(rt: Runtime) -> None:
+    # Titles share no words: only the service both were declared for ties them together.
+    await past_incident(
+        rt, "Ledger totals drift", fix="Replayed the journal", service_name="ledger"
+    )
+    await past_incident(rt, "Office wifi down in Berlin", fix="Rebooted the access point")
+    await worker(rt).run_due()
+    before = len(await suggestions(rt))
+    await declare(rt, "Nightly reconciliation mismatch", service="ledger")
+    await worker(rt).run_due()
+    rows = (await suggestions(rt))[before:]
+    assert len(rows) == 1 and suggested_refs(rows[0]) == ["INC-1"]
+
+
 async def test_the_fix_is_the_resolve_note_else_the_mitigation_else_the_last_update(
     rt: Runtime,
 ) -> None:
