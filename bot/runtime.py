@@ -27,6 +27,7 @@ from bot.ports import ChatPort, Clock, ServicePort, SystemClock
 from bot.repository import Database, UnitOfWork
 from bot.service import IncidentService
 from bot.telemetry import Telemetry
+from bot.tickets.planner import ticket_planners
 
 # The concrete database type, so the composition root (and tests) keep its extra surface
 # (the engine for migrations); everything else sees the protocol.
@@ -88,6 +89,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
     service.people = people = CachedPeople(db, clock)
     targets = paging_targets(settings.pagerduty_routing_keys, settings.opsgenie_targets)
     service.planners.append(PagingPlanner(targets, settings.policy(), settings.public_url))
+    service.planners.extend(ticket_planners(settings))
     wake: list[Runtime[D]] = []
     alerts = AlertIntake(
         db,

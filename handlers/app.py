@@ -18,7 +18,18 @@ from aiohttp import web
 from bot.config import Settings
 from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.ports import ChatPort, Clock
-from handlers import api, headers, health, outside, slack, teams, throttle, web_admin, webhooks
+from handlers import (
+    api,
+    headers,
+    health,
+    outside,
+    slack,
+    teams,
+    throttle,
+    tickets,
+    web_admin,
+    webhooks,
+)
 from handlers import web as web_ui
 from handlers.appkeys import RUNTIME
 from handlers.compose import build_runtime
@@ -69,6 +80,7 @@ def create_app(
     api.register(app)
     web_ui.register(app)
     web_admin.register(app)
+    tickets.register(app)  # /webhooks/jira, before /webhooks/{source}
     webhooks.register(app)
     for platform in PLATFORMS:
         platform.mount(app)

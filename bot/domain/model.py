@@ -75,6 +75,8 @@ class EventKind(StrEnum):
     MESSAGE_DELETED = "message_deleted"
     PAGED = "paged"
     PAGE_ACKNOWLEDGED = "page_acknowledged"
+    TICKET_REQUESTED = "ticket_requested"
+    TICKET_LINKED = "ticket_linked"
 
 
 # Free-text fields a responder may set; the postmortem renders them.
