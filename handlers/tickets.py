@@ -29,7 +29,8 @@ MAX_BODY = 1024 * 1024
 
 def register(app: web.Application) -> None:
     """Mount the Jira webhook (before the alert sources' ``/webhooks/{source}``)."""
-    app.router.add_post("/webhooks/jira", receive_jira)
+    # Named like the alert sources' route, so the auth throttle keeps a realm of its own.
+    app.router.add_post("/webhooks/{source:jira}", receive_jira)
 
 
 async def receive_jira(request: web.Request) -> web.Response:

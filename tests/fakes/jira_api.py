@@ -15,6 +15,7 @@ the service unreachable.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -142,6 +143,7 @@ class FakeJira(LoopbackService):
         self._rate_limited = 0
         self._retry_after = "1"
         self._failing: list[int] = []
+        self.delay = 0.0  # seconds every answer takes (a slow Jira)
 
     def routes(self, app: web.Application) -> None:
         base = "/rest/api/3/issue"
@@ -225,6 +227,8 @@ class FakeJira(LoopbackService):
         if auth not in (self._basic, self._bearer) or auth is None:
             return self._refuse(401, ["Client must be authenticated to access this resource."])
         self.requests.append((request.method, request.path))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self._rate_limited:
             self._rate_limited -= 1
             return web.json_response(
