@@ -237,7 +237,7 @@ async def test_action_item_becomes_a_subtask_and_closing_it_in_jira_marks_it_don
     room = await declare(slack, runtime, "declare Checkout is down sev2")
     parent = await issue_of(jira, "sitrep-sev2")
     await slack.command(f"action Add retries to the client <@{BOB}> due 2030-01-15", channel=room)
-    await slack.command("action Write the runbook", channel=room)
+    await slack.command(f"action Write the runbook <@{CAROL}>", channel=room)
     items = await eventually(
         lambda: (
             len(jira.by_label("sitrep-action-item")) == 2 and jira.by_label("sitrep-action-item")
@@ -247,7 +247,8 @@ async def test_action_item_becomes_a_subtask_and_closing_it_in_jira_marks_it_don
     assert mapped.parent == parent.key and mapped.fields["issuetype"] == {"name": "Sub-task"}
     assert mapped.assignee == "acc-bob" and mapped.fields["duedate"] == "2030-01-15"
     assert unmapped.assignee is None and "duedate" not in unmapped.fields
-    assert "Owner:" not in adf_text(unmapped.fields["description"])
+    # Carol has no Jira account mapped: unassigned, and named in the text instead.
+    assert f"Owner: {CAROL}" in adf_text(unmapped.fields["description"])
     await settle(runtime)
 
     jira.set_status(mapped.key, "Done")
@@ -307,3 +308,18 @@ async def _failed(runtime: Runtime, service: str) -> list[Any]:
     return [
         r for r in await rows(runtime, service) if r.last_error and r.state is OutboxState.PENDING
     ]
+
+
+async def test_a_private_incident_ticket_carries_no_title_or_text(
+    slack: Slack,  # noqa: F811
+    runtime: Runtime,
+    jira: FakeJira,
+    snow: FakeServiceNow,
+) -> None:
+    assert (await slack.command("declare Acquisition of Initech leaked sev1 private")).status == 200
+    issue = await issue_of(jira)
+    record = (await eventually(lambda: snow.by_correlation("sitrep:default:INC-1")))[0]
+    assert issue.summary == "INC-1 SEV1: private incident"
+    assert record["short_description"] == "INC-1 SEV1: private incident"
+    everything = json.dumps([issue.fields, record])
+    assert "Initech" not in everything
