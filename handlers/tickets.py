@@ -52,7 +52,9 @@ async def receive_jira(request: web.Request) -> web.Response:
     except jira.WebhookRefused as exc:
         # Only a wrong signature is a guess; a missing one is a misconfigured sender.
         refused = auth_throttled(request, False) if header else None
-        return refused or json_error(401, f"not authenticated: {exc}")
+        if refused is not None:  # a Response is a mapping: never test it for truth
+            return refused
+        return json_error(401, f"not authenticated: {exc}")
     refused = auth_throttled(request, True)
     if refused is not None:
         return refused

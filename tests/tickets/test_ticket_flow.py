@@ -323,3 +323,21 @@ async def test_a_private_incident_ticket_carries_no_title_or_text(
     assert record["short_description"] == "INC-1 SEV1: private incident"
     everything = json.dumps([issue.fields, record])
     assert "Initech" not in everything
+
+
+async def test_raising_the_severity_opens_the_tickets_the_new_severity_calls_for(
+    slack: Slack,  # noqa: F811
+    runtime: Runtime,
+    jira: FakeJira,
+    snow: FakeServiceNow,
+) -> None:
+    room = await declare(slack, runtime, "declare Slow search sev3")
+    await slack.command("sev 2", channel=room)
+    issue = await issue_of(jira, "sitrep-sev2")
+    await settle(runtime)
+    assert snow.records == {}  # ServiceNow opens at SEV1 only
+    await slack.command("sev 1", channel=room)
+    await eventually(lambda: snow.by_correlation("sitrep:default:INC-1"))
+    await eventually(lambda: issue.priority == "Highest")
+    await settle(runtime)
+    assert len(jira.issues) == 1 and len(snow.records) == 1
