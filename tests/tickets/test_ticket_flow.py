@@ -6,6 +6,7 @@ done, once per delivery, and only when signed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -341,3 +342,34 @@ async def test_raising_the_severity_opens_the_tickets_the_new_severity_calls_for
     await eventually(lambda: issue.priority == "Highest")
     await settle(runtime)
     assert len(jira.issues) == 1 and len(snow.records) == 1
+
+
+async def test_servicenow_down_delays_the_record_and_its_resolve_without_losing_either(
+    slack: Slack,  # noqa: F811
+    runtime: Runtime,
+    snow: FakeServiceNow,
+    clock: FixedClock,
+) -> None:
+    await snow.stop()
+    assert (await slack.command("declare Checkout is down sev1")).status == 200
+    await eventually(lambda: slack.fake.called("pins.add"))
+    room = [c for c in slack.fake.channels() if c.name.startswith("inc-")][-1].id
+    await poll(lambda: _failed(runtime, "servicenow"))
+    await slack.command("resolve restarted the pool", channel=room)
+    await eventually(lambda: any("Resolved" in t for t in replies(slack, room)))
+
+    await snow.start()
+    snow.fail_next(1, 503)  # back, but still failing for a moment
+
+    async def nudged() -> bool:
+        # Each failed attempt backs off on the test's clock: move it past the wait.
+        clock.advance(seconds=5)
+        runtime.wake_outbox()
+        await asyncio.sleep(0.05)
+        return bool(snow.records)
+
+    await poll(nudged)
+    assert len(snow.requests) >= 3  # refused while down is not a request; 503, query, create
+    record = (await eventually(lambda: snow.by_correlation("sitrep:default:INC-1")))[0]
+    await eventually(lambda: record["state"] == "6")
+    assert record["close_notes"] == "restarted the pool" and len(snow.records) == 1
