@@ -335,9 +335,12 @@ class IncidentService:
         if not handled and any(ev.kind is EventKind.PAGED for ev in events):
             # Recording a page nobody sends would tell the room on-call was called.
             raise InvalidCommand("Paging is not configured.")
-        if not handled and any(ev.kind is EventKind.TICKET_REQUESTED for ev in events):
+        asked = [ev for ev in events if ev.kind is EventKind.TICKET_REQUESTED]
+        if not handled and asked:
+            named = str(asked[0].data.get("service") or "")
+            where = f"{named} is" if named else "Tickets are"
             raise InvalidCommand(
-                "Tickets are not configured: set the SITREP_JIRA_ or SITREP_SERVICENOW_ settings."
+                f"{where} not configured: set the SITREP_JIRA_ or SITREP_SERVICENOW_ settings."
             )
 
     def _precheck(self, repo: Repo, incident: Incident, cmd: c.Command) -> bool:

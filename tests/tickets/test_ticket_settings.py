@@ -136,3 +136,23 @@ def test_ticket_without_a_configured_service_is_refused(monkeypatch: pytest.Monk
             )
     finally:
         rt.db.close()
+
+
+def test_ticket_in_a_service_that_is_not_configured_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in JIRA.items():
+        monkeypatch.setenv(key, value)
+    assert runner.invoke(app, ["incident", "declare", "Checkout down"]).exit_code == 0
+    rt = build_runtime(Settings(_env_file=None))
+    try:
+        with pytest.raises(Exception, match="servicenow is not configured"):
+            asyncio.run(
+                rt.service.execute(
+                    "default", 1, c.RequestTicket("servicenow"), Actor("cli:ops", trusted=True)
+                )
+            )
+        rows = rt.db.run_sync(lambda repo: repo.list_outbox(limit=100))
+    finally:
+        rt.db.close()
+    assert [r for r in rows if r.platform in ("jira", "servicenow")] == []
