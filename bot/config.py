@@ -31,6 +31,7 @@ from pydantic_settings import (
 
 from bot.domain.errors import InvalidCommand
 from bot.domain.labels import LabelMatcher
+from bot.domain.model import Status
 from bot.domain.policy import Policy, SeverityPolicy
 from bot.security.access import Access, RoleRules
 from bot.security.clients import parse_networks
@@ -299,6 +300,32 @@ class Settings(BaseSettings):
     opsgenie_targets: dict[str, list[OpsgenieResponder]] = Field(default_factory=dict)
     paging_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
+    # Tickets (off until configured): Jira Cloud (REST API v3) and ServiceNow (Table API). See
+    # README "Tickets (Jira, ServiceNow)". Each block is all or nothing.
+    jira_url: str | None = None  # the site, e.g. https://acme.atlassian.net
+    jira_email: str | None = None  # with jira_api_token: basic auth
+    jira_api_token: SecretStr | None = None
+    jira_bearer_token: SecretStr | None = None  # instead of email + API token
+    jira_project: str | None = None  # project key, e.g. OPS
+    jira_issue_type: str = "Task"
+    # Open an issue when an incident is declared at (or raised to) this severity or worse;
+    # unset: only on `ticket` in chat.
+    jira_min_severity: str | None = None
+    jira_priorities: dict[str, str] = Field(default_factory=dict)  # severity → priority name
+    jira_transitions: dict[str, str] = Field(default_factory=dict)  # status → transition id/name
+    jira_action_item_type: str = "Sub-task"
+    jira_action_items_as_subtasks: bool = True
+    jira_accounts: dict[str, str] = Field(default_factory=dict)  # person id/email → accountId
+    jira_webhook_secret: SecretStr | None = None
+    jira_webhook_max_age_seconds: int = Field(default=3600, ge=60, le=86_400)
+    servicenow_url: str | None = None  # the instance, e.g. https://acme.service-now.com
+    servicenow_username: str | None = None
+    servicenow_password: SecretStr | None = None
+    servicenow_min_severity: str | None = None
+    servicenow_assignment_group: str | None = None
+    servicenow_close_code: str = "Solution provided"
+    tickets_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
     # Teams
     teams_app_id: str | None = None
     teams_app_password: SecretStr | None = None
@@ -468,6 +495,69 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _tickets_are_whole(self) -> Settings:
+        # A half-configured block would only fail when an incident needs its ticket.
+        jira_set = {
+            "SITREP_JIRA_URL": bool(self.jira_url),
+            "SITREP_JIRA_PROJECT": bool(self.jira_project),
+            "SITREP_JIRA_EMAIL": bool(self.jira_email),
+            "SITREP_JIRA_API_TOKEN": _present(self.jira_api_token),
+            "SITREP_JIRA_BEARER_TOKEN": _present(self.jira_bearer_token),
+            "SITREP_JIRA_WEBHOOK_SECRET": _present(self.jira_webhook_secret),
+            "SITREP_JIRA_MIN_SEVERITY": bool(self.jira_min_severity),
+        }
+        if any(jira_set.values()):
+            for name in ("SITREP_JIRA_URL", "SITREP_JIRA_PROJECT"):
+                if not jira_set[name]:
+                    raise ValueError(f"{name}: required once any SITREP_JIRA_ setting is set")
+            basic = jira_set["SITREP_JIRA_EMAIL"] or jira_set["SITREP_JIRA_API_TOKEN"]
+            if basic and jira_set["SITREP_JIRA_BEARER_TOKEN"]:
+                raise ValueError(
+                    "SITREP_JIRA_BEARER_TOKEN: set it or SITREP_JIRA_EMAIL/SITREP_JIRA_API_TOKEN,"
+                    " not both"
+                )
+            if not jira_set["SITREP_JIRA_BEARER_TOKEN"]:
+                for name in ("SITREP_JIRA_EMAIL", "SITREP_JIRA_API_TOKEN"):
+                    if not jira_set[name]:
+                        raise ValueError(
+                            f"{name}: required (or SITREP_JIRA_BEARER_TOKEN) once Jira is set"
+                        )
+            _check_http_url("SITREP_JIRA_URL", self.jira_url)
+            if not re.fullmatch(r"[A-Z][A-Z0-9_]{1,9}", self.jira_project or ""):
+                raise ValueError("SITREP_JIRA_PROJECT: a project key such as OPS")
+            statuses = {s.value for s in Status}
+            for status in self.jira_transitions:
+                if status not in statuses:
+                    raise ValueError(
+                        f"SITREP_JIRA_TRANSITIONS: {status[:40]!r} is not a status"
+                        f" ({', '.join(sorted(statuses))})"
+                    )
+        sn = {
+            "SITREP_SERVICENOW_URL": bool(self.servicenow_url),
+            "SITREP_SERVICENOW_USERNAME": bool(self.servicenow_username),
+            "SITREP_SERVICENOW_PASSWORD": _present(self.servicenow_password),
+        }
+        if any(sn.values()) or self.servicenow_min_severity:
+            for name, present in sn.items():
+                if not present:
+                    raise ValueError(f"{name}: required once any SITREP_SERVICENOW_ setting is set")
+            _check_http_url("SITREP_SERVICENOW_URL", self.servicenow_url)
+        policy = self.policy()
+        for name, value in (
+            ("SITREP_JIRA_MIN_SEVERITY", self.jira_min_severity),
+            ("SITREP_SERVICENOW_MIN_SEVERITY", self.servicenow_min_severity),
+            *(("SITREP_JIRA_PRIORITIES", sev) for sev in self.jira_priorities),
+        ):
+            if value:
+                try:
+                    policy.severity(value)
+                except InvalidCommand:
+                    raise ValueError(
+                        f"{name}: unknown severity {value[:20]!r} ({', '.join(policy.names)})"
+                    ) from None
+        return self
+
+    @model_validator(mode="after")
     def _rules_use_known_severities(self) -> Settings:
         policy = self.policy()
         for rule in self.alert_rules:
@@ -538,6 +628,11 @@ def secret_text(value: object) -> str:
 
 def _minutes(value: int | None) -> timedelta | None:
     return timedelta(minutes=value) if value else None
+
+
+def _check_http_url(name: str, value: str | None) -> None:
+    if not re.match(r"^https?://[^/\s]+", value or ""):
+        raise ValueError(f"{name}: an http(s) URL such as https://example.com")
 
 
 def _present(value: object) -> bool:

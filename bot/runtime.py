@@ -31,6 +31,7 @@ from bot.search.service import SearchService
 from bot.service import IncidentService
 from bot.similar.worker import SimilarIncidents
 from bot.telemetry import Telemetry
+from bot.tickets.planner import ticket_planners
 
 # The concrete database type, so the composition root (and tests) keep its extra surface
 # (the engine for migrations); everything else sees the protocol.
@@ -103,6 +104,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
     service.people = people
     targets = paging_targets(settings.pagerduty_routing_keys, settings.opsgenie_targets)
     service.planners.append(PagingPlanner(targets, settings.policy(), settings.public_url))
+    service.planners.extend(ticket_planners(settings))
     wake: list[Runtime[D]] = []
     search = SearchService(db)
     alerts = AlertIntake(

@@ -44,6 +44,7 @@ from bot.people import PeopleDirectory, ids_to_name, remember_actor
 from bot.ports import Clock
 from bot.repository import Repo, UnitOfWork
 from bot.security.membership import EVERYONE, Reader, can_see, needs_timeline, role_members
+from bot.tickets.refs import back_key, linked, ticket_key
 
 log = logging.getLogger(__name__)
 # Chat messages copied into a room's timeline mirror what the chat platform already keeps;
@@ -344,6 +345,13 @@ class IncidentService:
         if not handled and any(ev.kind is EventKind.PAGED for ev in events):
             # Recording a page nobody sends would tell the room on-call was called.
             raise InvalidCommand("Paging is not configured.")
+        asked = [ev for ev in events if ev.kind is EventKind.TICKET_REQUESTED]
+        if not handled and asked:
+            named = str(asked[0].data.get("service") or "")
+            where = f"{named} is" if named else "Tickets are"
+            raise InvalidCommand(
+                f"{where} not configured: set the SITREP_JIRA_ or SITREP_SERVICENOW_ settings."
+            )
 
     def _precheck(self, repo: Repo, incident: Incident, cmd: c.Command) -> bool:
         """Commands whose effect depends on other rows; False means nothing to do."""
@@ -354,6 +362,12 @@ class IncidentService:
                 if item is None:
                     raise NotFound(f"{incident.ref} has no action item #{item_id}")
                 return item.done != done
+            case c.RecordTicketLink(service=service, item_id=item_id):
+                # Recorded once: a retried delivery finds the ticket already linked.
+                stored = repo.get_chat_ref(
+                    incident.workspace, service, ticket_key(incident.id, item_id)
+                )
+                return not linked(stored)
             case c.CaptureMessage(external_ref=ref):
                 return repo.timeline_by_external_ref(incident.id, ref) is None
             case c.RecordPageAck(external_ref=ref):
@@ -389,6 +403,14 @@ class IncidentService:
                 )
             case c.SetActionItemDone(item_id=item_id, done=done):
                 item = repo.set_action_item_done(item_id, done=done, at=now, by=actor.id)
+            case c.RecordTicketLink(service=service, key=key, id=ext_id, url=url, item_id=iid):
+                ws = incident.workspace
+                ref = {"id": ext_id, "key": key, "url": url}
+                repo.put_chat_ref(
+                    ws, service, ticket_key(incident.id, iid), ref, now=now, incident_id=incident.id
+                )
+                back = {"incident": incident.number, "item": iid}
+                repo.put_chat_ref(ws, service, back_key(ext_id), back, now=now)
             case c.EditCapturedMessage(external_ref=ref, text=text):
                 entry = repo.timeline_by_external_ref(incident.id, ref)
                 if entry is not None:

@@ -28,6 +28,7 @@ from handlers import (
     stats_api,
     teams,
     throttle,
+    tickets,
     web_admin,
     web_dashboard,
     web_postmortem,
@@ -92,6 +93,7 @@ def create_app(
     web_sessions.register(app)
     web_postmortem.register(app)
     web_search.register(app)
+    tickets.register(app)  # /webhooks/jira, before /webhooks/{source}
     webhooks.register(app)
     for platform in PLATFORMS:
         platform.mount(app)

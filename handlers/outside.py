@@ -1,4 +1,4 @@
-"""Outside services' ports (PagerDuty, Opsgenie), built from their settings when configured.
+"""Outside services' ports (PagerDuty, Opsgenie, Jira, ServiceNow), built from their settings.
 
 One HTTP client session serves them all; it opens with the app and closes after the outbox
 worker has stopped. A service whose setting block is empty gets no port, so its rows (none
@@ -15,15 +15,21 @@ from aiohttp import web
 
 from bot.config import Settings, secret_text
 from bot.ports import ServicePort
+from bot.tickets.links import ServiceTicketLinks, TicketLinks
+from bot.tickets.refs import JIRA, SERVICENOW
 from handlers.appkeys import RUNTIME
+from integrations.jira.client import JiraConfig, JiraTickets, basic_auth
 from integrations.opsgenie.alerts import OpsgenieAlerts
 from integrations.pagerduty.events import PagerDutyEvents
+from integrations.servicenow.client import ServiceNowConfig, ServiceNowTickets
 
 log = logging.getLogger(__name__)
 
 
-def build_services(settings: Settings, session: aiohttp.ClientSession) -> dict[str, ServicePort]:
-    """The ports of every configured outside service."""
+def build_services(
+    settings: Settings, session: aiohttp.ClientSession, links: TicketLinks | None = None
+) -> dict[str, ServicePort]:
+    """The ports of every configured outside service (tickets need ``links``)."""
     services: dict[str, ServicePort] = {}
     timeout = settings.paging_timeout_seconds
     if settings.pagerduty_routing_keys:
@@ -43,6 +49,48 @@ def build_services(settings: Settings, session: aiohttp.ClientSession) -> dict[s
             base_url=settings.opsgenie_api_url,
             timeout=timeout,
         )
+    if links is not None:
+        services.update(ticket_services(settings, session, links))
+    return services
+
+
+def ticket_services(
+    settings: Settings, session: aiohttp.ClientSession, links: TicketLinks
+) -> dict[str, ServicePort]:
+    """Jira's and ServiceNow's ports, for the blocks that are configured."""
+    services: dict[str, ServicePort] = {}
+    timeout = settings.tickets_timeout_seconds
+    if settings.jira_url and settings.jira_project:
+        bearer = secret_text(settings.jira_bearer_token)
+        auth = (
+            f"Bearer {bearer}"
+            if bearer
+            else basic_auth(settings.jira_email or "", secret_text(settings.jira_api_token))
+        )
+        config = JiraConfig(
+            base_url=settings.jira_url,
+            authorization=auth,
+            project=settings.jira_project,
+            issue_type=settings.jira_issue_type,
+            priorities={
+                settings.policy().severity(sev).name.upper(): name
+                for sev, name in settings.jira_priorities.items()
+            },
+            transitions=dict(settings.jira_transitions),
+            item_type=settings.jira_action_item_type,
+            subtasks=settings.jira_action_items_as_subtasks,
+            accounts=dict(settings.jira_accounts),
+        )
+        services[JIRA] = JiraTickets(lambda: session, links, config, timeout=timeout)
+    if settings.servicenow_url:
+        user = settings.servicenow_username or ""
+        config_sn = ServiceNowConfig(
+            base_url=settings.servicenow_url,
+            authorization=basic_auth(user, secret_text(settings.servicenow_password)),
+            close_code=settings.servicenow_close_code,
+            assignment_group=settings.servicenow_assignment_group or "",
+        )
+        services[SERVICENOW] = ServiceNowTickets(lambda: session, links, config_sn, timeout=timeout)
     return services
 
 
@@ -52,7 +100,9 @@ async def context(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession(
         headers={"User-Agent": "sitrep"}, timeout=aiohttp.ClientTimeout(total=30)
     )
-    runtime.services.update(build_services(runtime.settings, session))
+    runtime.services.update(
+        build_services(runtime.settings, session, ServiceTicketLinks(runtime.service))
+    )
     if runtime.services:
         log.info("outside services configured", extra={"services": ",".join(runtime.services)})
     try:

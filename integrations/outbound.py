@@ -51,6 +51,12 @@ def _problem(data: Any, fallback: str) -> str:
     """The service's own words about what went wrong, short."""
     if isinstance(data, dict):
         parts = [str(data.get(k)) for k in ("message", "status") if data.get(k)]
+        # Jira: {"errorMessages": [...], "errors": {field: text}}; ServiceNow: {"error":
+        # {"message", "detail"}}.
+        if isinstance(data.get("errorMessages"), list):
+            parts.extend(str(e) for e in data["errorMessages"][:5])
+        if isinstance(data.get("error"), dict):
+            parts.extend(str(v) for k, v in data["error"].items() if k in ("message", "detail"))
         errors = data.get("errors")
         if isinstance(errors, list):
             parts.extend(str(e) for e in errors[:5])
@@ -71,11 +77,31 @@ async def post_json(
     seconds: float = 10.0,
 ) -> dict[str, Any]:
     """POST ``body`` as JSON; the JSON answer of a 2xx, else ``DeliveryError``."""
+    return await request_json(
+        session, "POST", url, body, service=service, headers=headers, seconds=seconds
+    )
+
+
+async def request_json(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: URL,
+    body: Mapping[str, Any] | None = None,
+    *,
+    service: str,
+    headers: Mapping[str, str] | None = None,
+    seconds: float = 10.0,
+) -> dict[str, Any]:
+    """Any method, ``body`` (if any) as JSON; the JSON answer of a 2xx, else ``DeliveryError``."""
+    sent = {"Accept": "application/json", **(headers or {})}
+    if body is not None:
+        sent["Content-Type"] = "application/json"
     try:
-        async with session.post(
+        async with session.request(
+            method,
             url,
-            data=orjson.dumps(dict(body)),
-            headers={"Content-Type": "application/json", **(headers or {})},
+            data=orjson.dumps(dict(body)) if body is not None else None,
+            headers=sent,
             timeout=aiohttp.ClientTimeout(total=seconds),
             allow_redirects=False,
         ) as resp:

@@ -44,4 +44,6 @@ def incident_command(parsed: g.ParsedCommand, now: datetime) -> c.Command | None
             return c.SetReminders(True)
         case g.Page(target=target):
             return c.Page(target)
+        case g.Ticket(service=service):
+            return c.RequestTicket(service)
     return None

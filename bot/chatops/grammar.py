@@ -174,6 +174,13 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class Ticket:
+    """Open a ticket (Jira issue, ServiceNow incident) for the incident; ``service`` or all."""
+
+    service: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """Show the command list."""
 
@@ -209,6 +216,7 @@ ParsedCommand = (
     | RemindOn
     | Maintenance
     | Page
+    | Ticket
     | Help
     | Unknown
 )
@@ -252,6 +260,7 @@ USAGE: dict[str, str] = {
     "remind": "remind <minutes> | remind off | remind on",
     "maintenance": "maintenance <30m|2h|1d> <label=value …> [reason]",
     "page": "page <service or schedule>",
+    "ticket": "ticket [jira | servicenow]",
     "help": "help",
 }
 
@@ -279,6 +288,7 @@ HELP_TEXT = "\n".join(
         "`summary` · `timeline` · where things stand, and what happened when",
         "`remind <minutes>` · `remind off` · `remind on` · snooze or switch update reminders",
         "`page <service or schedule>` · page on-call through PagerDuty or Opsgenie",
+        "`ticket [jira | servicenow]` · open a ticket for the incident in the team's tracker",
         "",
         "Alerts:",
         "`maintenance <2h> <label=value …> [reason]` · quiet matching alerts for a while",
@@ -332,6 +342,7 @@ _VERBS: dict[str, str] = {
     "maintenance": "maintenance",
     "maint": "maintenance",
     "page": "page",
+    "ticket": "ticket",
     "help": "help",
     "?": "help",
     "-h": "help",
@@ -618,6 +629,18 @@ def _page(verb: str, rest: str) -> ParsedCommand:
     return Page(words[0])
 
 
+_TICKET_SERVICES = {"jira": "jira", "servicenow": "servicenow", "snow": "servicenow"}
+
+
+def _ticket(verb: str, rest: str) -> ParsedCommand:
+    words = rest.lower().split()
+    if not words:
+        return Ticket()
+    if len(words) != 1 or words[0] not in _TICKET_SERVICES:
+        raise _fail(verb, "Open a ticket where? ticket, ticket jira or ticket servicenow")
+    return Ticket(_TICKET_SERVICES[words[0]])
+
+
 def _fixed(result: ParsedCommand) -> Callable[[str, str], ParsedCommand]:
     # Verbs without arguments ignore trailing words: "ack on it" still acknowledges.
     return lambda _verb, _rest: result
@@ -645,5 +668,6 @@ _PARSERS: dict[str, Callable[[str, str], ParsedCommand]] = {
     "remind": _remind,
     "maintenance": _maintenance,
     "page": _page,
+    "ticket": _ticket,
     "help": _fixed(Help()),
 }

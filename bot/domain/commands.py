@@ -142,6 +142,29 @@ class RecordPageAck:
     external_ref: str
 
 
+@dataclass(frozen=True, slots=True)
+class RequestTicket:
+    """Open a ticket for the incident in every configured ticket service, or in ``service``."""
+
+    service: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordTicketLink:
+    """A ticket service created a ticket for the incident (or for its action item ``item_id``).
+
+    ``key`` is what people read (``OPS-12``, ``INC0010001``), ``id`` what later calls target
+    (the Jira key, the ServiceNow ``sys_id``); ``label`` names the kind (``Jira issue``).
+    """
+
+    service: str
+    label: str
+    key: str
+    id: str
+    url: str
+    item_id: int | None = None
+
+
 Command = (
     Acknowledge
     | ChangeStatus
@@ -160,4 +183,6 @@ Command = (
     | RecordAlerts
     | Page
     | RecordPageAck
+    | RequestTicket
+    | RecordTicketLink
 )

@@ -260,6 +260,34 @@ def decide(
                     external_ref=ref,
                 )
             ]
+        case c.RequestTicket(service=service):
+            where = f" in {service}" if service else ""
+            return [
+                Event(
+                    EventKind.TICKET_REQUESTED,
+                    now,
+                    actor.id,
+                    f"Ticket requested{where}",
+                    {"service": service or ""},
+                )
+            ]
+        case c.RecordTicketLink(
+            service=service, label=label, key=key, id=ext_id, url=url, item_id=item_id
+        ):
+            # The service's own words, trimmed: never a reason to refuse the link.
+            key, url = key.strip()[:100], url.strip()[:500]
+            subject = f"Action item #{item_id} is" if item_id is not None else "Opened"
+            return [
+                Event(
+                    EventKind.TICKET_LINKED,
+                    now,
+                    actor.id,
+                    f"{subject} {label} {key}: {url}" if url else f"{subject} {label} {key}",
+                    {"service": service, "key": key, "id": ext_id, "url": url, "item": item_id},
+                    source=service,
+                    external_ref=f"{service}:{ext_id}"[:200],
+                )
+            ]
         case c.RecordAlerts(source=source, group_key=group, firing=firing, resolved=resolved):
             out: list[Event] = []
             for kind, titles, verb in (

@@ -77,6 +77,8 @@ class EventKind(StrEnum):
     PAGED = "paged"
     PAGE_ACKNOWLEDGED = "page_acknowledged"
     POSTMORTEM_REVIEWED = "postmortem_reviewed"
+    TICKET_REQUESTED = "ticket_requested"
+    TICKET_LINKED = "ticket_linked"
 
 
 # Free-text fields a responder may set; the postmortem renders them.

@@ -1,0 +1,1 @@
+"""Tickets in the team's tracker (Jira, ServiceNow) for incidents and their action items."""

@@ -1,0 +1,277 @@
+"""The outbox's port to Jira Cloud (REST API v3): an issue per incident, kept in step.
+
+``create`` opens the incident's issue (project and type from the settings, an ADF
+description, labels with the severity, the priority mapped from it), records its key in
+sitrep at once (the timeline and the stored ref, ``bot.tickets.links``) and adds a remote
+link back to the incident page. ``update`` edits summary, labels and priority, moves the
+issue through the configured transition and comments with the resolution. ``create_item``
+opens an action item's sub-task (or issue) with its assignee and due date.
+
+Every step tolerates a retry: a create whose key is already recorded goes on from there, the
+remote link has a ``globalId`` (Jira updates the link with that id instead of adding one),
+and a transition Jira no longer offers from the issue's status is skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from bot.ports import DeliveryError, OutsideCall
+from bot.tickets.links import TicketLinks
+from bot.tickets.refs import CREATE, CREATE_ITEM, JIRA, UPDATE, linked
+from integrations.jira import adf
+from integrations.outbound import request_json
+
+log = logging.getLogger(__name__)
+
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class JiraConfig:
+    """What the port needs from the settings (credentials stay in ``authorization``)."""
+
+    base_url: str
+    authorization: str
+    project: str
+    issue_type: str = "Task"
+    priorities: Mapping[str, str] = field(default_factory=dict)  # SEVERITY (upper) → priority
+    transitions: Mapping[str, str] = field(default_factory=dict)  # status → transition id/name
+    item_type: str = "Sub-task"
+    subtasks: bool = True
+    accounts: Mapping[str, str] = field(default_factory=dict)  # person (lower) → accountId
+
+
+def basic_auth(email: str, token: str) -> str:
+    """``Authorization`` for an Atlassian account's email and API token."""
+    return "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode("ascii")
+
+
+def label(value: str) -> str:
+    """A Jira label (no spaces allowed)."""
+    return _LABEL_UNSAFE.sub("-", value).strip("-")[:255] or "none"
+
+
+def issue_summary(p: Mapping[str, Any]) -> str:
+    """``INC-4 SEV1: Checkout is down``, one line, within Jira's 255."""
+    return adf.one_line(f"{p['incident']} {p['severity']}: {p['title']}")
+
+
+def incident_description(p: Mapping[str, Any]) -> dict[str, Any]:
+    """The issue's ADF description: what, how bad, where to follow it."""
+    return adf.doc(
+        adf.paragraph(
+            adf.text(f"{p['incident']} ", strong=True),
+            f"({p['severity']}, declared {p.get('declared_at', '')[:16].replace('T', ' ')} UTC)",
+        ),
+        adf.paragraph(str(p.get("summary") or "")),
+        adf.paragraph(
+            "Worked in sitrep: ", adf.text(str(p.get("url") or ""), href=str(p.get("url") or ""))
+        ),
+    )
+
+
+def item_description(p: Mapping[str, Any], owner_in_text: bool) -> dict[str, Any]:
+    """An action item's ADF description; names the owner when Jira cannot assign them."""
+    url = str(p.get("url") or "")
+    owner = str(p.get("owner_name") or p.get("owner") or "")
+    return adf.doc(
+        adf.paragraph(str(p.get("text") or "")),
+        adf.paragraph(f"Owner: {owner}") if owner_in_text and owner else None,
+        adf.paragraph(
+            f"Action item #{p['item']} of {p['incident']}: ",
+            adf.text(url, href=url) if url else None,
+        ),
+    )
+
+
+class JiraTickets:
+    """The ``ServicePort`` of Jira."""
+
+    service = JIRA
+
+    def __init__(
+        self,
+        session: Callable[[], aiohttp.ClientSession],
+        links: TicketLinks,
+        config: JiraConfig,
+        *,
+        timeout: float = 10.0,
+    ) -> None:
+        self._session = session
+        self._links = links
+        self._config = config
+        self._api = URL(config.base_url.rstrip("/") + "/rest/api/3")
+        self._accounts = {k.lower(): v for k, v in config.accounts.items()}
+        self._timeout = timeout
+
+    async def deliver(self, call: OutsideCall) -> dict[str, Any]:
+        """Make the call ``call.action`` names; the issue key is the delivery's result."""
+        if call.action == CREATE:
+            return await self._create(call.workspace, call.payload)
+        if call.action == UPDATE:
+            return await self._update(call.workspace, call.payload)
+        if call.action == CREATE_ITEM:
+            return await self._create_item(call.workspace, call.payload)
+        raise DeliveryError(f"jira: unknown action {call.action!r}", permanent=True)
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    async def _call(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return await request_json(
+            self._session(),
+            method,
+            self._api / path,
+            body,
+            service=self.service,
+            headers={"Authorization": self._config.authorization},
+            seconds=self._timeout,
+        )
+
+    def _browse(self, key: str) -> str:
+        return f"{self._config.base_url.rstrip('/')}/browse/{key}"
+
+    # -- actions -------------------------------------------------------------------------------
+
+    async def _create(self, workspace: str, p: Mapping[str, Any]) -> dict[str, Any]:
+        number = int(p["number"])
+        ref = await self._links.find(workspace, number, JIRA)
+        if linked(ref):
+            assert ref is not None
+            key, url = str(ref["id"]), str(ref.get("url") or self._browse(str(ref["id"])))
+        else:
+            answer = await self._call("POST", "issue", {"fields": self._incident_fields(p)})
+            key = str(answer.get("key") or "")
+            if not key:
+                raise DeliveryError("jira: the create answer had no issue key", permanent=True)
+            url = self._browse(key)
+            # Recorded before anything else can fail: a retry must not open a second issue.
+            await self._links.record(workspace, number, JIRA, key=key, ext_id=key, url=url)
+        if p.get("url"):
+            await self._call(
+                "POST",
+                f"issue/{key}/remotelink",
+                {
+                    "globalId": f"sitrep:{p['dedup_key']}",
+                    "application": {"type": "sitrep", "name": "sitrep"},
+                    "object": {"url": p["url"], "title": f"{p['incident']} in sitrep"},
+                },
+            )
+        if p.get("status") and p["status"] != "investigating":
+            await self._transition(key, str(p["status"]))
+        return {"key": key, "url": url}
+
+    async def _update(self, workspace: str, p: Mapping[str, Any]) -> dict[str, Any]:
+        ref = await self._links.find(workspace, int(p["number"]), JIRA)
+        if not linked(ref):
+            # Its create was parked (or is missing): retried until someone sorts it out.
+            raise DeliveryError(f"jira: {p['incident']} has no issue yet")
+        assert ref is not None
+        key = str(ref["id"])
+        changes = set(p.get("changes") or ())
+        if changes & {"title", "severity"}:
+            fields = self._incident_fields(p)
+            edit = {k: fields[k] for k in ("summary", "labels", "priority") if k in fields}
+            await self._call("PUT", f"issue/{key}", {"fields": edit})
+        if "status" in changes:
+            await self._transition(key, str(p["status"]))
+            if p["status"] == "resolved":
+                said = str(p.get("resolution") or "")
+                body = adf.doc(
+                    adf.paragraph(
+                        adf.text(f"{p['incident']} resolved in sitrep", strong=True),
+                        f": {said}" if said else ".",
+                    )
+                )
+                await self._call("POST", f"issue/{key}/comment", {"body": body})
+        return {"key": key, "changes": sorted(changes)}
+
+    async def _create_item(self, workspace: str, p: Mapping[str, Any]) -> dict[str, Any]:
+        number, item = int(p["number"]), int(p["item"])
+        ref = await self._links.find(workspace, number, JIRA, item)
+        if linked(ref):
+            assert ref is not None
+            return {"key": ref["id"]}
+        cfg = self._config
+        account = self._account(str(p.get("owner") or ""), str(p.get("owner_name") or ""))
+        fields: dict[str, Any] = {
+            "project": {"key": cfg.project},
+            "issuetype": {"name": cfg.item_type},
+            "summary": adf.one_line(str(p.get("text") or f"Action item #{item}")),
+            "description": item_description(p, owner_in_text=account is None),
+            "labels": ["sitrep", "sitrep-action-item"],
+        }
+        if cfg.subtasks:
+            parent = await self._links.find(workspace, number, JIRA)
+            if not linked(parent):
+                raise DeliveryError(f"jira: {p['incident']} has no issue yet")
+            assert parent is not None
+            fields["parent"] = {"key": parent["id"]}
+        if account:
+            fields["assignee"] = {"accountId": account}
+        if p.get("due"):
+            fields["duedate"] = str(p["due"])
+        answer = await self._call("POST", "issue", {"fields": fields})
+        key = str(answer.get("key") or "")
+        if not key:
+            raise DeliveryError("jira: the create answer had no issue key", permanent=True)
+        url = self._browse(key)
+        await self._links.record(
+            workspace, number, JIRA, key=key, ext_id=key, url=url, item_id=item
+        )
+        return {"key": key, "url": url}
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _incident_fields(self, p: Mapping[str, Any]) -> dict[str, Any]:
+        cfg = self._config
+        fields: dict[str, Any] = {
+            "project": {"key": cfg.project},
+            "issuetype": {"name": cfg.issue_type},
+            "summary": issue_summary(p),
+            "description": incident_description(p),
+            "labels": ["sitrep", label(f"sitrep-{str(p['severity']).lower()}")],
+        }
+        priority = cfg.priorities.get(str(p["severity"]).upper())
+        if priority:
+            fields["priority"] = {"name": priority}
+        return fields
+
+    def _account(self, owner: str, name: str) -> str | None:
+        """The owner's Jira accountId when the settings map their id, email or name."""
+        for who in (owner, name):
+            if who and who.lower() in self._accounts:
+                return self._accounts[who.lower()]
+        return None
+
+    async def _transition(self, key: str, status: str) -> None:
+        """Apply the configured transition for ``status`` if Jira offers it from here."""
+        wanted = self._config.transitions.get(status)
+        if not wanted:
+            return
+        answer = await self._call("GET", f"issue/{key}/transitions")
+        offered = answer.get("transitions") or []
+        match = next(
+            (
+                t
+                for t in offered
+                if isinstance(t, dict)
+                and (str(t.get("id")) == wanted or str(t.get("name", "")).lower() == wanted.lower())
+            ),
+            None,
+        )
+        if match is None:
+            # Already there (a retry, or someone moved it in Jira): nothing to do.
+            log.info("jira transition not offered", extra={"issue": key, "status": status})
+            return
+        await self._call("POST", f"issue/{key}/transitions", {"transition": {"id": match["id"]}})

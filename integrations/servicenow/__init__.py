@@ -1,0 +1,1 @@
+"""ServiceNow: an incident record per sitrep incident (Table API)."""

@@ -1,0 +1,429 @@
+"""A stateful fake of Jira Cloud's REST API v3 (issues, transitions, comments, remote links)
+over real HTTP, and the admin webhook Jira would send.
+
+It enforces what Jira enforces: ``Authorization`` as Basic (account email + API token) or
+Bearer, else 401; on create, a known project key and issue type, a one-line ``summary`` of at
+most 255 characters, a ``description`` that is an ADF document (``type: doc``, ``version:
+1``, a ``content`` list of typed nodes, no empty text nodes), labels without spaces, a known
+priority and ``accountId``, ``duedate`` as ``YYYY-MM-DD``, and a parent for a sub-task type;
+a refusal is 400 with Jira's shape ``{"errorMessages": [...], "errors": {field: text}}``.
+Keys are ``<PROJECT>-<n>``. A transition must be one offered from the issue's status (the
+workflow: To Do → In Progress → Done, and back). Remote links are upserted by ``globalId``.
+``rate_limit_next`` answers 429 with ``Retry-After``; ``fail_next`` a 5xx; ``stop()`` makes
+the service unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.loopback import LoopbackService
+
+# Workflow: status → category; transitions (id, name, to).
+STATUSES = {"To Do": "new", "In Progress": "indeterminate", "Done": "done"}
+TRANSITIONS = [
+    ("11", "Start progress", "In Progress"),
+    ("21", "Done", "Done"),
+    ("31", "Reopen", "To Do"),
+]
+PRIORITIES = ("Highest", "High", "Medium", "Low", "Lowest")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass
+class JiraIssue:
+    """One issue as the fake keeps it."""
+
+    id: str
+    key: str
+    fields: dict[str, Any]
+    status: str = "To Do"
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    remote_links: dict[str, dict[str, Any]] = field(default_factory=dict)  # globalId → link
+    transitions: list[str] = field(default_factory=list)  # names applied, in order
+
+    @property
+    def summary(self) -> str:
+        return str(self.fields.get("summary", ""))
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.fields.get("labels") or [])
+
+    @property
+    def parent(self) -> str | None:
+        parent = self.fields.get("parent")
+        return parent.get("key") if isinstance(parent, dict) else None
+
+    @property
+    def assignee(self) -> str | None:
+        who = self.fields.get("assignee")
+        return who.get("accountId") if isinstance(who, dict) else None
+
+    @property
+    def priority(self) -> str | None:
+        prio = self.fields.get("priority")
+        return prio.get("name") if isinstance(prio, dict) else None
+
+
+def adf_problem(doc: Any) -> str | None:
+    """Why ``doc`` is not an ADF document Jira would take, or None."""
+    if not isinstance(doc, dict) or doc.get("type") != "doc" or doc.get("version") != 1:
+        return "must be an ADF document (type doc, version 1)"
+    if not isinstance(doc.get("content"), list):
+        return "an ADF document needs a content list"
+
+    def node(n: Any) -> str | None:
+        if not isinstance(n, dict) or not isinstance(n.get("type"), str):
+            return "every ADF node needs a type"
+        if n["type"] == "text" and (not isinstance(n.get("text"), str) or not n["text"]):
+            return "text nodes must not be empty"
+        for child in n.get("content", []) or []:
+            problem = node(child)
+            if problem:
+                return problem
+        return None
+
+    for child in doc["content"]:
+        problem = node(child)
+        if problem:
+            return problem
+    return None
+
+
+def adf_text(doc: dict[str, Any]) -> str:
+    """All text of an ADF document, for assertions."""
+    out: list[str] = []
+
+    def walk(n: dict[str, Any]) -> None:
+        if n.get("type") == "text":
+            out.append(n["text"])
+        for child in n.get("content", []) or []:
+            walk(child)
+
+    walk(doc)
+    return "".join(out)
+
+
+class FakeJira(LoopbackService):
+    """One Jira Cloud site with one project."""
+
+    def __init__(
+        self,
+        *,
+        email: str = "sitrep@example.com",
+        token: str = "jira-api-token",
+        bearer: str | None = None,
+        project: str = "OPS",
+        issue_types: tuple[str, ...] = ("Task", "Incident", "Sub-task"),
+        subtask_types: tuple[str, ...] = ("Sub-task",),
+        accounts: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__()
+        self._basic = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
+        self._bearer = f"Bearer {bearer}" if bearer else None
+        self.project = project
+        self.issue_types = issue_types
+        self.subtask_types = subtask_types
+        self.accounts = set(accounts)
+        self.issues: dict[str, JiraIssue] = {}
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every authorised request
+        self.refused: list[tuple[int, dict[str, Any]]] = []  # 4xx answers given
+        self._rate_limited = 0
+        self._retry_after = "1"
+        self._failing: list[int] = []
+        self.delay = 0.0  # seconds every answer takes (a slow Jira)
+
+    def routes(self, app: web.Application) -> None:
+        base = "/rest/api/3/issue"
+        app.router.add_post(base, self._create)
+        app.router.add_get(base + "/{key}", self._get)
+        app.router.add_put(base + "/{key}", self._edit)
+        app.router.add_get(base + "/{key}/transitions", self._transitions)
+        app.router.add_post(base + "/{key}/transitions", self._transition)
+        app.router.add_post(base + "/{key}/comment", self._comment)
+        app.router.add_post(base + "/{key}/remotelink", self._remote_link)
+
+    # -- knobs --------------------------------------------------------------------------------
+
+    def rate_limit_next(self, count: int = 1, *, retry_after: str = "1") -> None:
+        """Answer the next ``count`` requests with 429 and ``Retry-After``."""
+        self._rate_limited += count
+        self._retry_after = retry_after
+
+    def fail_next(self, count: int = 1, status: int = 503) -> None:
+        """Answer the next ``count`` requests with ``status``."""
+        self._failing += [status] * count
+
+    # -- state --------------------------------------------------------------------------------
+
+    def by_label(self, label: str) -> list[JiraIssue]:
+        """Issues carrying ``label``, in creation order."""
+        return [i for i in self.issues.values() if label in i.labels]
+
+    def set_status(self, key: str, status: str) -> None:
+        """Move an issue as a person in Jira would."""
+        self.issues[key].status = status
+
+    # -- the webhook Jira would send ----------------------------------------------------------
+
+    def webhook(
+        self, key: str, *, by: str = "Dana Jira", at_ms: int | None = None
+    ) -> dict[str, Any]:
+        """A ``jira:issue_updated`` body for the issue's current status."""
+        issue = self.issues[key]
+        return {
+            "timestamp": at_ms if at_ms is not None else int(time.time() * 1000),
+            "webhookEvent": "jira:issue_updated",
+            "issue_event_type_name": "issue_generic",
+            "user": {"accountId": "acc-webhook", "displayName": by},
+            "issue": {
+                "id": issue.id,
+                "key": issue.key,
+                "fields": {
+                    "summary": issue.summary,
+                    "status": {
+                        "name": issue.status,
+                        "statusCategory": {"key": STATUSES[issue.status]},
+                    },
+                },
+            },
+            "changelog": {"items": [{"field": "status", "toString": issue.status}]},
+        }
+
+    @staticmethod
+    def sign(body: bytes, secret: str, identifier: str | None = None) -> dict[str, str]:
+        """Headers of a signed delivery (a fresh identifier unless given)."""
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return {
+            "Content-Type": "application/json",
+            "X-Hub-Signature": f"sha256={digest}",
+            "X-Atlassian-Webhook-Identifier": identifier or uuid.uuid4().hex,
+            "X-Atlassian-Webhook-Flow": "Primary",
+        }
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _refuse(
+        self, status: int, messages: list[str] | None = None, errors: dict[str, str] | None = None
+    ) -> web.Response:
+        body = {"errorMessages": messages or [], "errors": errors or {}}
+        self.refused.append((status, body))
+        return web.json_response(body, status=status)
+
+    async def _gate(self, request: web.Request) -> web.Response | None:
+        auth = request.headers.get("Authorization")
+        if auth not in (self._basic, self._bearer) or auth is None:
+            return self._refuse(401, ["Client must be authenticated to access this resource."])
+        self.requests.append((request.method, request.path))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self._rate_limited:
+            self._rate_limited -= 1
+            return web.json_response(
+                {"errorMessages": ["Rate limit exceeded."], "errors": {}},
+                status=429,
+                headers={"Retry-After": self._retry_after},
+            )
+        if self._failing:
+            return web.json_response(
+                {"errorMessages": ["Internal server error"]}, status=self._failing.pop(0)
+            )
+        return None
+
+    async def _json(self, request: web.Request) -> dict[str, Any] | web.Response:
+        if request.content_type != "application/json":
+            return web.json_response({"errorMessages": ["Unsupported media type"]}, status=415)
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            return self._refuse(400, ["Unexpected character in the request body."])
+        if not isinstance(body, dict):
+            return self._refuse(400, ["The request body must be a JSON object."])
+        return body
+
+    def _issue(self, request: web.Request) -> JiraIssue | web.Response:
+        issue = self.issues.get(request.match_info["key"])
+        if issue is None:
+            return self._refuse(
+                404, ["Issue does not exist or you do not have permission to see it."]
+            )
+        return issue
+
+    def _field_errors(self, fields: dict[str, Any], *, create: bool) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if create:
+            project = fields.get("project")
+            if not isinstance(project, dict) or project.get("key") != self.project:
+                errors["project"] = "Specify a valid project ID or key"
+            itype = fields.get("issuetype")
+            if not isinstance(itype, dict) or itype.get("name") not in self.issue_types:
+                errors["issuetype"] = "Specify an issue type"
+            elif itype["name"] in self.subtask_types:
+                parent = fields.get("parent")
+                if not isinstance(parent, dict) or parent.get("key") not in self.issues:
+                    errors["parent"] = (
+                        "Given parent work item does not belong to appropriate hierarchy."
+                    )
+        if create or "summary" in fields:
+            summary = fields.get("summary")
+            if not isinstance(summary, str) or not summary.strip():
+                errors["summary"] = "You must specify a summary of the issue."
+            elif len(summary) > 255:
+                errors["summary"] = "Summary must be less than 255 characters."
+            elif "\n" in summary:
+                errors["summary"] = "The summary is invalid because it contains newline characters."
+        if "description" in fields:
+            problem = adf_problem(fields["description"])
+            if problem:
+                errors["description"] = f"Operation value must be an Atlassian Document: {problem}"
+        if "labels" in fields:
+            labels = fields["labels"]
+            if not isinstance(labels, list) or any(
+                not isinstance(x, str) or not x or " " in x or len(x) > 255 for x in labels
+            ):
+                errors["labels"] = "The label can't contain spaces."
+        if "priority" in fields:
+            prio = fields["priority"]
+            if not isinstance(prio, dict) or prio.get("name") not in PRIORITIES:
+                errors["priority"] = "Specify the Priority (name) in the string format"
+        if "assignee" in fields:
+            who = fields["assignee"]
+            if not isinstance(who, dict) or who.get("accountId") not in self.accounts:
+                errors["assignee"] = "Specify a valid value for assignee"
+        due = fields.get("duedate", "")
+        if "duedate" in fields and (not isinstance(due, str) or not _DATE.match(due)):
+            errors["duedate"] = "Error parsing date string"
+        return errors
+
+    def _offered(self, issue: JiraIssue) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": tid,
+                "name": name,
+                "to": {"name": to, "statusCategory": {"key": STATUSES[to]}},
+            }
+            for tid, name, to in TRANSITIONS
+            if to != issue.status
+        ]
+
+    # -- routes -------------------------------------------------------------------------------
+
+    async def _create(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        fields = body.get("fields")
+        if not isinstance(fields, dict):
+            return self._refuse(400, ["Field 'fields' is required."])
+        errors = self._field_errors(fields, create=True)
+        if errors:
+            return self._refuse(400, errors=errors)
+        n = len(self.issues) + 1
+        issue = JiraIssue(id=str(10000 + n), key=f"{self.project}-{n}", fields=fields)
+        self.issues[issue.key] = issue
+        return web.json_response(
+            {"id": issue.id, "key": issue.key, "self": f"{self.url}/rest/api/3/issue/{issue.id}"},
+            status=201,
+        )
+
+    async def _get(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
+        fields = issue.fields | {"status": {"name": issue.status}}
+        return web.json_response({"id": issue.id, "key": issue.key, "fields": fields})
+
+    async def _edit(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        fields = body.get("fields")
+        if not isinstance(fields, dict):
+            return self._refuse(400, ["Field 'fields' is required."])
+        errors = self._field_errors(fields, create=False)
+        if errors:
+            return self._refuse(400, errors=errors)
+        issue.fields.update(fields)
+        return web.Response(status=204)
+
+    async def _transitions(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
+        return web.json_response({"transitions": self._offered(issue)})
+
+    async def _transition(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        wanted = (body.get("transition") or {}).get("id")
+        offered = {t["id"]: t for t in self._offered(issue)}
+        if wanted not in offered:
+            return self._refuse(400, [f"Transition id '{wanted}' is not valid for this issue."])
+        issue.status = offered[wanted]["to"]["name"]
+        issue.transitions.append(offered[wanted]["name"])
+        return web.Response(status=204)
+
+    async def _comment(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        problem = adf_problem(body.get("body"))
+        if problem:
+            return self._refuse(400, errors={"comment": f"Comment body is not valid: {problem}"})
+        comment = {"id": str(len(issue.comments) + 1), "body": body["body"]}
+        issue.comments.append(comment)
+        return web.json_response(comment, status=201)
+
+    async def _remote_link(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
+        body = await self._json(request)
+        if isinstance(body, web.Response):
+            return body
+        obj = body.get("object")
+        if not isinstance(obj, dict) or not obj.get("url") or not obj.get("title"):
+            return self._refuse(400, errors={"object": "object.url and object.title are required"})
+        global_id = str(body.get("globalId") or uuid.uuid4().hex)
+        known = global_id in issue.remote_links
+        issue.remote_links[global_id] = body
+        link_id = list(issue.remote_links).index(global_id) + 1
+        return web.json_response(
+            {"id": link_id, "self": f"{self.url}/link/{link_id}"}, status=200 if known else 201
+        )
