@@ -46,6 +46,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.ports import FixedClock
+from handlers import webhooks
 from handlers.app import create_app
 from integrations.alerts.registry import SOURCES
 from tests.alerts.support import FIXTURES, IMMEDIATE
@@ -421,6 +422,12 @@ def targets(app: web.Application) -> list[Target]:
         if route.method not in MUTATING or resource is None:
             continue
         template = resource.canonical
+        # A fixed-value route such as /webhooks/{source:jira} shares the generic one's
+        # canonical form; fuzz it at its own path, as any other route.
+        if template == "/webhooks/{source}" and route.handler is not webhooks.receive:
+            fixed = re.sub(r"\(\?P<\w+>([\w-]+)\)", r"\1", resource.get_info()["pattern"].pattern)
+            found.append(Target(route.method, fixed, "other"))
+            continue
         if template == "/slack/events":
             found.append(Target(route.method, template, "slack"))
         elif template == "/api/messages":
