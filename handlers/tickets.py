@@ -19,7 +19,7 @@ from bot.tickets.sync import ItemSync
 from handlers.appkeys import RUNTIME
 from handlers.body import read_bytes
 from handlers.middleware import json_error
-from handlers.throttle import auth_throttled
+from handlers.throttle import audit_lockout, auth_throttled
 from integrations.jira import webhook as jira
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ async def receive_jira(request: web.Request) -> web.Response:
         refused = auth_throttled(request, False) if header else None
         if refused is not None:  # a Response is a mapping: never test it for truth
             return refused
+        # One entry when this guess started a lockout, as for the alert sources.
+        await audit_lockout(request)
         return json_error(401, f"not authenticated: {exc}")
     refused = auth_throttled(request, True)
     if refused is not None:
