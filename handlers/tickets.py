@@ -4,11 +4,14 @@ Per request: the endpoint is closed (404) until ``SITREP_JIRA_WEBHOOK_SECRET`` i
 over 1 MiB is refused (413); an unsigned, wrongly signed (repeated guesses are throttled) or
 stale delivery is refused (401, nothing stored); the delivery must name itself
 (``X-Atlassian-Webhook-Identifier``, 400) and be JSON (415/400). An issue event about an
-action item's issue then marks the item done or open again, once per delivery identifier.
+action item's issue then marks the item done or open again, once per signed body (the
+identifier header is not signed, so a captured delivery resent under a new one is still a
+replay; Jira's own retries repeat the body and are caught the same way).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import orjson
@@ -80,8 +83,10 @@ async def receive_jira(request: web.Request) -> web.Response:
         return json_error(400, f"{jira.IDENTIFIER}: required (up to 200 characters)")
     if state is None:
         return web.json_response({"item": "ignored"})
+    # The dedup key is what the signature covers, not the identifier header beside it.
+    signed = hashlib.sha256(body).hexdigest()
     synced = await ItemSync(runtime.service, settings.workspace).apply(
-        state.key, state.done, state.by, delivery
+        state.key, state.done, state.by, signed
     )
     if synced.value == "recorded":
         runtime.wake_outbox()
