@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 
 from bot.audit import AuditEntry, AuditQuery, Surface
 from bot.audit_log import AuditLog
 from bot.domain.errors import InvalidCommand
-from bot.domain.limits import MAX_ID, parse_bounded_int
+from bot.domain.limits import MAX_ID, parse_bounded_int, parse_query_time
 from bot.service import parse_ref
 
 MAX_FILTER = 200
@@ -53,25 +53,6 @@ class AuditFilters:
         return {k: raw.get(k, "").strip() for k in keys if raw.get(k, "").strip()}
 
 
-def parse_time(raw: str, name: str, *, end_of_day: bool = False) -> datetime | None:
-    """``2026-11-23`` (midnight UTC, or the next one for an ``until``) or an ISO date-time
-    (UTC unless it names an offset); empty → None."""
-    raw = raw.strip()
-    if not raw:
-        return None
-    if len(raw) > 40:
-        raise InvalidCommand(f"{name}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM")
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            at = datetime.combine(day, time(), UTC)
-            return at + timedelta(days=1) if end_of_day else at
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except (ValueError, OverflowError):
-        raise InvalidCommand(f"{name}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 def parse_filters(raw: Mapping[str, str]) -> AuditFilters:
     """Filters from query parameters; InvalidCommand names the parameter that is wrong."""
     actor = raw.get("actor", "").strip()
@@ -86,8 +67,8 @@ def parse_filters(raw: Mapping[str, str]) -> AuditFilters:
     surface = raw.get("surface", "").strip()
     if surface and surface not in {s.value for s in Surface}:
         raise InvalidCommand(f"surface: use one of {', '.join(s.value for s in Surface)}")
-    since = parse_time(raw.get("since", ""), "since")
-    until = parse_time(raw.get("until", ""), "until", end_of_day=True)
+    since = parse_query_time(raw.get("since", ""), "since")
+    until = parse_query_time(raw.get("until", ""), "until", end_of_day=True)
     if since and until and since >= until:
         raise InvalidCommand("until: must be after since")
     return AuditFilters(actor, incident, surface, since, until)

@@ -59,6 +59,22 @@ def room_key(incident_id: int) -> str:
     return f"inc:{incident_id}:room"
 
 
+def room_post(
+    incident: Incident, platform: str, message: ChatMessage, idempotency_key: str
+) -> OutboxIntent:
+    """A post of ``message`` into ``incident``'s room on ``platform``, ordered with the
+    incident's other messages (so the room exists before it lands)."""
+    assert incident.id is not None
+    return OutboxIntent(
+        workspace=incident.workspace,
+        platform=platform,
+        ordering_key=f"inc:{incident.id}",
+        action=Action.POST.value,
+        payload={"room": room_key(incident.id), "message": message.to_json()},
+        idempotency_key=idempotency_key,
+    )
+
+
 def summary_key(incident_id: int) -> str:
     """Logical key of the pinned summary message."""
     return f"inc:{incident_id}:summary"

@@ -19,8 +19,15 @@ from bot.identity.tokens import Scope, TokenKind
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
-class _Out(BaseModel):
+class Out(BaseModel):
+    """A response model (every handler module's): an unknown key is a bug in the handler,
+    not something to document."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Out(Out):
+    """This module's short name for ``Out``."""
 
 
 class ErrorBody(BaseModel):

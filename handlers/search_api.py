@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bot.domain.errors import InvalidCommand
 from bot.domain.limits import MAX_OFFSET
@@ -22,23 +22,19 @@ from bot.search.service import MAX_LIMIT
 from handlers.appkeys import RUNTIME
 from handlers.body import page_params
 from handlers.middleware import json_error
+from handlers.openapi_models import Out
 from handlers.openapi_routes import Param, Reply, Route, mount
 from handlers.principal import api_reader
 
 
-class _Out(BaseModel):
-    # Unknown keys are a bug in the handler, not something to document.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SnippetPart(_Out):
+class SnippetPart(Out):
     """A piece of snippet text; ``hit`` marks a matched word. Plain text, not HTML."""
 
     text: str
     hit: bool
 
 
-class SnippetOut(_Out):
+class SnippetOut(Out):
     """Where the words were found (``kind``: title, timeline, root_cause, ...) and the text
     around them, whole (``text``) and in marked parts (``parts``)."""
 
@@ -48,7 +44,7 @@ class SnippetOut(_Out):
     parts: list[SnippetPart]
 
 
-class SearchIncidentOut(_Out):
+class SearchIncidentOut(Out):
     """The matching incident, briefly (``GET /api/incidents/{ref}`` has the rest)."""
 
     ref: str
@@ -61,7 +57,7 @@ class SearchIncidentOut(_Out):
     url: str
 
 
-class SearchHitOut(_Out):
+class SearchHitOut(Out):
     """One matching incident; ``matches``: how many of its documents matched. (No raw score:
     document frequencies are counted over the whole database, so scores would hint at how
     common a word is in other workspaces.)"""
@@ -71,7 +67,7 @@ class SearchHitOut(_Out):
     snippets: list[SnippetOut]
 
 
-class SearchResponse(_Out):
+class SearchResponse(Out):
     """A page of results, best first; ``next_offset`` is set when there are more."""
 
     query: str

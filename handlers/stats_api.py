@@ -10,23 +10,19 @@ from datetime import datetime
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bot.domain.limits import parse_bounded_int
 from bot.domain.snapshot import iso
 from bot.stats import DEFAULT_WEEKS, MAX_WEEKS, Cell, Figures, StatsQuery, figures
 from bot.stats_store import OverdueItem, Targets
 from handlers.appkeys import RUNTIME
+from handlers.openapi_models import Out
 from handlers.openapi_routes import Param, Reply, Route, mount
 from handlers.principal import api_reader
 
 
-class _Out(BaseModel):
-    # Unknown keys are a bug in the handler, not something to document.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Attainment(_Out):
+class Attainment(Out):
     """One SLA target's outcome: met, missed, and met ÷ (met + missed) (null when none)."""
 
     met: int
@@ -34,7 +30,7 @@ class Attainment(_Out):
     ratio: float | None
 
 
-class Figure(_Out):
+class Figure(Out):
     """Counts and means for one group of incidents."""
 
     incidents: int
@@ -66,7 +62,7 @@ class ServiceFigures(Figure):
     weeks: list[WeekFigure]
 
 
-class Target(_Out):
+class Target(Out):
     """A severity's SLA targets in seconds (null: none)."""
 
     severity: str
@@ -74,7 +70,7 @@ class Target(_Out):
     resolve_seconds: float | None
 
 
-class OverdueActionItem(_Out):
+class OverdueActionItem(Out):
     """An undone action item past its due date."""
 
     incident: str
@@ -84,14 +80,14 @@ class OverdueActionItem(_Out):
     due: str | None
 
 
-class Overdue(_Out):
+class Overdue(Out):
     """How many action items are overdue, and the most overdue of them."""
 
     count: int
     items: list[OverdueActionItem]
 
 
-class StatsResponse(_Out):
+class StatsResponse(Out):
     """Everything /dashboard shows."""
 
     weeks: list[str]

@@ -4,11 +4,14 @@ Per request: the endpoint is closed (404) until ``SITREP_JIRA_WEBHOOK_SECRET`` i
 over 1 MiB is refused (413); an unsigned, wrongly signed (repeated guesses are throttled) or
 stale delivery is refused (401, nothing stored); the delivery must name itself
 (``X-Atlassian-Webhook-Identifier``, 400) and be JSON (415/400). An issue event about an
-action item's issue then marks the item done or open again, once per delivery identifier.
+action item's issue then marks the item done or open again, once per signed body (the
+identifier header is not signed, so a captured delivery resent under a new one is still a
+replay; Jira's own retries repeat the body and are caught the same way).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import orjson
@@ -19,7 +22,7 @@ from bot.tickets.sync import ItemSync
 from handlers.appkeys import RUNTIME
 from handlers.body import read_bytes
 from handlers.middleware import json_error
-from handlers.throttle import auth_throttled
+from handlers.throttle import audit_lockout, auth_throttled
 from integrations.jira import webhook as jira
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ async def receive_jira(request: web.Request) -> web.Response:
         refused = auth_throttled(request, False) if header else None
         if refused is not None:  # a Response is a mapping: never test it for truth
             return refused
+        # One entry when this guess started a lockout, as for the alert sources.
+        await audit_lockout(request)
         return json_error(401, f"not authenticated: {exc}")
     refused = auth_throttled(request, True)
     if refused is not None:
@@ -78,8 +83,10 @@ async def receive_jira(request: web.Request) -> web.Response:
         return json_error(400, f"{jira.IDENTIFIER}: required (up to 200 characters)")
     if state is None:
         return web.json_response({"item": "ignored"})
+    # The dedup key is what the signature covers, not the identifier header beside it.
+    signed = hashlib.sha256(body).hexdigest()
     synced = await ItemSync(runtime.service, settings.workspace).apply(
-        state.key, state.done, state.by, delivery
+        state.key, state.done, state.by, signed
     )
     if synced.value == "recorded":
         runtime.wake_outbox()

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot import audit_log
 from bot.audit_filters import browse, parse_cursor, parse_filters
 from bot.domain.errors import InvalidCommand, NotFound
+from bot.domain.limits import is_number
 from bot.identity.tokens import NewToken, Scope, TokenKind, parse_expiry, parse_scopes
 from bot.security.access import Access
 from handlers.web import _actor, _harden, _html, _now, _page, _runtime, _see_other, _viewer
@@ -148,7 +149,7 @@ async def my_create(request: web.Request, session: sess.Session) -> web.Response
 
 def _token_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_number(raw) or len(raw) > 18:
         raise NotFound(f"no API token {raw!r}")
     return int(raw)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.domain.errors import InvalidCommand, NotFound
+from bot.domain.limits import is_number
 from bot.security.access import Access
 from handlers.web import _actor, _html, _page, _runtime, _see_other, _viewer
 from integrations.web import session as sess
@@ -55,7 +56,7 @@ async def me(request: web.Request, session: sess.Session) -> web.Response:
 
 def _session_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_number(raw) or len(raw) > 18:
         raise NotFound(f"no session {raw!r}")
     return int(raw)
 

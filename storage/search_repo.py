@@ -33,7 +33,7 @@ from bot.search.model import (
 from bot.search.query import Query, Term, fold, fts5_match
 from bot.search.rank import bm25, counts, idf
 from storage.tables import IncidentRow, SearchDocRow
-from storage.visibility import visible_to
+from storage.visibility import visible_for
 
 _DOC = SearchDocRow.__table__  # type: ignore[attr-defined]
 _INC = IncidentRow.__table__  # type: ignore[attr-defined]
@@ -207,11 +207,9 @@ class SearchRepo:
             .join(_DOC, _DOC.c.id == _FTS.c.rowid)
             .join(_INC, _INC.c.id == _DOC.c.incident_id)
             .where(_FTS.c.search_fts.op("MATCH")(bindparam("match", match)))
-            .where(_INC.c.workspace == workspace)
+            .where(_INC.c.workspace == workspace, visible_for(private_for))
             .order_by(_FTS.c.rowid.desc())
         )
-        if private_for is not None:
-            stmt = stmt.where(visible_to(sorted(private_for)))
         wanted = _Wanted(filters)
         if not wanted.any:
             rows = self.session.execute(stmt.limit(window + 1)).all()
@@ -267,7 +265,7 @@ class SearchRepo:
             select(_DOC.c.id, _DOC.c.incident_id, _DOC.c.kind, func.ts_rank(tsv, tsq))
             .select_from(_DOC)
             .join(_INC, _INC.c.id == _DOC.c.incident_id)
-            .where(tsv.op("@@")(tsq), _INC.c.workspace == workspace)
+            .where(tsv.op("@@")(tsq), _INC.c.workspace == workspace, visible_for(private_for))
             .order_by((_DOC.c.id + 0).desc())
         )
         if filters.statuses:
@@ -276,8 +274,6 @@ class SearchRepo:
             stmt = stmt.where(_INC.c.severity == filters.severity)
         if filters.since is not None:
             stmt = stmt.where(_INC.c.declared_at >= filters.since)
-        if private_for is not None:
-            stmt = stmt.where(visible_to(sorted(private_for)))
         rows = self.session.execute(stmt.limit(window + 1)).all()
         return list(rows[:window]), len(rows) > window
 

@@ -12,13 +12,13 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, literal_column, or_, true
+from sqlalchemy import Integer, and_, case, cast, func, literal, literal_column, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from bot.stats_store import EPOCH_MONDAY_SECONDS, WEEK_SECONDS, Bucket, OverdueItem, Targets
 from storage.tables import ActionItemRow, IncidentRow
-from storage.visibility import visible_to
+from storage.visibility import visible_for
 
 # The incident timestamps' column type, so a bound ``now`` is stored-format UTC on both.
 # date_part (a double) rather than EXTRACT (numeric since PostgreSQL 14): half the time.
@@ -51,9 +51,6 @@ class StatsRepo:
         # strftime('%s') is whole seconds since the epoch; weeks after 1970 are positive, so
         # integer division is the floor.
         return (cast(func.strftime("%s", at), Integer) - offset).self_group().op("/")(span)
-
-    def _visible(self, private_for: Collection[str] | None) -> Any:
-        return visible_to(private_for) if private_for is not None else true()
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -91,7 +88,7 @@ class StatsRepo:
             col(inc.workspace) == workspace,
             declared >= since,
             declared < until,
-            self._visible(private_for),
+            visible_for(private_for),
         ]
         if severity:
             where.append(sev == severity)
@@ -162,7 +159,7 @@ class StatsRepo:
             .where(
                 col(IncidentRow.workspace) == workspace,
                 col(IncidentRow.declared_at) >= since,
-                self._visible(private_for),
+                visible_for(private_for),
             )
             .group_by(col(IncidentRow.service))
             .order_by(col(IncidentRow.service))
@@ -187,7 +184,7 @@ class StatsRepo:
             col(item.done_at).is_(None),
             col(item.due).is_not(None),
             col(item.due) < now,
-            self._visible(private_for),
+            visible_for(private_for),
         ]
         if severity:
             where.append(col(IncidentRow.severity) == severity)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import or_, true
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
@@ -29,3 +29,8 @@ def visible_to(ids: Collection[str]) -> Any:
         col(IncidentRow.scribe).in_(ids),
         acted,
     )
+
+
+def visible_for(private_for: Collection[str] | None) -> Any:
+    """``visible_to(private_for)``, or no condition at all for an admin (``None``)."""
+    return true() if private_for is None else visible_to(sorted(private_for))

@@ -8,7 +8,7 @@ durations and times so date arithmetic cannot overflow ``datetime``.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot.domain.errors import InvalidCommand, NotFound
 
@@ -102,6 +102,29 @@ def check_time(value: datetime, name: str) -> datetime:
     if not inside:
         raise InvalidCommand(f"{name}: {value.isoformat()} is out of range (years 2000 to 2199)")
     return value
+
+
+def parse_query_time(raw: str, name: str, *, end_of_day: bool = False) -> datetime | None:
+    """A filter's time as typed: ``2026-11-23`` (midnight UTC, or the next midnight for an
+    ``until``) or an ISO date-time (UTC unless it names an offset), as aware UTC; empty → None.
+    InvalidCommand names ``name`` for text that is no time, or a time UTC cannot hold (an
+    offset pushing 9999-12-31 into year 10000 would otherwise raise OverflowError)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    refused = InvalidCommand(
+        f"{name}: use a date like 2026-11-01 or an ISO time (2026-11-01T09:30)"
+    )
+    if len(raw) > 40:
+        raise refused
+    try:
+        if len(raw) == 10:
+            at = datetime.combine(date.fromisoformat(raw), time(), UTC)
+            return at + timedelta(days=1) if end_of_day else at
+        parsed = datetime.fromisoformat(raw)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise refused from None
 
 
 def _int(digits: str) -> int:

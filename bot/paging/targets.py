@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.domain.limits import is_number
+
 PAGERDUTY = "pagerduty"
 OPSGENIE = "opsgenie"
 SERVICE_LABELS = {PAGERDUTY: "PagerDuty", OPSGENIE: "Opsgenie"}
@@ -67,7 +69,7 @@ def parse_dedup_key(key: str | None) -> tuple[str, int, str] | None:
         return None
     workspace, ref, target = parts
     number = ref.removeprefix("INC-")
-    if not ref.startswith("INC-") or not number.isdigit() or len(number) > 18:
+    if not ref.startswith("INC-") or not is_number(number) or len(number) > 18:
         return None
     return workspace, int(number), target
 

@@ -18,8 +18,8 @@ from enum import StrEnum
 from bot.domain.model import Incident
 from bot.domain.policy import Policy, SeverityPolicy, UnknownSeverity
 from bot.domain.snapshot import incident_snapshot, iso
-from bot.notify import NotifyContext, home_platform, room_key
-from bot.outbox_types import Action, OutboxIntent
+from bot.notify import NotifyContext, home_platform, room_post
+from bot.outbox_types import OutboxIntent
 from bot.ports import ChatMessage
 from bot.scheduling.store import JobKind
 
@@ -119,18 +119,8 @@ def plan_sla_warning(
     intents: list[OutboxIntent] = []
     home = home_platform(incident, ctx)
     if home is not None:
-        message = ChatMessage("notice", text, data).to_json()
-        intents.append(
-            OutboxIntent(
-                workspace=incident.workspace,
-                platform=home,
-                # The incident's ordering key: the room exists before the warning lands.
-                ordering_key=f"inc:{incident.id}",
-                action=Action.POST.value,
-                payload={"room": room_key(incident.id), "message": message},
-                idempotency_key=f"sched:{key}:{home}:0",
-            )
-        )
+        message = ChatMessage("notice", text, data)
+        intents.append(room_post(incident, home, message, f"sched:{key}:{home}:0"))
     return SlaPlan(dedup_key=key, due_at=warn_at, anchor_at=breach_at, intents=intents)
 
 

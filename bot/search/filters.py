@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.domain.errors import InvalidCommand
+from bot.domain.limits import parse_query_time
 from bot.domain.model import Status
 from bot.domain.policy import Policy
 from bot.search.model import SearchFilters
@@ -41,13 +42,7 @@ def parse_statuses(text: str) -> tuple[Status, ...]:
 
 def parse_since(text: str) -> datetime | None:
     """A date or ISO time as aware UTC (a time without a zone is UTC)."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        at = datetime.fromisoformat(text[:40])
-    except ValueError:
-        raise InvalidCommand("since: use a date like 2026-11-01 or an ISO time") from None
-    if at.year < 1971:
+    at = parse_query_time(text, "since")
+    if at is not None and at.year < 1971:
         raise InvalidCommand("since: use a date after 1970")
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return at

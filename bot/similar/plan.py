@@ -14,8 +14,8 @@ from typing import Any
 
 from bot.domain.model import Incident
 from bot.domain.snapshot import incident_snapshot, iso
-from bot.notify import NotifyContext, home_platform, room_key
-from bot.outbox_types import Action, OutboxIntent
+from bot.notify import NotifyContext, home_platform, room_post
+from bot.outbox_types import OutboxIntent
 from bot.ports import ChatMessage
 from bot.similar.model import FixNotes, Match
 
@@ -79,18 +79,8 @@ def plan_similar(
         "incident": incident_snapshot(incident, ctx.policy, ctx.base_url),
         "similar": similar,
     }
-    message = ChatMessage(KIND, text, data).to_json()
-    return [
-        OutboxIntent(
-            workspace=incident.workspace,
-            platform=home,
-            # Same ordering key as the incident's other messages: the room exists first.
-            ordering_key=f"inc:{incident.id}",
-            action=Action.POST.value,
-            payload={"room": room_key(incident.id), "message": message},
-            idempotency_key=f"similar:{incident.id}:{home}:0",
-        )
-    ]
+    message = ChatMessage(KIND, text, data)
+    return [room_post(incident, home, message, f"similar:{incident.id}:{home}:0")]
 
 
 def _cut(text: str) -> str:

@@ -280,6 +280,26 @@ async def test_opsgenie_acknowledgement_lands_on_the_timeline_once(
     assert len(await incidents(runtime)) == 1
 
 
+async def test_an_alias_like_ours_with_a_non_ascii_digit_is_no_page_and_no_server_error(
+    slack: Slack,  # noqa: F811
+    runtime: Runtime,
+    og: FakeOpsgenie,
+    client: Client,
+) -> None:
+    # Anyone who can create an Opsgenie alert chooses its alias; "²" passed str.isdigit and
+    # then int() raised ValueError: a 500, and Opsgenie retried it.
+    room = await declare(slack, runtime)
+    await slack.command("page db-oncall", channel=room)
+    await eventually(lambda: og.alert(DB))
+    data = og.webhook(DB, "Acknowledge")
+    headers = {"X-Sitrep-Token": OG_TOKEN, "Content-Type": "application/json"}
+    for alias in ("sitrep:default:INC-\u00b2:db-oncall", "sitrep:default:INC-\u0661:db-oncall"):
+        data["alert"]["alias"] = alias
+        resp = await client.post("/webhooks/opsgenie", data=json.dumps(data), headers=headers)
+        assert resp.status < 500, (alias, await resp.text())
+    assert await entries(runtime, EventKind.PAGE_ACKNOWLEDGED) == []
+
+
 async def test_a_routing_rule_pages_when_it_declares(
     runtime: Runtime, client: Client, pd: FakePagerDutyEvents
 ) -> None:

@@ -137,7 +137,16 @@ async def test_acks_are_only_recorded_for_pages_this_workspace_sent(rt: Runtime)
 
 @pytest.mark.parametrize(
     "key",
-    ["", "payments", "sitrep:", "sitrep:ws:INC-x:t", "sitrep:ws:7:t", "sitrep::INC-1:t"],
+    [
+        "",
+        "payments",
+        "sitrep:",
+        "sitrep:ws:INC-x:t",
+        "sitrep:ws:7:t",
+        "sitrep::INC-1:t",
+        "sitrep:ws:INC-\u00b2:t",  # str.isdigit says yes, int() refuses it
+        "sitrep:ws:INC-\u0661:t",  # an Arabic-Indic 1: int() reads it, we never write it
+    ],
 )
 def test_keys_sitrep_did_not_make_are_not_pages(key: str) -> None:
     assert parse_dedup_key(key) is None

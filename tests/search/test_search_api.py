@@ -124,3 +124,13 @@ async def test_any_text_is_answered_without_a_server_error(
 ) -> None:
     resp = await client.get("/api/search", params={"q": q}, headers=auth)
     assert resp.status in (200, 400), await resp.text()
+
+
+async def test_a_since_past_the_last_representable_time_is_400_not_a_server_error(
+    client: Client, auth: dict[str, str]
+) -> None:
+    # 9999-12-31T23:00-05:00 is 10000-01-01 in UTC, which datetime cannot hold.
+    for since in ("9999-12-31T23:00-05:00", "9999-12-31T23:59:59.999999-00:01"):
+        resp = await client.get("/api/search", params={"q": "x", "since": since}, headers=auth)
+        assert resp.status == 400, (since, await resp.text())
+        assert (await resp.json())["field"] == "since"

@@ -131,3 +131,14 @@ def test_filters_parse_from_the_query_string_or_say_what_is_wrong() -> None:
     ):
         with pytest.raises(InvalidCommand, match=f"^{name}:"):
             parse_filters(bad)
+
+
+def test_a_time_utc_cannot_hold_is_refused_naming_the_field() -> None:
+    # 9999-12-31T23:00-05:00 is in year 10000 in UTC: datetime raised OverflowError (a 500).
+    for bad, name in (
+        ({"since": "9999-12-31T23:00-05:00"}, "since"),
+        ({"until": "9999-12-31T23:00-05:00"}, "until"),
+        ({"until": "9999-12-31"}, "until"),
+    ):
+        with pytest.raises(InvalidCommand, match=f"^{name}:"):
+            parse_filters(bad)

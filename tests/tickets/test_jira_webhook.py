@@ -11,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.ports import FixedClock
+from bot.runtime import Runtime
 from tests.fakes.jira_api import FakeJira
 
 Client = TestClient[Any, Any]
@@ -63,6 +64,21 @@ class TestWithSecret:
             assert (await client.post("/webhooks/jira", data=data, headers=forged)).status == 401
         right = await client.post("/webhooks/jira", data=data, headers=FakeJira.sign(data, SECRET))
         assert right.status == 429 and right.headers["Retry-After"]
+
+    async def test_a_lockout_by_wrong_signatures_is_audited_once_like_an_alert_sources(
+        self, client: Client, clock: FixedClock, runtime: Runtime
+    ) -> None:
+        data = body(clock)
+        statuses = []
+        for i in range(15):
+            forged = FakeJira.sign(data, f"guess-{i}")
+            statuses.append((await client.post("/webhooks/jira", data=data, headers=forged)).status)
+        assert statuses.count(401) == 10 and statuses.count(429) == 5
+        entries = await runtime.audit.all()
+        assert [(e.action, e.actor, e.surface, e.target) for e in entries] == [
+            ("auth_lockout", "webhook:jira", "webhook", "client:127.0.0.1")
+        ]
+        assert "guess-" not in repr(entries)
 
     async def test_a_delivery_must_name_itself_and_be_json(
         self, client: Client, clock: FixedClock

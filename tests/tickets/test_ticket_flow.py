@@ -265,6 +265,40 @@ async def test_action_item_becomes_a_subtask_and_closing_it_in_jira_marks_it_don
     assert len(await entries(runtime, EventKind.ACTION_ITEM_DONE)) == 1
 
 
+async def test_a_signed_delivery_replayed_under_another_identifier_changes_nothing(
+    slack: Slack,  # noqa: F811
+    runtime: Runtime,
+    jira: FakeJira,
+    client: Client,
+    clock: FixedClock,
+) -> None:
+    # The identifier header is not signed: whoever captured a delivery could send its body
+    # again under a new identifier within the freshness window and undo a later change.
+    room = await declare(slack, runtime, "declare Checkout is down sev2")
+    await issue_of(jira, "sitrep-sev2")
+    await slack.command("action Write the runbook", channel=room)
+    (item,) = await eventually(lambda: jira.by_label("sitrep-action-item"))
+    await settle(runtime)
+    at_ms = int(clock.now().timestamp() * 1000)
+    jira.set_status(item.key, "Done")
+    done = json.dumps(jira.webhook(item.key, at_ms=at_ms)).encode()
+    jira.set_status(item.key, "To Do")
+    reopened = json.dumps(jira.webhook(item.key, at_ms=at_ms + 1000)).encode()
+    sent = [
+        (done, "delivery-1"),
+        (reopened, "delivery-2"),
+        (done, "delivery-1-again"),
+    ]
+    answers = []
+    for data, identifier in sent:
+        headers = jira.sign(data, HOOK_SECRET, identifier=identifier)
+        resp = await client.post("/webhooks/jira", data=data, headers=headers)
+        answers.append((resp.status, (await resp.json())["item"]))
+    assert answers == [(200, "recorded"), (200, "recorded"), (200, "duplicate")]
+    items = await runtime.service.read(lambda repo: repo.action_items(_id(repo)))
+    assert [i.done for i in items] == [False]
+
+
 async def test_jira_webhook_refuses_unsigned_forged_and_stale_deliveries(
     slack: Slack,  # noqa: F811
     runtime: Runtime,

@@ -169,3 +169,16 @@ async def test_an_expired_session_is_refused_on_its_next_request(
     assert status == 303
     resp = await alice.post("/incidents", {"title": "too late"})
     assert resp.status == 403
+
+
+async def test_an_id_of_non_ascii_digits_is_not_found_not_a_server_error(client: Client) -> None:
+    # U+00B2 passes str.isdigit but int() refuses it (a 500); int() reads U+0661 as 1.
+    admin = await logged_in(client)
+    for raw in ("\u00b2", "\u0661"):
+        for path in (
+            f"/me/sessions/{raw}/revoke",
+            f"/me/tokens/{raw}/revoke",
+            f"/admin/tokens/{raw}/revoke",
+        ):
+            resp = await admin.post(path, {})
+            assert resp.status == 404, (path, resp.status)
