@@ -345,6 +345,10 @@ class IncidentService:
         if not handled and any(ev.kind is EventKind.PAGED for ev in events):
             # Recording a page nobody sends would tell the room on-call was called.
             raise InvalidCommand("Paging is not configured.")
+        if not handled and any(ev.data.get("public") for ev in events):
+            raise InvalidCommand(
+                "The status page is not configured: set the SITREP_STATUSPAGE_ settings."
+            )
         asked = [ev for ev in events if ev.kind is EventKind.TICKET_REQUESTED]
         if not handled and asked:
             named = str(asked[0].data.get("service") or "")
