@@ -138,6 +138,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
             settings.public_url,
             wake=lambda: wake[0].wake_outbox() if wake else None,
             search=search,
+            statuspage=StatuspageRules.from_settings(settings),
         ),
         tokens=TokenRegistry(db, clock),
         audit=AuditLog(db, settings.workspace),
