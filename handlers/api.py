@@ -460,7 +460,7 @@ async def post_update(request: web.Request) -> Reply[CommandResult] | Reply[Publ
         body.text,
         reader=api_reader(request),
     )
-    return Reply(PublicPreviewOut(**pub.to_json()))
+    return Reply(PublicPreviewOut(published=False, **pub.to_json()))
 
 
 async def add_note(request: web.Request) -> Reply[CommandResult]:

@@ -320,7 +320,7 @@ class AuditPage(_Out):
 class PublicPreviewOut(_Out):
     """What a public update would publish to the status page; nothing was sent yet."""
 
-    published: Literal[False] = False
+    published: Literal[False] = Field(description="always false: nothing was sent yet")
     name: str = Field(description="the page incident's name (used when it is created)")
     status: str = Field(description="investigating, identified, monitoring or resolved")
     body: str = Field(description="exactly the text that will be published")
