@@ -347,6 +347,7 @@ class Desk:
             " confirm.",
             shows="public_preview",
             incident=f"{self.workspace}:{inc.number}",
+            number=inc.number,
             ref=inc.ref,
             preview=pub.to_json(),
         )
