@@ -374,6 +374,10 @@ class IncidentService:
                 return not linked(stored)
             case c.CaptureMessage(external_ref=ref):
                 return repo.timeline_by_external_ref(incident.id, ref) is None
+            case c.PublishUpdate(text=text):
+                # A double-clicked Confirm publishes once: the same text twice in a row is one.
+                said = list(repo.timeline(incident.id, kinds=[EventKind.PUBLIC_UPDATE_CONFIRMED]))
+                return not said or said[-1].data.get("text") != text.strip()
             case c.RecordPageAck(external_ref=ref):
                 # A replayed report changes nothing; an incident has a handful of acks at most.
                 acks = repo.timeline(incident.id, kinds=[EventKind.PAGE_ACKNOWLEDGED])

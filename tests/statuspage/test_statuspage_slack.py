@@ -244,3 +244,25 @@ async def test_a_private_incident_is_refused_and_nothing_is_sent(
     )
     await settle(runtime)
     assert page.requests == []
+
+
+async def test_a_double_clicked_confirm_publishes_once(
+    slack: Slack,  # noqa: F811
+    runtime: Runtime,
+    page: FakeStatuspage,
+) -> None:
+    room = await declare(slack, runtime, "declare Checkout is down sev2")
+    await slack.command("public-update Looking into it", channel=room)
+    shown = await eventually(lambda: _preview(slack, room))
+    value = _button(shown, "sitrep.public_confirm")
+    assert value is not None
+    await slack.button("sitrep.public_confirm", value, channel=room)
+    await slack.button("sitrep.public_confirm", value, channel=room)
+    (inc,) = await eventually(lambda: list(page.incidents.values()))
+    await settle(runtime)
+    assert len(inc.updates) == 1
+    (sitrep_inc,) = await incidents(runtime)
+    updates = [
+        e for e in await timeline(runtime, sitrep_inc.id or 0) if e.kind is EventKind.STATUS_UPDATE
+    ]
+    assert len(updates) == 1
