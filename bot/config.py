@@ -326,6 +326,19 @@ class Settings(BaseSettings):
     servicenow_close_code: str = "Solution provided"
     tickets_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
+    # Status page (off until configured): Atlassian Statuspage. See README "Status page
+    # (Atlassian Statuspage)". Key and page id are all or nothing.
+    statuspage_api_key: SecretStr | None = None  # sent as "Authorization: OAuth <key>"
+    statuspage_page_id: str | None = None
+    statuspage_api_url: str = "https://api.statuspage.io/v1"
+    statuspage_components: list[str] = Field(default_factory=list)  # component ids affected
+    # severity → component status (operational, degraded_performance, partial_outage,
+    # major_outage); a severity left out marks the components partial_outage.
+    statuspage_component_status: dict[str, str] = Field(default_factory=dict)
+    # severity → impact_override (none, minor, major, critical); left out: minor.
+    statuspage_impact: dict[str, str] = Field(default_factory=dict)
+    statuspage_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
     # Teams
     teams_app_id: str | None = None
     teams_app_password: SecretStr | None = None
@@ -558,6 +571,44 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _statuspage_is_whole(self) -> Settings:
+        # Checked at start: a bad value would otherwise only fail when a public update goes out.
+        key, page = _present(self.statuspage_api_key), bool(self.statuspage_page_id)
+        extra = bool(
+            self.statuspage_components or self.statuspage_component_status or self.statuspage_impact
+        )
+        if not (key or page or extra):
+            return self
+        if not key:
+            raise ValueError("SITREP_STATUSPAGE_API_KEY: required once SITREP_STATUSPAGE_ is set")
+        if not page:
+            raise ValueError("SITREP_STATUSPAGE_PAGE_ID: required once SITREP_STATUSPAGE_ is set")
+        _check_http_url("SITREP_STATUSPAGE_API_URL", self.statuspage_api_url)
+        ident = re.compile(r"[A-Za-z0-9_-]{1,64}")
+        for name, values in (
+            ("SITREP_STATUSPAGE_PAGE_ID", [self.statuspage_page_id or ""]),
+            ("SITREP_STATUSPAGE_COMPONENTS", self.statuspage_components),
+        ):
+            for value in values:
+                if not ident.fullmatch(value):
+                    raise ValueError(f"{name}: {value[:40]!r} is not a Statuspage id")
+        policy = self.policy()
+        for name, mapping, allowed in (
+            ("SITREP_STATUSPAGE_COMPONENT_STATUS", self.statuspage_component_status, COMPONENT),
+            ("SITREP_STATUSPAGE_IMPACT", self.statuspage_impact, IMPACTS),
+        ):
+            for sev, value in mapping.items():
+                try:
+                    policy.severity(sev)
+                except InvalidCommand:
+                    raise ValueError(
+                        f"{name}: unknown severity {sev[:20]!r} ({', '.join(policy.names)})"
+                    ) from None
+                if value not in allowed:
+                    raise ValueError(f"{name}: {value[:40]!r} is not one of {', '.join(allowed)}")
+        return self
+
+    @model_validator(mode="after")
     def _rules_use_known_severities(self) -> Settings:
         policy = self.policy()
         for rule in self.alert_rules:
@@ -628,6 +679,11 @@ def secret_text(value: object) -> str:
 
 def _minutes(value: int | None) -> timedelta | None:
     return timedelta(minutes=value) if value else None
+
+
+# Statuspage's own vocabularies.
+COMPONENT = ("operational", "degraded_performance", "partial_outage", "major_outage")
+IMPACTS = ("none", "minor", "major", "critical")
 
 
 def _check_http_url(name: str, value: str | None) -> None:

@@ -30,6 +30,8 @@ from bot.repository import Database, UnitOfWork
 from bot.search.service import SearchService
 from bot.service import IncidentService
 from bot.similar.worker import SimilarIncidents
+from bot.statuspage.planner import statuspage_planners
+from bot.statuspage.rules import StatuspageRules
 from bot.telemetry import Telemetry
 from bot.tickets.planner import ticket_planners
 
@@ -105,6 +107,9 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
     targets = paging_targets(settings.pagerduty_routing_keys, settings.opsgenie_targets)
     service.planners.append(PagingPlanner(targets, settings.policy(), settings.public_url))
     service.planners.extend(ticket_planners(settings))
+    service.planners.extend(
+        statuspage_planners(StatuspageRules.from_settings(settings), settings.policy())
+    )
     wake: list[Runtime[D]] = []
     search = SearchService(db)
     alerts = AlertIntake(
@@ -133,6 +138,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
             settings.public_url,
             wake=lambda: wake[0].wake_outbox() if wake else None,
             search=search,
+            statuspage=StatuspageRules.from_settings(settings),
         ),
         tokens=TokenRegistry(db, clock),
         audit=AuditLog(db, settings.workspace),

@@ -345,6 +345,10 @@ class IncidentService:
         if not handled and any(ev.kind is EventKind.PAGED for ev in events):
             # Recording a page nobody sends would tell the room on-call was called.
             raise InvalidCommand("Paging is not configured.")
+        if not handled and any(ev.data.get("public") for ev in events):
+            raise InvalidCommand(
+                "The status page is not configured: set the SITREP_STATUSPAGE_ settings."
+            )
         asked = [ev for ev in events if ev.kind is EventKind.TICKET_REQUESTED]
         if not handled and asked:
             named = str(asked[0].data.get("service") or "")
@@ -370,6 +374,10 @@ class IncidentService:
                 return not linked(stored)
             case c.CaptureMessage(external_ref=ref):
                 return repo.timeline_by_external_ref(incident.id, ref) is None
+            case c.PublishUpdate(text=text):
+                # A double-clicked Confirm publishes once: the same text twice in a row is one.
+                said = list(repo.timeline(incident.id, kinds=[EventKind.PUBLIC_UPDATE_CONFIRMED]))
+                return not said or said[-1].data.get("text") != text.strip()
             case c.RecordPageAck(external_ref=ref):
                 # A replayed report changes nothing; an incident has a handful of acks at most.
                 acks = repo.timeline(incident.id, kinds=[EventKind.PAGE_ACKNOWLEDGED])

@@ -25,6 +25,8 @@ from bot.people import name_fields, shown_name
 from bot.postmortem import render_postmortem
 from bot.runtime import Runtime
 from bot.service import IncidentDetail, parse_ref
+from bot.statuspage.preview import preview_public
+from bot.statuspage.rules import StatuspageRules
 from handlers import admin_api, openapi
 from handlers.appkeys import RUNTIME
 from handlers.body import page_params
@@ -38,6 +40,7 @@ from handlers.openapi_models import (
     IncidentList,
     IncidentOut,
     Metrics,
+    PublicPreviewOut,
     StatusUpdateOut,
     Timeline,
     TimelineEntryOut,
@@ -79,6 +82,14 @@ class TextBody(_Body):
     """A note or stakeholder update."""
 
     text: str = Field(min_length=1, max_length=4000)
+
+
+class UpdateBody(TextBody):
+    """A stakeholder update; ``public`` also publishes it to the status page, but only with
+    ``confirm``: without it the answer is the preview (200) and nothing is sent."""
+
+    public: bool = False
+    confirm: bool = False
 
 
 class StatusBody(_Body):
@@ -432,10 +443,24 @@ async def assign_role(request: web.Request) -> Reply[CommandResult]:
     return await _run(request, c.AssignRole(body.role, body.user))
 
 
-async def post_update(request: web.Request) -> Reply[CommandResult]:
-    """Post a stakeholder update (to the room and the broadcast channel)."""
-    body = await _body(request, TextBody)
-    return await _run(request, c.PostUpdate(body.text), status=201)
+async def post_update(request: web.Request) -> Reply[CommandResult] | Reply[PublicPreviewOut]:
+    """Post a stakeholder update (to the room and the broadcast channel); ``public`` also
+    publishes it to the status page once confirmed (``confirm``), else answers the preview."""
+    body = await _body(request, UpdateBody)
+    if not body.public:
+        return await _run(request, c.PostUpdate(body.text), status=201)
+    if body.confirm:
+        return await _run(request, c.PublishUpdate(body.text), status=201)
+    runtime = _runtime(request)
+    pub = await preview_public(
+        runtime.service,
+        StatuspageRules.from_settings(runtime.settings),
+        _workspace(request),
+        _number(request),
+        body.text,
+        reader=api_reader(request),
+    )
+    return Reply(PublicPreviewOut(published=False, **pub.to_json()))
 
 
 async def add_note(request: web.Request) -> Reply[CommandResult]:
@@ -538,15 +563,20 @@ def _command(
     *,
     body: type[BaseModel] | None = None,
     status: int = 200,
+    preview: type[BaseModel] | None = None,
 ) -> Route:
-    """A command on one incident (POST): answers the incident after it and what changed."""
+    """A command on one incident (POST): answers the incident after it and what changed
+    (``preview``: a 200 answer that describes what the command would do)."""
+    answers: dict[int, type[BaseModel]] = {status: CommandResult}
+    if preview is not None:
+        answers[200] = preview
     return Route(
         "POST",
         f"/api/incidents/{{ref}}{path}",
         handler,
         operation_id,
         summary,
-        responses={status: CommandResult},
+        responses=answers,
         body=body,
         params=(REF,),
     )
@@ -601,9 +631,10 @@ ROUTES: tuple[Route, ...] = (
         "/updates",
         post_update,
         "postUpdate",
-        "Post a stakeholder update",
-        body=TextBody,
+        "Post a stakeholder update (public: preview, then confirm)",
+        body=UpdateBody,
         status=201,
+        preview=PublicPreviewOut,
     ),
     _command("/notes", add_note, "addNote", "Add a note", body=TextBody, status=201),
     _command("/reminders", set_reminders, "setReminders", "Set update reminders", body=RemindBody),

@@ -7,7 +7,7 @@ loudly (in the tests) instead of reaching clients undocumented.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -322,3 +322,16 @@ class AuditPage(_Out):
         description="``after`` (chain order) or ``before`` (newest first) of the next page; "
         "null on the last"
     )
+
+
+class PublicPreviewOut(_Out):
+    """What a public update would publish to the status page; nothing was sent yet."""
+
+    published: Literal[False] = Field(description="always false: nothing was sent yet")
+    name: str = Field(description="the page incident's name (used when it is created)")
+    status: str = Field(description="investigating, identified, monitoring or resolved")
+    body: str = Field(description="exactly the text that will be published")
+    component_status: str
+    components: list[str]
+    impact: str
+    creates: bool = Field(description="whether confirming creates the page incident")

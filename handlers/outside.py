@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.config import Settings, secret_text
 from bot.ports import ServicePort
+from bot.statuspage.rules import STATUSPAGE
 from bot.tickets.links import ServiceTicketLinks, TicketLinks
 from bot.tickets.refs import JIRA, SERVICENOW
 from handlers.appkeys import RUNTIME
@@ -22,6 +23,7 @@ from integrations.jira.client import JiraConfig, JiraTickets, basic_auth
 from integrations.opsgenie.alerts import OpsgenieAlerts
 from integrations.pagerduty.events import PagerDutyEvents
 from integrations.servicenow.client import ServiceNowConfig, ServiceNowTickets
+from integrations.statuspage.client import StatuspageIncidents
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,15 @@ def build_services(
         )
     if links is not None:
         services.update(ticket_services(settings, session, links))
+        if settings.statuspage_page_id:
+            services[STATUSPAGE] = StatuspageIncidents(
+                lambda: session,
+                links,
+                api_key=secret_text(settings.statuspage_api_key),
+                page_id=settings.statuspage_page_id,
+                base_url=settings.statuspage_api_url,
+                timeout=settings.statuspage_timeout_seconds,
+            )
     return services
 
 

@@ -86,6 +86,8 @@ def register(bolt: AsyncApp, deps: SlackDeps) -> None:
     bolt.action("sitrep.status")(h.select_status)
     bolt.action("sitrep.update")(h.button_update)
     bolt.action("sitrep.declare_from_alert")(h.button_declare_from_alert)
+    bolt.action("sitrep.public_confirm")(h.button_public_confirm)
+    bolt.action("sitrep.public_cancel")(h.button_public_cancel)
     bolt.view("sitrep.declare")(h.submit_declare)
     bolt.view("sitrep.update")(h.submit_update)
     bolt.shortcut("sitrep.add_to_timeline")(h.shortcut_capture)

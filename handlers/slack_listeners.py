@@ -16,7 +16,7 @@ from typing import Any
 from bot.chatops import desk as d
 from bot.domain import commands as c
 from bot.domain.decide import Actor
-from bot.domain.errors import DomainError, NotFound
+from bot.domain.errors import DomainError, InvalidCommand, NotFound
 from bot.domain.limits import MAX_ID, is_number
 from bot.domain.model import Incident, Status
 from bot.domain.policy import UnknownSeverity
@@ -26,6 +26,7 @@ from bot.service import Outcome
 from integrations.slack import inbound, modals
 from integrations.slack.escape import unescape_slack
 from integrations.slack.port import SlackPort
+from integrations.slack.public_update import parse_value
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,28 @@ class SlackListeners:
             if inc is None:
                 raise NotFound("that incident no longer exists")
             await self._open_form(d.Form("update", inc), body, where.room.id, key)
+
+        await self._interaction(ack, body, work)
+
+    async def button_public_confirm(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Confirm of a previewed public update: publish exactly the previewed text."""
+        value = parse_value(((body.get("actions") or [{}])[0]).get("value"))
+
+        async def work(where: d.Where, key: str | None) -> None:
+            number = number_from_value(value[0], self.workspace) if value else None
+            if value is None or number is None:
+                raise InvalidCommand("This button does not carry a public update.")
+            cmd = d.press_command(d.PUBLISH, text=value[1])
+            actor = self.actor(body.get("user", {}))
+            await self.desk.run(where, number, cmd, actor, key, d.outcome_reply)
+
+        await self._interaction(ack, body, work)
+
+    async def button_public_cancel(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Cancel of a previewed public update: nothing is published."""
+
+        async def work(where: d.Where, key: str | None) -> None:
+            await self.desk.say(where, d.reply("Cancelled: nothing was published."), key)
 
         await self._interaction(ack, body, work)
 

@@ -32,6 +32,7 @@ from integrations.teams.activity import REF, channel_id, command_text
 from integrations.teams.activity import tenant as tenant_of
 from integrations.teams.activity import verb as verb_of
 from integrations.teams.directory import TeamsDirectory
+from integrations.teams.public_update import VERB_PUBLIC_CANCEL, VERB_PUBLIC_CONFIRM
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,8 @@ class TeamsListeners:
         number = _number(data.get("incident"))
         if number is None:
             return _message_response("That card is not about an incident.")
+        if verb == VERB_PUBLIC_CANCEL:
+            return _message_response("Cancelled: nothing was published.")
         out = await self.desk.press(
             _VERBS.get(verb, verb),
             turn.where,
@@ -246,6 +249,7 @@ _VERBS = {
     cards.VERB_RESOLVE: d.RESOLVE,
     cards.VERB_STATUS: d.STATUS,
     cards.VERB_UPDATE: d.UPDATE,
+    VERB_PUBLIC_CONFIRM: d.PUBLISH,
 }
 
 

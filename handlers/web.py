@@ -38,6 +38,8 @@ from bot.runtime import Runtime
 from bot.security.access import Access, Person, entra_object, person_from_claims
 from bot.security.membership import Reader
 from bot.service import parse_ref
+from bot.statuspage.preview import preview_public
+from bot.statuspage.rules import StatuspageRules
 from handlers.appkeys import RUNTIME
 from handlers.body import UnreadableForm, read_form
 from handlers.throttle import audit_lockout, auth_throttled
@@ -47,6 +49,7 @@ from integrations.web.incident import FormError, incident_page
 from integrations.web.layout import CSS, JS, Viewer, message_page
 from integrations.web.oidc import Config, OidcClient, SignInFailed
 from integrations.web.pages import ListView, list_page, login_page
+from integrations.web.public_update import public_preview_page
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,7 @@ def register(app: web.Application) -> None:
     r.add_post("/incidents/{number}/acknowledge", _page(acknowledge, act))
     r.add_post("/incidents/{number}/status", _page(change_status, act))
     r.add_post("/incidents/{number}/updates", _page(post_update, act))
+    r.add_post("/incidents/{number}/updates/public", _page(publish_update, act))
     r.add_post("/incidents/{number}/notes", _page(add_note, act))
     r.add_post("/incidents/{number}/roles", _page(assign_role, act))
     r.add_post("/incidents/{number}/severity", _page(change_severity, act))
@@ -703,6 +707,7 @@ async def _render(
         notice=request.query.get("done", "") if error is None else "",
         error=error,
         values=values,
+        public_updates=bool(runtime.settings.statuspage_page_id),
     )
     return _html(body, status)
 
@@ -795,8 +800,32 @@ async def change_status(request: web.Request, session: sess.Session) -> web.Resp
 
 
 async def post_update(request: web.Request, session: sess.Session) -> web.Response:
-    """POST /incidents/{number}/updates (text): a stakeholder update."""
-    return await _act(request, session, "update", lambda v: c.PostUpdate(v.get("text", "")))
+    """POST /incidents/{number}/updates (text, public): a stakeholder update; ticked
+    ``public``, the preview page of what the status page would show (nothing sent)."""
+    values = _fields(await request.post())
+    if not values.get("public"):
+        return await _act(request, session, "update", lambda v: c.PostUpdate(v.get("text", "")))
+    runtime, number = _runtime(request), _number(request)
+    try:
+        pub = await preview_public(
+            runtime.service,
+            StatuspageRules.from_settings(runtime.settings),
+            runtime.settings.workspace,
+            number,
+            values.get("text", ""),
+            reader=_reader(session),
+        )
+    except DomainError as exc:
+        error = FormError("update", str(exc))
+        return await _render(
+            request, session, number, error=error, values=values, status=_status_for(exc)
+        )
+    return _html(public_preview_page(number, pub, _viewer(request, session)))
+
+
+async def publish_update(request: web.Request, session: sess.Session) -> web.Response:
+    """POST /incidents/{number}/updates/public (text): the confirm of a previewed update."""
+    return await _act(request, session, "update", lambda v: c.PublishUpdate(v.get("text", "")))
 
 
 async def add_note(request: web.Request, session: sess.Session) -> web.Response:

@@ -55,6 +55,8 @@ def _problem(data: Any, fallback: str) -> str:
         # {"message", "detail"}}.
         if isinstance(data.get("errorMessages"), list):
             parts.extend(str(e) for e in data["errorMessages"][:5])
+        if isinstance(data.get("error"), str):  # Statuspage: {"error": "text"}
+            parts.append(data["error"])
         if isinstance(data.get("error"), dict):
             parts.extend(str(v) for k, v in data["error"].items() if k in ("message", "detail"))
         errors = data.get("errors")
@@ -120,7 +122,8 @@ async def request_json(
         return data if isinstance(data, dict) else {}
     problem = _problem(data, raw.decode("utf-8", "replace"))
     message = f"{service}: HTTP {status}: {problem}"
-    if status == 429 or status >= 500:
+    # 420 is Statuspage's "slow down", as 429 is everyone else's.
+    if status in (420, 429) or status >= 500:
         raise DeliveryError(message, retry_after=wait)
     if status in (401, 403):
         raise DeliveryError(f"{service}: HTTP {status}: credentials refused", permanent=True)

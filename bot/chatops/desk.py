@@ -36,6 +36,8 @@ from bot.repository import Repo
 from bot.search.service import SearchService
 from bot.security.membership import Reader
 from bot.service import IncidentService, Outcome, intake_key
+from bot.statuspage.preview import preview_public
+from bot.statuspage.rules import StatuspageRules
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,6 +47,7 @@ LIST_SHOWN = 25
 SEARCH_SHOWN = 5
 # Button and card verbs, the same names on every platform.
 ACK, RESOLVE, STATUS, UPDATE = "ack", "resolve", "status", "update"
+PUBLISH = "publish"  # the confirm of a previewed public update (its text rides along)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class Desk:
     # Why a platform cannot open a room for a (private?) incident yet, if it cannot.
     declare_guards: dict[str, Callable[[bool], str | None]] = field(default_factory=dict)
     search: SearchService | None = None
+    statuspage: StatuspageRules | None = None
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -316,6 +320,8 @@ class Desk:
         match parsed:
             case g.OpenUpdateForm():
                 return Form("update", incident)
+            case g.PublicUpdate(text=public):
+                await self._public_preview(where, actor, incident, public, dedup)
             case g.ShowTimeline():
                 await self._timeline(where, incident, dedup)
             case g.ShowSummary():
@@ -323,6 +329,29 @@ class Desk:
             case _:
                 await self.say(where, reply("", shows="help"), dedup)
         return None
+
+    async def _public_preview(
+        self, where: Where, actor: Actor, inc: Incident, text: str, dedup: str | None
+    ) -> None:
+        """Show the asker exactly what would be published, with Confirm and Cancel."""
+        pub = await preview_public(
+            self.service,
+            self.statuspage,
+            self.workspace,
+            inc.number,
+            text,
+            reader=Reader.of(actor.id, admin=actor.id in self.service.policy.admins),
+        )
+        shown = reply(
+            f"Preview for the public status page ({inc.ref}); nothing is published until you"
+            " confirm.",
+            shows="public_preview",
+            incident=f"{self.workspace}:{inc.number}",
+            number=inc.number,
+            ref=inc.ref,
+            preview=pub.to_json(),
+        )
+        await self.say(where, shown, dedup)
 
     async def _list(self, where: Where, open_only: bool, dedup: str | None) -> None:
         incidents = await self.service.list(self.workspace, open_only=open_only, limit=LIST_SHOWN)
@@ -488,6 +517,10 @@ def press_command(verb: str, status: str = "", text: str = "") -> c.Command:
         if status not in set(Status):
             raise InvalidCommand(f"unknown status {status[:40]!r}")
         return c.ChangeStatus(Status(status), text.strip())
+    if verb == PUBLISH:
+        if not text.strip():
+            raise InvalidCommand("There is no public text to publish.")
+        return c.PublishUpdate(text.strip())
     if verb == UPDATE:
         if not text.strip():
             raise InvalidCommand("Write the update first.")

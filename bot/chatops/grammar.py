@@ -67,6 +67,13 @@ class Update:
 
 
 @dataclass(frozen=True, slots=True)
+class PublicUpdate:
+    """Preview a stakeholder update for the public status page (published once confirmed)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class OpenUpdateForm:
     """A bare ``update``: show the update form."""
 
@@ -195,6 +202,7 @@ class Unknown:
 ParsedCommand = (
     OpenDeclareForm
     | Declare
+    | PublicUpdate
     | SetStatus
     | SetSeverity
     | AssignRole
@@ -246,6 +254,7 @@ USAGE: dict[str, str] = {
     "comms": "comms @person",
     "scribe": "scribe @person",
     "update": "update <what is known, what is being done, next update when>",
+    "public-update": "public-update <text for the public status page>",
     "note": "note <text>",
     "action": "action <text> [@owner] [due YYYY-MM-DD]",
     "done": "done <action item number>",
@@ -280,6 +289,8 @@ HELP_TEXT = "\n".join(
         "`sev <1-4>` · change the severity",
         "`commander @person` · `comms @person` · `scribe @person` · hand out roles",
         "`update <text>` · post a stakeholder update (no text: a form)",
+        "`update --public <text>` · `public-update <text>` · also publish it to the status page"
+        " (after you confirm a preview)",
         "`note <text>` · put something on the timeline",
         "`action <text> [@owner] [due YYYY-MM-DD]` · record follow-up work",
         "`done <number>` · mark an action item done",
@@ -321,6 +332,7 @@ _VERBS: dict[str, str] = {
     "comms_lead": "comms",
     "scribe": "scribe",
     "update": "update",
+    "public-update": "public-update",
     "note": "note",
     "action": "action",
     "todo": "action",
@@ -512,7 +524,16 @@ def _role(verb: str, rest: str) -> ParsedCommand:
 
 
 def _update(verb: str, rest: str) -> ParsedCommand:
+    head, *tail = re.split(r"\s", rest, maxsplit=1) if rest else [""]
+    if head.lower() == "--public":
+        return _public_update("public-update", tail[0].strip() if tail else "")
     return Update(rest) if rest else OpenUpdateForm()
+
+
+def _public_update(verb: str, rest: str) -> ParsedCommand:
+    if not rest:
+        raise _fail(verb, "What should the public status page say?")
+    return PublicUpdate(rest)
 
 
 def _note(verb: str, rest: str) -> ParsedCommand:
@@ -654,6 +675,7 @@ _PARSERS: dict[str, Callable[[str, str], ParsedCommand]] = {
     "comms": _role,
     "scribe": _role,
     "update": _update,
+    "public-update": _public_update,
     "note": _note,
     "action": _action,
     "done": _done,

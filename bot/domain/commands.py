@@ -50,6 +50,13 @@ class PostUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishUpdate:
+    """A stakeholder update, confirmed after its preview, that also goes to the status page."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class AddNote:
     text: str
 
@@ -171,6 +178,7 @@ Command = (
     | ChangeSeverity
     | AssignRole
     | PostUpdate
+    | PublishUpdate
     | AddNote
     | AddActionItem
     | SetActionItemDone

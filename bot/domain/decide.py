@@ -147,6 +147,24 @@ def decide(
                     {"status": incident.status.value, "severity": incident.severity},
                 )
             ]
+        case c.PublishUpdate(text=text):
+            if incident.private:
+                raise InvalidCommand(
+                    f"{incident.ref} is private: a private incident is never published to the"
+                    " status page."
+                )
+            text = _clean(text, "public update", MAX_PUBLIC_TEXT)
+            said = {"status": incident.status.value, "severity": incident.severity, "public": True}
+            return [
+                Event(EventKind.STATUS_UPDATE, now, actor.id, text, said),
+                Event(
+                    EventKind.PUBLIC_UPDATE_CONFIRMED,
+                    now,
+                    actor.id,
+                    f"Public update confirmed for the status page by {actor.name}",
+                    {"text": text},
+                ),
+            ]
         case c.AddNote(text=text):
             return [Event(EventKind.NOTE, now, actor.id, _clean(text, "note", MAX_TEXT))]
         case c.AddActionItem(text=text, owner=owner, due=due):
@@ -315,6 +333,8 @@ def decide(
 
 
 ALERT_TITLES_KEPT = 20
+# A public update fits a Slack button's value with room to spare (the confirm carries it).
+MAX_PUBLIC_TEXT = 1800
 
 
 def _page(incident: Incident, target: str, actor: Actor, now: datetime) -> list[Event]:

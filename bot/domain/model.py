@@ -79,6 +79,7 @@ class EventKind(StrEnum):
     POSTMORTEM_REVIEWED = "postmortem_reviewed"
     TICKET_REQUESTED = "ticket_requested"
     TICKET_LINKED = "ticket_linked"
+    PUBLIC_UPDATE_CONFIRMED = "public_update_confirmed"
 
 
 # Free-text fields a responder may set; the postmortem renders them.

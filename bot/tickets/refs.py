@@ -13,7 +13,11 @@ from typing import Any, Final
 JIRA: Final = "jira"
 SERVICENOW: Final = "servicenow"
 SERVICES: Final = (JIRA, SERVICENOW)
-LABELS: Final = {JIRA: "Jira issue", SERVICENOW: "ServiceNow incident"}
+LABELS: Final = {
+    JIRA: "Jira issue",
+    SERVICENOW: "ServiceNow incident",
+    "statuspage": "Statuspage incident",  # kept by the same links (bot.statuspage)
+}
 # Words accepted after `ticket` in chat.
 ALIASES: Final = {"jira": JIRA, "servicenow": SERVICENOW, "snow": SERVICENOW}
 

@@ -27,6 +27,7 @@ from integrations.slack.escape import (
     truncate,
     truncate_escaped,
 )
+from integrations.slack.public_update import preview_blocks
 from integrations.slack.search import search_text
 
 Block = dict[str, Any]
@@ -124,6 +125,8 @@ def reply_text(message: ChatMessage) -> ChatMessage:
             text = _timeline_text(data)
         case "summary":
             text = _summary_text(data)
+        case "public_preview":
+            return ChatMessage("public_preview", message.text, {**data, **keep})
         case _:
             return message
     return ChatMessage("reply", text, {**keep, "ours": ours})
@@ -520,6 +523,7 @@ _RENDERERS: dict[str, Callable[[ChatMessage, Mapping[str, Any]], list[Block]]] =
     "action_items_due": _action_items_due,
     "postmortem_reminder": _postmortem_reminder,
     "similar_incidents": _similar_incidents,
+    "public_preview": preview_blocks,
 }
 
 

@@ -30,6 +30,7 @@ from bot.ports import ChatMessage, DeliveryError, MessageRef, RoomRef, RoomSpec,
 from integrations.teams import cards
 from integrations.teams.directory import TeamsDirectory
 from integrations.teams.graph import GraphClient, GraphError, channel_display_name
+from integrations.teams.public_update import preview_card
 from integrations.teams.sdk import TeamsBot, card_activity
 from integrations.teams.search_card import search_card
 
@@ -347,6 +348,8 @@ def _reply(message: ChatMessage, data: dict[str, Any], names: dict[str, str]) ->
             return cards.digest(data, message.text)
         case "search":
             return search_card(data, message.text)
+        case "public_preview":
+            return preview_card(data, message.text)
         case "summary" if isinstance(data.get("incident"), dict):
             return cards.incident_summary(data["incident"], names)
         case "timeline":

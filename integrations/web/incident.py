@@ -52,6 +52,7 @@ class _Ctx:
     csrf: str
     error: FormError | None
     values: Mapping[str, str]
+    public_updates: bool = False
 
     def failed(self, key: str) -> bool:
         return self.error is not None and self.error.form == key
@@ -70,10 +71,11 @@ def incident_page(
     notice: str = "",
     error: FormError | None = None,
     values: Mapping[str, str] | None = None,
+    public_updates: bool = False,
 ) -> str:
-    """``/incidents/{number}``."""
+    """``/incidents/{number}``; ``public_updates``: the update form offers the status page."""
     i = detail.incident
-    ctx = _Ctx(i.number, viewer.csrf, error, values or {})
+    ctx = _Ctx(i.number, viewer.csrf, error, values or {}, public_updates and not i.private)
     private = '<span class="private">Private</span>' if i.private else ""
     flash = ""
     if error is not None:
@@ -250,7 +252,7 @@ def _actions(i: Incident, policy: Policy, now: datetime, ctx: _Ctx) -> str:
 <p class="hint" id="u-hint">Sent to stakeholders and the incident room.{esc(due)}</p>
 <textarea id="u-text" name="text" required maxlength="4000" aria-describedby="u-hint">{
             esc(ctx.value("update", "text"))
-        }</textarea>""",
+        }</textarea>{_public_box(ctx)}""",
         "Post update",
     )
     out += _status_form(i, ctx)
@@ -291,6 +293,15 @@ def _actions(i: Incident, policy: Policy, now: datetime, ctx: _Ctx) -> str:
             "Change severity",
         )
     return out
+
+
+def _public_box(ctx: _Ctx) -> str:
+    if not ctx.public_updates:
+        return ""
+    checked = " checked" if ctx.value("update", "public") else ""
+    return f"""<label class="inline"><input type="checkbox" id="u-public" name="public" value="1"{
+        checked
+    }> Also publish to the public status page (you confirm the preview first)</label>"""
 
 
 def _status_form(i: Incident, ctx: _Ctx) -> str:

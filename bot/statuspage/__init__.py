@@ -1,0 +1,1 @@
+"""Public updates on an Atlassian Statuspage page: previewed, confirmed, then published."""

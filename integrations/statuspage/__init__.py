@@ -1,0 +1,1 @@
+"""Atlassian Statuspage (REST API v1)."""
