@@ -16,8 +16,17 @@ from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.domain import commands as c
+from bot.domain.errors import EditConflict
 from bot.domain.limits import MAX_ID, MAX_OFFSET, parse_id
-from bot.domain.model import ActionItem, Incident, Role, Status, StatusUpdate, TimelineEntry
+from bot.domain.model import (
+    ActionItem,
+    Incident,
+    Role,
+    Status,
+    StatusUpdate,
+    TimelineEntry,
+    text_version,
+)
 from bot.domain.snapshot import IncidentSnapshot, incident_snapshot, iso
 from bot.identity.registry import Refusal
 from bot.identity.tokens import Scope, looks_like_token
@@ -41,6 +50,7 @@ from handlers.openapi_models import (
     IncidentOut,
     Metrics,
     PublicPreviewOut,
+    StaleEdit,
     StatusUpdateOut,
     Timeline,
     TimelineEntryOut,
@@ -398,25 +408,72 @@ async def get_incident(request: web.Request) -> Reply[IncidentDetailOut]:
     detail = await runtime.service.detail(
         _workspace(request), _number(request), reader=api_reader(request)
     )
-    return Reply(_detail_out(runtime, detail))
+    return Reply(_detail_out(runtime, detail), headers={"ETag": fields_etag(detail.incident)})
 
 
-async def edit_incident(request: web.Request) -> Reply[IncidentEnvelope]:
-    """Set the title, summary, impact and postmortem fields; all or none are applied."""
+# The fields PATCH sets; the ETag covers exactly these, so a note or a status move does not
+# make an edit stale (as in the web editor, whose per-section versions these are).
+EDIT_FIELDS: tuple[str, ...] = tuple(FieldsBody.model_fields)
+
+
+def fields_etag(incident: Incident) -> str:
+    """The incident's ETag: a fingerprint (the editor's ``text_version``) of its editable
+    fields, each by its own version."""
+    versions = "\0".join(text_version(getattr(incident, name)) for name in EDIT_FIELDS)
+    return f'"{text_version(versions)}"'
+
+
+def _matches(if_match: str, etag: str) -> bool:
+    """RFC 9110 If-Match: ``*`` or a list of entity tags (weak ones never match)."""
+    tags = [t.strip() for t in if_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _stale(incident: Incident) -> Reply[StaleEdit]:
+    etag = fields_etag(incident)
+    current = {name: getattr(incident, name) for name in EDIT_FIELDS}
+    message = (
+        f"{incident.ref} was edited by someone else since your If-Match; nothing was changed. "
+        "Merge your change into the current values and send it again with the new ETag."
+    )
+    return Reply(StaleEdit(error=message, etag=etag, current=current), 412, {"ETag": etag})
+
+
+async def edit_incident(request: web.Request) -> Reply[IncidentEnvelope] | Reply[StaleEdit]:
+    """Set the title, summary, impact and postmortem fields; all or none are applied.
+
+    With ``If-Match`` (the ``ETag`` of a GET), the edit applies only if none of these fields
+    changed since: otherwise a 412 with the current values, and nothing changes. Without it,
+    the last writer wins."""
     body = await _body(request, FieldsBody)
     fields = body.model_dump(exclude_none=True)
     if not fields:
         raise _bad_request("nothing to change: send at least one field")
     runtime = _runtime(request)
-    # One transaction: a refused field must not leave the fields before it applied.
-    outcome = await runtime.service.execute_all(
-        _workspace(request),
-        _number(request),
-        [c.EditField(name, value) for name, value in fields.items()],
-        _actor(request),
-        reader=api_reader(request),
-    )
-    return Reply(IncidentEnvelope(incident=incident_out(runtime, outcome.incident)))
+    ws, number, reader = _workspace(request), _number(request), api_reader(request)
+    if_match = request.headers.get("If-Match")
+    bases: dict[str, str | None] = dict.fromkeys(fields)
+    if if_match is not None:
+        seen = (await runtime.service.detail(ws, number, reader=reader)).incident
+        if not _matches(if_match, fields_etag(seen)):
+            return _stale(seen)
+        # Each field's version as the ETag saw it, checked again under the incident's row
+        # lock: of two PATCHes racing on one ETag, exactly one wins and the other gets a 412.
+        bases = {name: text_version(getattr(seen, name)) for name in fields}
+    try:
+        # One transaction: a refused field must not leave the fields before it applied.
+        outcome = await runtime.service.execute_all(
+            ws,
+            number,
+            [c.EditField(name, value, base=bases[name]) for name, value in fields.items()],
+            _actor(request),
+            reader=reader,
+        )
+    except EditConflict:
+        return _stale((await runtime.service.detail(ws, number, reader=reader)).incident)
+    incident = outcome.incident
+    envelope = IncidentEnvelope(incident=incident_out(runtime, incident))
+    return Reply(envelope, headers={"ETag": fields_etag(incident)})
 
 
 async def acknowledge(request: web.Request) -> Reply[CommandResult]:
@@ -552,6 +609,14 @@ IDEMPOTENCY_KEY = Param(
     str,
     "a repeated request with the same key returns the first one's incident",
 )
+IF_MATCH = Param(
+    "If-Match",
+    "header",
+    str,
+    "the ``ETag`` of the GET the edit is based on; a stale one is a 412 and nothing changes "
+    "(optional: without it the last writer wins)",
+)
+ETAG_TEXT = "version of the editable fields (title, summary, runbook and postmortem sections)"
 POSTMORTEM_FORMAT = Param("format", "query", Fmt, "md (default), html or json")
 
 
@@ -610,6 +675,7 @@ ROUTES: tuple[Route, ...] = (
         "Get an incident",
         responses={200: IncidentDetailOut},
         params=(REF,),
+        response_headers={"ETag": ETAG_TEXT},
     ),
     Route(
         "PATCH",
@@ -617,9 +683,10 @@ ROUTES: tuple[Route, ...] = (
         edit_incident,
         "editIncident",
         "Edit an incident's fields",
-        responses={200: IncidentEnvelope},
+        responses={200: IncidentEnvelope, 412: StaleEdit},
         body=FieldsBody,
-        params=(REF,),
+        params=(REF, IF_MATCH),
+        response_headers={"ETag": ETAG_TEXT},
     ),
     _command("/acknowledge", acknowledge, "acknowledgeIncident", "Acknowledge"),
     _command("/status", change_status, "changeStatus", "Change the status", body=StatusBody),

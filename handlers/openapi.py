@@ -51,6 +51,7 @@ _STATUS_TEXT = {
     403: "The token lacks the scope (``scope`` names it), or the API is disabled",
     404: "No such incident, item or window here (private incidents read as absent)",
     409: "Conflicts with the current state (e.g. a status move the lifecycle forbids)",
+    412: "``If-Match`` is stale: the fields changed since; nothing was changed",
     413: "The body is too large",
     415: "The body is not application/json",
     429: "Too many wrong credentials from this client; see ``Retry-After``",

@@ -166,6 +166,15 @@ class IncidentDetailOut(IncidentOut):
     action_items: list[ActionItemOut]
 
 
+class StaleEdit(_Out):
+    """A PATCH whose ``If-Match`` is no longer the incident's ``ETag``: nothing was changed.
+    Merge with the current values and send again with the new ETag."""
+
+    error: str
+    etag: str = Field(description="the incident's ETag now")
+    current: dict[str, str] = Field(description="the editable fields as they are now")
+
+
 class EventOut(_Out):
     """What a command changed, one fact at a time."""
 

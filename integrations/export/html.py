@@ -73,6 +73,11 @@ td.kind { white-space: nowrap; color: #444c56; }
 .muted { color: #6e7781; }
 a { color: #0b5cad; }
 footer { margin-top: 2rem; font-size: .85rem; color: #6e7781; }
+/* On a phone the page fits the screen; a wide table scrolls inside itself, not the page. */
+@media screen and (max-width: 40rem) {
+  main { margin: 0; padding: 1rem; border: 0; border-radius: 0; }
+  table { display: block; overflow-x: auto; }
+}
 @media print {
   @page { margin: 16mm 14mm; }
   body { background: #fff; font-size: 10.5pt; }

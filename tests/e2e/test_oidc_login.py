@@ -2,6 +2,8 @@
 
 The provider runs from tests/e2e/oidc (pinned; `npm ci --prefix tests/e2e/oidc`, done by
 .ci/run) on loopback. Alice is in the responders group, Victor only in ``staff`` (a viewer).
+Neither is a member of the private incident: they cannot see it by URL, in the list, by
+search on the page, or through the API with a personal token Victor creates on /me/tokens.
 Skips with the reason when node, the installed provider, chromium or playwright are missing.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -24,6 +27,7 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.runtime import Runtime
+from tests.conftest import API_TOKEN
 from tests.web.support import declare
 
 HERE = Path(__file__).parent / "oidc"
@@ -168,8 +172,41 @@ async def test_people_sign_in_with_the_provider_and_get_their_role(
             await victor.goto(f"{base_url}/incidents")
             await expect(victor.locator("body")).to_contain_text("Checkout API returning 500s")
             await expect(victor.locator("body")).not_to_contain_text("credential leak")
+            # Nor by search: a word of its title finds nothing for him (a public title's
+            # word does, so the search itself works for him).
+            await victor.goto(f"{base_url}/search?q=credential")
+            await expect(victor.get_by_role("status")).to_contain_text("No incident you can see")
+            await expect(victor.locator("main")).not_to_contain_text("INC-2")
+            await victor.goto(f"{base_url}/search?q=checkout")
+            await expect(victor.locator("main")).to_contain_text("Checkout API returning 500s")
+            # Nor through the API, with a personal token he creates himself on /me/tokens.
+            await victor.goto(f"{base_url}/me/tokens")
+            await victor.get_by_label("Name", exact=True).fill("victor-laptop")
+            await victor.get_by_label("incidents:read").check()
+            await victor.get_by_role("button", name="Create token").click()
+            secret = (await victor.locator("#secret").text_content() or "").strip()
+            assert secret.startswith("srp_"), secret
         finally:
             await browser.close()
+
+    async def api(token: str, path: str) -> tuple[int, str]:
+        async with aiohttp.ClientSession() as http:
+            headers = {"Authorization": f"Bearer {token}"}
+            async with http.get(f"{base_url}{path}", headers=headers) as r:
+                return r.status, await r.text()
+
+    def refs(body: str) -> list[str]:
+        return [hit["incident"]["ref"] for hit in json.loads(body)["results"]]
+
+    # The operator's token finds the private incident: the index has it.
+    assert refs((await api(API_TOKEN, "/api/search?q=credential"))[1]) == ["INC-2"]
+    status, body = await api(secret, "/api/search?q=credential")
+    assert (status, refs(body)) == (200, []), body
+    assert "leak" not in body and "INC-2" not in body, body
+    assert refs((await api(secret, "/api/search?q=checkout"))[1]) == ["INC-1"]
+    status, body = await api(secret, "/api/incidents/INC-2")
+    assert status == 404 and "leak" not in body, body
+    assert (await api(secret, "/api/incidents/INC-1"))[0] == 200
 
     detail = await runtime.service.detail(runtime.settings.workspace, 1)
     texts = [u.text for u in detail.updates]
