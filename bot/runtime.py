@@ -26,6 +26,7 @@ from bot.paging.planner import PagingPlanner
 from bot.paging.targets import paging_targets
 from bot.people import CachedPeople
 from bot.ports import ChatPort, Clock, ServicePort, SystemClock
+from bot.publish.planner import publish_planners
 from bot.repository import Database, UnitOfWork
 from bot.search.service import SearchService
 from bot.service import IncidentService
@@ -105,6 +106,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
     targets = paging_targets(settings.pagerduty_routing_keys, settings.opsgenie_targets)
     service.planners.append(PagingPlanner(targets, settings.policy(), settings.public_url))
     service.planners.extend(ticket_planners(settings))
+    service.planners.extend(publish_planners(settings))
     wake: list[Runtime[D]] = []
     search = SearchService(db)
     alerts = AlertIntake(

@@ -79,6 +79,8 @@ class EventKind(StrEnum):
     POSTMORTEM_REVIEWED = "postmortem_reviewed"
     TICKET_REQUESTED = "ticket_requested"
     TICKET_LINKED = "ticket_linked"
+    PUBLISH_REQUESTED = "publish_requested"
+    POSTMORTEM_PUBLISHED = "postmortem_published"
 
 
 # Free-text fields a responder may set; the postmortem renders them.
