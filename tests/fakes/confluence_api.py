@@ -77,7 +77,7 @@ class FakeConfluence(LoopbackService):
         self.rate_limit_next = 0
         self.fail_next = 0
         self.conflict_next = 0
-        self._ids = 65540
+        self._ids = 98300
 
     # -- test helpers ---------------------------------------------------------------------------
 
