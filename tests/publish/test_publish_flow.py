@@ -345,3 +345,27 @@ async def test_the_cli_queues_a_publish_and_waits_for_the_page_url(
     result = await asyncio.to_thread(CliRunner().invoke, cli, ["export", "INC-1", "--to", "jira"])
     assert result.exit_code == 2 and "not configured" in result.stderr
     assert os.environ["SITREP_CONFLUENCE_SPACE_KEY"] == "OPS"
+
+
+# -- API --------------------------------------------------------------------------------------
+
+
+async def test_the_api_queues_a_publish_with_202_and_refuses_an_unconfigured_target(
+    client: Client,
+    runtime: Runtime,
+    notion: FakeNotion,
+    auth: dict[str, str],
+    settings_overrides: dict[str, Any],
+) -> None:
+    await incident_with_postmortem(runtime)
+    resp = await client.post(
+        "/api/incidents/INC-1/postmortem/publish", json={"target": "notion"}, headers=auth
+    )
+    assert resp.status == 202, await resp.text()
+    body = await resp.json()
+    assert [e["kind"] for e in body["events"]] == ["publish_requested"]
+    await delivered(runtime, "notion")
+    resp = await client.post(
+        "/api/incidents/INC-1/postmortem/publish", json={"target": "wiki"}, headers=auth
+    )
+    assert resp.status == 400
