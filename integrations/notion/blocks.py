@@ -193,6 +193,15 @@ def render_blocks(doc: Postmortem, picture_url: str = "") -> list[Block]:
     return out
 
 
+def container(children: list[Block]) -> Block:
+    """An original synced block holding ``children``: one block to delete on a re-publish."""
+    return {
+        "object": "block",
+        "type": "synced_block",
+        "synced_block": {"synced_from": None, "children": children},
+    }
+
+
 def chunks(blocks: list[Block], size: int = 100) -> list[list[Block]]:
     """At most ``size`` blocks per request (the API's limit on one children array)."""
     return [blocks[i : i + size] for i in range(0, len(blocks), size)]

@@ -1,11 +1,13 @@
 """The outbox's port to Notion (API version ``SITREP_NOTION_VERSION``): the postmortem as a page.
 
-``publish`` renders the postmortem as blocks. The first time it creates a page under the
-configured parent with the first 100 blocks and records its id in sitrep at once (a retry
-never creates a second page); the rest is appended 100 blocks per request. A re-publish
-renames the page, deletes its old child blocks and appends the new ones, so the page keeps
-its id and URL. Deleting first means a publish cut short leaves a partly filled page that
-the retry fills again from scratch.
+``publish`` renders the postmortem as blocks. The first time it creates the page under the
+configured parent and records its id in sitrep at once (a retry never creates a second
+page). The blocks go inside one container, an original synced block (shown inline as plain
+content), 100 per request. A re-publish renames the page, deletes its top-level blocks (the
+container, which takes its children with it) and fills it again, so the page keeps its id and
+URL and a re-publish of a long postmortem costs a handful of requests instead of one delete
+per block (Notion allows about three requests a second). A publish cut short leaves a
+partly filled page that the retry fills again from scratch.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from bot.postmortem import PostmortemFacts
 from bot.publish.links import PublishLinks
 from bot.publish.refs import NOTION, PUBLISH, page_title, published
 from integrations.export.render import facts_document
-from integrations.notion.blocks import Block, chunks, render_blocks, rich
+from integrations.notion.blocks import Block, chunks, container, render_blocks, rich
 from integrations.outbound import request_json
 
 
@@ -86,7 +88,6 @@ class NotionPages:
 
         title, blocks = await self._links.render(ws, number, render)
         ref = await self._links.find(ws, number, NOTION)
-        parts = chunks(blocks)
         if not (published(ref) and ref):
             answer = await self._call(
                 "POST",
@@ -94,7 +95,6 @@ class NotionPages:
                 {
                     "parent": {"type": "page_id", "page_id": self._config.parent_page_id},
                     "properties": {"title": {"title": rich(title)}},
-                    "children": parts[0] if parts else [],
                 },
             )
             page_id, url = str(answer.get("id") or ""), str(answer.get("url") or "")
@@ -102,8 +102,7 @@ class NotionPages:
                 raise DeliveryError("notion: the create answer had no id", permanent=True)
             # Recorded before anything else can fail: a retry must not create a second page.
             await self._links.record(ws, number, NOTION, ext_id=page_id, url=url, version=1)
-            for part in parts[1:]:
-                await self._append(page_id, part)
+            await self._fill(page_id, blocks)
             return {"id": page_id, "version": 1, "url": url}
         page_id = str(ref["id"])
         version = int(ref.get("version") or 1) + 1
@@ -114,8 +113,7 @@ class NotionPages:
         )
         url = str(answer.get("url") or ref.get("url") or "")
         await self._clear(page_id)
-        for part in parts:
-            await self._append(page_id, part)
+        await self._fill(page_id, blocks)
         await self._links.record(ws, number, NOTION, ext_id=page_id, url=url, version=version)
         return {"id": page_id, "version": version, "url": url}
 
@@ -135,8 +133,23 @@ class NotionPages:
             seconds=self._timeout,
         )
 
-    async def _append(self, page_id: str, part: list[Block]) -> None:
-        await self._call("PATCH", self._api / "blocks" / page_id / "children", {"children": part})
+    async def _append(self, parent_id: str, part: list[Block]) -> list[Any]:
+        answer = await self._call(
+            "PATCH", self._api / "blocks" / parent_id / "children", {"children": part}
+        )
+        results = answer.get("results")
+        return results if isinstance(results, list) else []
+
+    async def _fill(self, page_id: str, blocks: list[Block]) -> None:
+        """Append ``blocks`` inside one container block, 100 per request."""
+        parts = chunks(blocks)
+        first = parts[0] if parts else []
+        added = await self._append(page_id, [container(first)])
+        box = str(added[0].get("id") or "") if added and isinstance(added[0], dict) else ""
+        if not box:
+            raise DeliveryError("notion: the append answer had no block id")
+        for part in parts[1:]:
+            await self._append(box, part)
 
     async def _clear(self, page_id: str) -> None:
         """Delete the page's child blocks (Notion archives them), page by page."""

@@ -5,9 +5,11 @@ and a ``Notion-Version`` header (400 ``missing_version``); a page's parent must 
 shared with the integration (404 ``object_not_found``); at most 100 blocks in one children
 array, every block typed with its body under the type's key, rich text of at most 100
 objects with at most 2000 characters of content each, links http(s), external images with
-a URL (400 ``validation_error``). Deleted blocks leave their parent's children. Ids are
-UUIDs. ``rate_limit_next`` answers 429 ``rate_limited`` with ``Retry-After``; ``stop()``
-makes it unreachable.
+a URL (400 ``validation_error``); nested ``children`` (a synced block's, a toggle's) at
+most two levels deep in one request. Blocks are appended to a page or to a block that holds
+children; a deleted block leaves its parent and takes its children with it. Ids are UUIDs.
+``rate_limit_next`` answers 429 ``rate_limited`` with ``Retry-After``; ``stop()`` makes it
+unreachable.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ TEXT_BLOCKS = {
     "to_do",
     "quote",
     "callout",
+    "toggle",
 }
+CONTAINERS = {"synced_block", "toggle", "callout", "bulleted_list_item", "paragraph"}
 
 
 @dataclass
@@ -42,6 +46,18 @@ class NotionPage:
     title: str
     children: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+
+    def all_blocks(self) -> list[dict[str, Any]]:
+        """Every block, depth first (a container's children after it)."""
+        out: list[dict[str, Any]] = []
+
+        def walk(blocks: list[dict[str, Any]]) -> None:
+            for b in blocks:
+                out.append(b)
+                walk(b.get("children", []))
+
+        walk(self.children)
+        return out
 
 
 def rich_problem(items: Any, where: str) -> str | None:
@@ -68,13 +84,25 @@ def rich_problem(items: Any, where: str) -> str | None:
     return None
 
 
-def block_problem(block: Any, where: str) -> str | None:
+def block_problem(block: Any, where: str, depth: int = 1) -> str | None:
     if not isinstance(block, dict):
         return f"{where} should be an object"
     kind = block.get("type")
     body = block.get(kind) if isinstance(kind, str) else None
     if not isinstance(body, dict):
         return f"{where}.{kind} should be defined"
+    if "children" in body:
+        if kind not in CONTAINERS:
+            return f"{where}.{kind}.children is not allowed"
+        if depth >= 3:
+            return f"{where}.{kind}.children: at most two levels of nesting per request"
+        problem = children_problem(body["children"], f"{where}.{kind}", depth + 1)
+        if problem:
+            return problem
+    if kind == "synced_block":
+        if body.get("synced_from") is not None:
+            return f"{where}.synced_block.synced_from: only original synced blocks here"
+        return None
     if kind in TEXT_BLOCKS:
         return rich_problem(body.get("rich_text"), f"{where}.{kind}")
     if kind == "image":
@@ -89,13 +117,13 @@ def block_problem(block: Any, where: str) -> str | None:
     return f"{where}.type {kind!r} is not supported by this fake"
 
 
-def children_problem(children: Any) -> str | None:
+def children_problem(children: Any, where: str = "body", depth: int = 1) -> str | None:
     if not isinstance(children, list):
-        return "body.children should be an array"
+        return f"{where}.children should be an array"
     if len(children) > 100:
-        return f"body.children.length should be ≤ `100`, instead was `{len(children)}`."
+        return f"{where}.children.length should be ≤ `100`, instead was `{len(children)}`."
     for i, block in enumerate(children):
-        problem = block_problem(block, f"body.children[{i}]")
+        problem = block_problem(block, f"{where}.children[{i}]", depth)
         if problem:
             return problem
     return None
@@ -109,7 +137,9 @@ class FakeNotion(LoopbackService):
         self.token = token
         self.parent = parent
         self.pages: dict[str, NotionPage] = {}
-        self.blocks: dict[str, str] = {}  # block id → page id
+        # Block id → the children list it sits in; containers' own children lists by id.
+        self.parents: dict[str, list[dict[str, Any]]] = {}
+        self.containers: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[tuple[str, str]] = []
         self.versions: list[str] = []
         self.rate_limit_next = 0
@@ -143,11 +173,26 @@ class FakeNotion(LoopbackService):
         result: web.StreamResponse = await handler(request)
         return result
 
-    def _add(self, page: NotionPage, children: list[dict[str, Any]]) -> None:
+    def _add(self, into: list[dict[str, Any]], children: list[dict[str, Any]]) -> list[Any]:
+        added = []
         for block in children:
-            stored = {**block, "id": str(uuid.uuid4())}
-            self.blocks[stored["id"]] = page.id
-            page.children.append(stored)
+            kind = block["type"]
+            body = {k: v for k, v in block[kind].items() if k != "children"}
+            stored: dict[str, Any] = {**block, kind: body, "id": str(uuid.uuid4())}
+            stored["children"] = []
+            self.parents[stored["id"]] = into
+            self.containers[stored["id"]] = stored["children"]
+            into.append(stored)
+            self._add(stored["children"], block[kind].get("children", []))
+            stored["has_children"] = bool(stored["children"])
+            added.append({k: v for k, v in stored.items() if k != "children"})
+        return added
+
+    def _forget(self, block: dict[str, Any]) -> None:
+        for child in block.get("children", []):
+            self._forget(child)
+        self.parents.pop(block["id"], None)
+        self.containers.pop(block["id"], None)
 
     async def _create(self, request: web.Request) -> web.Response:
         data = await request.json()
@@ -166,7 +211,8 @@ class FakeNotion(LoopbackService):
             page_id, parent, text, url=f"https://www.notion.so/{page_id.replace('-', '')}"
         )
         self.pages[page_id] = page
-        self._add(page, data.get("children", []))
+        self.containers[page_id] = page.children
+        self._add(page.children, data.get("children", []))
         return web.json_response({"object": "page", "id": page_id, "url": page.url})
 
     async def _rename(self, request: web.Request) -> web.Response:
@@ -182,8 +228,8 @@ class FakeNotion(LoopbackService):
         return web.json_response({"object": "page", "id": page.id, "url": page.url})
 
     async def _list(self, request: web.Request) -> web.Response:
-        page = self.pages.get(request.match_info["id"])
-        if page is None:
+        children = self.containers.get(request.match_info["id"])
+        if children is None:
             return _error(404, "object_not_found", "Could not find block.")
         size = int(request.query.get("page_size", "100"))
         if not 1 <= size <= 100:
@@ -191,36 +237,38 @@ class FakeNotion(LoopbackService):
         start = 0
         cursor = request.query.get("start_cursor")
         if cursor:
-            start = next((i for i, b in enumerate(page.children) if b["id"] == cursor), 0)
-        chunk = page.children[start : start + size]
-        more = start + size < len(page.children)
+            start = next((i for i, b in enumerate(children) if b["id"] == cursor), 0)
+        chunk = [
+            {k: v for k, v in b.items() if k != "children"} for b in children[start : start + size]
+        ]
+        more = start + size < len(children)
         return web.json_response(
             {
                 "object": "list",
                 "results": chunk,
                 "has_more": more,
-                "next_cursor": page.children[start + size]["id"] if more else None,
+                "next_cursor": children[start + size]["id"] if more else None,
             }
         )
 
     async def _append(self, request: web.Request) -> web.Response:
-        page = self.pages.get(request.match_info["id"])
-        if page is None:
+        into = self.containers.get(request.match_info["id"])
+        if into is None:
             return _error(404, "object_not_found", "Could not find block.")
         data = await request.json()
         problem = children_problem(data.get("children"))
         if problem:
             return _error(400, "validation_error", problem)
-        self._add(page, data["children"])
-        return web.json_response({"object": "list", "results": []})
+        return web.json_response({"object": "list", "results": self._add(into, data["children"])})
 
     async def _delete(self, request: web.Request) -> web.Response:
         block_id = request.match_info["id"]
-        page_id = self.blocks.pop(block_id, None)
-        if page_id is None:
+        siblings = self.parents.get(block_id)
+        if siblings is None:
             return _error(404, "object_not_found", "Could not find block.")
-        page = self.pages[page_id]
-        page.children = [b for b in page.children if b["id"] != block_id]
+        (block,) = [b for b in siblings if b["id"] == block_id]
+        siblings.remove(block)
+        self._forget(block)
         return web.json_response({"object": "block", "id": block_id, "archived": True})
 
 
