@@ -501,7 +501,7 @@ async def get_postmortem(request: web.Request) -> web.Response:
 async def publish_postmortem(request: web.Request) -> Reply[CommandResult]:
     """Queue publishing the postmortem to Confluence or Notion (updates its page if published)."""
     body = await _body(request, PublishBody)
-    reply = await _run(request, c.RequestPublish(body.target), status=202)
+    reply = await _run(request, c.RequestPublish(body.target))
     _runtime(request).wake_outbox()
     return reply
 
@@ -668,6 +668,5 @@ ROUTES: tuple[Route, ...] = (
         "publishPostmortem",
         "Publish the postmortem to Confluence or Notion",
         body=PublishBody,
-        status=202,
     ),
 )
