@@ -42,6 +42,7 @@ from bot.outbox_types import OutboxIntent
 from bot.outside import OutsidePlanner
 from bot.people import PeopleDirectory, ids_to_name, remember_actor
 from bot.ports import Clock
+from bot.publish.refs import NAMES as PUBLISH_NAMES
 from bot.publish.refs import page_key
 from bot.repository import Repo, UnitOfWork
 from bot.security.membership import EVERYONE, Reader, can_see, needs_timeline, role_members
@@ -352,6 +353,13 @@ class IncidentService:
             where = f"{named} is" if named else "Tickets are"
             raise InvalidCommand(
                 f"{where} not configured: set the SITREP_JIRA_ or SITREP_SERVICENOW_ settings."
+            )
+        wanted = [ev for ev in events if ev.kind is EventKind.PUBLISH_REQUESTED]
+        if not handled and wanted:
+            # A request nobody delivers would sit on the timeline as if it were under way.
+            name = str(wanted[0].data.get("service") or "")
+            raise InvalidCommand(
+                f"Publishing to {PUBLISH_NAMES.get(name, name[:20])} is not configured."
             )
 
     def _precheck(self, repo: Repo, incident: Incident, cmd: c.Command) -> bool:

@@ -11,7 +11,8 @@ import pytest
 import pytest_asyncio
 
 from bot.domain import commands as c
-from bot.domain.model import Role
+from bot.domain.errors import InvalidCommand
+from bot.domain.model import EventKind, Role
 from bot.runtime import Runtime
 from bot.security.access import Access
 from tests.fakes.notion_api import FakeNotion
@@ -81,3 +82,13 @@ async def test_a_private_incident_is_for_members_and_published_when_allowed(
         for t in b.get(b["type"], {}).get("rich_text", [])
     ]
     assert any("CONFIDENTIAL" in t for t in texts)
+
+
+async def test_the_core_refuses_a_target_that_is_not_configured(
+    client: Client, runtime: Runtime
+) -> None:
+    await declare(runtime, "Checkout down")
+    with pytest.raises(InvalidCommand, match="Publishing to Confluence is not configured"):
+        await runtime.service.execute("default", 1, c.RequestPublish("confluence"), OPERATOR)
+    entries = await runtime.db.run(lambda repo: list(repo.timeline(1)))
+    assert not [e for e in entries if e.kind is EventKind.PUBLISH_REQUESTED]
