@@ -339,6 +339,23 @@ class Settings(BaseSettings):
     statuspage_impact: dict[str, str] = Field(default_factory=dict)
     statuspage_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
+    # Postmortem publishing (off until configured): Confluence Cloud (REST API v1 content, basic
+    # auth with an API token) and Notion (API, bearer token). See README "Postmortem
+    # publishing (Confluence, Notion)". Each block is all or nothing.
+    confluence_url: str | None = None  # the site, e.g. https://acme.atlassian.net
+    confluence_email: str | None = None
+    confluence_api_token: SecretStr | None = None
+    confluence_space_key: str | None = None  # e.g. OPS
+    confluence_parent_page_id: str | None = None  # optional: pages go under this one
+    notion_token: SecretStr | None = None  # an internal integration's secret
+    notion_parent_page_id: str | None = None
+    notion_api_url: str = "https://api.notion.com"
+    notion_version: str = "2022-06-28"
+    # Private incidents stay in sitrep unless this allows publishing them (members only see
+    # them here; a wiki page is as open as its space).
+    publish_private: bool = False
+    publish_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+
     # Teams
     teams_app_id: str | None = None
     teams_app_password: SecretStr | None = None
@@ -505,6 +522,37 @@ class Settings(BaseSettings):
                         f"SITREP_ALERT_RULES: rule {rule.name!r} (#{i + 1}) pages {name!r},"
                         " which is not a configured paging target"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _publishing_is_whole(self) -> Settings:
+        # A half-configured block would only fail when someone publishes.
+        conf = {
+            "SITREP_CONFLUENCE_URL": bool(self.confluence_url),
+            "SITREP_CONFLUENCE_EMAIL": bool(self.confluence_email),
+            "SITREP_CONFLUENCE_API_TOKEN": _present(self.confluence_api_token),
+            "SITREP_CONFLUENCE_SPACE_KEY": bool(self.confluence_space_key),
+        }
+        if any(conf.values()) or self.confluence_parent_page_id:
+            for name, present in conf.items():
+                if not present:
+                    raise ValueError(f"{name}: required once any SITREP_CONFLUENCE_ setting is set")
+            _check_http_url("SITREP_CONFLUENCE_URL", self.confluence_url)
+            if not re.fullmatch(r"~?[A-Za-z0-9_]{1,255}", self.confluence_space_key or ""):
+                raise ValueError("SITREP_CONFLUENCE_SPACE_KEY: a space key such as OPS")
+            if self.confluence_parent_page_id and not self.confluence_parent_page_id.isdigit():
+                raise ValueError("SITREP_CONFLUENCE_PARENT_PAGE_ID: a page id such as 65541")
+        notion = {
+            "SITREP_NOTION_TOKEN": _present(self.notion_token),
+            "SITREP_NOTION_PARENT_PAGE_ID": bool(self.notion_parent_page_id),
+        }
+        if any(notion.values()):
+            for name, present in notion.items():
+                if not present:
+                    raise ValueError(f"{name}: required once any SITREP_NOTION_ setting is set")
+            _check_http_url("SITREP_NOTION_API_URL", self.notion_api_url)
+            if not re.fullmatch(r"[0-9a-fA-F-]{32,36}", self.notion_parent_page_id or ""):
+                raise ValueError("SITREP_NOTION_PARENT_PAGE_ID: a page id (32 hex digits)")
         return self
 
     @model_validator(mode="after")

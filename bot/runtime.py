@@ -26,6 +26,7 @@ from bot.paging.planner import PagingPlanner
 from bot.paging.targets import paging_targets
 from bot.people import CachedPeople
 from bot.ports import ChatPort, Clock, ServicePort, SystemClock
+from bot.publish.planner import publish_planners
 from bot.repository import Database, UnitOfWork
 from bot.search.service import SearchService
 from bot.service import IncidentService
@@ -110,6 +111,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
     service.planners.extend(
         statuspage_planners(StatuspageRules.from_settings(settings), settings.policy())
     )
+    service.planners.extend(publish_planners(settings))
     wake: list[Runtime[D]] = []
     search = SearchService(db)
     alerts = AlertIntake(

@@ -42,6 +42,8 @@ from bot.outbox_types import OutboxIntent
 from bot.outside import OutsidePlanner
 from bot.people import PeopleDirectory, ids_to_name, remember_actor
 from bot.ports import Clock
+from bot.publish.refs import NAMES as PUBLISH_NAMES
+from bot.publish.refs import page_key
 from bot.repository import Repo, UnitOfWork
 from bot.security.membership import EVERYONE, Reader, can_see, needs_timeline, role_members
 from bot.tickets.refs import back_key, linked, ticket_key
@@ -356,6 +358,13 @@ class IncidentService:
             raise InvalidCommand(
                 f"{where} not configured: set the SITREP_JIRA_ or SITREP_SERVICENOW_ settings."
             )
+        wanted = [ev for ev in events if ev.kind is EventKind.PUBLISH_REQUESTED]
+        if not handled and wanted:
+            # A request nobody delivers would sit on the timeline as if it were under way.
+            name = str(wanted[0].data.get("service") or "")
+            raise InvalidCommand(
+                f"Publishing to {PUBLISH_NAMES.get(name, name[:20])} is not configured."
+            )
 
     def _precheck(self, repo: Repo, incident: Incident, cmd: c.Command) -> bool:
         """Commands whose effect depends on other rows; False means nothing to do."""
@@ -372,6 +381,10 @@ class IncidentService:
                     incident.workspace, service, ticket_key(incident.id, item_id)
                 )
                 return not linked(stored)
+            case c.RecordPublished(service=service, version=version):
+                # Once per version: a retried delivery finds this version recorded.
+                stored = repo.get_chat_ref(incident.workspace, service, page_key(incident.id))
+                return not stored or int(stored.get("version") or 0) < version
             case c.CaptureMessage(external_ref=ref):
                 return repo.timeline_by_external_ref(incident.id, ref) is None
             case c.PublishUpdate(text=text):
@@ -419,6 +432,16 @@ class IncidentService:
                 )
                 back = {"incident": incident.number, "item": iid}
                 repo.put_chat_ref(ws, service, back_key(ext_id), back, now=now)
+            case c.RecordPublished(service=service, id=ext_id, url=url, version=version):
+                page = {"id": ext_id, "url": url, "version": version}
+                repo.put_chat_ref(
+                    incident.workspace,
+                    service,
+                    page_key(incident.id),
+                    page,
+                    now=now,
+                    incident_id=incident.id,
+                )
             case c.EditCapturedMessage(external_ref=ref, text=text):
                 entry = repo.timeline_by_external_ref(incident.id, ref)
                 if entry is not None:

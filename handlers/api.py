@@ -160,6 +160,12 @@ class RemindBody(_Body):
     snooze_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
 
 
+class PublishBody(_Body):
+    """Where to publish the postmortem (a configured target)."""
+
+    target: Literal["confluence", "notion"]
+
+
 def register(app: web.Application) -> None:
     """Mount the API routes (and the token check that guards them) and the API's docs."""
     app.middlewares.append(api_auth_middleware)
@@ -574,6 +580,14 @@ async def get_postmortem(request: web.Request) -> web.Response:
     return web.Response(text=text, content_type=content_type, charset="utf-8")
 
 
+async def publish_postmortem(request: web.Request) -> Reply[CommandResult]:
+    """Queue publishing the postmortem to Confluence or Notion (updates its page if published)."""
+    body = await _body(request, PublishBody)
+    reply = await _run(request, c.RequestPublish(body.target))
+    _runtime(request).wake_outbox()
+    return reply
+
+
 Fmt = Literal["md", "html", "json"]
 
 
@@ -745,5 +759,12 @@ ROUTES: tuple[Route, ...] = (
             )
         },
         params=(REF, POSTMORTEM_FORMAT),
+    ),
+    _command(
+        "/postmortem/publish",
+        publish_postmortem,
+        "publishPostmortem",
+        "Publish the postmortem to Confluence or Notion",
+        body=PublishBody,
     ),
 )

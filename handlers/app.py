@@ -32,6 +32,7 @@ from handlers import (
     web_admin,
     web_dashboard,
     web_postmortem,
+    web_publish,
     web_search,
     web_sessions,
     webhooks,
@@ -92,6 +93,7 @@ def create_app(
     web_dashboard.register(app)
     web_sessions.register(app)
     web_postmortem.register(app)
+    web_publish.register(app)
     web_search.register(app)
     tickets.register(app)  # /webhooks/jira, before /webhooks/{source}
     webhooks.register(app)

@@ -31,6 +31,7 @@ from bot.repository import Repo
 from bot.runtime import Runtime
 from bot.service import Outcome, parse_ref
 from handlers.cli_alerts import alerts_app, maintenance_app
+from handlers.cli_publish import publish
 from handlers.cli_search import search
 from handlers.cli_tokens import audit_app, tokens_app
 from handlers.clikit import actor, err, fail, out, run, settings
@@ -368,8 +369,18 @@ def export(
     ref: str,
     fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json")] = "md",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Publish instead: confluence or notion.")
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option(help="With --to: wait for the page, print its URL.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="With --wait: seconds to wait.", min=1)] = 120,
 ) -> None:
-    """Export a blameless postmortem."""
+    """Export a blameless postmortem, or publish it (--to confluence|notion)."""
+    if to is not None:
+        publish(number(ref), to.lower(), wait, timeout)
+        return
     if fmt not in ("md", "html", "json"):
         fail(f"unknown format {fmt!r}; use md, html or json")
     n = number(ref)

@@ -15,11 +15,15 @@ from aiohttp import web
 
 from bot.config import Settings, secret_text
 from bot.ports import ServicePort
+from bot.publish.links import PublishLinks, ServicePublishLinks
+from bot.publish.refs import CONFLUENCE, NOTION
 from bot.statuspage.rules import STATUSPAGE
 from bot.tickets.links import ServiceTicketLinks, TicketLinks
 from bot.tickets.refs import JIRA, SERVICENOW
 from handlers.appkeys import RUNTIME
+from integrations.confluence.client import ConfluenceConfig, ConfluencePages
 from integrations.jira.client import JiraConfig, JiraTickets, basic_auth
+from integrations.notion.client import NotionConfig, NotionPages
 from integrations.opsgenie.alerts import OpsgenieAlerts
 from integrations.pagerduty.events import PagerDutyEvents
 from integrations.servicenow.client import ServiceNowConfig, ServiceNowTickets
@@ -29,9 +33,13 @@ log = logging.getLogger(__name__)
 
 
 def build_services(
-    settings: Settings, session: aiohttp.ClientSession, links: TicketLinks | None = None
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    links: TicketLinks | None = None,
+    pages: PublishLinks | None = None,
 ) -> dict[str, ServicePort]:
-    """The ports of every configured outside service (tickets need ``links``)."""
+    """The ports of every configured outside service (tickets need ``links``, publishing
+    ``pages``)."""
     services: dict[str, ServicePort] = {}
     timeout = settings.paging_timeout_seconds
     if settings.pagerduty_routing_keys:
@@ -62,6 +70,23 @@ def build_services(
                 base_url=settings.statuspage_api_url,
                 timeout=settings.statuspage_timeout_seconds,
             )
+    if pages is not None:
+        services.update(publish_services(settings, session, pages))
+    return services
+
+
+def publish_services(
+    settings: Settings, session: aiohttp.ClientSession, pages: PublishLinks
+) -> dict[str, ServicePort]:
+    """Confluence's and Notion's ports, for the blocks that are configured."""
+    services: dict[str, ServicePort] = {}
+    timeout = settings.publish_timeout_seconds
+    if settings.confluence_url:
+        config = ConfluenceConfig.from_settings(settings)
+        services[CONFLUENCE] = ConfluencePages(lambda: session, pages, config, timeout=timeout)
+    if settings.notion_parent_page_id:
+        notion = NotionConfig.from_settings(settings)
+        services[NOTION] = NotionPages(lambda: session, pages, notion, timeout=timeout)
     return services
 
 
@@ -112,7 +137,12 @@ async def context(app: web.Application) -> AsyncIterator[None]:
         headers={"User-Agent": "sitrep"}, timeout=aiohttp.ClientTimeout(total=30)
     )
     runtime.services.update(
-        build_services(runtime.settings, session, ServiceTicketLinks(runtime.service))
+        build_services(
+            runtime.settings,
+            session,
+            ServiceTicketLinks(runtime.service),
+            ServicePublishLinks(runtime.service),
+        )
     )
     if runtime.services:
         log.info("outside services configured", extra={"services": ",".join(runtime.services)})

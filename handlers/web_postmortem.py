@@ -33,6 +33,7 @@ from handlers.web import (
     _status_for,
     _viewer,
 )
+from handlers.web_publish import card as publish_card
 from integrations.web import session as sess
 from integrations.web.postmortem import Draft, PostmortemView, postmortem_page, preview_fragment
 
@@ -80,6 +81,7 @@ async def _render(
         draft=draft,
         item_error=item_error,
         item_values=item_values,
+        publish=await publish_card(request, session, _number(request)),
     )
     body = postmortem_page(
         detail, runtime.service.policy, _viewer(request, session), _now(request), view

@@ -172,6 +172,24 @@ class RecordTicketLink:
     item_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RequestPublish:
+    """Publish the postmortem to ``service`` (``confluence``, ``notion``), or update its page."""
+
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPublished:
+    """A publishing service holds the postmortem as page ``id`` at ``url``, ``version`` n."""
+
+    service: str
+    label: str
+    id: str
+    url: str
+    version: int
+
+
 Command = (
     Acknowledge
     | ChangeStatus
@@ -193,4 +211,6 @@ Command = (
     | RecordPageAck
     | RequestTicket
     | RecordTicketLink
+    | RequestPublish
+    | RecordPublished
 )

@@ -306,6 +306,32 @@ def decide(
                     external_ref=f"{service}:{ext_id}"[:200],
                 )
             ]
+        case c.RequestPublish(service=service):
+            return [
+                Event(
+                    EventKind.PUBLISH_REQUESTED,
+                    now,
+                    actor.id,
+                    f"Postmortem publishing to {service} requested",
+                    {"service": service},
+                )
+            ]
+        case c.RecordPublished(service=service, label=label, id=ext_id, url=url, version=version):
+            url = url.strip()[:500]
+            verb = "Published" if version <= 1 else f"Republished (version {version})"
+            return [
+                Event(
+                    EventKind.POSTMORTEM_PUBLISHED,
+                    now,
+                    actor.id,
+                    f"{verb} the postmortem as a {label}: {url}"
+                    if url
+                    else f"{verb} the postmortem as a {label}",
+                    {"service": service, "id": ext_id, "url": url, "version": version},
+                    source=service,
+                    external_ref=f"{service}:{ext_id}:v{version}"[:200],
+                )
+            ]
         case c.RecordAlerts(source=source, group_key=group, firing=firing, resolved=resolved):
             out: list[Event] = []
             for kind, titles, verb in (

@@ -80,6 +80,8 @@ class EventKind(StrEnum):
     TICKET_REQUESTED = "ticket_requested"
     TICKET_LINKED = "ticket_linked"
     PUBLIC_UPDATE_CONFIRMED = "public_update_confirmed"
+    PUBLISH_REQUESTED = "publish_requested"
+    POSTMORTEM_PUBLISHED = "postmortem_published"
 
 
 # Free-text fields a responder may set; the postmortem renders them.

@@ -55,6 +55,11 @@ def filename(doc: Postmortem, fmt: str) -> str:
 
 def render_facts(facts: PostmortemFacts, fmt: str) -> str:
     """The postmortem of gathered ``facts`` as one string in format ``fmt``."""
+    return render_to_string(facts_document(facts), fmt)
+
+
+def facts_document(facts: PostmortemFacts) -> Postmortem:
+    """The document of gathered ``facts`` (its timeline may be read once)."""
     alerts = [
         PostmortemAlert(
             source=a.source,
@@ -68,7 +73,7 @@ def render_facts(facts: PostmortemFacts, fmt: str) -> str:
         )
         for a in facts.alerts
     ]
-    doc = build_postmortem(
+    return build_postmortem(
         facts.incident,
         facts.timeline,
         facts.updates,
@@ -81,4 +86,3 @@ def render_facts(facts: PostmortemFacts, fmt: str) -> str:
         names=facts.names,
         picture_entries=facts.picture_entries,
     )
-    return render_to_string(doc, fmt)

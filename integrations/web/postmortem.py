@@ -29,6 +29,7 @@ NOTICES: dict[str, str] = {
     "reviewed": "Postmortem marked reviewed.",
     "action": "Action item added.",
     "item": "Action item updated.",
+    "publishing": "Publishing queued: the link shows here once the page is up.",
 }
 
 
@@ -55,6 +56,8 @@ class PostmortemView:
     # A refused action-item form: its message and what was typed.
     item_error: str = ""
     item_values: Mapping[str, str] | None = None
+    # The Publish card (integrations.web.publish), already rendered; empty when not configured.
+    publish: str = ""
 
 
 def postmortem_page(
@@ -98,7 +101,7 @@ def postmortem_page(
  on narrow screens)">{picture}</div></figure>
 <div id="sections">{sections}</div>
 {_action_items(detail, viewer.csrf, view)}
-{_review(detail, viewer.csrf, view.can_edit)}"""
+{_review(detail, viewer.csrf, view.can_edit)}{view.publish}"""
     return page(f"Postmortem {i.ref}: {i.title}", body, viewer)
 
 

@@ -1,0 +1,1 @@
+"""Postmortem publishing: a Confluence or Notion page per incident, updated in place."""

@@ -1,0 +1,1 @@
+"""Confluence Cloud: the postmortem as a page in storage format."""

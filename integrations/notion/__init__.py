@@ -1,0 +1,1 @@
+"""Notion: the postmortem as a page of blocks."""
