@@ -58,6 +58,7 @@ EXCLUDED: dict[str, str] = {
     "/login/oidc": "redirects to the OpenID provider",
     "/login/oidc/callback": "the provider's redirect back (tests/web/test_oidc.py)",
     "/admin/audit.{fmt}": "audit log downloads (CSV, JSON)",
+    "/incidents/{number}/postmortem/timeline.svg": "the timeline picture (SVG) that Notion embeds",
     "/api/incidents": "JSON API",
     "/api/incidents/{ref}": "JSON API",
     "/api/incidents/{ref}/timeline": "JSON API",
