@@ -110,7 +110,7 @@ async def check_page(page: Page, url: str) -> None:
 @asynccontextmanager
 async def chromium(signed_in: bool = True, base: str = "") -> AsyncIterator[Page]:
     """A page in a fresh Chromium, signed in with the shared token (by keyboard) if asked."""
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -118,6 +118,9 @@ async def chromium(signed_in: bool = True, base: str = "") -> AsyncIterator[Page
             page = await (await browser.new_context(viewport=DESKTOP)).new_page()
             if signed_in:
                 await page.goto(f"{base}/login")
+                # Autofocus lands after the page loads; on a busy machine, typing at once
+                # would send the token nowhere.
+                await expect(page.locator("#token")).to_be_focused()
                 await page.keyboard.type(API_TOKEN)
                 await page.keyboard.press("Tab")
                 await page.keyboard.type("Alice")
