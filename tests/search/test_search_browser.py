@@ -14,7 +14,7 @@ from bot.domain import commands as c
 from bot.runtime import Runtime
 from handlers.appkeys import RUNTIME
 from tests.conftest import API_TOKEN
-from tests.web.support import OPERATOR, declare
+from tests.web.support import OPERATOR, declare, sign_in_by_keyboard
 from tests.web.test_browser import ARGS, CHROMIUM, pytestmark  # noqa: F401 (skips, e2e mark)
 
 
@@ -65,8 +65,7 @@ async def test_search_with_the_keyboard_alone(base_url: str, seeded: Runtime) ->
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             await page.goto(f"{base_url}/search?q=x")
-            await page.keyboard.type(API_TOKEN)
-            await page.keyboard.press("Enter")
+            await sign_in_by_keyboard(page, name=None)
             await expect(page).to_have_url(f"{base_url}/search?q=x")
 
             # From the incident list, Tab to the nav's Search link and follow it.

@@ -98,3 +98,20 @@ async def declare(runtime: Runtime, title: str = "Checkout 500s", **kw: Any) -> 
         runtime.settings.workspace, c.Declare(title=title, **kw), OPERATOR
     )
     return outcome.incident
+
+
+async def sign_in_by_keyboard(page: Any, name: str | None = "Alice") -> None:
+    """On the login page, sign in with the keyboard alone: type the shared token into the
+    autofocused field, Tab to the name (unless ``name`` is None), Enter.
+
+    Autofocus lands after the load event; on a busy machine, keys typed at once go nowhere,
+    so wait until the token field has focus (which also proves the autofocus).
+    """
+    from playwright.async_api import expect
+
+    await expect(page.locator("#token")).to_be_focused()
+    await page.keyboard.type(API_TOKEN)
+    if name is not None:
+        await page.keyboard.press("Tab")
+        await page.keyboard.type(name)
+    await page.keyboard.press("Enter")

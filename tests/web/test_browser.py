@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.domain.model import Status
 from bot.runtime import Runtime
 from tests.conftest import API_TOKEN
+from tests.web.support import sign_in_by_keyboard
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = "/tmp/sitrep-web.png"
@@ -79,10 +80,7 @@ async def test_on_call_flow_in_a_real_browser(base_url: str, app: web.Applicatio
             await expect(page).to_have_url(f"{base_url}/login?next=%2Fincidents")
 
             # Keyboard only: the token field has focus, Tab reaches the name, Enter submits.
-            await page.keyboard.type(API_TOKEN)
-            await page.keyboard.press("Tab")
-            await page.keyboard.type("Alice")
-            await page.keyboard.press("Enter")
+            await sign_in_by_keyboard(page)
             await expect(page).to_have_url(f"{base_url}/incidents")
             await page.keyboard.press("Tab")
             focused = await page.evaluate("document.activeElement.textContent")

@@ -17,7 +17,8 @@ from bot.domain.model import Status
 from bot.ports import FixedClock
 from bot.runtime import Runtime
 from handlers.appkeys import RUNTIME
-from tests.conftest import API_TOKEN, T0
+from tests.conftest import T0
+from tests.web.support import sign_in_by_keyboard
 from tests.web.test_browser import ARGS, CHROMIUM, pytestmark  # noqa: F401 (the e2e marks)
 
 ALICE = Actor("U_ALICE", "alice")
@@ -73,10 +74,7 @@ async def _seed(runtime: Runtime, clock: FixedClock) -> None:
 
 async def _sign_in(page: object, server: str) -> None:
     await page.goto(f"{server}/login?next=%2Fdashboard")  # type: ignore[attr-defined]
-    await page.keyboard.type(API_TOKEN)  # type: ignore[attr-defined]
-    await page.keyboard.press("Tab")  # type: ignore[attr-defined]
-    await page.keyboard.type("Alice")  # type: ignore[attr-defined]
-    await page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    await sign_in_by_keyboard(page)
 
 
 async def test_dashboard_by_keyboard_on_a_desktop(

@@ -19,7 +19,7 @@ from bot.runtime import Runtime
 from bot.security.access import Access
 from handlers.appkeys import RUNTIME
 from tests.conftest import API_TOKEN
-from tests.web.support import OPERATOR, declare
+from tests.web.support import OPERATOR, declare, sign_in_by_keyboard
 from tests.web.test_browser import ARGS, CHROMIUM, base_url, pytestmark  # noqa: F401
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ async def check_page(page: Page, url: str) -> None:
 @asynccontextmanager
 async def chromium(signed_in: bool = True, base: str = "") -> AsyncIterator[Page]:
     """A page in a fresh Chromium, signed in with the shared token (by keyboard) if asked."""
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -118,13 +118,7 @@ async def chromium(signed_in: bool = True, base: str = "") -> AsyncIterator[Page
             page = await (await browser.new_context(viewport=DESKTOP)).new_page()
             if signed_in:
                 await page.goto(f"{base}/login")
-                # Autofocus lands after the page loads; on a busy machine, typing at once
-                # would send the token nowhere.
-                await expect(page.locator("#token")).to_be_focused()
-                await page.keyboard.type(API_TOKEN)
-                await page.keyboard.press("Tab")
-                await page.keyboard.type("Alice")
-                await page.keyboard.press("Enter")
+                await sign_in_by_keyboard(page)
                 await page.wait_for_url(f"{base}/incidents")
             yield page
         finally:

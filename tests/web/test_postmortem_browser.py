@@ -12,7 +12,7 @@ from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import Status
 from bot.runtime import Runtime
-from tests.conftest import API_TOKEN
+from tests.web.support import sign_in_by_keyboard
 from tests.web.test_browser import ARGS, CHROMIUM, base_url, pytestmark, settings_overrides
 
 __all__ = ["base_url", "pytestmark", "settings_overrides"]
@@ -34,13 +34,8 @@ async def _incident(runtime: Runtime) -> None:
 
 async def _sign_in(page: Any, base_url: str) -> None:
     await page.goto(f"{base_url}/incidents/1/postmortem")
-    # Keyboard only: the token field has focus (autofocus; made sure of, as it can land after
-    # the load event), Tab reaches the name, Enter submits.
-    await page.locator("input[name=token]").focus()
-    await page.keyboard.type(API_TOKEN)
-    await page.keyboard.press("Tab")
-    await page.keyboard.type("Alice")
-    await page.keyboard.press("Enter")
+    # Keyboard only: the token field has focus, Tab reaches the name, Enter submits.
+    await sign_in_by_keyboard(page)
     await page.wait_for_url(f"{base_url}/incidents/1/postmortem")
 
 
