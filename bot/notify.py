@@ -34,7 +34,18 @@ _VISIBLE = frozenset(
 _UNSHOWN_FIELDS = frozenset(POSTMORTEM_SECTIONS) - {"impact"}
 # Events worth a line in the room when they did not come from the room itself.
 _ROOM_NOTICE = frozenset(
-    {EventKind.STATUS_CHANGED, EventKind.SEVERITY_CHANGED, EventKind.ROLE_ASSIGNED}
+    {
+        EventKind.STATUS_CHANGED,
+        EventKind.SEVERITY_CHANGED,
+        EventKind.ROLE_ASSIGNED,
+        EventKind.ACTION_ITEM_DONE,
+        EventKind.ACTION_ITEM_REOPENED,
+    }
+)
+# Answers of outside services (who took the page, the ticket's key, the published page): the
+# room hears of them, since nobody there asked at that moment. Their text names no actor.
+_SERVICE_NOTICE = frozenset(
+    {EventKind.PAGE_ACKNOWLEDGED, EventKind.TICKET_LINKED, EventKind.POSTMORTEM_PUBLISHED}
 )
 
 
@@ -42,6 +53,14 @@ def _people(ev: Event) -> list[str]:
     """The user ids an event's notice names: who acted, and whom a role went to or from."""
     ids = [ev.actor, ev.data.get("user"), ev.data.get("previous")]
     return [str(i) for i in dict.fromkeys(ids) if i]
+
+
+def _is_service_notice(ev: Event) -> bool:
+    """An outside service's answer worth a line; an action item's own ticket is not (each
+    item would add one, and the item's line in the summary links it)."""
+    if ev.kind is EventKind.TICKET_LINKED:
+        return ev.data.get("item") is None
+    return ev.kind in _SERVICE_NOTICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +207,14 @@ def plan(
                     )
                 if ev.kind in _ROOM_NOTICE and not from_room:
                     # "people": the ids in the text, for platforms that show names instead.
-                    notice = ChatMessage(
-                        "notice", f"{ev.text} (by {ev.actor})", {"people": _people(ev)}
+                    # An outside person (a Jira user) is named in the text already.
+                    said = ev.text if ev.data.get("by") else f"{ev.text} (by {ev.actor})"
+                    notice = ChatMessage("notice", said, {"people": _people(ev)})
+                    out.append(
+                        _Draft(home, Action.POST, {"room": room, "message": notice.to_json()})
                     )
+                if _is_service_notice(ev):
+                    notice = ChatMessage("notice", ev.text, {"people": []})
                     out.append(
                         _Draft(home, Action.POST, {"room": room, "message": notice.to_json()})
                     )

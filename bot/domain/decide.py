@@ -177,7 +177,11 @@ def decide(
         case c.SetActionItemDone(item_id=item_id, done=done):
             kind = EventKind.ACTION_ITEM_DONE if done else EventKind.ACTION_ITEM_REOPENED
             verb = "completed" if done else "reopened"
-            return [Event(kind, now, actor.id, f"Action item #{item_id} {verb}", {"id": item_id})]
+            # A tracker's person has no id here: the entry names them (bot.tickets.sync).
+            by = actor.display if actor.surface == "webhook" else ""
+            text = f"Action item #{item_id} {verb}" + (f" by {by}" if by else "")
+            item_data: dict[str, Any] = {"id": item_id} | ({"by": by} if by else {})
+            return [Event(kind, now, actor.id, text, item_data)]
         case c.EditField(field=name, value=value, base=base):
             if name not in EDITABLE_FIELDS:
                 raise InvalidCommand(
