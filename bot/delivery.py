@@ -380,7 +380,7 @@ class OutboxWorker:
             await port.invite(room_ref, list(p.get("users", [])))
             return {}
         if action is Action.SET_TOPIC:
-            await port.set_topic(room_ref, p["topic"])
+            await port.set_topic(room_ref, p["topic"], list(p.get("people") or ()))
             return {}
         if action is Action.BOOKMARK:
             await port.bookmark(room_ref, p["title"], p["url"])

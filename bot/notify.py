@@ -129,6 +129,13 @@ def topic_for(incident: Incident) -> str:
     )
 
 
+def _topic(room: str, incident: Incident) -> dict[str, Any]:
+    """A SET_TOPIC payload: the line, and (as notices do) the ids in it for platforms that
+    show names instead."""
+    people = [incident.commander] if incident.commander else []
+    return {"room": room, "topic": topic_for(incident), "people": people}
+
+
 def plan(
     before: Incident | None,
     after: Incident,
@@ -158,7 +165,7 @@ def plan(
             spec = RoomSpec(after.workspace, after.number, after.title, after.private, members)
             out.append(_Draft(home, Action.OPEN_ROOM, {"key": room, "spec": _spec_json(spec)}))
             out.append(_Draft(home, Action.INVITE, {"room": room, "users": list(members)}))
-            out.append(_Draft(home, Action.SET_TOPIC, {"room": room, "topic": topic_for(after)}))
+            out.append(_Draft(home, Action.SET_TOPIC, _topic(room, after)))
             out.append(
                 _Draft(
                     home,
@@ -190,9 +197,7 @@ def plan(
         else:
             if kinds & _VISIBLE:
                 if before is None or topic_for(before) != topic_for(after):
-                    out.append(
-                        _Draft(home, Action.SET_TOPIC, {"room": room, "topic": topic_for(after)})
-                    )
+                    out.append(_Draft(home, Action.SET_TOPIC, _topic(room, after)))
                 out.append(
                     _Draft(
                         home,

@@ -8,6 +8,7 @@ it as Block Kit or an Adaptive Card.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -123,8 +124,8 @@ class ChatPort(Protocol):
         """Add people to the room; already-present users are not an error."""
         ...
 
-    async def set_topic(self, room: RoomRef, topic: str) -> None:
-        """Set the room's topic/description line."""
+    async def set_topic(self, room: RoomRef, topic: str, people: Sequence[str] = ()) -> None:
+        """Set the room's topic/description line; ``people``: the ids in it, to show by name."""
         ...
 
     async def post_message(

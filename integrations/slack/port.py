@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import ClientError
@@ -97,15 +98,20 @@ class SlackPort:
         self.people, self.workspace = people, workspace
 
     async def _render(self, message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
-        foreign = {u for u in people_in(message) if not USER_ID.match(u)}
-        if foreign and self.people is not None:
+        return render(await self._named(message))
+
+    async def _named(self, message: ChatMessage, *, slack_users: bool = False) -> ChatMessage:
+        """``message`` with its people shown by name: only non-Slack ids, unless
+        ``slack_users`` (where Slack renders no ``<@U…>`` mentions); unknown ids stay ids."""
+        wanted = {u for u in people_in(message) if slack_users or not USER_ID.match(u)}
+        if wanted and self.people is not None:
             try:
-                names = await self.people.names(self.workspace, foreign)
+                names = await self.people.names(self.workspace, wanted)
             except Exception as exc:  # a name is cosmetic: the message still goes out
                 log.warning("slack: naming people failed: %s", type(exc).__name__)
             else:
                 message = named_message(message, names)
-        return render(message)
+        return message
 
     async def identity(self) -> tuple[str, str]:
         """(bot user id, team id), from ``auth.test`` once."""
@@ -192,9 +198,13 @@ class SlackPort:
                     continue
                 raise
 
-    async def set_topic(self, room: RoomRef, topic: str) -> None:
-        """Set the channel topic (Slack caps it at 250 characters); titles cannot ping."""
-        topic = escape_plain(topic)
+    async def set_topic(self, room: RoomRef, topic: str, people: Sequence[str] = ()) -> None:
+        """Set the channel topic (Slack caps it at 250 characters), ``people`` shown by name;
+        neither titles nor names can ping."""
+        # A topic "does not support formatting" (Slack's API docs): a <@U…> mention would show
+        # as typed, so Slack users are named here too, through the same path as notices.
+        line = ChatMessage("topic", topic, {"people": list(people)})
+        topic = escape_plain((await self._named(line, slack_users=True)).text)
         if len(topic) > TOPIC_LIMIT:
             topic = topic[: TOPIC_LIMIT - 1] + "…"
         await self._call("conversations.setTopic", channel=room.id, topic=topic)

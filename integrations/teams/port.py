@@ -18,7 +18,7 @@ Teams has no pins and no channel topic for threads; those calls say what they do
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -210,8 +210,9 @@ class TeamsPort:
         names = await self._names(people)
         await self._send(room.id, cards.paging(people, names))
 
-    async def set_topic(self, room: RoomRef, topic: str) -> None:
-        """Graph channels: the channel description. Threads and chats: nothing.
+    async def set_topic(self, room: RoomRef, topic: str, people: Sequence[str] = ()) -> None:
+        """Graph channels: the channel description, ``people`` shown by name. Threads and
+        chats: nothing.
 
         A thread has no topic of its own and renaming a group chat on every change would spam
         its members with rename notices; the pinned-in-spirit summary card, updated in place,
@@ -219,6 +220,8 @@ class TeamsPort:
         """
         if room.extra.get("kind") != "channel" or not room.extra.get("graph"):
             return
+        # As in notices: ids nobody can name stay ids.
+        topic = cards.with_names(topic, await self._names(people))
         team = str(room.extra.get("team_id") or self.settings.teams_team_id or "")
         marker = str(room.extra.get("marker") or "")
         await self._graph().update_channel(team, room.id, _description(topic, marker))

@@ -7,6 +7,7 @@ or update a message that was never posted) and can be told to fail.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,10 +59,12 @@ class RecordingPort:
         self._known_room(room)
         self.calls.append(Call("invite", {"room": room.id, "users": users}))
 
-    async def set_topic(self, room: RoomRef, topic: str) -> None:
+    async def set_topic(self, room: RoomRef, topic: str, people: Sequence[str] = ()) -> None:
         self._maybe_fail()
         self._known_room(room)
-        self.calls.append(Call("set_topic", {"room": room.id, "topic": topic}))
+        self.calls.append(
+            Call("set_topic", {"room": room.id, "topic": topic, "people": list(people)})
+        )
 
     async def post_message(
         self, room: RoomRef, message: ChatMessage, thread: MessageRef | None = None
