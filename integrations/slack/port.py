@@ -98,7 +98,9 @@ class SlackPort:
         self.people, self.workspace = people, workspace
 
     async def _render(self, message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
-        return render(await self._named(message))
+        # A notice's text is plain (escaped): a Slack id in it would show as the raw id, and
+        # a mention would ping whoever acted. Its people are shown by name instead.
+        return render(await self._named(message, slack_users=message.kind == "notice"))
 
     async def _named(self, message: ChatMessage, *, slack_users: bool = False) -> ChatMessage:
         """``message`` with its people shown by name: only non-Slack ids, unless
