@@ -46,4 +46,6 @@ def incident_command(parsed: g.ParsedCommand, now: datetime) -> c.Command | None
             return c.Page(target)
         case g.Ticket(service=service):
             return c.RequestTicket(service)
+        case g.Publish(service=service):
+            return c.RequestPublish(service)
     return None

@@ -32,6 +32,7 @@ from bot.domain.policy import UnknownSeverity
 from bot.domain.snapshot import IncidentSnapshot, incident_snapshot, iso
 from bot.outbox_types import Action, OutboxIntent
 from bot.ports import ChatMessage, Clock, RoomRef
+from bot.publish.refs import NAMES as PUBLISH_NAMES
 from bot.repository import Repo
 from bot.search.service import SearchService
 from bot.security.membership import Reader
@@ -315,7 +316,7 @@ class Desk:
             return None
         cmd = incident_command(parsed, self.clock.now())
         if cmd is not None:
-            await self.run(where, incident.number, cmd, actor, dedup, outcome_reply)
+            await self.run(where, incident.number, cmd, actor, dedup, self._reply_for(cmd))
             return None
         match parsed:
             case g.OpenUpdateForm():
@@ -463,6 +464,13 @@ class Desk:
 
         return answer
 
+    def _reply_for(self, cmd: c.Command) -> Callable[[Outcome], ChatMessage]:
+        """How a typed room command is answered: what it did, or what happens next."""
+        if isinstance(cmd, c.RequestPublish):
+            service, base = cmd.service, self.base_url
+            return lambda out: publish_reply(out, service, base)
+        return outcome_reply
+
     @staticmethod
     def _pressed(out: Outcome) -> ChatMessage | None:
         return None if out.changed else reply(f"{out.incident.ref}: already done.")
@@ -491,6 +499,18 @@ def outcome_reply(out: Outcome) -> ChatMessage:
         }
     )
     return reply(text, people=people)
+
+
+def publish_reply(out: Outcome, service: str, base_url: str = "") -> ChatMessage:
+    """The answer to a publish request: queued, and where the page's link will show."""
+    inc, name = out.incident, PUBLISH_NAMES.get(service, service)
+    # The service answers later (or, while it is down, much later): the link is recorded on
+    # the timeline and the postmortem page then, not in this reply.
+    page = f" {base_url.rstrip('/')}/incidents/{inc.number}/postmortem" if base_url else ""
+    return reply(
+        f"{inc.ref}: publishing the postmortem to {name} is queued. The page's link will be on"
+        f" the incident's timeline and postmortem page{page} once {name} answers."
+    )
 
 
 def outcome_text(out: Outcome) -> str:

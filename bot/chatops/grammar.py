@@ -18,6 +18,7 @@ from bot.domain.errors import InvalidCommand, NotFound
 from bot.domain.labels import LabelMatcher, matcher_token
 from bot.domain.limits import MAX_MAINTENANCE, is_number, parse_duration, parse_id
 from bot.domain.model import Role, Status
+from bot.publish.refs import TARGETS as PUBLISH_TARGETS
 
 # -- results ---------------------------------------------------------------------------------
 
@@ -188,6 +189,13 @@ class Ticket:
 
 
 @dataclass(frozen=True, slots=True)
+class Publish:
+    """Publish the postmortem to ``service`` (``confluence``, ``notion``), or update its page."""
+
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """Show the command list."""
 
@@ -225,6 +233,7 @@ ParsedCommand = (
     | Maintenance
     | Page
     | Ticket
+    | Publish
     | Help
     | Unknown
 )
@@ -247,7 +256,7 @@ ParseError = GrammarError
 _STATUS_WORDS = " | ".join(s.value for s in Status)
 
 USAGE: dict[str, str] = {
-    "declare": "declare <title> [sev1-4] [private]",
+    "declare": "declare <title> [sev1-4] [private] [service:<name>]",
     "status": f"status <{_STATUS_WORDS}>",
     "sev": "sev <1-4 | sev2>",
     "commander": "commander @person",
@@ -270,6 +279,7 @@ USAGE: dict[str, str] = {
     "maintenance": "maintenance <30m|2h|1d> <label=value …> [reason]",
     "page": "page <service or schedule>",
     "ticket": "ticket [jira | servicenow]",
+    "publish": f"publish <{' | '.join(PUBLISH_TARGETS)}>",
     "help": "help",
 }
 
@@ -279,7 +289,7 @@ HELP_TEXT = "\n".join(
         "",
         "Start or find an incident:",
         "`declare <title> [sev1-4] [private]` · declare an incident and open its room"
-        " (no title: a form)",
+        " (no title: a form); add `service:<name>` to name the affected service",
         "`list [all]` · open incidents (all: recently closed ones too)",
         '`search <words>` · find incidents by what was written ("a phrase", prefix*)',
         "",
@@ -300,6 +310,8 @@ HELP_TEXT = "\n".join(
         "`remind <minutes>` · `remind off` · `remind on` · snooze or switch update reminders",
         "`page <service or schedule>` · page on-call through PagerDuty or Opsgenie",
         "`ticket [jira | servicenow]` · open a ticket for the incident in the team's tracker",
+        f"`publish <{' | '.join(PUBLISH_TARGETS)}>` · publish the postmortem as a wiki page"
+        " (again: updates that page)",
         "",
         "Alerts:",
         "`maintenance <2h> <label=value …> [reason]` · quiet matching alerts for a while",
@@ -355,6 +367,7 @@ _VERBS: dict[str, str] = {
     "maint": "maintenance",
     "page": "page",
     "ticket": "ticket",
+    "publish": "publish",
     "help": "help",
     "?": "help",
     "-h": "help",
@@ -662,6 +675,17 @@ def _ticket(verb: str, rest: str) -> ParsedCommand:
     return Ticket(_TICKET_SERVICES[words[0]])
 
 
+def _publish(verb: str, rest: str) -> ParsedCommand:
+    # No default target: which wiki a postmortem lands in is a choice, and a bare "publish"
+    # would silently change meaning the day a second target is configured.
+    words = rest.lower().split()
+    if len(words) != 1 or words[0] not in PUBLISH_TARGETS:
+        where = " or ".join(f"publish {t}" for t in PUBLISH_TARGETS)
+        asked = f"{rest.strip()[:40]!r} is not a place to publish to. " if words else ""
+        raise _fail(verb, f"{asked}Publish the postmortem where? {where}")
+    return Publish(words[0])
+
+
 def _fixed(result: ParsedCommand) -> Callable[[str, str], ParsedCommand]:
     # Verbs without arguments ignore trailing words: "ack on it" still acknowledges.
     return lambda _verb, _rest: result
@@ -691,5 +715,6 @@ _PARSERS: dict[str, Callable[[str, str], ParsedCommand]] = {
     "maintenance": _maintenance,
     "page": _page,
     "ticket": _ticket,
+    "publish": _publish,
     "help": _fixed(Help()),
 }

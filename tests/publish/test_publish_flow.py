@@ -7,61 +7,31 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from typer.testing import CliRunner
 
 from bot.domain import commands as c
-from bot.domain.model import EventKind
 from bot.outbox_types import OutboxState, Priority
 from bot.ports import FixedClock
 from bot.runtime import Runtime
 from handlers.cli import app as cli
-from tests.alerts.support import timeline
 from tests.fakes.confluence_api import FakeConfluence, storage_tree
 from tests.fakes.notion_api import FakeNotion
+from tests.publish import support
+from tests.publish.support import PARENT, delivered, failed, publish_settings, published
 from tests.slack_flow.test_slack_flow import poll
 from tests.web.support import OPERATOR, Client, declare, logged_in
 
-EMAIL, TOKEN = "sitrep@example.com", "confluence-api-token"
-NOTION_TOKEN = "secret_notion_integration"
-PARENT = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f1"
 TITLE = "INC-1: Checkout <b>500s</b> & co — postmortem"
 RI = "{http://atlassian.com/resource/identifier}"
 AC = "{http://atlassian.com/content}"
 
-
-@pytest_asyncio.fixture
-async def confluence() -> AsyncIterator[FakeConfluence]:
-    async with FakeConfluence(email=EMAIL, token=TOKEN, parents=("65541",)) as stand_in:
-        yield stand_in
-
-
-@pytest_asyncio.fixture
-async def notion() -> AsyncIterator[FakeNotion]:
-    async with FakeNotion(token=NOTION_TOKEN, parent=PARENT) as stand_in:
-        yield stand_in
-
-
-def publish_settings(confluence: FakeConfluence, notion: FakeNotion) -> dict[str, Any]:
-    return {
-        "confluence_url": confluence.url,
-        "confluence_email": EMAIL,
-        "confluence_api_token": TOKEN,
-        "confluence_space_key": "OPS",
-        "confluence_parent_page_id": "65541",
-        "notion_token": NOTION_TOKEN,
-        "notion_parent_page_id": PARENT,
-        "notion_api_url": notion.url,
-        "outbox_max_attempts": 6,
-        "outbox_backoff_cap_seconds": 1,
-        "publish_timeout_seconds": 2,
-    }
+# The stand-ins' fixtures, shared with the chat tests.
+confluence, notion = support.confluence, support.notion
 
 
 @pytest.fixture
@@ -81,22 +51,6 @@ async def incident_with_postmortem(runtime: Runtime, **kw: Any) -> None:
         ws, 1, c.AddActionItem("Add a canary for config pushes"), OPERATOR
     )
     await runtime.service.execute(ws, 1, c.EditField("contributing_factors", "x" * 4500), OPERATOR)
-
-
-async def published(runtime: Runtime) -> list[Any]:
-    entries = await timeline(runtime, 1)
-    return [e for e in entries if e.kind is EventKind.POSTMORTEM_PUBLISHED]
-
-
-async def delivered(runtime: Runtime, service: str, n: int = 1) -> list[Any]:
-    """Wait until ``n`` publishes to ``service`` are delivered (the page is recorded earlier)."""
-
-    async def done() -> list[Any]:
-        rows = await runtime.db.run(lambda repo: repo.list_outbox(limit=100))
-        found = [r for r in rows if r.platform == service and r.state is OutboxState.DELIVERED]
-        return found if len(found) >= n else []
-
-    return await poll(done)  # type: ignore[no-any-return]
 
 
 async def publish(runtime: Runtime, target: str) -> None:
@@ -194,7 +148,7 @@ async def test_confluence_down_loses_nothing_and_the_page_appears_once_it_is_bac
     await incident_with_postmortem(runtime)
     await confluence.stop()
     await publish(runtime, "confluence")
-    row = await poll(lambda: _failed(runtime, "confluence"))
+    row = await poll(lambda: failed(runtime, "confluence"))
     assert row.attempts >= 1 and row.state is not OutboxState.PARKED
     await confluence.start()
     clock.advance(seconds=5)
@@ -209,16 +163,11 @@ async def test_a_throttled_publish_waits_for_retry_after(
     await incident_with_postmortem(runtime)
     confluence.rate_limit_next = 1
     await publish(runtime, "confluence")
-    row = await poll(lambda: _failed(runtime, "confluence"))
+    row = await poll(lambda: failed(runtime, "confluence"))
     assert "429" in (row.last_error or "")
     clock.advance(seconds=2)
     runtime.wake_outbox()
     await poll(lambda: published(runtime))
-
-
-async def _failed(runtime: Runtime, service: str) -> Any:
-    found = await runtime.db.run(lambda repo: repo.list_outbox(limit=50))
-    return next((r for r in found if r.platform == service and r.last_error), None)
 
 
 # -- Notion -----------------------------------------------------------------------------------
@@ -287,7 +236,7 @@ async def test_notion_throttling_waits_and_the_page_still_appears_once(
     await incident_with_postmortem(runtime)
     notion.rate_limit_next = 1
     await publish(runtime, "notion")
-    row = await poll(lambda: _failed(runtime, "notion"))
+    row = await poll(lambda: failed(runtime, "notion"))
     assert "429" in (row.last_error or "")
     clock.advance(seconds=2)
     runtime.wake_outbox()

@@ -16,7 +16,7 @@ from bot.domain.model import EventKind, Role
 from bot.runtime import Runtime
 from bot.security.access import Access
 from tests.fakes.notion_api import FakeNotion
-from tests.publish.test_publish_flow import NOTION_TOKEN, PARENT, delivered
+from tests.publish.support import NOTION_TOKEN, PARENT, delivered
 from tests.web.support import OPERATOR, Client, declare
 from tests.web.test_postmortem_editor import SECRET, signed_in
 
