@@ -313,6 +313,9 @@ class Settings(BaseSettings):
     jira_min_severity: str | None = None
     jira_priorities: dict[str, str] = Field(default_factory=dict)  # severity → priority name
     jira_transitions: dict[str, str] = Field(default_factory=dict)  # status → transition id/name
+    # An action item done/reopened in sitrep moves its issue: "done"/"open" → transition
+    # id/name; unset, the one offered to a done (or to-do, else in-progress) status.
+    jira_item_transitions: dict[str, str] = Field(default_factory=dict)
     jira_action_item_type: str = "Sub-task"
     jira_action_items_as_subtasks: bool = True
     jira_accounts: dict[str, str] = Field(default_factory=dict)  # person id/email → accountId
@@ -592,6 +595,11 @@ class Settings(BaseSettings):
                     raise ValueError(
                         f"SITREP_JIRA_TRANSITIONS: {status[:40]!r} is not a status"
                         f" ({', '.join(sorted(statuses))})"
+                    )
+            for state in self.jira_item_transitions:
+                if state not in ("done", "open"):
+                    raise ValueError(
+                        f"SITREP_JIRA_ITEM_TRANSITIONS: {state[:40]!r} is not done or open"
                     )
         sn = {
             "SITREP_SERVICENOW_URL": bool(self.servicenow_url),

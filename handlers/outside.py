@@ -113,6 +113,7 @@ def ticket_services(
                 for sev, name in settings.jira_priorities.items()
             },
             transitions=dict(settings.jira_transitions),
+            item_transitions=dict(settings.jira_item_transitions),
             item_type=settings.jira_action_item_type,
             subtasks=settings.jira_action_items_as_subtasks,
             accounts=dict(settings.jira_accounts),

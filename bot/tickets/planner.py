@@ -1,10 +1,11 @@
 """Plans tickets: open one when asked or severe enough, then keep it in step with the incident.
 
 Rows are written in the command's transaction (``bot.outside``) on one lane per incident and
-service, so an update or an action item's sub-task never overtakes the ticket's create. The
-incident's ref is marked ``planned`` at once, so a second ``ticket`` or a severity bump never
-queues a second create. Payloads carry no credential and, for a private incident, no title
-or free text: whoever follows the link to sitrep sees it there.
+service, so an update or an action item's sub-task never overtakes the ticket's create, nor an
+item done (or reopened) in sitrep its sub-task's create. The incident's ref is marked
+``planned`` at once, so a second ``ticket`` or a severity bump never queues a second create.
+Payloads carry no credential and, for a private incident, no title or free text: whoever
+follows the link to sitrep sees it there.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from bot.repository import Repo
 from bot.tickets.refs import (
     CREATE,
     CREATE_ITEM,
+    ITEM_STATE,
     JIRA,
+    JIRA_WEBHOOK_ACTOR,
     LABELS,
     SERVICENOW,
     UPDATE,
@@ -35,6 +38,7 @@ from bot.tickets.refs import (
 )
 
 PLANNED = {"state": "planned"}
+ITEM_STATES = {EventKind.ACTION_ITEM_DONE: True, EventKind.ACTION_ITEM_REOPENED: False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,7 @@ class TicketPlanner:
             )
         if any(ev.kind is EventKind.ACTION_ITEM_ADDED for ev in events):
             out.extend(self._items(repo, after, now))
+        out.extend(self._item_states(repo, after, events))
         return out
 
     def _severe_enough(self, before: Incident | None, after: Incident) -> bool:
@@ -174,6 +179,35 @@ class TicketPlanner:
                 continue
             repo.put_chat_ref(ws, svc, key, PLANNED, now=now, incident_id=incident.id)
             out.append(self._intent(incident, CREATE_ITEM, self._item(incident, item, names)))
+        return out
+
+    def _item_states(
+        self, repo: Repo, incident: Incident, events: Sequence[Event]
+    ) -> list[OutboxIntent]:
+        """Done or reopened in sitrep: the item's ticket follows, if it has one (even planned:
+        the row waits behind the create on the lane)."""
+        if not self.rules.action_items:
+            return []
+        assert incident.id is not None
+        out = []
+        for ev in events:
+            done = ITEM_STATES.get(ev.kind)
+            # What Jira's webhook reported is already so in Jira: an echo could only loop.
+            if done is None or ev.actor == JIRA_WEBHOOK_ACTOR:
+                continue
+            item = int(ev.data["id"])
+            key = ticket_key(incident.id, item)
+            if repo.get_chat_ref(incident.workspace, self.service, key) is None:
+                continue
+            # No text, private or not: the port needs only which item and which way.
+            payload = {
+                "incident": incident.ref,
+                "number": incident.number,
+                "item": item,
+                "done": done,
+                "dedup_key": dedup_key(incident.workspace, incident.number),
+            }
+            out.append(self._intent(incident, ITEM_STATE, payload))
         return out
 
     def _item(self, incident: Incident, item: ActionItem, names: dict[str, str]) -> dict[str, Any]:

@@ -25,6 +25,11 @@ ALIASES: Final = {"jira": JIRA, "servicenow": SERVICENOW, "snow": SERVICENOW}
 CREATE: Final = "create"
 UPDATE: Final = "update"
 CREATE_ITEM: Final = "create_item"
+# An action item done (or reopened) in sitrep: its ticket follows.
+ITEM_STATE: Final = "item_state"
+
+# The actor id of Jira's webhook (bot.tickets.sync): what it reports is not sent back to Jira.
+JIRA_WEBHOOK_ACTOR: Final = "jira"
 
 
 def ticket_key(incident_id: int, item_id: int | None = None) -> str:

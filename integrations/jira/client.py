@@ -5,11 +5,14 @@ description, labels with the severity, the priority mapped from it), records its
 sitrep at once (the timeline and the stored ref, ``bot.tickets.links``) and adds a remote
 link back to the incident page. ``update`` edits summary, labels and priority, moves the
 issue through the configured transition and comments with the resolution. ``create_item``
-opens an action item's sub-task (or issue) with its assignee and due date.
+opens an action item's sub-task (or issue) with its assignee and due date; ``item_state``
+moves it to a done status when the item is done in sitrep, and back to an open one when it is
+reopened.
 
 Every step tolerates a retry: a create whose key is already recorded goes on from there, the
 remote link has a ``globalId`` (Jira updates the link with that id instead of adding one),
-and a transition Jira no longer offers from the issue's status is skipped.
+and a transition Jira no longer offers from the issue's status is skipped (an item's issue
+already in the wanted status category is left alone).
 """
 
 from __future__ import annotations
@@ -26,13 +29,15 @@ from yarl import URL
 
 from bot.ports import DeliveryError, OutsideCall
 from bot.tickets.links import TicketLinks
-from bot.tickets.refs import CREATE, CREATE_ITEM, JIRA, UPDATE, linked
+from bot.tickets.refs import CREATE, CREATE_ITEM, ITEM_STATE, JIRA, UPDATE, linked
 from integrations.jira import adf
 from integrations.outbound import request_json
 
 log = logging.getLogger(__name__)
 
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# Jira's status categories an action item's issue moves to, best first, per sitrep state.
+ITEM_CATEGORIES = {"done": ("done",), "open": ("new", "indeterminate")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,8 @@ class JiraConfig:
     issue_type: str = "Task"
     priorities: Mapping[str, str] = field(default_factory=dict)  # SEVERITY (upper) → priority
     transitions: Mapping[str, str] = field(default_factory=dict)  # status → transition id/name
+    # "done"/"open" → transition id/name for action items; unset: chosen by status category.
+    item_transitions: Mapping[str, str] = field(default_factory=dict)
     item_type: str = "Sub-task"
     subtasks: bool = True
     accounts: Mapping[str, str] = field(default_factory=dict)  # person (lower) → accountId
@@ -121,17 +128,23 @@ class JiraTickets:
             return await self._update(call.workspace, call.payload)
         if call.action == CREATE_ITEM:
             return await self._create_item(call.workspace, call.payload)
+        if call.action == ITEM_STATE:
+            return await self._item_state(call.workspace, call.payload)
         raise DeliveryError(f"jira: unknown action {call.action!r}", permanent=True)
 
     # -- calls ---------------------------------------------------------------------------------
 
     async def _call(
-        self, method: str, path: str, body: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         return await request_json(
             self._session(),
             method,
-            self._api / path,
+            (self._api / path).with_query(query) if query else self._api / path,
             body,
             service=self.service,
             headers={"Authorization": self._config.authorization},
@@ -231,7 +244,43 @@ class JiraTickets:
         )
         return {"key": key, "url": url}
 
+    async def _item_state(self, workspace: str, p: Mapping[str, Any]) -> dict[str, Any]:
+        number, item = int(p["number"]), int(p["item"])
+        state = "done" if p.get("done") else "open"
+        ref = await self._links.find(workspace, number, JIRA, item)
+        if not linked(ref):
+            # The sub-task's create is ahead on the lane (or was parked): retried until it is.
+            raise DeliveryError(f"jira: {p['incident']} action item #{item} has no issue yet")
+        assert ref is not None
+        key = str(ref["id"])
+        issue = await self._call("GET", f"issue/{key}", query={"fields": "status"})
+        fields = issue.get("fields")
+        now = _category(fields.get("status") if isinstance(fields, dict) else None)
+        if now in ITEM_CATEGORIES[state]:
+            # A retry, or someone already moved it in Jira: nothing to do.
+            log.info("jira item already there", extra={"issue": key, "state": state})
+            return {"key": key, "state": state, "moved": False}
+        answer = await self._call("GET", f"issue/{key}/transitions")
+        offered = [t for t in answer.get("transitions") or [] if isinstance(t, dict)]
+        match = self._item_transition(offered, state)
+        if match is None:
+            log.info("jira item transition not offered", extra={"issue": key, "state": state})
+            return {"key": key, "state": state, "moved": False}
+        await self._call("POST", f"issue/{key}/transitions", {"transition": {"id": match["id"]}})
+        return {"key": key, "state": state, "moved": True}
+
     # -- helpers -------------------------------------------------------------------------------
+
+    def _item_transition(self, offered: list[dict[str, Any]], state: str) -> dict[str, Any] | None:
+        """The configured transition for ``state`` if offered, else one to its categories."""
+        wanted = self._config.item_transitions.get(state)
+        if wanted:
+            return next((t for t in offered if _named(t, wanted)), None)
+        for category in ITEM_CATEGORIES[state]:
+            match = next((t for t in offered if _category(t.get("to")) == category), None)
+            if match is not None:
+                return match
+        return None
 
     def _incident_fields(self, p: Mapping[str, Any]) -> dict[str, Any]:
         cfg = self._config
@@ -261,17 +310,21 @@ class JiraTickets:
             return
         answer = await self._call("GET", f"issue/{key}/transitions")
         offered = answer.get("transitions") or []
-        match = next(
-            (
-                t
-                for t in offered
-                if isinstance(t, dict)
-                and (str(t.get("id")) == wanted or str(t.get("name", "")).lower() == wanted.lower())
-            ),
-            None,
-        )
+        match = next((t for t in offered if isinstance(t, dict) and _named(t, wanted)), None)
         if match is None:
             # Already there (a retry, or someone moved it in Jira): nothing to do.
             log.info("jira transition not offered", extra={"issue": key, "status": status})
             return
         await self._call("POST", f"issue/{key}/transitions", {"transition": {"id": match["id"]}})
+
+
+def _named(transition: Mapping[str, Any], wanted: str) -> bool:
+    """A transition named by the settings: its id, or its name in any case."""
+    name = str(transition.get("name", ""))
+    return str(transition.get("id")) == wanted or name.lower() == wanted.lower()
+
+
+def _category(status: Any) -> str:
+    """The status category key (``new``, ``indeterminate``, ``done``) of a status object."""
+    category = status.get("statusCategory") if isinstance(status, dict) else None
+    return str(category.get("key") or "") if isinstance(category, dict) else ""

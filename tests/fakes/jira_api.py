@@ -346,7 +346,8 @@ class FakeJira(LoopbackService):
         issue = self._issue(request)
         if isinstance(issue, web.Response):
             return issue
-        fields = issue.fields | {"status": {"name": issue.status}}
+        status = {"name": issue.status, "statusCategory": {"key": STATUSES[issue.status]}}
+        fields = issue.fields | {"status": status}
         return web.json_response({"id": issue.id, "key": issue.key, "fields": fields})
 
     async def _edit(self, request: web.Request) -> web.Response:

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from bot.domain.model import EventKind
 from bot.outbox_types import OutboxState, Priority
 from bot.ports import FixedClock
 from bot.runtime import Runtime
-from tests.alerts.support import incidents, timeline
 from tests.fakes.jira_api import FakeJira, adf_text
 from tests.fakes.servicenow_api import FakeServiceNow
 from tests.fakes.slack_api import BOB, CAROL, FakeSlackApi
 from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
-    SECRET,
     Client,
     Slack,
     declare,
@@ -33,22 +29,17 @@ from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     settle,
     slack,
 )
-
-JIRA_EMAIL, JIRA_TOKEN = "sitrep@example.com", "jira-api-token"
-HOOK_SECRET = "jira-webhook-secret"
-SN_USER, SN_PASSWORD = "sitrep.integration", "sn-password"
-
-
-@pytest_asyncio.fixture
-async def jira() -> AsyncIterator[FakeJira]:
-    async with FakeJira(email=JIRA_EMAIL, token=JIRA_TOKEN, accounts=("acc-bob",)) as stand_in:
-        yield stand_in
-
-
-@pytest_asyncio.fixture
-async def snow() -> AsyncIterator[FakeServiceNow]:
-    async with FakeServiceNow(SN_USER, SN_PASSWORD) as stand_in:
-        yield stand_in
+from tests.tickets.support import (
+    HOOK_SECRET,
+    entries,
+    issue_of,
+    replies,
+    rows,
+    ticket_settings,
+)
+from tests.tickets.support import failed as _failed
+from tests.tickets.support import incident_id as _id
+from tests.tickets.support import when as _when
 
 
 @pytest.fixture
@@ -57,53 +48,7 @@ def settings_overrides(
     jira: FakeJira,
     snow: FakeServiceNow,
 ) -> dict[str, Any]:
-    return {
-        "slack_bot_token": "xoxb-test-token",
-        "slack_signing_secret": SECRET,
-        "slack_api_url": fake.url,
-        "admins": [CAROL],
-        "public_url": "https://sitrep.example.com",
-        "jira_url": jira.url,
-        "jira_email": JIRA_EMAIL,
-        "jira_api_token": JIRA_TOKEN,
-        "jira_project": "OPS",
-        "jira_issue_type": "Incident",
-        "jira_min_severity": "SEV2",
-        "jira_priorities": {"SEV1": "Highest", "SEV2": "High", "SEV3": "Medium"},
-        "jira_transitions": {
-            "identified": "Start progress",
-            "resolved": "21",
-            "investigating": "31",
-        },
-        "jira_accounts": {BOB: "acc-bob"},
-        "jira_webhook_secret": HOOK_SECRET,
-        "servicenow_url": snow.url,
-        "servicenow_username": SN_USER,
-        "servicenow_password": SN_PASSWORD,
-        "servicenow_min_severity": "SEV1",
-        "outbox_max_attempts": 6,
-        "outbox_backoff_cap_seconds": 1,
-        "tickets_timeout_seconds": 2,
-    }
-
-
-async def rows(runtime: Runtime, service: str) -> list[Any]:
-    found = await runtime.db.run(lambda repo: repo.list_outbox(limit=200))
-    return [r for r in found if r.platform == service]
-
-
-async def entries(runtime: Runtime, kind: EventKind, number: int = 1) -> list[Any]:
-    (inc,) = [i for i in await incidents(runtime) if i.number == number]
-    assert inc.id is not None
-    return [e for e in await timeline(runtime, inc.id) if e.kind is kind]
-
-
-def replies(chat: Slack, channel: str) -> list[str]:
-    return [e.text for e in chat.fake.ephemerals(channel)]
-
-
-async def issue_of(jira: FakeJira, label: str = "sitrep-sev1") -> Any:
-    return (await eventually(lambda: jira.by_label(label)))[0]
+    return ticket_settings(fake, jira, snow)
 
 
 async def test_a_severe_incident_opens_a_jira_issue_and_servicenow_incident_linked_both_ways(
@@ -326,23 +271,6 @@ async def test_jira_webhook_refuses_unsigned_forged_and_stale_deliveries(
     assert [unsigned.status, forged.status, stale.status] == [401, 401, 401]
     assert "stale" in (await stale.json())["error"]
     assert await entries(runtime, EventKind.ACTION_ITEM_DONE) == []
-
-
-def _id(repo: Any) -> int:
-    inc = repo.get_incident("default", 1)
-    assert inc is not None and inc.id is not None
-    return int(inc.id)
-
-
-async def _when(value: Any, check: Any) -> Any:
-    got = await value
-    return got if check(got) else None
-
-
-async def _failed(runtime: Runtime, service: str) -> list[Any]:
-    return [
-        r for r in await rows(runtime, service) if r.last_error and r.state is OutboxState.PENDING
-    ]
 
 
 async def test_a_private_incident_ticket_carries_no_title_or_text(
