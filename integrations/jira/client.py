@@ -9,14 +9,22 @@ opens an action item's sub-task (or issue) with its assignee and due date.
 
 Every step tolerates a retry: a create whose key is already recorded goes on from there, the
 remote link has a ``globalId`` (Jira updates the link with that id instead of adding one),
-and a transition Jira no longer offers from the issue's status is skipped.
+and a transition Jira no longer offers from the issue's status is skipped. An issue Jira
+created but whose answer sitrep never kept (the connection dropped, the process died) is
+found again before a second is opened: every issue carries a marker label of its own
+(``sitrep-<workspace hash>-inc-<n>``, ``…-item-<id>`` for an action item) and a create first
+looks it up with JQL (``GET /search/jql``, which needs *Browse projects*). Jira's search is
+eventually consistent (an issue shows up seconds after its create), so a retry in this
+process that follows an unanswered create closely waits for the index before opening one.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +41,8 @@ from integrations.outbound import request_json
 log = logging.getLogger(__name__)
 
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# How long Jira's search may lag behind a create (Atlassian: seconds, at times minutes).
+INDEX_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,16 @@ def basic_auth(email: str, token: str) -> str:
 def label(value: str) -> str:
     """A Jira label (no spaces allowed)."""
     return _LABEL_UNSAFE.sub("-", value).strip("-")[:255] or "none"
+
+
+def marker(workspace: str, number: int, item: int | None = None) -> str:
+    """The label that finds an incident's (or action item's) issue again: one per workspace.
+
+    The workspace goes in as a hash: any text makes a valid label, and two workspaces sharing
+    a project never match each other's issues.
+    """
+    ws = hashlib.sha256(workspace.encode("utf-8")).hexdigest()[:12]
+    return f"sitrep-{ws}-inc-{number}" + (f"-item-{item}" if item is not None else "")
 
 
 def issue_summary(p: Mapping[str, Any]) -> str:
@@ -112,6 +132,8 @@ class JiraTickets:
         self._api = URL(config.base_url.rstrip("/") + "/rest/api/3")
         self._accounts = {k.lower(): v for k, v in config.accounts.items()}
         self._timeout = timeout
+        # marker → monotonic time of a create sent here whose answer never came back.
+        self._unanswered: dict[str, float] = {}
 
     async def deliver(self, call: OutsideCall) -> dict[str, Any]:
         """Make the call ``call.action`` names; the issue key is the delivery's result."""
@@ -150,10 +172,10 @@ class JiraTickets:
             assert ref is not None
             key, url = str(ref["id"]), str(ref.get("url") or self._browse(str(ref["id"])))
         else:
-            answer = await self._call("POST", "issue", {"fields": self._incident_fields(p)})
-            key = str(answer.get("key") or "")
-            if not key:
-                raise DeliveryError("jira: the create answer had no issue key", permanent=True)
+            fields = self._incident_fields(p)
+            mark = marker(workspace, number)
+            fields["labels"] = [*fields["labels"], mark]
+            key = await self._create_marked(mark, fields)
             url = self._browse(key)
             # Recorded before anything else can fail: a retry must not open a second issue.
             await self._links.record(workspace, number, JIRA, key=key, ext_id=key, url=url)
@@ -209,7 +231,7 @@ class JiraTickets:
             "issuetype": {"name": cfg.item_type},
             "summary": adf.one_line(str(p.get("text") or f"Action item #{item}")),
             "description": item_description(p, owner_in_text=account is None),
-            "labels": ["sitrep", "sitrep-action-item"],
+            "labels": ["sitrep", "sitrep-action-item", marker(workspace, number, item)],
         }
         if cfg.subtasks:
             parent = await self._links.find(workspace, number, JIRA)
@@ -221,10 +243,7 @@ class JiraTickets:
             fields["assignee"] = {"accountId": account}
         if p.get("due"):
             fields["duedate"] = str(p["due"])
-        answer = await self._call("POST", "issue", {"fields": fields})
-        key = str(answer.get("key") or "")
-        if not key:
-            raise DeliveryError("jira: the create answer had no issue key", permanent=True)
+        key = await self._create_marked(marker(workspace, number, item), fields)
         url = self._browse(key)
         await self._links.record(
             workspace, number, JIRA, key=key, ext_id=key, url=url, item_id=item
@@ -232,6 +251,71 @@ class JiraTickets:
         return {"key": key, "url": url}
 
     # -- helpers -------------------------------------------------------------------------------
+
+    # Seconds a retry waits for Jira's search to catch up with a create left unanswered here.
+    index_wait: float = INDEX_WAIT_SECONDS
+
+    async def _create_marked(self, mark: str, fields: Mapping[str, Any]) -> str:
+        """The key of the issue labelled ``mark``: found again if Jira has one, else created.
+
+        A create whose answer was lost (a dropped connection, a 5xx, a timeout after Jira
+        acted) may have opened the issue; the retry finds it by its label. Jira's search
+        lags its writes, so a retry that comes sooner than ``index_wait`` after such a create
+        and does not find it waits (``retry_after``) instead of opening a second issue.
+        """
+        found = await self._find_marked(mark)
+        if found:
+            self._unanswered.pop(mark, None)
+            return found
+        sent = self._unanswered.get(mark)
+        if sent is not None:
+            wait = sent + self.index_wait - time.monotonic()
+            if wait > 0:
+                raise DeliveryError(
+                    f"jira: an earlier create had no answer; waiting {wait:.0f}s for Jira's"
+                    " search to show it",
+                    retry_after=wait,
+                )
+        self._unanswered[mark] = time.monotonic()
+        try:
+            answer = await self._call("POST", "issue", {"fields": fields})
+        except DeliveryError as exc:
+            # A refusal (4xx) or a throttle (429) means Jira made nothing: no need to wait.
+            if exc.permanent or " HTTP 429:" in str(exc):
+                self._unanswered.pop(mark, None)
+            raise
+        self._unanswered.pop(mark, None)
+        key = str(answer.get("key") or "")
+        if not key:
+            raise DeliveryError("jira: the create answer had no issue key", permanent=True)
+        return key
+
+    async def _find_marked(self, mark: str) -> str:
+        """The key of the project's issue labelled ``mark``, or ``""`` (JQL enhanced search)."""
+        project = self._config.project.replace("\\", "\\\\").replace('"', '\\"')
+        url = (self._api / "search" / "jql").with_query(
+            jql=f'project = "{project}" AND labels = "{mark}"', fields="key", maxResults="1"
+        )
+        try:
+            answer = await request_json(
+                self._session(),
+                "GET",
+                url,
+                service=self.service,
+                headers={"Authorization": self._config.authorization},
+                seconds=self._timeout,
+            )
+        except DeliveryError as exc:
+            if not (exc.permanent and " HTTP 400:" in str(exc)):
+                raise
+            # JQL refused (an unknown project, say): the create's own refusal names the
+            # wrong field better, and if it succeeds the issue is new anyway.
+            log.warning("jira search refused", extra={"marker": mark, "why": str(exc)})
+            return ""
+        issues = answer.get("issues")
+        if isinstance(issues, list) and issues and isinstance(issues[0], dict):
+            return str(issues[0].get("key") or "")
+        return ""
 
     def _incident_fields(self, p: Mapping[str, Any]) -> dict[str, Any]:
         cfg = self._config
