@@ -19,13 +19,17 @@ from bot.runtime import Runtime
 from integrations.statuspage.client import StatuspageIncidents, marker
 from tests.alerts.support import incidents, timeline
 from tests.fakes.statuspage_api import FakeStatuspage
-from tests.slack_flow.test_slack_flow import Slack, declare, poll
+from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
+    Slack,
+    declare,
+    fake,
+    poll,
+    slack,
+)
 from tests.statuspage.test_statuspage_slack import (  # noqa: F401 (fixtures)
     _confirm,
-    fake,
     page,
     settings_overrides,
-    slack,
 )
 
 KEY, PAGE_ID = "sp-key", "pg0042"

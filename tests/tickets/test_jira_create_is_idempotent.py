@@ -18,14 +18,18 @@ from bot.ports import DeliveryError, FixedClock, OutsideCall
 from bot.runtime import Runtime
 from integrations.jira.client import JiraConfig, JiraTickets, basic_auth, marker
 from tests.fakes.jira_api import FakeJira
-from tests.slack_flow.test_slack_flow import Slack, eventually, poll
+from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
+    Slack,
+    eventually,
+    fake,
+    poll,
+    slack,
+)
 from tests.tickets.test_ticket_flow import (  # noqa: F401 (fixtures)
     _failed,
     entries,
-    fake,
     jira,
     settings_overrides,
-    slack,
     snow,
 )
 
