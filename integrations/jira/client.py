@@ -12,14 +12,22 @@ reopened.
 Every step tolerates a retry: a create whose key is already recorded goes on from there, the
 remote link has a ``globalId`` (Jira updates the link with that id instead of adding one),
 and a transition Jira no longer offers from the issue's status is skipped (an item's issue
-already in the wanted status category is left alone).
+already in the wanted status category is left alone). An issue Jira
+created but whose answer sitrep never kept (the connection dropped, the process died) is
+found again before a second is opened: every issue carries a marker label of its own
+(``sitrep-<workspace hash>-inc-<n>``, ``…-item-<id>`` for an action item) and a create first
+looks it up with JQL (``GET /search/jql``, which needs *Browse projects*). Jira's search is
+eventually consistent (an issue shows up seconds after its create), so a retry in this
+process that follows an unanswered create closely waits for the index before opening one.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +46,8 @@ log = logging.getLogger(__name__)
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 # Jira's status categories an action item's issue moves to, best first, per sitrep state.
 ITEM_CATEGORIES = {"done": ("done",), "open": ("new", "indeterminate")}
+# How long Jira's search may lag behind a create (Atlassian: seconds, at times minutes).
+INDEX_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,16 @@ def basic_auth(email: str, token: str) -> str:
 def label(value: str) -> str:
     """A Jira label (no spaces allowed)."""
     return _LABEL_UNSAFE.sub("-", value).strip("-")[:255] or "none"
+
+
+def marker(workspace: str, number: int, item: int | None = None) -> str:
+    """The label that finds an incident's (or action item's) issue again: one per workspace.
+
+    The workspace goes in as a hash: any text makes a valid label, and two workspaces sharing
+    a project never match each other's issues.
+    """
+    ws = hashlib.sha256(workspace.encode("utf-8")).hexdigest()[:12]
+    return f"sitrep-{ws}-inc-{number}" + (f"-item-{item}" if item is not None else "")
 
 
 def issue_summary(p: Mapping[str, Any]) -> str:
@@ -119,6 +139,8 @@ class JiraTickets:
         self._api = URL(config.base_url.rstrip("/") + "/rest/api/3")
         self._accounts = {k.lower(): v for k, v in config.accounts.items()}
         self._timeout = timeout
+        # marker → monotonic time of a create sent here whose answer never came back.
+        self._unanswered: dict[str, float] = {}
 
     async def deliver(self, call: OutsideCall) -> dict[str, Any]:
         """Make the call ``call.action`` names; the issue key is the delivery's result."""
@@ -163,10 +185,8 @@ class JiraTickets:
             assert ref is not None
             key, url = str(ref["id"]), str(ref.get("url") or self._browse(str(ref["id"])))
         else:
-            answer = await self._call("POST", "issue", {"fields": self._incident_fields(p)})
-            key = str(answer.get("key") or "")
-            if not key:
-                raise DeliveryError("jira: the create answer had no issue key", permanent=True)
+            fields = self._incident_fields(workspace, p)
+            key = await self._create_marked(marker(workspace, number), fields)
             url = self._browse(key)
             # Recorded before anything else can fail: a retry must not open a second issue.
             await self._links.record(workspace, number, JIRA, key=key, ext_id=key, url=url)
@@ -193,7 +213,8 @@ class JiraTickets:
         key = str(ref["id"])
         changes = set(p.get("changes") or ())
         if changes & {"title", "severity"}:
-            fields = self._incident_fields(p)
+            # The labels keep the marker: a later create retry must still find the issue.
+            fields = self._incident_fields(workspace, p)
             edit = {k: fields[k] for k in ("summary", "labels", "priority") if k in fields}
             await self._call("PUT", f"issue/{key}", {"fields": edit})
         if "status" in changes:
@@ -222,7 +243,7 @@ class JiraTickets:
             "issuetype": {"name": cfg.item_type},
             "summary": adf.one_line(str(p.get("text") or f"Action item #{item}")),
             "description": item_description(p, owner_in_text=account is None),
-            "labels": ["sitrep", "sitrep-action-item"],
+            "labels": ["sitrep", "sitrep-action-item", marker(workspace, number, item)],
         }
         if cfg.subtasks:
             parent = await self._links.find(workspace, number, JIRA)
@@ -234,10 +255,7 @@ class JiraTickets:
             fields["assignee"] = {"accountId": account}
         if p.get("due"):
             fields["duedate"] = str(p["due"])
-        answer = await self._call("POST", "issue", {"fields": fields})
-        key = str(answer.get("key") or "")
-        if not key:
-            raise DeliveryError("jira: the create answer had no issue key", permanent=True)
+        key = await self._create_marked(marker(workspace, number, item), fields)
         url = self._browse(key)
         await self._links.record(
             workspace, number, JIRA, key=key, ext_id=key, url=url, item_id=item
@@ -282,14 +300,80 @@ class JiraTickets:
                 return match
         return None
 
-    def _incident_fields(self, p: Mapping[str, Any]) -> dict[str, Any]:
+    # Seconds a retry waits for Jira's search to catch up with a create left unanswered here.
+    index_wait: float = INDEX_WAIT_SECONDS
+
+    async def _create_marked(self, mark: str, fields: Mapping[str, Any]) -> str:
+        """The key of the issue labelled ``mark``: found again if Jira has one, else created.
+
+        A create whose answer was lost (a dropped connection, a 5xx, a timeout after Jira
+        acted) may have opened the issue; the retry finds it by its label. Jira's search
+        lags its writes, so a retry that comes sooner than ``index_wait`` after such a create
+        and does not find it waits (``retry_after``) instead of opening a second issue.
+        """
+        found = await self._find_marked(mark)
+        if found:
+            self._unanswered.pop(mark, None)
+            return found
+        sent = self._unanswered.get(mark)
+        if sent is not None:
+            wait = sent + self.index_wait - time.monotonic()
+            if wait > 0:
+                raise DeliveryError(
+                    f"jira: an earlier create had no answer; waiting {wait:.0f}s for Jira's"
+                    " search to show it",
+                    retry_after=wait,
+                )
+        self._unanswered[mark] = time.monotonic()
+        try:
+            answer = await self._call("POST", "issue", {"fields": fields})
+        except DeliveryError as exc:
+            # A refusal (4xx) or a throttle (429) means Jira made nothing: no need to wait.
+            if exc.permanent or " HTTP 429:" in str(exc):
+                self._unanswered.pop(mark, None)
+            raise
+        self._unanswered.pop(mark, None)
+        key = str(answer.get("key") or "")
+        if not key:
+            raise DeliveryError("jira: the create answer had no issue key", permanent=True)
+        return key
+
+    async def _find_marked(self, mark: str) -> str:
+        """The key of the project's issue labelled ``mark``, or ``""`` (JQL enhanced search)."""
+        project = self._config.project.replace("\\", "\\\\").replace('"', '\\"')
+        url = (self._api / "search" / "jql").with_query(
+            jql=f'project = "{project}" AND labels = "{mark}"', fields="key", maxResults="1"
+        )
+        try:
+            answer = await request_json(
+                self._session(),
+                "GET",
+                url,
+                service=self.service,
+                headers={"Authorization": self._config.authorization},
+                seconds=self._timeout,
+            )
+        except DeliveryError as exc:
+            if not (exc.permanent and " HTTP 400:" in str(exc)):
+                raise
+            # JQL refused (an unknown project, say): the create's own refusal names the
+            # wrong field better, and if it succeeds the issue is new anyway.
+            log.warning("jira search refused", extra={"marker": mark, "why": str(exc)})
+            return ""
+        issues = answer.get("issues")
+        if isinstance(issues, list) and issues and isinstance(issues[0], dict):
+            return str(issues[0].get("key") or "")
+        return ""
+
+    def _incident_fields(self, workspace: str, p: Mapping[str, Any]) -> dict[str, Any]:
         cfg = self._config
+        severity = label(f"sitrep-{str(p['severity']).lower()}")
         fields: dict[str, Any] = {
             "project": {"key": cfg.project},
             "issuetype": {"name": cfg.issue_type},
             "summary": issue_summary(p),
             "description": incident_description(p),
-            "labels": ["sitrep", label(f"sitrep-{str(p['severity']).lower()}")],
+            "labels": ["sitrep", severity, marker(workspace, int(p["number"]))],
         }
         priority = cfg.priorities.get(str(p["severity"]).upper())
         if priority:

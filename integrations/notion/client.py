@@ -8,6 +8,11 @@ container, which takes its children with it) and fills it again, so the page kee
 URL and a re-publish of a long postmortem costs a handful of requests instead of one delete
 per block (Notion allows about three requests a second). A publish cut short leaves a
 partly filled page that the retry fills again from scratch.
+
+Notion keeps no title unique, so a first publish whose page Notion created but whose answer
+sitrep never kept (the connection dropped, the process died before recording) would make a
+second page on retry. Instead the retry first reads the parent page's children (consistent,
+unlike Notion's search index) for a sub-page of the same stable title, and fills that one.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from bot.publish.refs import NOTION, PUBLISH, page_title, published
 from integrations.export.render import facts_document
 from integrations.notion.blocks import Block, chunks, container, render_blocks, rich
 from integrations.outbound import request_json
+
+# Listing pages (of 100 children) read at most: a bigger parent is not searched to its end.
+_MAX_LISTINGS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +96,8 @@ class NotionPages:
 
         title, blocks = await self._links.render(ws, number, render)
         ref = await self._links.find(ws, number, NOTION)
-        if not (published(ref) and ref):
+        found = "" if published(ref) and ref else await self._find_child(title)
+        if not (published(ref) and ref) and not found:
             answer = await self._call(
                 "POST",
                 self._api / "pages",
@@ -104,14 +113,22 @@ class NotionPages:
             await self._links.record(ws, number, NOTION, ext_id=page_id, url=url, version=1)
             await self._fill(page_id, blocks)
             return {"id": page_id, "version": 1, "url": url}
-        page_id = str(ref["id"])
-        version = int(ref.get("version") or 1) + 1
+        if found:
+            # Our own first create, never recorded: version 1, empty or partly filled.
+            page_id, version, known = found, 1, ""
+        else:
+            assert ref is not None
+            page_id, version = str(ref["id"]), int(ref.get("version") or 1) + 1
+            known = str(ref.get("url") or "")
         answer = await self._call(
             "PATCH",
             self._api / "pages" / page_id,
             {"properties": {"title": {"title": rich(title)}}},
         )
-        url = str(answer.get("url") or ref.get("url") or "")
+        url = str(answer.get("url") or known)
+        if found:
+            # Kept at once, as a create is: the next retry need not look for it again.
+            await self._links.record(ws, number, NOTION, ext_id=page_id, url=url, version=1)
         await self._clear(page_id)
         await self._fill(page_id, blocks)
         await self._links.record(ws, number, NOTION, ext_id=page_id, url=url, version=version)
@@ -132,6 +149,29 @@ class NotionPages:
             },
             seconds=self._timeout,
         )
+
+    async def _find_child(self, title: str) -> str:
+        """The id of a sub-page titled ``title`` under the parent (an unrecorded create)."""
+        cursor = ""
+        for _ in range(_MAX_LISTINGS):
+            query = {"page_size": "100"} | ({"start_cursor": cursor} if cursor else {})
+            listing = await self._call(
+                "GET",
+                (self._api / "blocks" / self._config.parent_page_id / "children").with_query(query),
+            )
+            for block in listing.get("results") or []:
+                if (
+                    isinstance(block, dict)
+                    and block.get("type") == "child_page"
+                    and not block.get("archived")
+                    and not block.get("in_trash")
+                    and str((block.get("child_page") or {}).get("title") or "") == title
+                ):
+                    return str(block.get("id") or "")
+            cursor = str(listing.get("next_cursor") or "")
+            if not listing.get("has_more") or not cursor:
+                return ""
+        return ""
 
     async def _append(self, parent_id: str, part: list[Block]) -> list[Any]:
         answer = await self._call(

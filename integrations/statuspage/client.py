@@ -6,6 +6,14 @@ ticket links are kept: ``bot.tickets.links``); ``update`` and ``resolve`` patch 
 whose id is already recorded (a retry after the answer was kept) patches instead of opening
 a second incident. Statuspage throttles with 420 (and 429): both are retried after
 ``Retry-After`` (``integrations.outbound``).
+
+A create whose incident Statuspage made but whose answer sitrep never kept (the connection
+dropped, the process died before recording) is found again: every incident sitrep opens
+carries ``metadata: {"sitrep": {"key": "sitrep:<workspace>:INC-<n>"}}`` and a create first
+lists the page's unresolved incidents for that key, linking the one it finds. The metadata,
+not the name: the name is the incident's public title (two incidents may share one, and
+people rename incidents in Statuspage), while metadata is never shown on the page and is
+ours alone.
 """
 
 from __future__ import annotations
@@ -14,17 +22,31 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from bot.ports import DeliveryError, OutsideCall
 from bot.statuspage.rules import CREATE, RESOLVE, STATUSPAGE, UPDATE
 from bot.tickets.links import TicketLinks
 from bot.tickets.refs import linked
-from integrations.outbound import request_json
+from integrations.outbound import request_json, retry_after
 
 
-def incident_body(p: Mapping[str, Any], *, creates: bool) -> dict[str, Any]:
-    """The ``incident`` object Statuspage takes, from a planned payload."""
+def marker(workspace: str, number: int) -> str:
+    """The key sitrep leaves in a page incident's metadata to find it again."""
+    return f"sitrep:{workspace}:INC-{number}"
+
+
+def marked(incident: Any) -> str:
+    """The sitrep key in a page incident's metadata, or ``""``."""
+    meta = incident.get("metadata") if isinstance(incident, dict) else None
+    ours = meta.get("sitrep") if isinstance(meta, dict) else None
+    return str(ours.get("key") or "") if isinstance(ours, dict) else ""
+
+
+def incident_body(p: Mapping[str, Any], *, creates: bool, key: str | None = None) -> dict[str, Any]:
+    """The ``incident`` object Statuspage takes, from a planned payload (``key``: the create's
+    metadata marker)."""
     components = [str(c) for c in p.get("components") or []]
     body: dict[str, Any] = {"status": p["status"], "body": p["body"]}
     if components:
@@ -33,6 +55,9 @@ def incident_body(p: Mapping[str, Any], *, creates: bool) -> dict[str, Any]:
     if creates:
         body["name"] = p["name"]
         body["impact_override"] = p["impact"]
+    if key:
+        # Top-level metadata values must be objects (Statuspage's rule).
+        body["metadata"] = {"sitrep": {"key": key}}
     return {"incident": body}
 
 
@@ -72,7 +97,10 @@ class StatuspageIncidents:
         if call.action != CREATE:
             # The create is ahead on this lane; it has not been answered yet.
             raise DeliveryError("statuspage: the page incident is not created yet")
-        answer = await self._call("POST", self._page, incident_body(p, creates=True))
+        key = marker(call.workspace, number)
+        answer = await self._find(key)
+        if answer is None:
+            answer = await self._call("POST", self._page, incident_body(p, creates=True, key=key))
         ext = str(answer.get("id") or "")
         if not ext:
             raise DeliveryError("statuspage: the answer named no incident id", permanent=True)
@@ -80,7 +108,46 @@ class StatuspageIncidents:
         await self._links.record(call.workspace, number, STATUSPAGE, key=ext, ext_id=ext, url=url)
         return {"id": ext, "url": url}
 
-    async def _call(self, method: str, url: URL, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def _find(self, key: str) -> dict[str, Any] | None:
+        """The page's unresolved incident marked ``key`` (left by an unanswered create)."""
+        # Unresolved only: what a create left behind moments ago; more than 100 open at once
+        # is not a page people read.
+        rows = await self._list((self._page / "unresolved").with_query(per_page="100"))
+        return next((dict(i) for i in rows if isinstance(i, dict) and marked(i) == key), None)
+
+    async def _list(self, url: URL) -> list[Any]:
+        """GET a list (Statuspage answers a bare JSON array), failures told the outbox's way."""
+        try:
+            async with self._session().get(
+                url,
+                headers={"Authorization": self._auth, "Accept": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                allow_redirects=False,
+            ) as resp:
+                status, wait = resp.status, retry_after(resp.headers.get("Retry-After"))
+                raw = await resp.read()
+        except TimeoutError:
+            raise DeliveryError(f"statuspage: no answer within {self._timeout:g}s") from None
+        except aiohttp.ClientError as exc:
+            raise DeliveryError(f"statuspage: {type(exc).__name__}: {exc}"[:300]) from None
+        if 200 <= status < 300:
+            try:
+                data = orjson.loads(raw) if raw else []
+            except orjson.JSONDecodeError:
+                data = []
+            return data if isinstance(data, list) else []
+        message = (
+            f"statuspage: HTTP {status}: listing incidents: {raw[:200].decode('utf-8', 'replace')}"
+        )
+        if status in (420, 429) or status >= 500:
+            raise DeliveryError(message, retry_after=wait)
+        if status in (401, 403):
+            raise DeliveryError(f"statuspage: HTTP {status}: credentials refused", permanent=True)
+        raise DeliveryError(message, permanent=True)
+
+    async def _call(
+        self, method: str, url: URL, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         return await request_json(
             self._session(),
             method,

@@ -8,7 +8,8 @@ must carry the current version + 1 (409 otherwise). Attachment uploads need
 ``X-Atlassian-Token: no-check`` (403) and a multipart ``file``; ``POST`` refuses a second
 file of the same name (400), ``PUT`` creates or replaces it. ``rate_limit_next`` answers 429
 with ``Retry-After``, ``fail_next`` a 500, ``conflict_next`` a 409 as if someone had just
-edited the page; ``stop()`` makes it unreachable.
+edited the page; ``lose_next_create`` makes the next page create happen but answer 502 (the
+connection dropped after Confluence acted); ``stop()`` makes it unreachable.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class FakeConfluence(LoopbackService):
         self.rate_limit_next = 0
         self.fail_next = 0
         self.conflict_next = 0
+        self.lose_next_create = 0
         self._ids = 98300
 
     # -- test helpers ---------------------------------------------------------------------------
@@ -170,6 +172,9 @@ class FakeConfluence(LoopbackService):
         page = Page(str(self._ids), title, space, value, ancestors=ancestors)
         self.pages[page.id] = page
         self.created.append(page.id)
+        if self.lose_next_create:
+            self.lose_next_create -= 1
+            return _error(502, "Bad gateway")
         return web.json_response(self._links(page))
 
     async def _get(self, request: web.Request) -> web.Response:

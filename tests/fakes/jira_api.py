@@ -11,6 +11,14 @@ Keys are ``<PROJECT>-<n>``. A transition must be one offered from the issue's st
 workflow: To Do → In Progress → Done, and back). Remote links are upserted by ``globalId``.
 ``rate_limit_next`` answers 429 with ``Retry-After``; ``fail_next`` a 5xx; ``stop()`` makes
 the service unreachable.
+
+Issue search is the enhanced JQL search (``GET /rest/api/3/search/jql``): ``jql`` is required
+and must be bounded (400 otherwise); this fake understands ``project = X AND labels = "Y"``
+(clauses joined by AND, values quoted or not) and refuses other JQL with 400. It answers
+``{"issues": [{"id", "key", "self", "fields"}], "isLast": true}`` with the requested
+fields, at most ``maxResults``. Like Jira Cloud's index, search can lag: with ``index_lags``
+set, issues created since are invisible to search until ``catch_up()``. ``lose_next_create``
+makes the next create happen but answer 502, as when the connection drops after Jira acted.
 """
 
 from __future__ import annotations
@@ -144,6 +152,9 @@ class FakeJira(LoopbackService):
         self._retry_after = "1"
         self._failing: list[int] = []
         self.delay = 0.0  # seconds every answer takes (a slow Jira)
+        self.index_lags = False
+        self._unindexed: set[str] = set()
+        self._lose_creates = 0
 
     def routes(self, app: web.Application) -> None:
         base = "/rest/api/3/issue"
@@ -154,6 +165,7 @@ class FakeJira(LoopbackService):
         app.router.add_post(base + "/{key}/transitions", self._transition)
         app.router.add_post(base + "/{key}/comment", self._comment)
         app.router.add_post(base + "/{key}/remotelink", self._remote_link)
+        app.router.add_get("/rest/api/3/search/jql", self._search)
 
     # -- knobs --------------------------------------------------------------------------------
 
@@ -165,6 +177,14 @@ class FakeJira(LoopbackService):
     def fail_next(self, count: int = 1, status: int = 503) -> None:
         """Answer the next ``count`` requests with ``status``."""
         self._failing += [status] * count
+
+    def lose_next_create(self, count: int = 1) -> None:
+        """Create the next ``count`` issues but answer 502, as if the answer were lost."""
+        self._lose_creates += count
+
+    def catch_up(self) -> None:
+        """The search index has caught up with every create."""
+        self._unindexed.clear()
 
     # -- state --------------------------------------------------------------------------------
 
@@ -335,6 +355,11 @@ class FakeJira(LoopbackService):
         n = len(self.issues) + 1
         issue = JiraIssue(id=str(10000 + n), key=f"{self.project}-{n}", fields=fields)
         self.issues[issue.key] = issue
+        if self.index_lags:
+            self._unindexed.add(issue.key)
+        if self._lose_creates:
+            self._lose_creates -= 1
+            return web.json_response({"errorMessages": ["Bad gateway"]}, status=502)
         return web.json_response(
             {"id": issue.id, "key": issue.key, "self": f"{self.url}/rest/api/3/issue/{issue.id}"},
             status=201,
@@ -428,3 +453,46 @@ class FakeJira(LoopbackService):
         return web.json_response(
             {"id": link_id, "self": f"{self.url}/link/{link_id}"}, status=200 if known else 201
         )
+
+    async def _search(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        jql = request.query.get("jql", "").strip()
+        if not jql:
+            return self._refuse(400, ["The JQL query is required and must be bounded."])
+        clauses: dict[str, str] = {}
+        for clause in re.split(r"\s+AND\s+", jql, flags=re.IGNORECASE):
+            match = _CLAUSE.match(clause.strip())
+            if match is None:
+                return self._refuse(400, [f"This fake does not understand the JQL {clause!r}."])
+            clauses[match["field"].lower()] = match["quoted"] or match["bare"] or ""
+        if not clauses.keys() & {"project", "labels"}:
+            return self._refuse(400, ["Unbounded JQL queries are not allowed here."])
+        if "project" in clauses and clauses["project"] != self.project:
+            return self._refuse(
+                400, [f"The value '{clauses['project']}' does not exist for the field 'project'."]
+            )
+        try:
+            limit = int(request.query.get("maxResults", "50"))
+        except ValueError:
+            return self._refuse(400, ["maxResults must be a number."])
+        wanted = [f for f in request.query.get("fields", "").split(",") if f]
+        found = [
+            i
+            for i in self.issues.values()
+            if i.key not in self._unindexed
+            and ("labels" not in clauses or clauses["labels"] in i.labels)
+        ]
+        issues = [
+            {
+                "id": i.id,
+                "key": i.key,
+                "self": f"{self.url}/rest/api/3/issue/{i.id}",
+                "fields": {f: i.fields.get(f) for f in wanted if f != "key"},
+            }
+            for i in found[: max(limit, 0)]
+        ]
+        return web.json_response({"issues": issues, "isLast": len(found) <= limit})
+
+
+_CLAUSE = re.compile(r'^(?P<field>project|labels)\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<bare>[\w.-]+))$')

@@ -9,7 +9,10 @@ a URL (400 ``validation_error``); nested ``children`` (a synced block's, a toggl
 most two levels deep in one request. Blocks are appended to a page or to a block that holds
 children; a deleted block leaves its parent and takes its children with it. Ids are UUIDs.
 ``rate_limit_next`` answers 429 ``rate_limited`` with ``Retry-After``; ``stop()`` makes it
-unreachable.
+unreachable. As in Notion, a page created under the parent shows among the parent's
+children as a ``child_page`` block (id = the page's id, ``child_page.title`` its title, kept
+in step with renames); titles need not be unique. ``lose_next_create`` makes the next page
+create happen but answer 502 (the connection dropped after Notion acted).
 """
 
 from __future__ import annotations
@@ -143,6 +146,9 @@ class FakeNotion(LoopbackService):
         self.requests: list[tuple[str, str]] = []
         self.versions: list[str] = []
         self.rate_limit_next = 0
+        self.lose_next_create = 0
+        # The parent page's own children: a child_page block per page created under it.
+        self.containers[parent] = []
 
     def page(self) -> NotionPage:
         (only,) = self.pages.values()
@@ -213,6 +219,20 @@ class FakeNotion(LoopbackService):
         self.pages[page_id] = page
         self.containers[page_id] = page.children
         self._add(page.children, data.get("children", []))
+        self.containers[parent].append(
+            {
+                "object": "block",
+                "id": page_id,
+                "type": "child_page",
+                "child_page": {"title": text},
+                "has_children": False,
+                "archived": False,
+                "in_trash": False,
+            }
+        )
+        if self.lose_next_create:
+            self.lose_next_create -= 1
+            return _error(502, "bad_gateway", "The connection dropped.")
         return web.json_response({"object": "page", "id": page_id, "url": page.url})
 
     async def _rename(self, request: web.Request) -> web.Response:
@@ -225,6 +245,9 @@ class FakeNotion(LoopbackService):
         if problem:
             return _error(400, "validation_error", problem)
         page.title = "".join(t["text"]["content"] for t in title or [])
+        for block in self.containers.get(page.parent, []):
+            if block["id"] == page.id and block.get("type") == "child_page":
+                block["child_page"] = {"title": page.title}
         return web.json_response({"object": "page", "id": page.id, "url": page.url})
 
     async def _list(self, request: web.Request) -> web.Response:

@@ -6,9 +6,13 @@ id else 404; on create an ``incident`` object with a non-empty ``name`` (422 oth
 ``status`` among investigating/identified/monitoring/resolved (422), ``impact_override``
 among none/minor/major/critical (422), components as ``{id: status}`` with known ids and
 statuses operational/degraded_performance/partial_outage/major_outage (422); a body that is
-not a JSON object with ``incident`` is 400; an unknown incident id is 404. ``rate_limit_next``
-answers 420 (Statuspage's own) or 429 with ``Retry-After``; ``fail_next`` a 5xx; ``stop()``
-makes the service unreachable. Incidents and component statuses are kept.
+not a JSON object with ``incident`` is 400; ``metadata``, when given, must be an object whose
+top-level values are objects (422); an unknown incident id is 404. ``GET …/incidents/
+unresolved`` answers a bare JSON array of the incidents not resolved, newest first, with
+their metadata (``per_page`` at most 100, 400 otherwise). ``rate_limit_next`` answers 420
+(Statuspage's own) or 429 with ``Retry-After``; ``fail_next`` a 5xx; ``lose_next_create``
+makes the next create happen but answer 502 (the connection dropped after Statuspage acted);
+``stop()`` makes the service unreachable. Incidents and component statuses are kept.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class PageIncident:
     impact: str
     components: dict[str, str]
     updates: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class FakeStatuspage(LoopbackService):
@@ -51,6 +56,12 @@ class FakeStatuspage(LoopbackService):
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self._limit: list[tuple[int, str]] = []
         self._fail: list[int] = []
+        self._lose_creates = 0
+        self.listed = 0  # unresolved listings answered
+
+    def lose_next_create(self, n: int = 1) -> None:
+        """Create the next ``n`` incidents but answer 502, as if the answer were lost."""
+        self._lose_creates += n
 
     def rate_limit_next(self, n: int = 1, *, status: int = 420, retry_after: str = "1") -> None:
         """Answer the next ``n`` calls with ``status`` (420 or 429) and ``Retry-After``."""
@@ -63,6 +74,7 @@ class FakeStatuspage(LoopbackService):
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/pages/{page}/incidents", self._create)
         app.router.add_patch("/v1/pages/{page}/incidents/{id}", self._patch)
+        app.router.add_get("/v1/pages/{page}/incidents/unresolved", self._unresolved)
         app.router.add_get("/v1/pages/{page}/incidents/{id}", self._get)
 
     # -- handlers ------------------------------------------------------------------------------
@@ -101,16 +113,39 @@ class FakeStatuspage(LoopbackService):
         problem = self._problem(got, creating=True)
         if problem:
             return _error(422, problem)
+        metadata = got.get("metadata", {})
+        if not isinstance(metadata, dict) or any(
+            not isinstance(v, dict) for v in metadata.values()
+        ):
+            return _error(422, "Metadata top level values must be objects")
         inc = PageIncident(
             id=uuid.uuid4().hex[:12],
             name=name,
             status=got.get("status") or "investigating",
             impact=got.get("impact_override") or "none",
             components={},
+            metadata=metadata,
         )
         self.incidents[inc.id] = inc
         self._apply(inc, got)
+        if self._lose_creates:
+            self._lose_creates -= 1
+            return _error(502, "Bad gateway")
         return web.json_response(self._json(inc), status=201)
+
+    async def _unresolved(self, request: web.Request) -> web.Response:
+        got = await self._gate(request)
+        if isinstance(got, web.Response):
+            return got
+        try:
+            per_page = int(request.query.get("per_page", "100"))
+        except ValueError:
+            return _error(400, "per_page must be a number")
+        if not 1 <= per_page <= 100:
+            return _error(400, "per_page must be between 1 and 100")
+        self.listed += 1
+        open_ = [i for i in self.incidents.values() if i.status != "resolved"]
+        return web.json_response([self._json(i) for i in reversed(open_)][:per_page])
 
     async def _patch(self, request: web.Request) -> web.Response:
         got = await self._gate(request)
@@ -179,6 +214,7 @@ class FakeStatuspage(LoopbackService):
             "shortlink": f"https://stspg.io/{inc.id}",
             "components": [{"id": c, "status": s} for c, s in sorted(inc.components.items())],
             "incident_updates": list(reversed(inc.updates)),
+            "metadata": inc.metadata,
         }
 
 

@@ -20,7 +20,7 @@ from tests.publish import support
 from tests.publish.support import OUTBOX, confluence_settings, delivered, failed, published
 from tests.slack_flow import test_slack_flow as flow
 from tests.slack_flow.test_slack_flow import SECRET, Slack, declare, eventually, poll, settle
-from tests.tickets.test_ticket_flow import entries, replies, rows
+from tests.tickets.support import entries, replies, rows
 
 # Fixtures: the Slack fake and its signed client, and the Confluence stand-in.
 fake, slack, confluence = flow.fake, flow.slack, support.confluence

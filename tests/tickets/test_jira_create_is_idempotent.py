@@ -1,0 +1,258 @@
+"""A Jira create delivered twice opens one issue: when Jira created the issue but sitrep never
+heard the answer (the connection dropped, the process died before recording), the retry
+finds the issue by its marker label and links it instead of opening a second one, even
+while Jira's search index lags behind the create.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from bot.domain.model import EventKind
+from bot.ports import DeliveryError, FixedClock, OutsideCall
+from bot.runtime import Runtime
+from integrations.jira.client import JiraConfig, JiraTickets, basic_auth, marker
+from tests.fakes.jira_api import FakeJira
+from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
+    Slack,
+    eventually,
+    fake,
+    poll,
+    slack,
+)
+from tests.tickets.support import entries
+from tests.tickets.support import failed as _failed
+from tests.tickets.test_ticket_flow import settings_overrides  # noqa: F401 (fixture)
+
+INCIDENT = {
+    "incident": "INC-7",
+    "number": 7,
+    "title": "Checkout is down",
+    "summary": "",
+    "severity": "SEV1",
+    "rank": 1,
+    "status": "investigating",
+    "url": "https://sitrep.example.com/incidents/7",
+    "dedup_key": "sitrep:default:INC-7",
+    "declared_at": "2026-12-06T08:00:00+00:00",
+    "private": False,
+    "resolution": "",
+}
+ITEM = {
+    "incident": "INC-7",
+    "number": 7,
+    "item": 3,
+    "text": "Add a canary for checkout",
+    "owner": "",
+    "owner_name": "",
+    "due": "",
+    "url": "https://sitrep.example.com/incidents/7",
+    "dedup_key": "sitrep:default:INC-7",
+}
+
+
+class Links:
+    """``TicketLinks`` in a dict; ``crash_next_record`` makes the next record fail (the
+    process died after Jira answered, before sitrep kept the key)."""
+
+    def __init__(self) -> None:
+        self.refs: dict[tuple[str, int, int | None], dict[str, Any]] = {}
+        self.recorded: list[tuple[str, int, int | None, str]] = []
+        self.crash_next_record = False
+
+    async def find(
+        self, workspace: str, number: int, service: str, item_id: int | None = None
+    ) -> dict[str, Any] | None:
+        return self.refs.get((workspace, number, item_id))
+
+    async def record(
+        self,
+        workspace: str,
+        number: int,
+        service: str,
+        *,
+        key: str,
+        ext_id: str,
+        url: str,
+        item_id: int | None = None,
+    ) -> None:
+        if self.crash_next_record:
+            self.crash_next_record = False
+            raise RuntimeError("the process died before recording")
+        self.recorded.append((workspace, number, item_id, key))
+        self.refs[(workspace, number, item_id)] = {"id": ext_id, "key": key, "url": url}
+
+
+@pytest_asyncio.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+def port(session: aiohttp.ClientSession, stand_in: FakeJira, links: Links) -> JiraTickets:
+    config = JiraConfig(stand_in.url, basic_auth("e@x", "t"), "OPS", "Task")
+    return JiraTickets(lambda: session, links, config)
+
+
+def call(action: str, payload: dict[str, Any], attempt: int, ws: str = "default") -> OutsideCall:
+    return OutsideCall(ws, action, payload, f"k:{action}", attempt)
+
+
+def test_the_marker_label_is_a_valid_jira_label_distinct_per_workspace_incident_and_item() -> None:
+    labels = {
+        marker("default", 7),
+        marker("T0 team with spaces", 7),
+        marker("default", 8),
+        marker("default", 7, 3),
+    }
+    assert len(labels) == 4
+    assert all(" " not in x and len(x) <= 255 and x.startswith("sitrep-") for x in labels)
+    assert marker("default", 7, 3).endswith("-inc-7-item-3")
+    assert marker("default", 7) == marker("default", 7)
+
+
+async def test_a_create_whose_answer_was_lost_is_found_by_its_label_and_linked_once(
+    session: aiohttp.ClientSession,
+) -> None:
+    links = Links()
+    async with FakeJira(email="e@x", token="t") as stand_in:
+        jira_port = port(session, stand_in, links)
+        stand_in.lose_next_create()
+        with pytest.raises(DeliveryError) as lost:
+            await jira_port.deliver(call("create", INCIDENT, 1))
+        assert not lost.value.permanent and "502" in str(lost.value)
+        assert list(stand_in.issues) == ["OPS-1"]  # Jira did create it
+
+        again = await jira_port.deliver(call("create", INCIDENT, 2))
+
+        assert again["key"] == "OPS-1" and list(stand_in.issues) == ["OPS-1"]
+        assert links.recorded == [("default", 7, None, "OPS-1")]
+        assert marker("default", 7) in stand_in.issues["OPS-1"].labels
+        assert len(stand_in.issues["OPS-1"].remote_links) == 1
+        assert ("GET", "/rest/api/3/search/jql") in stand_in.requests
+
+
+async def test_a_process_that_died_before_recording_the_key_finds_the_issue_after_restart(
+    session: aiohttp.ClientSession,
+) -> None:
+    links = Links()
+    async with FakeJira(email="e@x", token="t") as stand_in:
+        links.crash_next_record = True
+        with pytest.raises(RuntimeError):
+            await port(session, stand_in, links).deliver(call("create", INCIDENT, 1))
+        # A new process: a new port, no memory of the first create.
+        answer = await port(session, stand_in, links).deliver(call("create", INCIDENT, 2))
+        assert answer["key"] == "OPS-1" and len(stand_in.issues) == 1
+        assert links.recorded == [("default", 7, None, "OPS-1")]
+
+
+async def test_a_retry_while_jira_search_lags_waits_for_the_index_instead_of_a_second_issue(
+    session: aiohttp.ClientSession,
+) -> None:
+    links = Links()
+    async with FakeJira(email="e@x", token="t") as stand_in:
+        jira_port = port(session, stand_in, links)
+        stand_in.index_lags = True
+        stand_in.lose_next_create()
+        with pytest.raises(DeliveryError):
+            await jira_port.deliver(call("create", INCIDENT, 1))
+
+        with pytest.raises(DeliveryError, match="waiting") as waiting:
+            await jira_port.deliver(call("create", INCIDENT, 2))
+        assert not waiting.value.permanent
+        assert 0 < (waiting.value.retry_after or 0) <= jira_port.index_wait
+        assert len(stand_in.issues) == 1 and links.recorded == []
+
+        stand_in.catch_up()
+        answer = await jira_port.deliver(call("create", INCIDENT, 3))
+        assert answer["key"] == "OPS-1" and len(stand_in.issues) == 1
+        assert links.recorded == [("default", 7, None, "OPS-1")]
+
+
+async def test_a_create_that_never_reached_jira_is_retried_at_once_without_waiting(
+    session: aiohttp.ClientSession,
+) -> None:
+    links = Links()
+    async with FakeJira(email="e@x", token="t") as stand_in:
+        jira_port = port(session, stand_in, links)
+        stand_in.index_lags = True
+        stand_in.rate_limit_next(2)  # the search, then the create: nothing made
+        for attempt in (1, 2):
+            with pytest.raises(DeliveryError, match="429"):
+                await jira_port.deliver(call("create", INCIDENT, attempt))
+        assert stand_in.issues == {}
+        answer = await jira_port.deliver(call("create", INCIDENT, 3))
+        assert answer["key"] == "OPS-1" and len(stand_in.issues) == 1
+
+
+async def test_an_action_item_whose_answer_was_lost_is_found_by_its_item_label(
+    session: aiohttp.ClientSession,
+) -> None:
+    links = Links()
+    async with FakeJira(email="e@x", token="t") as stand_in:
+        jira_port = port(session, stand_in, links)
+        await jira_port.deliver(call("create", INCIDENT, 1))
+        stand_in.lose_next_create()
+        with pytest.raises(DeliveryError):
+            await jira_port.deliver(call("create_item", ITEM, 1))
+
+        answer = await jira_port.deliver(call("create_item", ITEM, 2))
+
+        assert answer["key"] == "OPS-2" and sorted(stand_in.issues) == ["OPS-1", "OPS-2"]
+        sub = stand_in.issues["OPS-2"]
+        assert sub.parent == "OPS-1" and marker("default", 7, 3) in sub.labels
+        # The incident's own label does not match its item (nor the item the incident).
+        assert marker("default", 7) not in sub.labels
+        assert links.recorded[-1] == ("default", 7, 3, "OPS-2")
+
+
+async def test_workspaces_sharing_a_project_never_take_each_others_issue(
+    session: aiohttp.ClientSession,
+) -> None:
+    links = Links()
+    async with FakeJira(email="e@x", token="t") as stand_in:
+        jira_port = port(session, stand_in, links)
+        first = await jira_port.deliver(call("create", INCIDENT, 1, ws="acme"))
+        other = await jira_port.deliver(call("create", INCIDENT, 1, ws="globex"))
+        assert (first["key"], other["key"]) == ("OPS-1", "OPS-2")
+        assert len(stand_in.issues) == 2
+
+
+async def test_through_the_outbox_a_lost_create_answer_still_yields_one_linked_issue(
+    slack: Slack,  # noqa: F811
+    runtime: Runtime,
+    jira: FakeJira,
+    clock: FixedClock,
+) -> None:
+    jira.index_lags = True
+    jira.lose_next_create()
+    assert (await slack.command("declare Checkout is down sev2")).status == 200
+    (lost,) = await poll(lambda: _failed(runtime, "jira"))
+    assert "502" in (lost.last_error or "") and list(jira.issues) == ["OPS-1"]
+
+    # The retry finds nothing yet (the index lags) and waits rather than creating.
+    clock.advance(seconds=5)
+    runtime.wake_outbox()
+    waiting = await poll(
+        lambda: _when_all(_failed(runtime, "jira"), lambda r: "waiting" in (r.last_error or ""))
+    )
+    assert (waiting[0].next_attempt_at - clock.now()).total_seconds() > 5
+    assert list(jira.issues) == ["OPS-1"]
+
+    jira.catch_up()
+    clock.advance(seconds=60)
+    runtime.wake_outbox()
+    (linked,) = await poll(lambda: entries(runtime, EventKind.TICKET_LINKED))
+    assert "OPS-1" in linked.text
+    await eventually(lambda: len(jira.issues["OPS-1"].remote_links) == 1)
+    assert list(jira.issues) == ["OPS-1"]
+
+
+async def _when_all(rows: Any, check: Any) -> list[Any] | None:
+    got = [r for r in await rows if check(r)]
+    return got or None
