@@ -71,8 +71,17 @@ _DOC_FREQUENCY = text(
     "JOIN incident ON incident.id = search_doc.incident_id "
     "WHERE search_fts MATCH :m AND incident.workspace = :ws LIMIT :cap)"
 )
-# The workspace's document count, kept by triggers on search_doc (migration 0010).
-_DOC_COUNT = text("SELECT docs FROM search_fts_stat WHERE workspace = :ws")
+# Where no other workspace has documents (most installs), every match is the workspace's:
+# counting needs no join (5000 postings: 0.2 ms instead of 5-10 ms).
+_DOC_FREQUENCY_ALONE = text(
+    "SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH :m LIMIT :cap)"
+)
+# The workspace's document count, kept by triggers on search_doc (migration 0010), and how
+# many other workspaces have documents.
+_DOC_COUNT = text(
+    "SELECT docs, (SELECT count(*) FROM search_fts_stat WHERE workspace <> :ws AND docs > 0) "
+    "FROM search_fts_stat WHERE workspace = :ws"
+)
 DF_CAP = 5000
 DF_TTL = 300.0
 DF_CACHE_SIZE = 10_000
@@ -301,34 +310,36 @@ class SearchRepo:
         workspace's documents)."""
         if not rows:
             return []
-        total = int(self.session.execute(_DOC_COUNT, {"ws": workspace}).scalar() or 0)
-        idfs = [idf(self._term_frequency(workspace, t), total) for t in query.terms]
+        found = self.session.execute(_DOC_COUNT, {"ws": workspace}).first()
+        total, alone = (int(found[0]), not found[1]) if found else (0, False)
+        idfs = [idf(self._term_frequency(workspace, t, alone), total) for t in query.terms]
         measured = [(r, *counts(r[3], query)) for r in rows]
         average = sum(length for _, _, length in measured) / len(measured)
         return [(r[0], r[1], r[2], bm25(tfs, length, average, idfs)) for r, tfs, length in measured]
 
-    def _term_frequency(self, workspace: str, term: Term) -> int:
+    def _term_frequency(self, workspace: str, term: Term, alone: bool) -> int:
         """A term's document frequency in the workspace for its weight: a word's own; a
         phrase's rarest word's (an upper bound: counting the phrase would read the words'
         positions everywhere); a prefix counts as common (counting it would merge the posting
         lists of every word it starts)."""
         if term.prefix:
             return DF_CAP
-        return min(self._doc_frequency(workspace, word) for word in term.tokens)
+        return min(self._doc_frequency(workspace, word, alone) for word in term.tokens)
 
-    def _doc_frequency(self, workspace: str, word: str) -> int:
+    def _doc_frequency(self, workspace: str, word: str, alone: bool) -> int:
         """How many of the workspace's documents hold ``word``, counted up to ``DF_CAP`` (a
         word in more documents than that is simply common), remembered for ``DF_TTL``
-        seconds."""
+        seconds; ``alone``: no other workspace has documents, so every match counts."""
         match = fts5_match(Query(word, (Term((word,)),)))
         key = (str(self.session.connection().engine.url), workspace, match)
         now = time.monotonic()
         found = _DF_CACHE.get(key)
         if found is not None and found[1] > now:
             return found[0]
+        statement = _DOC_FREQUENCY_ALONE if alone else _DOC_FREQUENCY
         df = int(
             self.session.execute(
-                _DOC_FREQUENCY, {"m": match, "ws": workspace, "cap": DF_CAP}
+                statement, {"m": match, "ws": workspace, "cap": DF_CAP}
             ).scalar_one()
         )
         if len(_DF_CACHE) >= DF_CACHE_SIZE:
