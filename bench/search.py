@@ -274,6 +274,10 @@ def main() -> int:
             raise
     else:
         print(f"reusing {path}")
+        # A file built before a newer migration (0010's per-workspace counts) catches up.
+        db = Database(f"sqlite:///{path}")
+        upgrade(db.engine)
+        db.close()
     print(f"size: {path.stat().st_size / 1e9:.2f} GB")
     latencies = asyncio.run(measure(path, args.queries))
     p95 = pct(latencies, 95)

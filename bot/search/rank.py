@@ -3,8 +3,9 @@
 SQLite's ``bm25()`` reads every posting of every query term on every call to count the
 documents holding it (60 ms and more for a word in a million timeline entries), whatever
 the LIMIT. Scoring the window here costs microseconds per document; the document frequency
-of each term comes from the store (counted up to a cap and cached), which is all BM25 needs
-besides the text.
+of each term and the document count come from the store, both the searching workspace's own
+(another workspace's words must not move the order), which is all BM25 needs besides the
+text.
 """
 
 from __future__ import annotations

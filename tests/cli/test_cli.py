@@ -36,9 +36,9 @@ def sitrep(*args: str) -> tuple[int, str, str]:
 
 def test_db_upgrade_from_empty() -> None:
     code, out, _ = sitrep("db", "upgrade")
-    assert code == 0 and "database at revision 0009" in out
+    assert code == 0 and "database at revision 0010" in out
     code, out, _ = sitrep("db", "current")
-    assert "current: 0009" in out
+    assert "current: 0010" in out
 
 
 def test_declare_list_show_and_drive_an_incident() -> None:

@@ -26,8 +26,9 @@ def index_diffs(engine: Any) -> list[Any]:
 
 
 def _search_index(diff: Any) -> bool:
-    """The full-text index is per dialect and lives in migration 0007 only (FTS5's virtual
-    table and its shadow tables on SQLite; the GIN index on search_doc.tsv on Postgres)."""
+    """The full-text index is per dialect and lives in migrations only (FTS5's virtual
+    table, its shadow tables and ``search_fts_stat``, migration 0010's per-workspace document
+    counts, on SQLite; the GIN index on search_doc.tsv on Postgres)."""
     name = getattr(diff[1], "name", "")
     return (diff[0] == "remove_table" and name.startswith("search_fts")) or (
         diff[0] == "remove_index" and name == "ix_search_doc_tsv"
