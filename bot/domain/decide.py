@@ -178,7 +178,8 @@ def decide(
             kind = EventKind.ACTION_ITEM_DONE if done else EventKind.ACTION_ITEM_REOPENED
             verb = "completed" if done else "reopened"
             # A tracker's person has no id here: the entry names them (bot.tickets.sync).
-            by = actor.display if actor.surface == "webhook" else ""
+            # Someone else's text, trimmed like a page acknowledger's name.
+            by = actor.display.strip()[:MAX_TITLE] if actor.surface == "webhook" else ""
             text = f"Action item #{item_id} {verb}" + (f" by {by}" if by else "")
             item_data: dict[str, Any] = {"id": item_id} | ({"by": by} if by else {})
             return [Event(kind, now, actor.id, text, item_data)]

@@ -105,7 +105,13 @@ class SlackPort:
     async def _named(self, message: ChatMessage, *, slack_users: bool = False) -> ChatMessage:
         """``message`` with its people shown by name: only non-Slack ids, unless
         ``slack_users`` (where Slack renders no ``<@U…>`` mentions); unknown ids stay ids."""
-        wanted = {u for u in people_in(message) if slack_users or not USER_ID.match(u)}
+        # Whom a notice addresses keeps their id: the renderer turns it into the ping.
+        addressed = {str((message.data or {}).get(k) or "") for k in ("mention", "escalate_to")}
+        wanted = {
+            u
+            for u in people_in(message)
+            if not USER_ID.match(u) or (slack_users and u not in addressed)
+        }
         if wanted and self.people is not None:
             try:
                 names = await self.people.names(self.workspace, wanted)

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import Settings
 from bot.domain import commands as c
-from bot.domain.decide import SYSTEM, Actor, apply, decide
+from bot.domain.decide import MAX_TITLE, SYSTEM, Actor, apply, decide
 from bot.domain.model import Incident, Status
 from bot.domain.policy import Policy
 from bot.notify import NotifyContext, plan
@@ -101,3 +101,9 @@ def test_asking_for_a_page_or_a_ticket_posts_nothing_until_the_service_answers()
     assert room_posts(c.Page("payments"), ALICE) == []
     assert room_posts(c.RequestTicket("jira"), ALICE) == []
     assert room_posts(c.RequestPublish("notion"), ALICE) == []
+
+
+def test_a_jira_user_s_long_name_is_trimmed_like_a_page_acknowledger_s() -> None:
+    long = dataclasses.replace(JIRA_USER, display="D" * 5000)
+    (post,) = room_posts(c.SetActionItemDone(3), long)
+    assert post["text"] == "Action item #3 completed by " + "D" * MAX_TITLE

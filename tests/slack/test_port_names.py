@@ -63,3 +63,33 @@ async def test_non_slack_people_are_named_and_slack_users_stay_mentions(
     assert TEAMS not in sent and WEB not in sent
     assert f"<@{SLACK}>" in sent  # Slack names its own users itself
     assert not [call for call in fake.calls_to("users.info")]
+
+
+async def test_a_notice_names_slack_users_but_still_pings_the_one_it_addresses(
+    client: object, runtime: Runtime, fake: FakeSlackApi
+) -> None:
+    ws = runtime.settings.workspace
+    actor, commander = "U0ACTOR1", "U0COMMANDER"
+    await runtime.people.remember(ws, actor, "Ada Actor", "slack")
+    await runtime.people.remember(ws, commander, "Sam Commander", "slack")
+    port = SlackPort(
+        make_client("xoxb-test", fake.url), broadcast_channel="incidents", alerts_channel="a"
+    )
+    port.show_people_from(runtime.people, ws)
+    room = port.well_known_room(ws, "broadcast")
+    assert room is not None
+    # Who acted is named (a mention would ping them); whom the notice asks is pinged.
+    done = ChatMessage("notice", f"Action item #2 completed (by {actor})", {"people": [actor]})
+    ask = ChatMessage(
+        "notice",
+        f"All alerts of INC-1 have resolved. {commander}, is the incident over?",
+        {"mention": commander, "people": [commander]},
+    )
+    await port.post_message(room, done)
+    await port.post_message(room, ask)
+
+    channel = fake.channel_by_name("incidents")
+    assert channel is not None
+    first, second = (json.dumps([m.text, m.blocks]) for m in fake.messages(channel.id))
+    assert "Ada Actor" in first and actor not in first
+    assert f"<@{commander}>, is the incident over?" in second and "Sam Commander" not in second
