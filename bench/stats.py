@@ -3,9 +3,12 @@ and 20,000 action items, as the admin and as a reader the membership rule applie
 
 Prints milliseconds per ``bot.stats.figures`` call (median and max of several runs) for 12 and
 52 weeks, on SQLite by default or on Postgres with --postgres URL (a scratch schema is made and
-dropped).
+dropped). Then the same views through the stats cache (bot.stats_cache, the runtime's TTL):
+the first view (computed), repeated views within the TTL (kept), and a burst of concurrent
+identical views (one computation shared), with how many computations each took.
 
     .venv/bin/python bench/stats.py [--incidents 100000] [--postgres postgresql+psycopg://...]
+                                    [--burst 30]
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from sqlalchemy import create_engine, text
 
 from bot.config import Settings
 from bot.ports import FixedClock
+from bot.runtime import Runtime
 from bot.security.membership import EVERYONE, Reader
 from bot.stats import StatsQuery, figures
+from bot.stats_cache import StatsCache
 from handlers.compose import build_runtime
 from storage.migrate import upgrade
 from storage.tables import ActionItemRow, IncidentRow
@@ -103,7 +108,46 @@ def seed(engine: object, n: int) -> None:
         conn.execute(ActionItemRow.__table__.insert(), items)  # type: ignore[attr-defined]
 
 
-async def run(n: int, postgres: str | None) -> None:
+async def cached_views(rt: Runtime, burst: int) -> None:
+    """First view vs repeated views within the TTL, and a burst of concurrent ones."""
+    policy = rt.service.policy
+    print(f"  cached (TTL {rt.settings.stats_cache_seconds:g} s, clock held still):")
+    for label, reader in (("admin", EVERYONE), ("reader", Reader.of("U7"))):
+        for weeks in (12, 52):
+            query = StatsQuery(weeks=weeks)
+            cache = StatsCache(rt.db, rt.clock, ttl=rt.settings.stats_cache_seconds)
+            t = time.perf_counter()
+            await cache.figures("w", policy, query, reader)
+            first = (time.perf_counter() - t) * 1000
+            times = []
+            for _ in range(RUNS * 10):
+                t = time.perf_counter()
+                await cache.figures("w", policy, query, reader)
+                times.append((time.perf_counter() - t) * 1000)
+            repeated = cache.computed
+            fresh = StatsCache(rt.db, rt.clock, ttl=rt.settings.stats_cache_seconds)
+            t = time.perf_counter()
+            await asyncio.gather(*(fresh.figures("w", policy, query, reader) for _ in range(burst)))
+            together = (time.perf_counter() - t) * 1000
+            if (label, weeks) == ("admin", 12):
+                off = StatsCache(rt.db, rt.clock, ttl=0)
+                t = time.perf_counter()
+                await asyncio.gather(
+                    *(off.figures("w", policy, query, reader) for _ in range(burst))
+                )
+                print(
+                    f"  admin  12 weeks, cache off (TTL 0): {burst} concurrent "
+                    f"{(time.perf_counter() - t) * 1000:7.1f} ms ({off.computed} computations)"
+                )
+            print(
+                f"  {label:6} {weeks:2} weeks: first {first:7.1f} ms; "
+                f"{RUNS * 10} repeats median {statistics.median(times):6.3f} ms, "
+                f"max {max(times):6.3f} ms ({repeated} computation); "
+                f"{burst} concurrent {together:7.1f} ms ({fresh.computed} computation)"
+            )
+
+
+async def run(n: int, postgres: str | None, burst: int) -> None:
     """Seed, then time the figures for each (reader, weeks)."""
     with database(postgres) as url:
         settings = Settings(_env_file=None, database_url=url, workspace="w")
@@ -127,6 +171,7 @@ async def run(n: int, postgres: str | None) -> None:
                     f"  {label:6} {weeks:2} weeks: {fig.total.count:6} incidents, "
                     f"median {statistics.median(times):7.1f} ms, max {max(times):7.1f} ms"
                 )
+        await cached_views(rt, burst)
         rt.db.close()
 
 
@@ -134,8 +179,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--postgres", default=None)
+    parser.add_argument("--burst", type=int, default=30, help="concurrent identical views")
     args = parser.parse_args()
-    asyncio.run(run(args.incidents, args.postgres))
+    asyncio.run(run(args.incidents, args.postgres, args.burst))
 
 
 if __name__ == "__main__":

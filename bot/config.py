@@ -265,6 +265,9 @@ class Settings(BaseSettings):
     # Display names from Slack users.info / the Teams roster are refreshed (in the background,
     # the cached name still shown) once older than this.
     people_ttl_hours: float = Field(default=24, gt=0, le=24 * 365)
+    # Dashboard figures (/dashboard, /api/stats, /metrics) are kept this long per process
+    # (bot.stats_cache), so many viewers and frequent scrapes cost one computation; 0 = off.
+    stats_cache_seconds: float = Field(default=60, ge=0, le=3600)
 
     # Similar past incidents: when one is declared, the most similar resolved (or closed),
     # non-private incidents of the workspace are posted into its room (bot.similar).

@@ -31,6 +31,7 @@ from bot.repository import Database, UnitOfWork
 from bot.search.service import SearchService
 from bot.service import IncidentService
 from bot.similar.worker import SimilarIncidents
+from bot.stats_cache import StatsCache
 from bot.statuspage.planner import statuspage_planners
 from bot.statuspage.rules import StatuspageRules
 from bot.telemetry import Telemetry
@@ -59,6 +60,8 @@ class Runtime(Generic[DB]):
     pages: PageAcks
     sessions: SessionRegistry
     search: SearchService
+    # Dashboard figures, kept SITREP_STATS_CACHE_SECONDS (every stats surface reads through it).
+    stats: StatsCache
     ports: dict[str, ChatPort] = field(default_factory=dict)
     # Outside services the outbox delivers to (pagerduty, opsgenie), once configured.
     services: dict[str, ServicePort] = field(default_factory=dict)
@@ -148,6 +151,7 @@ def assemble_runtime(settings: Settings, db: D, *, clock: Clock | None = None) -
         pages=PageAcks(service, settings.workspace),
         sessions=SessionRegistry(db, clock, settings.workspace),
         search=search,
+        stats=StatsCache(db, clock, ttl=settings.stats_cache_seconds),
     )
     if settings.similar_incidents:
         runtime.similar = similar = SimilarIncidents(

@@ -116,6 +116,9 @@ class Figures:
     weeks: list[Week]
     since: datetime
     until: datetime
+    # The moment the figures describe (the ``now`` they were composed for); a cached answer
+    # (bot.stats_cache) is shown with it.
+    computed_at: datetime
     total: Cell = field(default_factory=Cell)
     by_week: list[Cell] = field(default_factory=list)
     severities: list[str] = field(default_factory=list)
@@ -173,7 +176,7 @@ def compose(
     """Fold storage's buckets into the figures (pure; the fixtures test this directly)."""
     weeks, since, until = window(query.weeks, now)
     slot = {w.index: n for n, w in enumerate(weeks)}
-    fig = Figures(query=query, weeks=weeks, since=since, until=until)
+    fig = Figures(query=query, weeks=weeks, since=since, until=until, computed_at=now)
     fig.by_week = [Cell() for _ in weeks]
     rows = [b for b in buckets if b.week in slot]
     order = {s.name: s.rank for s in policy.severities}

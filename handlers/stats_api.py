@@ -1,12 +1,14 @@
 """GET /api/stats: the dashboard's figures as JSON (``incidents:read``; the API auth guards it).
 
 Query: ``weeks`` (1-52, default 12), ``severity``, ``service`` (``(none)`` for incidents with
-no service). Figures count only incidents the token's owner may see (bot.stats).
+no service). Figures count only incidents the token's owner may see (bot.stats). They come
+through the stats cache (bot.stats_cache), so they may be up to SITREP_STATS_CACHE_SECONDS old;
+``computed_at`` says when they were computed.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from aiohttp import web
@@ -14,10 +16,10 @@ from pydantic import Field
 
 from bot.domain.limits import parse_bounded_int
 from bot.domain.snapshot import iso
-from bot.stats import DEFAULT_WEEKS, MAX_WEEKS, Cell, Figures, StatsQuery, figures
+from bot.stats import DEFAULT_WEEKS, MAX_WEEKS, Cell, Figures, StatsQuery
 from bot.stats_store import OverdueItem, Targets
 from handlers.appkeys import RUNTIME
-from handlers.openapi_models import Out
+from handlers.openapi_models import Out, Timestamp
 from handlers.openapi_routes import Param, Reply, Route, mount
 from handlers.principal import api_reader
 
@@ -90,6 +92,10 @@ class Overdue(Out):
 class StatsResponse(Out):
     """Everything /dashboard shows."""
 
+    computed_at: Timestamp = Field(
+        description="When these figures were computed; they are cached per process for up to "
+        "SITREP_STATS_CACHE_SECONDS, so they may be that old."
+    )
     weeks: list[str]
     since: str | None
     until: str | None
@@ -124,13 +130,8 @@ async def get_stats(request: web.Request) -> Reply[StatsResponse]:
     """MTTA/MTTR by week, severity and service, SLA attainment and overdue action items."""
     runtime = request.app[RUNTIME]
     query = query_of(dict(request.query))
-    fig = await figures(
-        runtime.db,
-        runtime.settings.workspace,
-        runtime.service.policy,
-        query,
-        api_reader(request),
-        runtime.clock.now(),
+    fig = await runtime.stats.figures(
+        runtime.settings.workspace, runtime.service.policy, query, api_reader(request)
     )
     return Reply(stats_response(fig, Targets.of(runtime.service.policy)))
 
@@ -146,6 +147,7 @@ def stats_response(fig: Figures, targets: Targets) -> StatsResponse:
         ]
 
     return StatsResponse(
+        computed_at=fig.computed_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         weeks=labels,
         since=iso(fig.since),
         until=iso(fig.until),

@@ -3,7 +3,9 @@
 Over the last ``WEEKS`` ISO weeks, this instance's workspace, every incident (``/metrics``
 is the operator's view, like ``sitrep_incidents``). Labels are bounded: ``severity`` takes the
 configured names and ``target`` is ``ack`` or ``resolve``; there is no service label, since
-service names are free text (and could name a private incident's system).
+service names are free text (and could name a private incident's system). Read through the
+stats cache (bot.stats_cache), so a scrape every 15 s costs one computation per
+SITREP_STATS_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from bot.runtime import Runtime
 from bot.security.membership import EVERYONE
-from bot.stats import Figures, StatsQuery, figures
+from bot.stats import Figures, StatsQuery
 
 WEEKS = 4
 
@@ -70,13 +72,8 @@ class StatsCollector:
 
 
 async def stats_collector(runtime: Runtime) -> StatsCollector:
-    """Read the figures for this instance's workspace."""
-    fig = await figures(
-        runtime.db,
-        runtime.settings.workspace,
-        runtime.service.policy,
-        StatsQuery(weeks=WEEKS),
-        EVERYONE,
-        runtime.clock.now(),
+    """Read the figures for this instance's workspace (cached, like the dashboard's)."""
+    fig = await runtime.stats.figures(
+        runtime.settings.workspace, runtime.service.policy, StatsQuery(weeks=WEEKS), EVERYONE
     )
     return StatsCollector(fig)

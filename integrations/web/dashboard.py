@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, timedelta
 
 from bot.domain.metrics import format_duration
 from bot.domain.policy import Policy
@@ -32,9 +32,7 @@ class DashboardView:
     known_services: Sequence[str] = ()
 
 
-def dashboard_page(
-    view: DashboardView, policy: Policy, targets: Targets, viewer: Viewer, now: datetime
-) -> str:
+def dashboard_page(view: DashboardView, policy: Policy, targets: Targets, viewer: Viewer) -> str:
     """The whole page."""
     error = f'<div class="error" role="alert">{esc(view.error)}</div>' if view.error else ""
     body = f"<h1>Dashboard</h1>{_filters(view, policy)}{error}"
@@ -42,8 +40,9 @@ def dashboard_page(
     if fig is not None:
         body += (
             f'<p class="muted">{esc(fig.weeks[0].label)} to {esc(fig.weeks[-1].label)} '
-            f"(weeks start Monday, UTC), as of {esc(utc(now))}. Private incidents count only "
-            "for their members and admins.</p>"
+            "(weeks start Monday, UTC). Private incidents count only for their members and "
+            "admins.</p>"
+            + _as_of(fig)
             + _summary(fig)
             + _counts(fig)
             + _times(fig, "severity")
@@ -56,6 +55,17 @@ def dashboard_page(
 
 
 # -- sections ----------------------------------------------------------------------------------
+
+
+def _as_of(fig: Figures) -> str:
+    # The figures may come from the stats cache (bot.stats_cache), so say when they were
+    # computed rather than when the page was drawn.
+    at = fig.computed_at.astimezone(UTC)
+    stamp = at.isoformat().replace("+00:00", "Z")
+    return (
+        f'<p class="muted" id="as-of">Figures as of <time datetime="{esc(stamp)}" '
+        f'title="{esc(utc(at))}">{at:%H:%M} UTC</time>.</p>'
+    )
 
 
 def _filters(view: DashboardView, policy: Policy) -> str:
