@@ -23,6 +23,7 @@ from handlers import (
     headers,
     health,
     outside,
+    outside_api,
     search_api,
     slack,
     stats_api,
@@ -88,6 +89,7 @@ def create_app(
     api.register(app)
     search_api.register(app)
     stats_api.register(app)
+    outside_api.register(app)
     web_ui.register(app)
     web_admin.register(app)
     web_dashboard.register(app)
