@@ -32,6 +32,7 @@ from handlers import (
     tickets,
     web_admin,
     web_dashboard,
+    web_outside,
     web_postmortem,
     web_publish,
     web_search,
@@ -96,6 +97,7 @@ def create_app(
     web_sessions.register(app)
     web_postmortem.register(app)
     web_publish.register(app)
+    web_outside.register(app)
     web_search.register(app)
     tickets.register(app)  # /webhooks/jira, before /webhooks/{source}
     webhooks.register(app)
