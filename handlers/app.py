@@ -23,6 +23,7 @@ from handlers import (
     headers,
     health,
     outside,
+    outside_api,
     search_api,
     slack,
     stats_api,
@@ -31,6 +32,7 @@ from handlers import (
     tickets,
     web_admin,
     web_dashboard,
+    web_outside,
     web_postmortem,
     web_publish,
     web_search,
@@ -88,12 +90,14 @@ def create_app(
     api.register(app)
     search_api.register(app)
     stats_api.register(app)
+    outside_api.register(app)
     web_ui.register(app)
     web_admin.register(app)
     web_dashboard.register(app)
     web_sessions.register(app)
     web_postmortem.register(app)
     web_publish.register(app)
+    web_outside.register(app)
     web_search.register(app)
     tickets.register(app)  # /webhooks/jira, before /webhooks/{source}
     webhooks.register(app)

@@ -31,6 +31,7 @@ from bot.repository import Repo
 from bot.runtime import Runtime
 from bot.service import Outcome, parse_ref
 from handlers.cli_alerts import alerts_app, maintenance_app
+from handlers.cli_outside import incident_page, incident_ticket
 from handlers.cli_publish import publish
 from handlers.cli_search import search
 from handlers.cli_tokens import audit_app, tokens_app
@@ -359,6 +360,11 @@ def incident_close(ref: str) -> None:
 def incident_reopen(ref: str) -> None:
     """Reopen a resolved or closed incident."""
     _execute(ref, c.ChangeStatus(Status.INVESTIGATING, "reopened"))
+
+
+# Paging on-call and opening tickets (handlers.cli_outside).
+incident_app.command("page")(incident_page)
+incident_app.command("ticket")(incident_ticket)
 
 
 # -- export ----------------------------------------------------------------------------------

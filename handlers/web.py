@@ -37,7 +37,7 @@ from bot.postmortem import render_postmortem
 from bot.runtime import Runtime
 from bot.security.access import Access, Person, entra_object, person_from_claims
 from bot.security.membership import Reader
-from bot.service import parse_ref
+from bot.service import IncidentDetail, parse_ref
 from bot.statuspage.preview import preview_public
 from bot.statuspage.rules import StatuspageRules
 from handlers.appkeys import RUNTIME
@@ -55,6 +55,13 @@ log = logging.getLogger(__name__)
 
 Page = Callable[[web.Request, sess.Session], Awaitable[web.StreamResponse]]
 Build = Callable[[Mapping[str, str]], c.Command]
+# A card another module adds to the incident page's Act column (handlers.web_outside): it gets
+# the incident shown and, after a refused form, that form's error and values.
+IncidentCard = Callable[
+    [web.Request, sess.Session, IncidentDetail, FormError | None, Mapping[str, str]],
+    Awaitable[str],
+]
+INCIDENT_CARDS = web.AppKey("incident_cards", list[IncidentCard])
 
 RECENT = 25
 OPEN_MAX = 200
@@ -73,6 +80,7 @@ def register(app: web.Application) -> None:
     r.add_get("/", root)
     r.add_get("/assets/{name}", asset)
     app[OIDC] = {}
+    app[INCIDENT_CARDS] = []
     r.add_get("/login", login_form)
     r.add_post("/login", login)
     r.add_get("/login/oidc", oidc_start)
@@ -699,6 +707,10 @@ async def _render(
     detail = await runtime.service.detail(
         runtime.settings.workspace, number, reader=_reader(session)
     )
+    cards = [
+        await card(request, session, detail, error, values or {})
+        for card in request.app[INCIDENT_CARDS]
+    ]
     body = incident_page(
         detail,
         runtime.service.policy,
@@ -708,6 +720,7 @@ async def _render(
         error=error,
         values=values,
         public_updates=bool(runtime.settings.statuspage_page_id),
+        cards="".join(cards),
     )
     return _html(body, status)
 

@@ -35,6 +35,8 @@ NOTICES: dict[str, str] = {
     "severity": "Severity changed.",
     "action": "Action item added.",
     "item": "Action item updated.",
+    "page": "Page queued: on-call is being paged.",
+    "ticket": "Ticket requested: its link shows here once the service opened it.",
 }
 
 
@@ -72,8 +74,10 @@ def incident_page(
     error: FormError | None = None,
     values: Mapping[str, str] | None = None,
     public_updates: bool = False,
+    cards: str = "",
 ) -> str:
-    """``/incidents/{number}``; ``public_updates``: the update form offers the status page."""
+    """``/incidents/{number}``; ``public_updates``: the update form offers the status page;
+    ``cards``: more of the Act column, already rendered (integrations.web.outside)."""
     i = detail.incident
     ctx = _Ctx(i.number, viewer.csrf, error, values or {}, public_updates and not i.private)
     private = '<span class="private">Private</span>' if i.private else ""
@@ -94,7 +98,7 @@ def incident_page(
 {flash}{_facts(detail, policy, now)}
 <div class="cols"><div>{_texts(i)}{_updates(detail)}{_action_items(detail, ctx)}
 {_timeline(detail)}{_exports(i.number)}</div>
-<aside aria-label="Actions">{_actions(i, policy, now, ctx)}</aside></div>"""
+<aside aria-label="Actions">{_actions(i, policy, now, ctx)}{cards}</aside></div>"""
     return page(f"{i.ref}: {i.title}", body, viewer)
 
 
