@@ -46,6 +46,9 @@ from bot.publish.refs import NAMES as PUBLISH_NAMES
 from bot.publish.refs import page_key
 from bot.repository import Repo, UnitOfWork
 from bot.security.membership import EVERYONE, Reader, can_see, needs_timeline, role_members
+from bot.tickets.refs import CREATE as TICKET_CREATE
+from bot.tickets.refs import LABELS as TICKET_LABELS
+from bot.tickets.refs import SERVICES as TICKET_SERVICES
 from bot.tickets.refs import back_key, linked, ticket_key
 
 log = logging.getLogger(__name__)
@@ -341,8 +344,11 @@ class IncidentService:
         now: datetime,
     ) -> None:
         handled = False
+        planned: list[OutboxIntent] = []
         for planner in self.planners:
-            repo.enqueue(planner.plan(repo, before, after, events, now), now)
+            rows = planner.plan(repo, before, after, events, now)
+            repo.enqueue(rows, now)
+            planned.extend(rows)
             handled = handled or planner.handles(events)
         if not handled and any(ev.kind is EventKind.PAGED for ev in events):
             # Recording a page nobody sends would tell the room on-call was called.
@@ -358,6 +364,12 @@ class IncidentService:
             raise InvalidCommand(
                 f"{where} not configured: set the SITREP_JIRA_ or SITREP_SERVICENOW_ settings."
             )
+        if asked and not any(
+            r.platform in TICKET_SERVICES and r.action == TICKET_CREATE for r in planned
+        ):
+            # Every configured tracker already has this incident's ticket: say where they are
+            # rather than put a request that opens nothing on the timeline.
+            raise InvalidCommand(f"{after.ref} already has {_tickets_of(repo, after)}.")
         wanted = [ev for ev in events if ev.kind is EventKind.PUBLISH_REQUESTED]
         if not handled and wanted:
             # A request nobody delivers would sit on the timeline as if it were under way.
@@ -605,3 +617,15 @@ def _command_detail(cmd: c.Command, item: ActionItem | None) -> dict[str, Any]:
     if item is not None:
         detail["action_item"] = item.id
     return detail
+
+
+def _tickets_of(repo: Repo, incident: Incident) -> str:
+    """``a Jira issue (OPS-12) and a ServiceNow incident (being opened)``: its tickets."""
+    assert incident.id is not None
+    shown = []
+    for service in TICKET_SERVICES:
+        ref = repo.get_chat_ref(incident.workspace, service, ticket_key(incident.id))
+        if ref is not None:
+            state = str(ref.get("key")) if linked(ref) else "being opened"
+            shown.append(f"a {TICKET_LABELS[service]} ({state})")
+    return " and ".join(shown) or "its tickets"

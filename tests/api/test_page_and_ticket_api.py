@@ -227,14 +227,16 @@ async def test_a_ticket_without_a_service_opens_one_in_each_configured_service(
         lambda: when(entries(runtime, EventKind.TICKET_LINKED), lambda found: len(found) == 2)
     )
     assert sorted(e.text.split(" ")[1] for e in links) == ["Jira", "ServiceNow"]
-    # Asked again by name: refused. (A bare ask again is not refused by the core, as in chat,
-    # but opens nothing new: each service's planner sees its ticket is there.)
+    # Asked again, by name or not: refused, naming the tickets, and nothing is written.
     resp = await post(client, "tickets", {"service": "servicenow"}, auth)
     assert (
         resp.status == 400 and "already has a ServiceNow incident" in (await resp.json())["error"]
     )
     resp = await post(client, "tickets", {}, auth)
-    assert resp.status == 200
+    assert resp.status == 400
+    error = (await resp.json())["error"]
+    assert error.startswith("INC-1 already has a Jira issue (") and "ServiceNow incident" in error
+    assert len(await entries(runtime, EventKind.TICKET_REQUESTED)) == 1
     assert len(jira.issues) == 1 and len(snow.records) == 1
     assert len(await rows(runtime, "jira")) == len(await rows(runtime, "servicenow")) == 1
 
