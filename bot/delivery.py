@@ -120,6 +120,7 @@ class OutboxWorker:
         self._lanes: set[asyncio.Task[None]] = set()
         self._held = 0  # rows in running lanes
         self._held_bulk = 0
+        self._in_hand: set[int] = set()  # ids of the rows running lanes hold
 
     def wake(self) -> None:
         """Deliver now rather than at the next poll."""
@@ -205,17 +206,29 @@ class OutboxWorker:
         """Claim for the free hands and start their lanes; how many rows were claimed."""
         bulk = max(self.policy.bulk_lanes - self._held_bulk, 0)
         records = await self._claim(self.policy.batch - self._held, bulk)
+        started = 0
         for lane in _lanes(records):
+            if any(r.id in self._in_hand for r in lane):
+                # A lease lapsed while a lane of ours still talks to the platform (a slow
+                # call): that lane finishes its rows; a second task would send them twice.
+                await self._release(*(r for r in lane if r.id not in self._in_hand))
+                continue
             size, bulk_rows = len(lane), sum(1 for r in lane if is_bulk(r.priority))
             self._held += size
             self._held_bulk += bulk_rows
+            self._in_hand.update(r.id for r in lane)
+            started += size
             task = asyncio.create_task(self._run_lane(lane))
             self._lanes.add(task)
-            task.add_done_callback(functools.partial(self._lane_done, size, bulk_rows))
-        return len(records)
+            task.add_done_callback(
+                functools.partial(self._lane_done, [r.id for r in lane], bulk_rows)
+            )
+        return started
 
-    def _lane_done(self, size: int, bulk_rows: int, task: asyncio.Task[None]) -> None:
+    def _lane_done(self, ids: list[int], bulk_rows: int, task: asyncio.Task[None]) -> None:
         self._lanes.discard(task)
+        self._in_hand.difference_update(ids)
+        size = len(ids)
         self._held -= size
         self._held_bulk -= bulk_rows
         if not task.cancelled() and task.exception() is not None:
