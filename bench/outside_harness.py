@@ -9,10 +9,11 @@ commands differ; they live in the benches, the rest here.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,3 +125,24 @@ async def beside_chat(
         finally:
             rt.db.close()
     return result
+
+
+async def healthy_slow_down(
+    service: str,
+    scenario: Callable[[str, int, str, float], Awaitable[None]],
+    *,
+    incidents: int,
+    slow: float,
+) -> None:
+    """Read ``--incidents`` and ``--slow`` and run ``scenario(name, incidents, mode, slow)`` with
+    ``service`` healthy (mode "ok"), answering after ``slow`` seconds ("slow") and down."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--incidents", type=int, default=incidents)
+    parser.add_argument("--slow", type=float, default=slow)
+    args = parser.parse_args()
+    for name, mode in (
+        (f"{service} healthy", "ok"),
+        (f"{service} answers in {args.slow:g}s", "slow"),
+        (f"{service} down", "down"),
+    ):
+        await scenario(name, args.incidents, mode, args.slow)

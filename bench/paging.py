@@ -11,7 +11,6 @@ to delivery of the chat messages (room, summary, broadcast …) and of the pages
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.outside_harness import beside_chat  # noqa: E402
+from bench.outside_harness import beside_chat, healthy_slow_down  # noqa: E402
 from bot.domain import commands as c  # noqa: E402
 from tests.fakes.pagerduty_events import FakePagerDutyEvents  # noqa: E402
 
@@ -43,15 +42,5 @@ async def scenario(name: str, incidents: int, mode: str, slow: float) -> None:
     print(f"{name:<28} {run.chat_line()} | pages {run.calls_line()}")
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--incidents", type=int, default=40)
-    parser.add_argument("--slow", type=float, default=2.0)
-    args = parser.parse_args()
-    await scenario("PagerDuty healthy", args.incidents, "ok", args.slow)
-    await scenario(f"PagerDuty answers in {args.slow:g}s", args.incidents, "slow", args.slow)
-    await scenario("PagerDuty down", args.incidents, "down", args.slow)
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(healthy_slow_down("PagerDuty", scenario, incidents=40, slow=2.0))

@@ -12,7 +12,6 @@ for each it prints p50/p95 from commit to delivery of chat messages and of Jira 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.outside_harness import beside_chat  # noqa: E402
+from bench.outside_harness import beside_chat, healthy_slow_down  # noqa: E402
 from bot.domain import commands as c  # noqa: E402
 from bot.domain.model import Status  # noqa: E402
 from tests.fakes.jira_api import FakeJira  # noqa: E402
@@ -46,15 +45,5 @@ async def scenario(name: str, incidents: int, mode: str, slow: float) -> None:
     print(f"{name:<24} {run.chat_line()} | jira {run.calls_line()} | issues {len(jira.issues)}")
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--incidents", type=int, default=30)
-    parser.add_argument("--slow", type=float, default=1.0)
-    args = parser.parse_args()
-    await scenario("Jira healthy", args.incidents, "ok", args.slow)
-    await scenario(f"Jira answers in {args.slow:g}s", args.incidents, "slow", args.slow)
-    await scenario("Jira down", args.incidents, "down", args.slow)
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(healthy_slow_down("Jira", scenario, incidents=30, slow=1.0))
