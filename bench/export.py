@@ -40,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.domain.metrics import Metrics
 from bot.domain.model import (
     ActionItem,
     Event,
@@ -52,6 +53,7 @@ from bot.domain.model import (
 from bot.domain.policy import Policy, SeverityPolicy
 from integrations.export import (
     FORMATS,
+    Postmortem,
     PostmortemAlert,
     TimelineSource,
     build_postmortem,
@@ -223,6 +225,29 @@ def side_tables() -> tuple[list[StatusUpdate], list[PostmortemAlert], list[Actio
     return updates, alerts, items
 
 
+def build_document(
+    timeline: Iterable[TimelineEntry],
+    incident: Incident | None = None,
+    *,
+    base_url: str = "https://sitrep.example.com",
+    metrics: Metrics | None = None,
+) -> Postmortem:
+    """The postmortem of ``incident`` (default: the SEV1 above) with the side tables, written a
+    day after it resolved."""
+    updates, alerts, items = side_tables()
+    return build_postmortem(
+        incident or make_incident(),
+        timeline,
+        updates,
+        alerts,
+        items,
+        POLICY,
+        generated_at=DECLARED + SPAN + timedelta(days=1),
+        base_url=base_url,
+        metrics=metrics,
+    )
+
+
 @dataclass
 class Row:
     mode: str
@@ -240,18 +265,8 @@ class Row:
 
 def export_once(timeline: Iterable[TimelineEntry], fmt: str, path: Path) -> tuple[float, float]:
     """Build and render to a file; seconds spent in each."""
-    updates, alerts, items = side_tables()
     t0 = time.perf_counter()
-    doc = build_postmortem(
-        make_incident(),
-        timeline,
-        updates,
-        alerts,
-        items,
-        POLICY,
-        generated_at=DECLARED + SPAN + timedelta(days=1),
-        base_url="https://sitrep.example.com",
-    )
+    doc = build_document(timeline)
     t1 = time.perf_counter()
     with path.open("w", encoding="utf-8") as out:
         render(doc, fmt, out)
@@ -322,16 +337,8 @@ def sqlite_rows(n: int, repeat: int, tmp: Path, out: Path) -> list[Row]:
                 metrics = compute_metrics(
                     incident.declared_at, repo.timeline(incident_id, kinds=METRIC_KINDS)
                 )
-                updates, alerts, items = side_tables()
-                doc = build_postmortem(
-                    incident,
-                    repo.timeline(incident_id),
-                    updates,
-                    alerts,
-                    items,
-                    POLICY,
-                    generated_at=DECLARED + SPAN + timedelta(days=1),
-                    metrics=metrics,
+                doc = build_document(
+                    repo.timeline(incident_id), incident, base_url="", metrics=metrics
                 )
                 t1 = time.perf_counter()
                 with out.open("w", encoding="utf-8") as fh:

@@ -15,7 +15,6 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from unittest.mock import patch
@@ -24,19 +23,11 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.export import (
-    DECLARED,
-    POLICY,
-    SPAN,
-    load_events,
-    make_incident,
-    side_tables,
-)
+from bench.export import build_document, load_events
 from bot.ports import OutsideCall, ServicePort
 from bot.postmortem import PostmortemFacts
 from integrations.confluence.client import ConfluenceConfig, ConfluencePages
 from integrations.confluence.storage import render_storage
-from integrations.export.document import Postmortem, build_postmortem
 from integrations.jira.client import basic_auth
 from integrations.notion.blocks import chunks, render_blocks
 from integrations.notion.client import NotionConfig, NotionPages
@@ -47,20 +38,6 @@ T = TypeVar("T")
 PARENT = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f1"
 
 
-def document(events: list[Any]) -> Postmortem:
-    updates, alerts, items = side_tables()
-    return build_postmortem(
-        make_incident(),
-        events,
-        updates,
-        alerts,
-        items,
-        POLICY,
-        generated_at=DECLARED + SPAN + timedelta(days=1),
-        base_url="https://sitrep.example.com",
-    )
-
-
 class Links:
     """``PublishLinks`` over an in-memory document (no database: the ports' cost alone)."""
 
@@ -69,7 +46,7 @@ class Links:
         self.refs: dict[str, dict[str, Any]] = {}
 
     async def render(self, workspace: str, number: int, fn: Callable[[PostmortemFacts], T]) -> T:
-        doc = document(self.events)
+        doc = build_document(self.events)
         # The ports build the document from facts; hand them the one built here.
         with (
             patch("integrations.confluence.client.facts_document", lambda _facts: doc),
@@ -131,11 +108,11 @@ def main() -> int:
     sizes: dict[str, str] = {}
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        body = render_storage(document(events))
+        body = render_storage(build_document(events))
         best["storage"] = min(best.get("storage", 1e9), time.perf_counter() - t0)
         sizes["storage"] = f"{len(body.encode()) / 1024:.0f} KiB"
         t0 = time.perf_counter()
-        blocks = render_blocks(document(events), "https://s.example/p.svg")
+        blocks = render_blocks(build_document(events), "https://s.example/p.svg")
         best["notion"] = min(best.get("notion", 1e9), time.perf_counter() - t0)
         sizes["notion"] = f"{len(blocks)} blocks in {len(chunks(blocks))} requests"
     print(f"{args.events} timeline events (build + render, best of {args.repeat}):")

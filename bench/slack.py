@@ -41,6 +41,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve_env(database_url: str, slack_url: str, **extra: str) -> dict[str, str]:
+    """The environment for a ``sitrep serve`` child talking to the fake Slack: none of ours
+    inherited, quiet JSON logs, a fast outbox poll, and ``extra`` on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SITREP_", "SLACK_"))}
+    return env | {
+        "SITREP_DATABASE_URL": database_url,
+        "SITREP_LOG_LEVEL": "WARNING",
+        "SITREP_LOG_FORMAT": "json",
+        "SITREP_OUTBOX_POLL_SECONDS": "0.05",
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack_url,
+        **extra,
+    }
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile (0..1) of ``values``."""
     ordered = sorted(values)
@@ -121,16 +137,7 @@ async def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         with tempfile.TemporaryDirectory() as tmp:
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("SITREP_", "SLACK_"))}
-            env |= {
-                "SITREP_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-                "SITREP_LOG_LEVEL": "WARNING",
-                "SITREP_LOG_FORMAT": "json",
-                "SITREP_OUTBOX_POLL_SECONDS": "0.05",
-                "SLACK_BOT_TOKEN": "xoxb-bench",
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": fake.url,
-            }
+            env = serve_env(f"sqlite:///{tmp}/bench.db", fake.url)
             exe = Path(sys.executable).with_name("sitrep")
             proc = subprocess.Popen(  # noqa: ASYNC220 (started once, before any measurement)
                 [str(exe), "serve", "--port", str(port)],

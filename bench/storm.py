@@ -27,7 +27,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -40,7 +39,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.slack import SECRET, command, free_port, pct, wait_ready  # noqa: E402
+from bench.slack import command, free_port, pct, serve_env, wait_ready  # noqa: E402
 from tests.fakes.slack_api import ALICE, BOB, FakeSlackApi  # noqa: E402
 
 TOKEN = "bench-token"
@@ -169,19 +168,13 @@ async def main() -> None:
         base = f"http://127.0.0.1:{port}"
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "storm.db"
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("SITREP_", "SLACK_"))}
-            env |= {
-                "SITREP_DATABASE_URL": f"sqlite:///{db}",
-                "SITREP_LOG_LEVEL": "WARNING",
-                "SITREP_LOG_FORMAT": "json",
-                "SITREP_OUTBOX_POLL_SECONDS": "0.05",
-                "SITREP_ALERTMANAGER_TOKEN": TOKEN,
-                "SITREP_GENERIC_SECRET": "whsec_" + base64.b64encode(GENERIC_KEY).decode(),
-                "SITREP_SLACK_ALERTS_CHANNEL": "incidents" if args.shared else "alerts",
-                "SLACK_BOT_TOKEN": "xoxb-bench",
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": fake.url,
-            }
+            env = serve_env(
+                f"sqlite:///{db}",
+                fake.url,
+                SITREP_ALERTMANAGER_TOKEN=TOKEN,
+                SITREP_GENERIC_SECRET="whsec_" + base64.b64encode(GENERIC_KEY).decode(),
+                SITREP_SLACK_ALERTS_CHANNEL="incidents" if args.shared else "alerts",
+            )
             serve = ["serve", "--port", str(port)]
             if args.source is None:
                 cmd = [str(Path(sys.executable).with_name("sitrep")), *serve]

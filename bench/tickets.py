@@ -12,42 +12,28 @@ for each it prints p50/p95 from commit to delivery of chat messages and of Jira 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.slack import pct  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.delivery import DeliveryPolicy, OutboxWorker  # noqa: E402
+from bench.outside_harness import beside_chat, healthy_slow_down  # noqa: E402
 from bot.domain import commands as c  # noqa: E402
-from bot.domain.decide import Actor  # noqa: E402
 from bot.domain.model import Status  # noqa: E402
-from bot.outbox_types import OutboxState  # noqa: E402
-from bot.tickets.links import ServiceTicketLinks  # noqa: E402
-from handlers.compose import build_runtime  # noqa: E402
-from handlers.outside import build_services  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
 from tests.fakes.jira_api import FakeJira  # noqa: E402
-from tests.support.chat import RecordingPort  # noqa: E402
-
-ALICE = Actor("U_ALICE", "alice")
 
 
 async def scenario(name: str, incidents: int, mode: str, slow: float) -> None:
-    import aiohttp
-
-    jira = FakeJira(email="bot@example.com", token="t")
-    await jira.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            _env_file=None,
-            database_url=f"sqlite:///{tmp}/bench.db",
+    async with FakeJira(email="bot@example.com", token="t") as jira:
+        jira.delay = slow if mode == "slow" else 0.0
+        run = await beside_chat(
+            jira,
+            "jira",
+            incidents=incidents,
+            commands=[c.ChangeStatus(Status.IDENTIFIED), c.ChangeStatus(Status.RESOLVED, "fixed")],
+            down=mode == "down",
             jira_url=jira.url,
             jira_email="bot@example.com",
             jira_api_token="t",
@@ -56,70 +42,8 @@ async def scenario(name: str, incidents: int, mode: str, slow: float) -> None:
             jira_transitions={"identified": "11", "resolved": "21"},
             tickets_timeout_seconds=max(slow * 2, 1.0),
         )
-        rt = build_runtime(settings)
-        upgrade(rt.db.engine)
-        if mode == "slow":
-            jira.delay = slow
-        elif mode == "down":
-            await jira.stop()
-        async with aiohttp.ClientSession() as session:
-            worker = OutboxWorker(
-                rt.db,
-                {"slack": RecordingPort("slack")},
-                rt.clock,
-                DeliveryPolicy(room_interval=0),
-                workspaces=[settings.workspace],
-                services=build_services(settings, session, ServiceTicketLinks(rt.service)),
-            )
-            stop = asyncio.Event()
-            task = asyncio.create_task(worker.run_forever(stop, 0.02))
-            for _ in range(incidents):
-                out = await rt.service.declare("default", c.Declare("Checkout down", "SEV1"), ALICE)
-                n = out.incident.number
-                await rt.service.execute("default", n, c.ChangeStatus(Status.IDENTIFIED), ALICE)
-                await rt.service.execute(
-                    "default", n, c.ChangeStatus(Status.RESOLVED, "fixed"), ALICE
-                )
-                worker.wake()
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                rows = await rt.db.run(lambda repo: repo.list_outbox(limit=10_000))
-                chat = [r for r in rows if r.platform == "slack"]
-                tickets = [r for r in rows if r.platform == "jira"]
-                chat_done = all(r.state is OutboxState.DELIVERED for r in chat)
-                tickets_done = all(r.state is OutboxState.DELIVERED for r in tickets)
-                if chat_done and (tickets_done or mode == "down"):
-                    break
-                await asyncio.sleep(0.05)
-            stop.set()
-            await task
-
-        def waits(rs: list) -> list[float]:  # type: ignore[type-arg]
-            return [(r.delivered_at - r.created_at).total_seconds() for r in rs if r.delivered_at]
-
-        chat_w, ticket_w = waits(chat), waits(tickets)
-        shown = (
-            f"{len(ticket_w)} calls p50 {pct(ticket_w, 0.5):.3f}s p95 {pct(ticket_w, 0.95):.3f}s"
-            if ticket_w
-            else f"0 delivered, {sum(1 for r in tickets if r.state is OutboxState.PENDING)} waiting"
-        )
-        print(
-            f"{name:<24} chat {len(chat_w):>4} msgs p50 {pct(chat_w, 0.5):.3f}s"
-            f" p95 {pct(chat_w, 0.95):.3f}s | jira {shown} | issues {len(jira.issues)}"
-        )
-        rt.db.close()
-    await jira.stop()
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--incidents", type=int, default=30)
-    parser.add_argument("--slow", type=float, default=1.0)
-    args = parser.parse_args()
-    await scenario("Jira healthy", args.incidents, "ok", args.slow)
-    await scenario(f"Jira answers in {args.slow:g}s", args.incidents, "slow", args.slow)
-    await scenario("Jira down", args.incidents, "down", args.slow)
+    print(f"{name:<24} {run.chat_line()} | jira {run.calls_line()} | issues {len(jira.issues)}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(healthy_slow_down("Jira", scenario, incidents=30, slow=1.0))

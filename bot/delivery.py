@@ -48,6 +48,7 @@ from bot.ports import (
     ServicePort,
 )
 from bot.repository import Repo, UnitOfWork
+from bot.waiting import until_stop_or_wake
 
 log = logging.getLogger(__name__)
 
@@ -150,13 +151,7 @@ class OutboxWorker:
                     started = 0
                 if started and self._held < self.policy.batch:
                     continue
-                stop_wait = asyncio.ensure_future(stop.wait())
-                wake_wait = asyncio.ensure_future(self._wake.wait())
-                _, pending = await asyncio.wait(
-                    {stop_wait, wake_wait}, timeout=poll, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in pending:
-                    task.cancel()
+                await until_stop_or_wake(stop, self._wake, poll)
         finally:
             await self._let_go()
 

@@ -27,7 +27,8 @@ def json_error(status: int, message: str, **extra: object) -> web.Response:
     return web.json_response(error_json(message, **extra), status=status)
 
 
-def _status_for(exc: DomainError) -> int:
+def status_for(exc: Exception) -> int:
+    """The HTTP status for a refusal of the core's: 404, 403, 409, else 400."""
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, PermissionDenied):
@@ -50,7 +51,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return json_error(exc.status, exc.reason if not exc.text else exc.text)
         raise
     except DomainError as exc:
-        return json_error(_status_for(exc), str(exc), **exc.details())
+        return json_error(status_for(exc), str(exc), **exc.details())
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return json_error(500, "internal error; see the server log")

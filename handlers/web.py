@@ -23,12 +23,9 @@ from bot.config import secret_text
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.errors import (
-    Conflict,
     DomainError,
     InvalidCommand,
-    InvalidTransition,
     NotFound,
-    PermissionDenied,
 )
 from bot.domain.limits import parse_id
 from bot.domain.model import Role, Status
@@ -42,6 +39,7 @@ from bot.statuspage.preview import preview_public
 from bot.statuspage.rules import StatuspageRules
 from handlers.appkeys import RUNTIME
 from handlers.body import UnreadableForm, read_form
+from handlers.middleware import status_for
 from handlers.throttle import audit_lockout, auth_throttled
 from integrations.export.render import render_facts
 from integrations.web import session as sess
@@ -146,16 +144,6 @@ def _disabled() -> web.Response:
         "SITREP_API_TOKEN with SITREP_WEB_SHARED_TOKEN_LOGIN=true) and restart sitrep.",
         403,
     )
-
-
-def _status_for(exc: Exception) -> int:
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, PermissionDenied):
-        return 403
-    if isinstance(exc, InvalidTransition | Conflict):
-        return 409
-    return 400
 
 
 # -- session plumbing ----------------------------------------------------------------------
@@ -282,7 +270,7 @@ def _page(handler: Page, need: Access = Access.VIEWER) -> Handler:
             return await handler(request, session)
         except DomainError as exc:
             title = "Not found" if isinstance(exc, NotFound) else "Request refused"
-            return _message(title, str(exc), _status_for(exc), _viewer(request, session))
+            return _message(title, str(exc), status_for(exc), _viewer(request, session))
         except Exception:
             log.exception("web page failed", extra={"path": request.path})
             return _message(
@@ -675,7 +663,7 @@ async def declare(request: web.Request, session: sess.Session) -> web.Response:
     except DomainError as exc:
         view = await _list_view(request, session, "", "")
         view = ListView(view.open, view.recent, error=str(exc), values=values)
-        return await _list_response(request, session, view, _status_for(exc))
+        return await _list_response(request, session, view, status_for(exc))
     return _see_other(f"/incidents/{outcome.incident.number}?done=declared")
 
 
@@ -762,7 +750,7 @@ async def _act(
         # If the incident itself is gone, the re-render raises NotFound: the guard's 404 page.
         error = FormError(key, str(exc))
         return await _render(
-            request, session, number, error=error, values=values, status=_status_for(exc)
+            request, session, number, error=error, values=values, status=status_for(exc)
         )
     return _see_other(f"/incidents/{number}?done={key}{anchor}")
 
@@ -831,7 +819,7 @@ async def post_update(request: web.Request, session: sess.Session) -> web.Respon
     except DomainError as exc:
         error = FormError("update", str(exc))
         return await _render(
-            request, session, number, error=error, values=values, status=_status_for(exc)
+            request, session, number, error=error, values=values, status=status_for(exc)
         )
     return _html(public_preview_page(number, pub, _viewer(request, session)))
 

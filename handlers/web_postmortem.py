@@ -18,6 +18,7 @@ from bot.domain.errors import DomainError, EditConflict, InvalidCommand
 from bot.domain.limits import parse_id
 from bot.domain.model import POSTMORTEM_SECTIONS
 from bot.security.access import Access
+from handlers.middleware import status_for
 from handlers.web import (
     _CSP,
     _action_item,
@@ -30,7 +31,6 @@ from handlers.web import (
     _reader,
     _runtime,
     _see_other,
-    _status_for,
     _viewer,
 )
 from handlers.web_publish import card as publish_card
@@ -130,7 +130,7 @@ async def save_section(request: web.Request, session: sess.Session) -> web.Respo
         return await _render(request, session, draft=draft, status=409)
     except DomainError as exc:
         draft = Draft(section, text, base, error=str(exc))
-        return await _render(request, session, draft=draft, status=_status_for(exc))
+        return await _render(request, session, draft=draft, status=status_for(exc))
     done = "saved" if outcome.changed else "unchanged"
     return _see_other(f"/incidents/{number}/postmortem?done={done}#s-{section}")
 
@@ -160,7 +160,7 @@ async def review(request: web.Request, session: sess.Session) -> web.Response:
             reader=_reader(session),
         )
     except DomainError as exc:
-        return await _render(request, session, item_error=str(exc), status=_status_for(exc))
+        return await _render(request, session, item_error=str(exc), status=status_for(exc))
     return _see_other(f"/incidents/{number}/postmortem?done=reviewed#review")
 
 
@@ -182,7 +182,7 @@ async def add_item(request: web.Request, session: sess.Session) -> web.Response:
         return await _item_command(request, session, _action_item(values), "action")
     except DomainError as exc:
         return await _render(
-            request, session, item_error=str(exc), item_values=values, status=_status_for(exc)
+            request, session, item_error=str(exc), item_values=values, status=status_for(exc)
         )
 
 
@@ -194,4 +194,4 @@ async def set_item_done(request: web.Request, session: sess.Session) -> web.Resp
         cmd = c.SetActionItemDone(item, values.get("done", "1") != "0")
         return await _item_command(request, session, cmd, "item")
     except DomainError as exc:
-        return await _render(request, session, item_error=str(exc), status=_status_for(exc))
+        return await _render(request, session, item_error=str(exc), status=status_for(exc))

@@ -84,19 +84,6 @@ class EventKind(StrEnum):
     POSTMORTEM_PUBLISHED = "postmortem_published"
 
 
-# Free-text fields a responder may set; the postmortem renders them.
-EDITABLE_FIELDS: tuple[str, ...] = (
-    "title",
-    "summary",
-    "impact",
-    "root_cause",
-    "contributing_factors",
-    "what_went_well",
-    "what_went_wrong",
-    "lessons",
-    "runbook_url",
-)
-
 # The written sections of a postmortem, in the order the editor and the exports show them.
 POSTMORTEM_SECTIONS: tuple[str, ...] = (
     "impact",
@@ -106,6 +93,9 @@ POSTMORTEM_SECTIONS: tuple[str, ...] = (
     "what_went_wrong",
     "lessons",
 )
+
+# Free-text fields a responder may set; the postmortem renders them.
+EDITABLE_FIELDS: tuple[str, ...] = ("title", "summary", *POSTMORTEM_SECTIONS, "runbook_url")
 
 
 def text_version(text: str) -> str:

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import DEFAULT_WORKSPACE, Settings
+from bot.domain.model import Incident
 from bot.domain.snapshot import iso
 from bot.notify import NotifyContext
+from bot.outbox_types import OutboxIntent
 from bot.repository import Repo, UnitOfWork
 from bot.scheduling.cron import latest_fire
 from bot.scheduling.digest import plan_action_items, plan_digest
@@ -217,28 +220,21 @@ class Scheduler:
                 except Exception:
                     log.exception("cannot plan reminder", extra={"incident_id": incident.id})
                     continue
-                job = NewJob(
-                    workspace=incident.workspace,
-                    kind=plan.kind.value,
-                    dedup_key=plan.dedup_key,
+                if _record_sent(
+                    repo,
+                    incident,
+                    plan.kind,
+                    plan.dedup_key,
+                    plan.intents,
+                    now,
                     due_at=plan.due_at,
-                    state=JobState.DONE,
-                    payload={"stage": stage.value, "messages": len(plan.intents)},
-                    incident_id=incident.id,
                     anchor_at=plan.anchor_at,
-                )
-                if store.record_job(job, now):
-                    repo.enqueue(plan.intents, now)
+                    payload={"stage": stage.value},
+                ):
                     sent[plan.kind.value] += 1
             return len(candidates), sent
 
-        for _ in range(MAX_BATCHES):
-            seen, sent = await self.uow.run(work)
-            report.sent.update(sent)
-            # A full batch means more may be waiting; one that made no progress would only
-            # return the same rows again.
-            if seen < batch or not sent:
-                return
+        await self._in_batches(work, report)
 
     async def _sla_warnings(self, now: datetime, report: TickReport) -> None:
         for target in Target:
@@ -255,10 +251,11 @@ class Scheduler:
         if not spans:
             return
 
-        def work(repo: Repo) -> tuple[int, int]:
-            store = repo.schedules
-            sent = 0
-            candidates = store.sla_candidates(now, target.value, spans, limit=batch, workspace=ws)
+        def work(repo: Repo) -> tuple[int, Counter[str]]:
+            sent: Counter[str] = Counter()
+            candidates = repo.schedules.sla_candidates(
+                now, target.value, spans, limit=batch, workspace=ws
+            )
             for incident in candidates:
                 try:
                     plan = plan_sla_warning(incident, target, self.notify, now, percent)
@@ -267,26 +264,21 @@ class Scheduler:
                     continue
                 if plan is None:
                     continue
-                job = NewJob(
-                    workspace=incident.workspace,
-                    kind=target.job_kind.value,
-                    dedup_key=plan.dedup_key,
+                if _record_sent(
+                    repo,
+                    incident,
+                    target.job_kind,
+                    plan.dedup_key,
+                    plan.intents,
+                    now,
                     due_at=plan.due_at,
-                    state=JobState.DONE,
-                    payload={"severity": incident.severity, "messages": len(plan.intents)},
-                    incident_id=incident.id,
                     anchor_at=plan.anchor_at,
-                )
-                if store.record_job(job, now):
-                    repo.enqueue(plan.intents, now)
-                    sent += 1
+                    payload={"severity": incident.severity},
+                ):
+                    sent[target.job_kind.value] += 1
             return len(candidates), sent
 
-        for _ in range(MAX_BATCHES):
-            seen, sent = await self.uow.run(work)
-            report.sent[target.job_kind.value] += sent
-            if seen < batch or not sent:
-                return
+        await self._in_batches(work, report)
 
     async def _postmortems(self, now: datetime, report: TickReport) -> None:
         days = self.config.postmortem_days
@@ -296,10 +288,9 @@ class Scheduler:
         batch = self.config.batch
         ws = self.config.workspace
 
-        def work(repo: Repo) -> tuple[int, int]:
-            store = repo.schedules
-            sent = 0
-            candidates = store.postmortem_candidates(
+        def work(repo: Repo) -> tuple[int, Counter[str]]:
+            sent: Counter[str] = Counter()
+            candidates = repo.schedules.postmortem_candidates(
                 now - wait, now - wait - POSTMORTEM_WINDOW, limit=batch, workspace=ws
             )
             for incident in candidates:
@@ -311,25 +302,31 @@ class Scheduler:
                         "cannot plan postmortem nudge", extra={"incident_id": incident.id}
                     )
                     continue
-                job = NewJob(
-                    workspace=incident.workspace,
-                    kind=JobKind.POSTMORTEM.value,
-                    dedup_key=f"postmortem:{incident.id}",
+                if _record_sent(
+                    repo,
+                    incident,
+                    JobKind.POSTMORTEM,
+                    f"postmortem:{incident.id}",
+                    intents,
+                    now,
                     due_at=incident.resolved_at + wait,
-                    state=JobState.DONE,
-                    payload={"messages": len(intents)},
-                    incident_id=incident.id,
                     anchor_at=incident.resolved_at,
-                )
-                if store.record_job(job, now):
-                    repo.enqueue(intents, now)
-                    sent += 1
+                ):
+                    sent[JobKind.POSTMORTEM.value] += 1
             return len(candidates), sent
 
+        await self._in_batches(work, report)
+
+    async def _in_batches(
+        self, work: Callable[[Repo], tuple[int, Counter[str]]], report: TickReport
+    ) -> None:
+        """Run ``work`` (candidates seen, jobs sent) batch after batch, counting what it sent."""
         for _ in range(MAX_BATCHES):
             seen, sent = await self.uow.run(work)
-            report.sent[JobKind.POSTMORTEM.value] += sent
-            if seen < batch or not sent:
+            report.sent.update(sent)
+            # A full batch means more may be waiting; one that made no progress would only
+            # return the same rows again.
+            if seen < self.config.batch or not sent:
                 return
 
     async def _run_jobs(self, now: datetime, report: TickReport) -> None:
@@ -374,3 +371,33 @@ class Scheduler:
         if self._wake is not None:
             self._wake()
         log.info("scheduled messages enqueued", extra={"sent": sent})
+
+
+def _record_sent(
+    repo: Repo,
+    incident: Incident,
+    kind: JobKind,
+    dedup_key: str,
+    intents: Sequence[OutboxIntent],
+    now: datetime,
+    *,
+    due_at: datetime,
+    anchor_at: datetime,
+    payload: Mapping[str, Any] | None = None,
+) -> bool:
+    """Record an incident's job as done and enqueue its messages with it, unless the job was
+    recorded before (by an earlier tick or another replica); whether this call sent them."""
+    job = NewJob(
+        workspace=incident.workspace,
+        kind=kind.value,
+        dedup_key=dedup_key,
+        due_at=due_at,
+        state=JobState.DONE,
+        payload={**(payload or {}), "messages": len(intents)},
+        incident_id=incident.id,
+        anchor_at=anchor_at,
+    )
+    if not repo.schedules.record_job(job, now):
+        return False
+    repo.enqueue(intents, now)
+    return True

@@ -34,6 +34,7 @@ from bot.similar.model import FixNotes, Match, Profile
 from bot.similar.plan import Suggestion, plan_similar
 from bot.similar.score import rank
 from bot.similar.store import MAX_CANDIDATES
+from bot.waiting import until_stop_or_wake
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +113,7 @@ class SimilarIncidents:
                 await self.run_due()
             except Exception:
                 log.exception("similar-incident jobs failed; retrying at the next poll")
-            stop_wait = asyncio.ensure_future(stop.wait())
-            wake_wait = asyncio.ensure_future(self._wake.wait())
-            _, pending = await asyncio.wait(
-                {stop_wait, wake_wait}, timeout=poll, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in pending:
-                task.cancel()
+            await until_stop_or_wake(stop, self._wake, poll)
 
     async def run_due(self) -> int:
         """Run the workspace's due jobs; returns how many were done."""

@@ -8,59 +8,23 @@ Skips with a clear reason when chromium or the playwright package is missing. Ne
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from collections.abc import AsyncIterator
-from typing import Any
-
 import pytest
-import pytest_asyncio
-from aiohttp import web
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: apt-get install chromium"
-    ),
-    pytest.mark.skipif(
-        importlib.util.find_spec("playwright") is None,
-        reason="playwright missing: pip install -e '.[dev]' (never `playwright install`)",
-    ),
-]
-
-
-@pytest.fixture
-def settings_overrides() -> dict[str, Any]:
-    return {"public_url": ""}
-
-
-@pytest_asyncio.fixture
-async def base_url(app: web.Application) -> AsyncIterator[str]:
-    """The real app on a loopback port."""
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+# The browser, its flags, the skips when it is missing and the app served on loopback over
+# plain http: one copy, the web UI's browser test's.
+from tests.web.test_browser import (  # noqa: F401 (fixtures and the e2e marks)
+    ARGS,
+    CHROMIUM,
+    base_url,
+    pytestmark,
+    settings_overrides,
+)
 
 
 @pytest.mark.parametrize("width", [1280, 375])
 async def test_the_api_reference_reads_and_works_with_the_keyboard(
-    base_url: str, width: int
+    base_url: str,  # noqa: F811
+    width: int,
 ) -> None:
     from playwright.async_api import async_playwright, expect
 

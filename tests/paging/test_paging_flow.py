@@ -44,6 +44,7 @@ OG_TOKEN = "og-webhook-token-42"
 DB_ONCALL = [{"type": "schedule", "name": "DB on-call"}]
 PAYMENTS = dedup_key("default", 1, "payments")
 DB = dedup_key("default", 1, "db-oncall")
+OG_HEADERS = {"X-Sitrep-Token": OG_TOKEN, "Content-Type": "application/json"}
 
 
 @pytest_asyncio.fixture
@@ -107,6 +108,22 @@ async def entries(runtime: Runtime, kind: EventKind, number: int = 1) -> list[An
 
 def replies(chat: Slack, channel: str) -> list[str]:
     return [e.text for e in chat.fake.ephemerals(channel)]
+
+
+async def paged(chat: Slack, runtime: Runtime, target: str) -> str:
+    """Declare an incident and page ``target`` from its room; the room."""
+    room = await declare(chat, runtime)
+    await chat.command(f"page {target}", channel=room)
+    return room
+
+
+async def recorded_once(client: Client, path: str, body: bytes, headers: dict[str, str]) -> None:
+    """The webhook is recorded; the same one again is a duplicate."""
+    answers = [await client.post(path, data=body, headers=headers) for _ in range(2)]
+    assert [(r.status, await r.json()) for r in answers] == [
+        (200, {"page": "recorded"}),
+        (200, {"page": "duplicate"}),
+    ]
 
 
 async def test_page_in_the_room_triggers_pagerduty_and_opsgenie_and_resolve_closes_both(
@@ -189,9 +206,8 @@ async def test_a_page_that_keeps_failing_is_parked_then_retried_by_hand(
     og: FakeOpsgenie,
     clock: FixedClock,
 ) -> None:
-    room = await declare(slack, runtime)
     og.fail_next(10, 503)
-    await slack.command("page db-oncall", channel=room)
+    await paged(slack, runtime, "db-oncall")
     for attempt in range(1, 5):
         await poll(lambda a=attempt: _attempts(runtime, a, "opsgenie"))  # type: ignore[misc]
         clock.advance(seconds=5)
@@ -213,9 +229,8 @@ async def test_a_rate_limited_page_waits_for_retry_after(
     pd: FakePagerDutyEvents,
     clock: FixedClock,
 ) -> None:
-    room = await declare(slack, runtime)
     pd.rate_limit_next(1, retry_after="60")
-    await slack.command("page payments", channel=room)
+    await paged(slack, runtime, "payments")
     (row,) = await poll(lambda: _failed(runtime))
     assert "429" in (row.last_error or "")
     assert (row.next_attempt_at - clock.now()).total_seconds() >= 60
@@ -232,15 +247,10 @@ async def test_pagerduty_acknowledgement_lands_on_the_timeline_once(
     pd: FakePagerDutyEvents,
     client: Client,
 ) -> None:
-    room = await declare(slack, runtime)
-    await slack.command("page payments", channel=room)
+    await paged(slack, runtime, "payments")
     await eventually(lambda: pd.incident(PAYMENTS))
     body = json.dumps(pd.webhook(PAYMENTS, "incident.acknowledged", agent="Dana Oncall")).encode()
-    headers = pd.sign(body, PD_WEBHOOK_SECRET)
-    first = await client.post("/webhooks/pagerduty", data=body, headers=headers)
-    replay = await client.post("/webhooks/pagerduty", data=body, headers=headers)
-    assert (first.status, await first.json()) == (200, {"page": "recorded"})
-    assert (replay.status, await replay.json()) == (200, {"page": "duplicate"})
+    await recorded_once(client, "/webhooks/pagerduty", body, pd.sign(body, PD_WEBHOOK_SECRET))
     (ack,) = await entries(runtime, EventKind.PAGE_ACKNOWLEDGED)
     assert ack.text == "Dana Oncall acknowledged the page to payments (PagerDuty)"
     assert ack.data["by"] == "Dana Oncall"
@@ -259,23 +269,16 @@ async def test_opsgenie_acknowledgement_lands_on_the_timeline_once(
     og: FakeOpsgenie,
     client: Client,
 ) -> None:
-    room = await declare(slack, runtime)
-    await slack.command("page db-oncall", channel=room)
+    await paged(slack, runtime, "db-oncall")
     await eventually(lambda: og.alert(DB))
     body = json.dumps(og.webhook(DB, "Acknowledge", username="lee@example.com")).encode()
-    headers = {"X-Sitrep-Token": OG_TOKEN, "Content-Type": "application/json"}
     bad = await client.post("/webhooks/opsgenie", data=body, headers={"X-Sitrep-Token": "x"})
-    first = await client.post("/webhooks/opsgenie", data=body, headers=headers)
-    replay = await client.post("/webhooks/opsgenie", data=body, headers=headers)
     assert bad.status == 401
-    assert (await first.json(), await replay.json()) == (
-        {"page": "recorded"},
-        {"page": "duplicate"},
-    )
+    await recorded_once(client, "/webhooks/opsgenie", body, OG_HEADERS)
     (ack,) = await entries(runtime, EventKind.PAGE_ACKNOWLEDGED)
     assert ack.text == "lee@example.com acknowledged the page to db-oncall (Opsgenie)"
     other = json.dumps(og.webhook(DB, "AddNote")).encode()
-    noted = await client.post("/webhooks/opsgenie", data=other, headers=headers)
+    noted = await client.post("/webhooks/opsgenie", data=other, headers=OG_HEADERS)
     assert await noted.json() == {"page": "ignored"}
     assert len(await incidents(runtime)) == 1
 
@@ -288,14 +291,12 @@ async def test_an_alias_like_ours_with_a_non_ascii_digit_is_no_page_and_no_serve
 ) -> None:
     # Anyone who can create an Opsgenie alert chooses its alias; "²" passed str.isdigit and
     # then int() raised ValueError: a 500, and Opsgenie retried it.
-    room = await declare(slack, runtime)
-    await slack.command("page db-oncall", channel=room)
+    await paged(slack, runtime, "db-oncall")
     await eventually(lambda: og.alert(DB))
     data = og.webhook(DB, "Acknowledge")
-    headers = {"X-Sitrep-Token": OG_TOKEN, "Content-Type": "application/json"}
     for alias in ("sitrep:default:INC-\u00b2:db-oncall", "sitrep:default:INC-\u0661:db-oncall"):
         data["alert"]["alias"] = alias
-        resp = await client.post("/webhooks/opsgenie", data=json.dumps(data), headers=headers)
+        resp = await client.post("/webhooks/opsgenie", data=json.dumps(data), headers=OG_HEADERS)
         assert resp.status < 500, (alias, await resp.text())
     assert await entries(runtime, EventKind.PAGE_ACKNOWLEDGED) == []
 

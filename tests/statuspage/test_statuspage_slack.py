@@ -61,6 +61,12 @@ def settings_overrides(fake: FakeSlackApi, page: FakeStatuspage) -> dict[str, An
     }
 
 
+@pytest_asyncio.fixture
+async def room(slack: Slack, runtime: Runtime) -> str:  # noqa: F811
+    """The Slack room of an open SEV2 incident."""
+    return await declare(slack, runtime, "declare Checkout is down sev2")
+
+
 def _preview(slack: Slack, room: str) -> Any:  # noqa: F811
     shown = [e for e in slack.fake.ephemerals(room) if e.blocks and "public" in e.text.lower()]
     return shown[-1] if shown else None
@@ -72,6 +78,19 @@ def _button(ephemeral: Any, action_id: str) -> str | None:
             if element.get("action_id") == action_id:
                 return str(element["value"])
     return None
+
+
+async def _previewed(slack: Slack, room: str, command: str) -> Any:  # noqa: F811
+    """Type ``command`` in the room and wait for the latest public-update preview."""
+    await slack.command(command, channel=room)
+    return await eventually(lambda: _preview(slack, room))
+
+
+async def _press(slack: Slack, room: str, shown: Any, action_id: str) -> None:  # noqa: F811
+    """Press the preview's ``action_id`` button; Slack gets its 200."""
+    value = _button(shown, action_id)
+    assert value is not None
+    assert (await slack.button(action_id, value, channel=room)).status == 200
 
 
 async def _confirm(slack: Slack, room: str, text: str) -> None:  # noqa: F811
@@ -86,9 +105,12 @@ async def _confirm(slack: Slack, room: str, text: str) -> None:  # noqa: F811
             None,
         )
     )
-    value = _button(shown, "sitrep.public_confirm")
-    assert value is not None
-    assert (await slack.button("sitrep.public_confirm", value, channel=room)).status == 200
+    await _press(slack, room, shown, "sitrep.public_confirm")
+
+
+async def _statuspage_rows(runtime: Runtime) -> list[Any]:
+    rows = await runtime.db.run(lambda repo: repo.list_outbox(limit=200))
+    return [r for r in rows if r.platform == "statuspage"]
 
 
 async def test_preview_then_confirm_creates_the_page_incident_with_mapped_statuses(
@@ -98,10 +120,9 @@ async def test_preview_then_confirm_creates_the_page_incident_with_mapped_status
 ) -> None:
     room = await declare(slack, runtime, "declare Checkout is down sev1")
     await slack.command("note internal: the db primary is on fire", channel=room)
-    await slack.command(
-        "update --public We are investigating <b>errors</b> at checkout", channel=room
+    shown = await _previewed(
+        slack, room, "update --public We are investigating <b>errors</b> at checkout"
     )
-    shown = await eventually(lambda: _preview(slack, room))
     await settle(runtime)
     assert page.incidents == {}  # a preview publishes nothing
     blocks = json.dumps(shown.blocks, ensure_ascii=False)
@@ -113,9 +134,7 @@ async def test_preview_then_confirm_creates_the_page_incident_with_mapped_status
         "We are investigating <b>errors</b> at checkout"
     ]
     assert "investigating" in blocks and "major_outage" in blocks
-    value = _button(shown, "sitrep.public_confirm")
-    assert value is not None
-    await slack.button("sitrep.public_confirm", value, channel=room)
+    await _press(slack, room, shown, "sitrep.public_confirm")
     (inc,) = await eventually(lambda: list(page.incidents.values()))
     assert inc.name == "Checkout is down"
     assert inc.status == "investigating" and inc.impact == "critical"
@@ -141,30 +160,26 @@ async def _when_linked(runtime: Runtime, incident_id: int) -> Any:
 
 async def test_cancel_publishes_nothing(
     slack: Slack,  # noqa: F811
+    room: str,
     runtime: Runtime,
     page: FakeStatuspage,
 ) -> None:
-    room = await declare(slack, runtime, "declare Checkout is down sev2")
-    await slack.command("public-update Checkout is slow", channel=room)
-    shown = await eventually(lambda: _preview(slack, room))
-    value = _button(shown, "sitrep.public_cancel")
-    assert value is not None
-    await slack.button("sitrep.public_cancel", value, channel=room)
+    shown = await _previewed(slack, room, "public-update Checkout is slow")
+    await _press(slack, room, shown, "sitrep.public_cancel")
     await eventually(
         lambda: any("nothing was published" in e.text for e in slack.fake.ephemerals(room))
     )
     await settle(runtime)
     assert page.incidents == {} and page.requests == []
-    rows = await runtime.db.run(lambda repo: repo.list_outbox(limit=200))
-    assert not [r for r in rows if r.platform == "statuspage"]
+    assert await _statuspage_rows(runtime) == []
 
 
 async def test_later_updates_patch_and_resolving_resolves_the_page_incident(
     slack: Slack,  # noqa: F811
+    room: str,
     runtime: Runtime,
     page: FakeStatuspage,
 ) -> None:
-    room = await declare(slack, runtime, "declare Checkout is down sev2")
     await _confirm(slack, room, "Investigating checkout errors")
     (inc,) = await eventually(lambda: list(page.incidents.values()))
     await slack.command("status identified", channel=room)
@@ -181,10 +196,10 @@ async def test_later_updates_patch_and_resolving_resolves_the_page_incident(
 
 async def test_resolving_an_unpublished_incident_sends_nothing(
     slack: Slack,  # noqa: F811
+    room: str,
     runtime: Runtime,
     page: FakeStatuspage,
 ) -> None:
-    room = await declare(slack, runtime, "declare Checkout is down sev2")
     await slack.command("resolve fixed", channel=room)
     await settle(runtime)
     assert page.requests == []
@@ -192,22 +207,18 @@ async def test_resolving_an_unpublished_incident_sends_nothing(
 
 async def test_statuspage_down_delays_the_create_and_update_without_losing_either(
     slack: Slack,  # noqa: F811
+    room: str,
     runtime: Runtime,
     page: FakeStatuspage,
     clock: FixedClock,
 ) -> None:
-    room = await declare(slack, runtime, "declare Checkout is down sev2")
     await page.stop()
     await _confirm(slack, room, "First public words")
     await _confirm(slack, room, "Second public words")
 
     async def failed() -> list[Any]:
-        rows = await runtime.db.run(lambda repo: repo.list_outbox(limit=200))
-        return [
-            r
-            for r in rows
-            if r.platform == "statuspage" and r.last_error and r.state is OutboxState.PENDING
-        ]
+        rows = await _statuspage_rows(runtime)
+        return [r for r in rows if r.last_error and r.state is OutboxState.PENDING]
 
     (create,) = await poll(failed)
     assert create.action == "create"
@@ -248,16 +259,13 @@ async def test_a_private_incident_is_refused_and_nothing_is_sent(
 
 async def test_a_double_clicked_confirm_publishes_once(
     slack: Slack,  # noqa: F811
+    room: str,
     runtime: Runtime,
     page: FakeStatuspage,
 ) -> None:
-    room = await declare(slack, runtime, "declare Checkout is down sev2")
-    await slack.command("public-update Looking into it", channel=room)
-    shown = await eventually(lambda: _preview(slack, room))
-    value = _button(shown, "sitrep.public_confirm")
-    assert value is not None
-    await slack.button("sitrep.public_confirm", value, channel=room)
-    await slack.button("sitrep.public_confirm", value, channel=room)
+    shown = await _previewed(slack, room, "public-update Looking into it")
+    await _press(slack, room, shown, "sitrep.public_confirm")
+    await _press(slack, room, shown, "sitrep.public_confirm")  # the double click
     (inc,) = await eventually(lambda: list(page.incidents.values()))
     await settle(runtime)
     assert len(inc.updates) == 1

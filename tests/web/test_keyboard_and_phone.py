@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from aiohttp import web
 
 from bot.domain import commands as c
@@ -23,7 +24,7 @@ from tests.web.support import OPERATOR, declare, sign_in_by_keyboard
 from tests.web.test_browser import ARGS, CHROMIUM, base_url, pytestmark  # noqa: F401
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page, ViewportSize
+    from playwright.async_api import Locator, Page, ViewportSize
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 375, "height": 667}
@@ -107,6 +108,25 @@ async def check_page(page: Page, url: str) -> None:
             await no_sideways_scroll(page)
 
 
+async def enter_in(page: Page, field: Locator, text: str, lands_on: str) -> None:
+    """Type ``text`` into ``field`` and press Enter there: the form submits to ``lands_on``."""
+    await field.fill(text)
+    await field.press("Enter")
+    await page.wait_for_url(lands_on)
+
+
+async def press_enter_on(page: Page, control: Locator, lands_on: str) -> None:
+    """Focus ``control`` and press Enter: it submits to ``lands_on``."""
+    await control.focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(lands_on)
+
+
+def _field(page: Page, name: str) -> Locator:
+    """``#id`` by its id, anything else by its label."""
+    return page.locator(name) if name.startswith("#") else page.get_by_label(name)
+
+
 @asynccontextmanager
 async def chromium(signed_in: bool = True, base: str = "") -> AsyncIterator[Page]:
     """A page in a fresh Chromium, signed in with the shared token (by keyboard) if asked."""
@@ -147,36 +167,40 @@ async def test_sign_in_page_by_keyboard_and_on_a_phone(
         await check_page(page, f"{base_url}/login")
         # Enter in the name field submits the form.
         await page.get_by_label("API token").fill(API_TOKEN)
-        await page.get_by_label("Your name").fill("Alice")
-        await page.get_by_label("Your name").press("Enter")
-        await page.wait_for_url(f"{base_url}/incidents")
+        await enter_in(page, page.get_by_label("Your name"), "Alice", f"{base_url}/incidents")
 
 
-async def test_incident_list_by_keyboard_and_on_a_phone(
+# A page about a declared incident, and its forms that Enter submits, in order: the field
+# (``#id`` or label), what is typed there, and where the submission lands.
+@pytest.mark.parametrize(
+    ("path", "forms"),
+    [
+        pytest.param(
+            "/incidents",
+            [("Title", "Declared with Enter", "/incidents/2?done=declared")],
+            id="incident-list",
+        ),
+        pytest.param(
+            "/incidents/1",
+            [
+                ("#a-text", "Added with Enter", "/incidents/1?done=action#action-items"),
+                ("#r-user", "carol", "/incidents/1?done=role"),
+            ],
+            id="incident-page",
+        ),
+    ],
+)
+async def test_incident_pages_by_keyboard_and_on_a_phone(
     base_url: str,  # noqa: F811
     app: web.Application,
+    path: str,
+    forms: list[tuple[str, str, str]],
 ) -> None:
     await _incident(_runtime(app))
     async with chromium(base=base_url) as page:
-        await check_page(page, f"{base_url}/incidents")
-        await page.get_by_label("Title").fill("Declared with Enter")
-        await page.get_by_label("Title").press("Enter")
-        await page.wait_for_url(f"{base_url}/incidents/2?done=declared")
-
-
-async def test_incident_page_by_keyboard_and_on_a_phone(
-    base_url: str,  # noqa: F811
-    app: web.Application,
-) -> None:
-    await _incident(_runtime(app))
-    async with chromium(base=base_url) as page:
-        await check_page(page, f"{base_url}/incidents/1")
-        await page.locator("#a-text").fill("Added with Enter")
-        await page.locator("#a-text").press("Enter")
-        await page.wait_for_url(f"{base_url}/incidents/1?done=action#action-items")
-        await page.locator("#r-user").fill("carol")
-        await page.locator("#r-user").press("Enter")
-        await page.wait_for_url(f"{base_url}/incidents/1?done=role")
+        await check_page(page, f"{base_url}{path}")
+        for field, text, lands_on in forms:
+            await enter_in(page, _field(page, field), text, f"{base_url}{lands_on}")
 
 
 async def test_me_by_keyboard_and_on_a_phone(
@@ -189,9 +213,7 @@ async def test_me_by_keyboard_and_on_a_phone(
         await runtime.sessions.open("web:Alice", "Alice", Access.ADMIN, "Mozilla/5.0 " * 12)
         await check_page(page, f"{base_url}/me")
         button = page.get_by_role("button", name="Sign out all other sessions (1)")
-        await button.focus()
-        await page.keyboard.press("Enter")
-        await page.wait_for_url(f"{base_url}/me?done=others#sessions")
+        await press_enter_on(page, button, f"{base_url}/me?done=others#sessions")
         assert len(await runtime.sessions.list_live("web:Alice")) == 1
 
 
@@ -215,10 +237,8 @@ async def test_admin_audit_by_keyboard_and_on_a_phone(
     await _incident(_runtime(app))
     async with chromium(base=base_url) as page:
         await check_page(page, f"{base_url}/admin/audit")
-        await page.get_by_label("Actor").fill("web:Alice")
-        await page.get_by_label("Actor").press("Enter")
-        await page.wait_for_url(f"{base_url}/admin/audit?actor=web%3AAlice**")
-        await page.get_by_role("button", name="Verify the whole chain").focus()
-        await page.keyboard.press("Enter")
-        await page.wait_for_url(f"{base_url}/admin/audit/verify**")
+        actor = page.get_by_label("Actor")
+        await enter_in(page, actor, "web:Alice", f"{base_url}/admin/audit?actor=web%3AAlice**")
+        verify = page.get_by_role("button", name="Verify the whole chain")
+        await press_enter_on(page, verify, f"{base_url}/admin/audit/verify**")
         await check_page(page, f"{base_url}/admin/audit/verify")
