@@ -62,6 +62,12 @@ class Links:
     ) -> None:
         self.refs[service] = {"id": ext_id, "url": url, "version": version}
 
+    async def sending(self, workspace: str, number: int, service: str) -> None:
+        pass  # the create journal: nothing is lost here, so nothing to note
+
+    async def unsent(self, workspace: str, number: int, service: str) -> None:
+        pass
+
 
 async def publish_twice(events: list[Any]) -> None:
     async with (

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 MAX_RETRY_AFTER = 3600.0
 
 
+class NeverSent(DeliveryError):
+    """A call that failed before it reached the service (no connection was made)."""
+
+
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
     if not value:
@@ -94,7 +98,24 @@ async def request_json(
     headers: Mapping[str, str] | None = None,
     seconds: float = 10.0,
 ) -> dict[str, Any]:
-    """Any method, ``body`` (if any) as JSON; the JSON answer of a 2xx, else ``DeliveryError``."""
+    """Any method, ``body`` (if any) as JSON; the JSON object of a 2xx, else ``DeliveryError``."""
+    data = await request_json_any(
+        session, method, url, body, service=service, headers=headers, seconds=seconds
+    )
+    return data if isinstance(data, dict) else {}
+
+
+async def request_json_any(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: URL,
+    body: Mapping[str, Any] | None = None,
+    *,
+    service: str,
+    headers: Mapping[str, str] | None = None,
+    seconds: float = 10.0,
+) -> Any:
+    """As ``request_json``, but the 2xx answer as parsed, whatever its JSON type (a list, say)."""
     sent = {"Accept": "application/json", **(headers or {})}
     if body is not None:
         sent["Content-Type"] = "application/json"
@@ -111,6 +132,9 @@ async def request_json(
             status, wait = resp.status, retry_after(resp.headers.get("Retry-After"))
     except TimeoutError:
         raise DeliveryError(f"{service}: no answer within {seconds:g}s") from None
+    except aiohttp.ClientConnectorError as exc:
+        # No connection (refused, DNS, TLS handshake): the request never left.
+        raise NeverSent(f"{service}: {type(exc).__name__}: {exc}"[:300]) from None
     except aiohttp.ClientError as exc:
         # The exception names the host, never the headers: safe to keep.
         raise DeliveryError(f"{service}: {type(exc).__name__}: {exc}"[:300]) from None
@@ -119,7 +143,7 @@ async def request_json(
     except orjson.JSONDecodeError:
         data = {}
     if 200 <= status < 300:
-        return data if isinstance(data, dict) else {}
+        return data
     problem = _problem(data, raw.decode("utf-8", "replace"))
     message = f"{service}: HTTP {status}: {problem}"
     # 420 is Statuspage's "slow down", as 429 is everyone else's.
@@ -128,3 +152,15 @@ async def request_json(
     if status in (401, 403):
         raise DeliveryError(f"{service}: HTTP {status}: credentials refused", permanent=True)
     raise DeliveryError(message, permanent=True)
+
+
+def made_nothing(exc: DeliveryError) -> bool:
+    """Whether a failed create certainly made nothing: never sent, refused or throttled.
+
+    A timeout, a dropped connection or a 5xx may come after the service acted; a connection
+    never made, a 4xx refusal and a 420/429 throttle say it did not (``request_json`` words
+    an answer ``<service>: HTTP <status>: …``).
+    """
+    if isinstance(exc, NeverSent) or exc.permanent:
+        return True
+    return any(f" HTTP {status}:" in str(exc) for status in (420, 429))

@@ -2,7 +2,9 @@
 
 A port runs outside any transaction. It renders inside a short read transaction (the
 renderer is pure), makes its calls, and records the page right after the service created or
-updated it (timeline entry and stored id in one transaction, once per version).
+updated it (timeline entry and stored id in one transaction, once per version). Right before
+a first create it notes so in the stored ref (``sending``, the create journal of
+``bot.journal``): only then may a retry look for a page the lost answer would have named.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from bot.domain import commands as c
 from bot.domain.decide import SYSTEM
+from bot.journal import note_sending, note_unsent
 from bot.postmortem import PostmortemFacts, render_postmortem
 from bot.publish.refs import LABELS, page_key
 from bot.repository import Repo
@@ -35,6 +38,14 @@ class PublishLinks(Protocol):
         self, workspace: str, number: int, service: str, *, ext_id: str, url: str, version: int
     ) -> None:
         """Keep the page's id and version and put the link on the timeline (idempotent)."""
+        ...
+
+    async def sending(self, workspace: str, number: int, service: str) -> None:
+        """Note in the stored ref that a first create is being sent now (committed first)."""
+        ...
+
+    async def unsent(self, workspace: str, number: int, service: str) -> None:
+        """Take the note back: the service refused the create, so it made nothing."""
         ...
 
 
@@ -67,3 +78,23 @@ class ServicePublishLinks:
             service=service, label=LABELS.get(service, service), id=ext_id, url=url, version=version
         )
         await self.service.execute(workspace, number, cmd, SYSTEM)
+
+    async def sending(self, workspace: str, number: int, service: str) -> None:
+        """``{"state": "sent", "at": now}`` in the ref, in its own short transaction."""
+        await self._journal(workspace, number, service, sent=True)
+
+    async def unsent(self, workspace: str, number: int, service: str) -> None:
+        """The ref back to planned, unless it was answered meanwhile."""
+        await self._journal(workspace, number, service, sent=False)
+
+    async def _journal(self, workspace: str, number: int, service: str, *, sent: bool) -> None:
+        now = self.service.clock.now()
+
+        def work(repo: Repo) -> None:
+            incident = repo.get_incident(workspace, number)
+            if incident is None or incident.id is None:
+                return
+            note = note_sending if sent else note_unsent
+            note(repo, workspace, service, page_key(incident.id), incident.id, now)
+
+        await self.service.uow.run(work)

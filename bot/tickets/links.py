@@ -2,15 +2,19 @@
 
 A port runs outside any transaction; it reads the stored id before an update and, right
 after the service created a ticket, records it (the timeline entry and the stored ids in one
-transaction, once however often it is retried), before anything else can fail.
+transaction, once however often it is retried), before anything else can fail. Right before
+it sends a create it notes so in the stored ref (``sending``, the create journal of
+``bot.journal``), so that any replica retrying it knows the service may already have one.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.domain import commands as c
 from bot.domain.decide import SYSTEM
+from bot.journal import note_sending, note_unsent
 from bot.repository import Repo
 from bot.service import IncidentService
 from bot.tickets.refs import LABELS, back_key, ticket_key
@@ -40,6 +44,22 @@ class TicketLinks(Protocol):
         item_id: int | None = None,
     ) -> None:
         """Keep a created ticket's ids and put it on the timeline (idempotent)."""
+        ...
+
+    async def sending(
+        self, workspace: str, number: int, service: str, item_id: int | None = None
+    ) -> None:
+        """Note in the stored ref that a create is being sent now (committed before it is)."""
+        ...
+
+    async def unsent(
+        self, workspace: str, number: int, service: str, item_id: int | None = None
+    ) -> None:
+        """Take the note back: the service refused the create, so it made nothing."""
+        ...
+
+    def now(self) -> datetime:
+        """sitrep's clock, which dated the notes ``sending`` left."""
         ...
 
 
@@ -83,6 +103,36 @@ class ServiceTicketLinks:
             item_id=item_id,
         )
         await self.service.execute(workspace, number, cmd, TICKETS)
+
+    async def sending(
+        self, workspace: str, number: int, service: str, item_id: int | None = None
+    ) -> None:
+        """``{"state": "sent", "at": now}`` in the ref, in its own short transaction."""
+        await self._journal(workspace, number, service, item_id, sent=True)
+
+    async def unsent(
+        self, workspace: str, number: int, service: str, item_id: int | None = None
+    ) -> None:
+        """The ref back to planned, unless it was answered meanwhile."""
+        await self._journal(workspace, number, service, item_id, sent=False)
+
+    def now(self) -> datetime:
+        """The runtime's injected clock."""
+        return self.service.clock.now()
+
+    async def _journal(
+        self, workspace: str, number: int, service: str, item_id: int | None, *, sent: bool
+    ) -> None:
+        now = self.now()
+
+        def work(repo: Repo) -> None:
+            incident = repo.get_incident(workspace, number)
+            if incident is None or incident.id is None:
+                return
+            note = note_sending if sent else note_unsent
+            note(repo, workspace, service, ticket_key(incident.id, item_id), incident.id, now)
+
+        await self.service.uow.run(work)
 
     async def lookup(self, workspace: str, service: str, ext_id: str) -> dict[str, Any] | None:
         """``{"incident": number, "item": id or None}`` for a service's ticket id."""

@@ -9,7 +9,14 @@ a re-publish keeps one attachment with a new version).
 
 The v1 content API throughout: it takes the space key people know, and attachments have no
 v2 upload. A retry never opens a second page: the page id is recorded in sitrep as soon as
-Confluence answers, and a create first looks for a page of the same (stable) title.
+Confluence answers. A create whose answer was lost is found again: every page sitrep creates
+carries the workspace's marker as a label (``sitrep-<workspace hash>-inc-<n>``, set in the
+create itself, ``metadata.labels``), and a create whose earlier attempt was sent (the create
+journal, ``bot.journal``) looks for the page of its (stable) title in the space and takes it
+only if it carries that label. Several workspaces or installs may share a space, and INC
+number and title are not unique across them: a first publish never looks, and another's page
+of the same title makes Confluence refuse the create (titles are unique in a space) rather
+than being overwritten.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import aiohttp
 from yarl import URL
 
 from bot.config import Settings, secret_text
+from bot.journal import sent_at
 from bot.ports import DeliveryError, OutsideCall
 from bot.postmortem import PostmortemFacts
 from bot.publish.links import PublishLinks
@@ -31,7 +39,8 @@ from integrations.confluence.storage import PICTURE_FILE, render_storage
 from integrations.export.render import facts_document
 from integrations.export.timeline_svg import timeline_svg
 from integrations.jira.client import basic_auth
-from integrations.outbound import request_json, retry_after
+from integrations.markers import marker
+from integrations.outbound import made_nothing, request_json, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +112,20 @@ class ConfluencePages:
         ref = await self._links.find(ws, number, CONFLUENCE)
         page_id = str(ref["id"]) if published(ref) and ref else ""
         created, url = False, ""
+        mark = marker(ws, number)
         if not page_id:
-            page_id, url = await self._find_by_title(page.title)
+            if sent_at(ref) is not None:  # an earlier create may have made it
+                page_id, url = await self._find_ours(page.title, mark)
             if not page_id:
-                answer = await self._call("POST", self._api / "content", self._body(page, None))
+                await self._links.sending(ws, number, CONFLUENCE)
+                try:
+                    answer = await self._call(
+                        "POST", self._api / "content", self._body(page, None, mark)
+                    )
+                except DeliveryError as exc:
+                    if made_nothing(exc):  # refused or throttled: nothing to look for
+                        await self._links.unsent(ws, number, CONFLUENCE)
+                    raise
                 page_id, url = str(answer.get("id") or ""), self._url(answer)
                 if not page_id:
                     raise DeliveryError("confluence: the create answer had no id", permanent=True)
@@ -136,7 +155,7 @@ class ConfluencePages:
             seconds=self._timeout,
         )
 
-    def _body(self, page: Rendered, version: int | None) -> dict[str, Any]:
+    def _body(self, page: Rendered, version: int | None, mark: str = "") -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": "page",
             "title": page.title,
@@ -147,6 +166,9 @@ class ConfluencePages:
             body["version"] = {"number": version, "message": "Republished from sitrep"}
         elif self._config.parent_page_id:
             body["ancestors"] = [{"id": self._config.parent_page_id}]
+        if mark:
+            # Labels given with a create are set with it; an update without labels keeps them.
+            body["metadata"] = {"labels": [{"prefix": "global", "name": mark}]}
         return body
 
     def _url(self, answer: Mapping[str, Any]) -> str:
@@ -158,15 +180,30 @@ class ConfluencePages:
             return base.rstrip("/") + webui
         return f"{self._config.base_url}/wiki/pages/viewpage.action?pageId={answer.get('id')}"
 
-    async def _find_by_title(self, title: str) -> tuple[str, str]:
-        """A page of this title in the space (left by a publish that crashed before recording)."""
+    async def _find_ours(self, title: str, mark: str) -> tuple[str, str]:
+        """The page of this title in the space if it carries our label (a lost create's)."""
         url = (self._api / "content").with_query(
             {"spaceKey": self._config.space_key, "title": title, "type": "page"}
         )
         answer = await self._call("GET", url)
         for page in answer.get("results") or []:
             if isinstance(page, dict) and page.get("id"):
-                return str(page["id"]), self._url(page)
+                labels = await self._call(
+                    "GET",
+                    (self._api / "content" / str(page["id"]) / "label").with_query(
+                        {"prefix": "global", "limit": "200"}
+                    ),
+                )
+                names = {
+                    str(x.get("name") or "")
+                    for x in labels.get("results") or []
+                    if isinstance(x, dict)
+                }
+                if mark in names:
+                    return str(page["id"]), self._url(page)
+                log.warning(
+                    "confluence page of the same title is not ours", extra={"page": page["id"]}
+                )
         return "", ""
 
     async def _version(self, page_id: str) -> int:

@@ -16,18 +16,21 @@ already in the wanted status category is left alone). An issue Jira
 created but whose answer sitrep never kept (the connection dropped, the process died) is
 found again before a second is opened: every issue carries a marker label of its own
 (``sitrep-<workspace hash>-inc-<n>``, ``…-item-<id>`` for an action item) and a create first
-looks it up with JQL (``GET /search/jql``, which needs *Browse projects*). Jira's search is
-eventually consistent (an issue shows up seconds after its create), so a retry in this
-process that follows an unanswered create closely waits for the index before opening one.
+looks it up with JQL (``GET /search/jql``, which needs *Browse projects*) when the create
+journal (``bot.journal``) says an earlier attempt was sent. That note is in the database, so
+whichever replica (or restarted process) retries sees it. Jira's search is eventually
+consistent (an issue shows up seconds after its create): while the note is younger than
+``INDEX_WAIT_SECONDS`` by sitrep's clock and the search finds nothing, the retry waits
+instead of opening a second issue. An action item whose issue was never created (its create
+was parked: rows of a lane run in order) cannot be moved; that is parked too, to be retried
+by hand with the create.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import re
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,11 +38,13 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from bot.journal import sent_at
 from bot.ports import DeliveryError, OutsideCall
 from bot.tickets.links import TicketLinks
 from bot.tickets.refs import CREATE, CREATE_ITEM, ITEM_STATE, JIRA, UPDATE, linked
 from integrations.jira import adf
-from integrations.outbound import request_json
+from integrations.markers import marker as marker  # the label's maker, re-exported
+from integrations.outbound import made_nothing, request_json
 
 log = logging.getLogger(__name__)
 
@@ -75,16 +80,6 @@ def basic_auth(email: str, token: str) -> str:
 def label(value: str) -> str:
     """A Jira label (no spaces allowed)."""
     return _LABEL_UNSAFE.sub("-", value).strip("-")[:255] or "none"
-
-
-def marker(workspace: str, number: int, item: int | None = None) -> str:
-    """The label that finds an incident's (or action item's) issue again: one per workspace.
-
-    The workspace goes in as a hash: any text makes a valid label, and two workspaces sharing
-    a project never match each other's issues.
-    """
-    ws = hashlib.sha256(workspace.encode("utf-8")).hexdigest()[:12]
-    return f"sitrep-{ws}-inc-{number}" + (f"-item-{item}" if item is not None else "")
 
 
 def issue_summary(p: Mapping[str, Any]) -> str:
@@ -139,8 +134,6 @@ class JiraTickets:
         self._api = URL(config.base_url.rstrip("/") + "/rest/api/3")
         self._accounts = {k.lower(): v for k, v in config.accounts.items()}
         self._timeout = timeout
-        # marker → monotonic time of a create sent here whose answer never came back.
-        self._unanswered: dict[str, float] = {}
 
     async def deliver(self, call: OutsideCall) -> dict[str, Any]:
         """Make the call ``call.action`` names; the issue key is the delivery's result."""
@@ -186,7 +179,7 @@ class JiraTickets:
             key, url = str(ref["id"]), str(ref.get("url") or self._browse(str(ref["id"])))
         else:
             fields = self._incident_fields(workspace, p)
-            key = await self._create_marked(marker(workspace, number), fields)
+            key = await self._create_marked(workspace, number, None, ref, fields)
             url = self._browse(key)
             # Recorded before anything else can fail: a retry must not open a second issue.
             await self._links.record(workspace, number, JIRA, key=key, ext_id=key, url=url)
@@ -255,7 +248,7 @@ class JiraTickets:
             fields["assignee"] = {"accountId": account}
         if p.get("due"):
             fields["duedate"] = str(p["due"])
-        key = await self._create_marked(marker(workspace, number, item), fields)
+        key = await self._create_marked(workspace, number, item, ref, fields)
         url = self._browse(key)
         await self._links.record(
             workspace, number, JIRA, key=key, ext_id=key, url=url, item_id=item
@@ -267,8 +260,13 @@ class JiraTickets:
         state = "done" if p.get("done") else "open"
         ref = await self._links.find(workspace, number, JIRA, item)
         if not linked(ref):
-            # The sub-task's create is ahead on the lane (or was parked): retried until it is.
-            raise DeliveryError(f"jira: {p['incident']} action item #{item} has no issue yet")
+            # Rows of a lane run in order, so its create is not ahead of this: it was parked.
+            # Retrying here would only hold up the incident's later Jira updates.
+            raise DeliveryError(
+                f"jira: {p['incident']} action item #{item} has no issue (its create was"
+                " parked); retry this together with that create",
+                permanent=True,
+            )
         assert ref is not None
         key = str(ref["id"])
         issue = await self._call("GET", f"issue/{key}", query={"fields": "status"})
@@ -300,39 +298,46 @@ class JiraTickets:
                 return match
         return None
 
-    # Seconds a retry waits for Jira's search to catch up with a create left unanswered here.
+    # Seconds a retry waits for Jira's search to catch up with a create left unanswered.
     index_wait: float = INDEX_WAIT_SECONDS
 
-    async def _create_marked(self, mark: str, fields: Mapping[str, Any]) -> str:
-        """The key of the issue labelled ``mark``: found again if Jira has one, else created.
+    async def _create_marked(
+        self,
+        workspace: str,
+        number: int,
+        item: int | None,
+        ref: dict[str, Any] | None,
+        fields: Mapping[str, Any],
+    ) -> str:
+        """The key of the issue carrying this create's marker: found again, else created.
 
-        A create whose answer was lost (a dropped connection, a 5xx, a timeout after Jira
-        acted) may have opened the issue; the retry finds it by its label. Jira's search
-        lags its writes, so a retry that comes sooner than ``index_wait`` after such a create
-        and does not find it waits (``retry_after``) instead of opening a second issue.
+        Looked for only when the journal in ``ref`` says an earlier attempt was sent: its
+        answer may have been lost after Jira acted. Jira's search lags its writes, so while
+        that note is younger than ``index_wait`` and the search finds nothing, the retry
+        waits (``retry_after``) instead of opening a second issue.
         """
-        found = await self._find_marked(mark)
-        if found:
-            self._unanswered.pop(mark, None)
-            return found
-        sent = self._unanswered.get(mark)
+        mark = marker(workspace, number, item)
+        sent = sent_at(ref)
         if sent is not None:
-            wait = sent + self.index_wait - time.monotonic()
+            found = await self._find_marked(mark)
+            if found:
+                return found
+            age = (self._links.now() - sent).total_seconds()
+            wait = min(self.index_wait - age, self.index_wait)  # a clock behind: no longer
             if wait > 0:
                 raise DeliveryError(
                     f"jira: an earlier create had no answer; waiting {wait:.0f}s for Jira's"
                     " search to show it",
                     retry_after=wait,
                 )
-        self._unanswered[mark] = time.monotonic()
+        await self._links.sending(workspace, number, JIRA, item)
         try:
             answer = await self._call("POST", "issue", {"fields": fields})
         except DeliveryError as exc:
-            # A refusal (4xx) or a throttle (429) means Jira made nothing: no need to wait.
-            if exc.permanent or " HTTP 429:" in str(exc):
-                self._unanswered.pop(mark, None)
+            # A refusal or a throttle means Jira made nothing: no need to look or wait.
+            if made_nothing(exc):
+                await self._links.unsent(workspace, number, JIRA, item)
             raise
-        self._unanswered.pop(mark, None)
         key = str(answer.get("key") or "")
         if not key:
             raise DeliveryError("jira: the create answer had no issue key", permanent=True)
@@ -341,18 +346,13 @@ class JiraTickets:
     async def _find_marked(self, mark: str) -> str:
         """The key of the project's issue labelled ``mark``, or ``""`` (JQL enhanced search)."""
         project = self._config.project.replace("\\", "\\\\").replace('"', '\\"')
-        url = (self._api / "search" / "jql").with_query(
-            jql=f'project = "{project}" AND labels = "{mark}"', fields="key", maxResults="1"
-        )
+        query = {
+            "jql": f'project = "{project}" AND labels = "{mark}"',
+            "fields": "key",
+            "maxResults": "1",
+        }
         try:
-            answer = await request_json(
-                self._session(),
-                "GET",
-                url,
-                service=self.service,
-                headers={"Authorization": self._config.authorization},
-                seconds=self._timeout,
-            )
+            answer = await self._call("GET", "search/jql", query=query)
         except DeliveryError as exc:
             if not (exc.permanent and " HTTP 400:" in str(exc)):
                 raise

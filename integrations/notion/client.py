@@ -11,8 +11,14 @@ partly filled page that the retry fills again from scratch.
 
 Notion keeps no title unique, so a first publish whose page Notion created but whose answer
 sitrep never kept (the connection dropped, the process died before recording) would make a
-second page on retry. Instead the retry first reads the parent page's children (consistent,
-unlike Notion's search index) for a sub-page of the same stable title, and fills that one.
+second page on retry. Instead, when the create journal (``bot.journal``) says an earlier
+attempt was sent, the retry reads the parent page's children (consistent, unlike Notion's
+search index) for a sub-page of the same stable title that is its own, and fills that one.
+Its own: the container's first block names the workspace's marker
+(``integrations.markers``; sent with the page in its create, kept by every re-publish), for
+workspaces and installs may share a parent and INC number and title are not unique across
+them. Not the page's creator: every workspace of an install publishes as the same bot, and
+a page under a page has no property but its title.
 """
 
 from __future__ import annotations
@@ -25,15 +31,18 @@ import aiohttp
 from yarl import URL
 
 from bot.config import Settings, secret_text
+from bot.journal import sent_at
 from bot.ports import DeliveryError, OutsideCall
 from bot.postmortem import PostmortemFacts
 from bot.publish.links import PublishLinks
 from bot.publish.refs import NOTION, PUBLISH, page_title, published
 from integrations.export.render import facts_document
-from integrations.notion.blocks import Block, chunks, container, render_blocks, rich
-from integrations.outbound import request_json
+from integrations.markers import marker
+from integrations.notion.blocks import Block, block, chunks, container, render_blocks, rich
+from integrations.outbound import made_nothing, request_json
 
 # Listing pages (of 100 children) read at most: a bigger parent is not searched to its end.
+# Read only to retry a create that was sent, so a first publish never pays for it.
 _MAX_LISTINGS = 50
 
 
@@ -57,6 +66,26 @@ class NotionConfig:
             notion_version=settings.notion_version,
             public_url=settings.public_url.rstrip("/"),
         )
+
+
+def marker_block(mark: str) -> Block:
+    """The container's first block: says who keeps the page, and carries its marker."""
+    text = f"Published from sitrep, which replaces this content on every publish. Marker: {mark}"
+    return block("paragraph", rich(text, italic=True))
+
+
+def carries(first: Any, mark: str) -> bool:
+    """Whether a block (as Notion lists it) is a marker block naming ``mark``."""
+    if not isinstance(first, dict) or first.get("type") != "paragraph":
+        return False
+    body = first.get("paragraph")
+    texts = body.get("rich_text") if isinstance(body, dict) else None
+    words = "".join(
+        str((t.get("text") or {}).get("content") or t.get("plain_text") or "")
+        for t in texts or []
+        if isinstance(t, dict)
+    ).split()
+    return mark in words
 
 
 def picture_url(public_url: str, number: int) -> str:
@@ -95,44 +124,68 @@ class NotionPages:
             return page_title(doc.incident.ref, doc.incident.title), render_blocks(doc, image)
 
         title, blocks = await self._links.render(ws, number, render)
+        mark = marker(ws, number)
         ref = await self._links.find(ws, number, NOTION)
-        found = "" if published(ref) and ref else await self._find_child(title)
-        if not (published(ref) and ref) and not found:
+        if published(ref) and ref:
+            page_id, version = str(ref["id"]), int(ref.get("version") or 1) + 1
+            url = await self._rename(page_id, title, str(ref.get("url") or ""))
+        else:
+            # Looked for only after a create that may have reached Notion: a first publish
+            # never takes over a page, however alike its title.
+            page_id = await self._find_ours(title, mark) if sent_at(ref) is not None else ""
+            if not page_id:
+                return await self._create(ws, number, title, [marker_block(mark), *blocks])
+            # Our own first create, never recorded: version 1, partly filled.
+            version = 1
+            url = await self._rename(page_id, title, "")
+            # Kept at once, as a create is: the next retry need not look for it again.
+            await self._links.record(ws, number, NOTION, ext_id=page_id, url=url, version=1)
+        await self._clear(page_id)
+        await self._fill(page_id, [marker_block(mark), *blocks])
+        await self._links.record(ws, number, NOTION, ext_id=page_id, url=url, version=version)
+        return {"id": page_id, "version": version, "url": url}
+
+    async def _create(
+        self, ws: str, number: int, title: str, blocks: list[Block]
+    ) -> dict[str, Any]:
+        """Create the page with its container and first blocks (the marker among them)."""
+        parts = chunks(blocks)
+        await self._links.sending(ws, number, NOTION)
+        try:
             answer = await self._call(
                 "POST",
                 self._api / "pages",
                 {
                     "parent": {"type": "page_id", "page_id": self._config.parent_page_id},
                     "properties": {"title": {"title": rich(title)}},
+                    "children": [container(parts[0])],
                 },
             )
-            page_id, url = str(answer.get("id") or ""), str(answer.get("url") or "")
-            if not page_id:
-                raise DeliveryError("notion: the create answer had no id", permanent=True)
-            # Recorded before anything else can fail: a retry must not create a second page.
-            await self._links.record(ws, number, NOTION, ext_id=page_id, url=url, version=1)
-            await self._fill(page_id, blocks)
-            return {"id": page_id, "version": 1, "url": url}
-        if found:
-            # Our own first create, never recorded: version 1, empty or partly filled.
-            page_id, version, known = found, 1, ""
-        else:
-            assert ref is not None
-            page_id, version = str(ref["id"]), int(ref.get("version") or 1) + 1
-            known = str(ref.get("url") or "")
+        except DeliveryError as exc:
+            if made_nothing(exc):  # refused or throttled: nothing to look for next time
+                await self._links.unsent(ws, number, NOTION)
+            raise
+        page_id, url = str(answer.get("id") or ""), str(answer.get("url") or "")
+        if not page_id:
+            raise DeliveryError("notion: the create answer had no id", permanent=True)
+        # Recorded before anything else can fail: a retry must not create a second page.
+        await self._links.record(ws, number, NOTION, ext_id=page_id, url=url, version=1)
+        if len(parts) > 1:
+            box = await self._first_child(page_id)
+            if not box:
+                raise DeliveryError("notion: the new page shows no container block")
+            for part in parts[1:]:
+                await self._append(str(box.get("id") or ""), part)
+        return {"id": page_id, "version": 1, "url": url}
+
+    async def _rename(self, page_id: str, title: str, known_url: str) -> str:
+        """Set the page's title; its URL."""
         answer = await self._call(
             "PATCH",
             self._api / "pages" / page_id,
             {"properties": {"title": {"title": rich(title)}}},
         )
-        url = str(answer.get("url") or known)
-        if found:
-            # Kept at once, as a create is: the next retry need not look for it again.
-            await self._links.record(ws, number, NOTION, ext_id=page_id, url=url, version=1)
-        await self._clear(page_id)
-        await self._fill(page_id, blocks)
-        await self._links.record(ws, number, NOTION, ext_id=page_id, url=url, version=version)
-        return {"id": page_id, "version": version, "url": url}
+        return str(answer.get("url") or known_url)
 
     async def _call(
         self, method: str, url: URL, body: Mapping[str, Any] | None = None
@@ -150,8 +203,8 @@ class NotionPages:
             seconds=self._timeout,
         )
 
-    async def _find_child(self, title: str) -> str:
-        """The id of a sub-page titled ``title`` under the parent (an unrecorded create)."""
+    async def _find_ours(self, title: str, mark: str) -> str:
+        """The id of a sub-page titled ``title`` under the parent that carries ``mark``."""
         cursor = ""
         for _ in range(_MAX_LISTINGS):
             query = {"page_size": "100"} | ({"start_cursor": cursor} if cursor else {})
@@ -159,19 +212,41 @@ class NotionPages:
                 "GET",
                 (self._api / "blocks" / self._config.parent_page_id / "children").with_query(query),
             )
-            for block in listing.get("results") or []:
+            for child in listing.get("results") or []:
                 if (
-                    isinstance(block, dict)
-                    and block.get("type") == "child_page"
-                    and not block.get("archived")
-                    and not block.get("in_trash")
-                    and str((block.get("child_page") or {}).get("title") or "") == title
+                    isinstance(child, dict)
+                    and child.get("type") == "child_page"
+                    and not child.get("archived")
+                    and not child.get("in_trash")
+                    and str((child.get("child_page") or {}).get("title") or "") == title
+                    and await self._is_ours(str(child.get("id") or ""), mark)
                 ):
-                    return str(block.get("id") or "")
+                    return str(child.get("id") or "")
             cursor = str(listing.get("next_cursor") or "")
             if not listing.get("has_more") or not cursor:
                 return ""
         return ""
+
+    async def _is_ours(self, page_id: str, mark: str) -> bool:
+        """Whether the page's container starts with the marker block naming ``mark``."""
+        try:
+            box = await self._first_child(page_id)
+            if not box or box.get("type") != "synced_block" or not box.get("has_children"):
+                return False
+            return carries(await self._first_child(str(box.get("id") or "")), mark)
+        except DeliveryError as exc:
+            if " HTTP 404:" in str(exc):  # gone, or not shared with us: not ours either way
+                return False
+            raise
+
+    async def _first_child(self, block_id: str) -> dict[str, Any] | None:
+        """The first child block of a page or block, or None."""
+        listing = await self._call(
+            "GET", (self._api / "blocks" / block_id / "children").with_query({"page_size": "1"})
+        )
+        results = listing.get("results")
+        first = results[0] if isinstance(results, list) and results else None
+        return first if isinstance(first, dict) else None
 
     async def _append(self, parent_id: str, part: list[Block]) -> list[Any]:
         answer = await self._call(

@@ -9,11 +9,12 @@ a second incident. Statuspage throttles with 420 (and 429): both are retried aft
 
 A create whose incident Statuspage made but whose answer sitrep never kept (the connection
 dropped, the process died before recording) is found again: every incident sitrep opens
-carries ``metadata: {"sitrep": {"key": "sitrep:<workspace>:INC-<n>"}}`` and a create first
-lists the page's unresolved incidents for that key, linking the one it finds. The metadata,
-not the name: the name is the incident's public title (two incidents may share one, and
-people rename incidents in Statuspage), while metadata is never shown on the page and is
-ours alone.
+carries ``metadata: {"sitrep": {"key": "sitrep:<workspace>:INC-<n>"}}``, and a create whose
+earlier attempt was sent (the create journal, ``bot.journal``, kept in the database so any
+replica sees it) first pages through the page's unresolved incidents for that key, linking
+the one it finds. A first create sends at once. The metadata, not the name: the name is the
+incident's public title (two incidents may share one, and people rename incidents in
+Statuspage), while metadata is never shown on the page and is ours alone.
 """
 
 from __future__ import annotations
@@ -22,14 +23,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
-import orjson
 from yarl import URL
 
+from bot.journal import sent_at
 from bot.ports import DeliveryError, OutsideCall
 from bot.statuspage.rules import CREATE, RESOLVE, STATUSPAGE, UPDATE
 from bot.tickets.links import TicketLinks
 from bot.tickets.refs import linked
-from integrations.outbound import request_json, retry_after
+from integrations.outbound import made_nothing, request_json, request_json_any
+
+# Unresolved incidents read when looking for a lost create: pages of ``_PER_PAGE``, at most
+# ``_MAX_PAGES`` (a thousand open incidents is not a page people read).
+_PER_PAGE = 100
+_MAX_PAGES = 10
 
 
 def marker(workspace: str, number: int) -> str:
@@ -98,9 +104,17 @@ class StatuspageIncidents:
             # The create is ahead on this lane; it has not been answered yet.
             raise DeliveryError("statuspage: the page incident is not created yet")
         key = marker(call.workspace, number)
-        answer = await self._find(key)
+        answer = await self._find(key) if sent_at(stored) is not None else None
         if answer is None:
-            answer = await self._call("POST", self._page, incident_body(p, creates=True, key=key))
+            await self._links.sending(call.workspace, number, STATUSPAGE)
+            try:
+                answer = await self._call(
+                    "POST", self._page, incident_body(p, creates=True, key=key)
+                )
+            except DeliveryError as exc:
+                if made_nothing(exc):  # refused or throttled: nothing to look for next time
+                    await self._links.unsent(call.workspace, number, STATUSPAGE)
+                raise
         ext = str(answer.get("id") or "")
         if not ext:
             raise DeliveryError("statuspage: the answer named no incident id", permanent=True)
@@ -110,40 +124,22 @@ class StatuspageIncidents:
 
     async def _find(self, key: str) -> dict[str, Any] | None:
         """The page's unresolved incident marked ``key`` (left by an unanswered create)."""
-        # Unresolved only: what a create left behind moments ago; more than 100 open at once
-        # is not a page people read.
-        rows = await self._list((self._page / "unresolved").with_query(per_page="100"))
-        return next((dict(i) for i in rows if isinstance(i, dict) and marked(i) == key), None)
-
-    async def _list(self, url: URL) -> list[Any]:
-        """GET a list (Statuspage answers a bare JSON array), failures told the outbox's way."""
-        try:
-            async with self._session().get(
+        # Unresolved only: what a create left behind moments ago (newest first).
+        for page in range(1, _MAX_PAGES + 1):
+            url = (self._page / "unresolved").with_query(per_page=str(_PER_PAGE), page=str(page))
+            rows = await request_json_any(
+                self._session(),
+                "GET",
                 url,
-                headers={"Authorization": self._auth, "Accept": "application/json"},
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
-                allow_redirects=False,
-            ) as resp:
-                status, wait = resp.status, retry_after(resp.headers.get("Retry-After"))
-                raw = await resp.read()
-        except TimeoutError:
-            raise DeliveryError(f"statuspage: no answer within {self._timeout:g}s") from None
-        except aiohttp.ClientError as exc:
-            raise DeliveryError(f"statuspage: {type(exc).__name__}: {exc}"[:300]) from None
-        if 200 <= status < 300:
-            try:
-                data = orjson.loads(raw) if raw else []
-            except orjson.JSONDecodeError:
-                data = []
-            return data if isinstance(data, list) else []
-        message = (
-            f"statuspage: HTTP {status}: listing incidents: {raw[:200].decode('utf-8', 'replace')}"
-        )
-        if status in (420, 429) or status >= 500:
-            raise DeliveryError(message, retry_after=wait)
-        if status in (401, 403):
-            raise DeliveryError(f"statuspage: HTTP {status}: credentials refused", permanent=True)
-        raise DeliveryError(message, permanent=True)
+                service=self.service,
+                headers={"Authorization": self._auth},
+                seconds=self._timeout,
+            )
+            rows = rows if isinstance(rows, list) else []
+            found = next((dict(i) for i in rows if isinstance(i, dict) and marked(i) == key), None)
+            if found is not None or len(rows) < _PER_PAGE:
+                return found
+        return None
 
     async def _call(
         self, method: str, url: URL, body: Mapping[str, Any] | None = None

@@ -54,6 +54,7 @@ class Page:
     ancestors: list[str] = field(default_factory=list)
     attachments: dict[str, bytes] = field(default_factory=dict)
     attachment_versions: dict[str, int] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
 
 
 class FakeConfluence(LoopbackService):
@@ -100,6 +101,7 @@ class FakeConfluence(LoopbackService):
         app.router.add_put(base + "/{id}", self._update)
         app.router.add_post(base + "/{id}/child/attachment", self._attach)
         app.router.add_put(base + "/{id}/child/attachment", self._attach)
+        app.router.add_get(base + "/{id}/label", self._get_labels)
 
     @web.middleware
     async def _gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -169,7 +171,7 @@ class FakeConfluence(LoopbackService):
         if any(a not in self.pages for a in ancestors):
             return _error(400, "Can't add a page with a non-existent parent")
         self._ids += 1
-        page = Page(str(self._ids), title, space, value, ancestors=ancestors)
+        page = Page(str(self._ids), title, space, value, ancestors=ancestors, labels=_labels(data))
         self.pages[page.id] = page
         self.created.append(page.id)
         if self.lose_next_create:
@@ -226,6 +228,23 @@ class FakeConfluence(LoopbackService):
         return web.json_response(
             {"results": [{"title": name, "version": {"number": page.attachment_versions[name]}}]}
         )
+
+    async def _get_labels(self, request: web.Request) -> web.Response:
+        """A page's labels (all ``global``, as a create's ``metadata.labels`` set them)."""
+        page = self.pages.get(request.match_info["id"])
+        if page is None:
+            return _error(404, "No content found with id")
+        prefix = request.query.get("prefix", "global")
+        found = [{"prefix": "global", "name": n, "label": n} for n in page.labels]
+        found = [x for x in found if x["prefix"] == prefix]
+        return web.json_response({"results": found, "start": 0, "size": len(found)})
+
+
+def _labels(data: Any) -> list[str]:
+    """The label names a create's ``metadata.labels`` gives (Confluence lower-cases them)."""
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    given = meta.get("labels") if isinstance(meta, dict) else None
+    return [str(x["name"]).lower() for x in given or [] if isinstance(x, dict) and x.get("name")]
 
 
 def _error(status: int, message: str) -> web.Response:

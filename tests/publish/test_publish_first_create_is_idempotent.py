@@ -1,7 +1,9 @@
 """A first publish whose page the service created but whose answer sitrep never heard (the
 connection dropped after the service acted) is retried onto that same page: Confluence finds
-it by its title in the space (titles are unique there, so a second create would be refused),
-Notion among the parent page's children (Notion would happily make a second page).
+it by its title in the space (titles are unique there, so a second create would be refused)
+and its marker label, Notion among the parent page's children by title and the marker its
+container starts with (Notion would happily make a second page). Only a retry of a create
+that was sent looks (the create journal).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from typing import Any
 from bot.ports import FixedClock
 from bot.publish.refs import page_title
 from bot.runtime import Runtime
+from integrations.markers import marker
+from integrations.notion.client import carries
 from tests.fakes.confluence_api import FakeConfluence
 from tests.fakes.notion_api import FakeNotion
 from tests.publish.support import PARENT, delivered, published
@@ -59,8 +63,8 @@ async def test_a_lost_confluence_create_is_found_by_title_and_updated_not_duplic
     confluence.lose_next_create = 1
     await publish(runtime, "confluence")
     await poll(lambda: _lost(runtime, "confluence"))
-    (made,) = confluence.published()  # Confluence did create it
-    assert made.title == TITLE and made.version == 1
+    (made,) = confluence.published()  # Confluence did create it, with our label
+    assert made.title == TITLE and made.version == 1 and made.labels == [marker("default", 1)]
 
     (entry,) = await _retry(runtime, clock)
     await delivered(runtime, "confluence")
@@ -86,8 +90,9 @@ async def test_a_lost_notion_create_is_found_among_the_parents_children_and_fill
     notion.lose_next_create = 1
     await publish(runtime, "notion")
     await poll(lambda: _lost(runtime, "notion"))
-    made = notion.page()  # Notion did create it, and it is still empty
-    assert made.title == TITLE and made.children == []
+    made = notion.page()  # Notion did create it, with its marked container
+    (box,) = made.children
+    assert made.title == TITLE and carries(box["children"][0], marker("default", 1))
 
     (entry,) = await _retry(runtime, clock)
     await delivered(runtime, "notion")
@@ -96,10 +101,11 @@ async def test_a_lost_notion_create_is_found_among_the_parents_children_and_fill
     assert entry.data["id"] == made.id and entry.data["url"] == made.url
     assert entry.data["version"] == 1
     assert "config push" in texts(made)
-    assert len(made.children) == 1  # one container, filled once
+    (again,) = made.children  # one container, filled once, its marker kept
+    assert carries(again["children"][0], marker("default", 1)) and again["id"] != box["id"]
 
 
-async def test_a_first_notion_publish_with_nothing_to_find_creates_its_page(
+async def test_a_first_notion_publish_creates_its_page_without_looking_for_one(
     client: Client,
     runtime: Runtime,
     notion: FakeNotion,  # noqa: F811
@@ -109,4 +115,5 @@ async def test_a_first_notion_publish_with_nothing_to_find_creates_its_page(
     await publish(runtime, "notion")
     (entry,) = await poll(lambda: published(runtime))
     assert entry.data["id"] == notion.page().id != "other-page"
-    assert ("GET", f"/v1/blocks/{PARENT}/children") in notion.requests
+    # No earlier create was sent (the journal says so): nothing to look for.
+    assert ("GET", f"/v1/blocks/{PARENT}/children") not in notion.requests

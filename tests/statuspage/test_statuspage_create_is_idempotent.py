@@ -7,6 +7,7 @@ metadata, and links it; subscribers get no second notice.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -36,8 +37,8 @@ KEY, PAGE_ID = "sp-key", "pg0042"
 
 
 class Links:
-    """``TicketLinks`` in a dict; ``crash_next_record`` makes the next record fail (the
-    process died after Statuspage answered, before sitrep kept the id)."""
+    """``TicketLinks`` in a dict, the create journal included; ``crash_next_record`` makes the
+    next record fail (the process died after Statuspage answered, before sitrep kept the id)."""
 
     def __init__(self) -> None:
         self.refs: dict[tuple[str, int], dict[str, Any]] = {}
@@ -65,6 +66,21 @@ class Links:
             raise RuntimeError("the process died before recording")
         self.recorded.append((workspace, number, ext_id))
         self.refs[(workspace, number)] = {"id": ext_id, "key": key, "url": url}
+
+    async def sending(
+        self, workspace: str, number: int, service: str, item_id: int | None = None
+    ) -> None:
+        if not (self.refs.get((workspace, number)) or {}).get("id"):
+            self.refs[(workspace, number)] = {"state": "sent", "at": self.now().isoformat()}
+
+    async def unsent(
+        self, workspace: str, number: int, service: str, item_id: int | None = None
+    ) -> None:
+        if (self.refs.get((workspace, number)) or {}).get("state") == "sent":
+            self.refs[(workspace, number)] = {"state": "planned"}
+
+    def now(self) -> datetime:
+        return datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 
 
 @pytest_asyncio.fixture
@@ -116,7 +132,7 @@ async def test_a_create_whose_answer_was_lost_is_found_by_its_metadata_and_linke
     assert answer["id"] == made.id and len(stand_in.incidents) == 1
     assert links.recorded == [("default", 1, made.id)]
     assert len(made.updates) == 1  # found, not patched: subscribers hear it once
-    assert stand_in.listed == 2
+    assert stand_in.listed == 1  # only the retry looks: the first create was never sent before
 
 
 async def test_a_process_that_died_before_recording_the_id_finds_the_incident_after_restart(
@@ -161,16 +177,20 @@ async def test_the_listing_refused_or_throttled_is_told_the_outbox_way(
     session: aiohttp.ClientSession, stand_in: FakeStatuspage
 ) -> None:
     links = Links()
+    stand_in.lose_next_create()  # so the retries look for it first
+    with pytest.raises(DeliveryError):
+        await port(session, stand_in, links).deliver(create(1))
     stand_in.rate_limit_next(1, status=420, retry_after="7")
     with pytest.raises(DeliveryError) as slow:
-        await port(session, stand_in, links).deliver(create(1))
+        await port(session, stand_in, links).deliver(create(2))
     assert slow.value.retry_after == 7 and not slow.value.permanent
     wrong = StatuspageIncidents(
         lambda: session, links, api_key="nope", page_id=PAGE_ID, base_url=stand_in.url + "/v1"
     )
     with pytest.raises(DeliveryError, match="credentials refused") as refused:
-        await wrong.deliver(create(1))
-    assert refused.value.permanent and stand_in.incidents == {}
+        await wrong.deliver(create(3))
+    assert refused.value.permanent and len(stand_in.incidents) == 1
+    assert stand_in.listed == 0  # neither listing was answered
 
 
 async def test_through_the_outbox_a_lost_create_answer_still_yields_one_linked_incident(

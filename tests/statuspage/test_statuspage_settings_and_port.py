@@ -5,6 +5,7 @@ unknown ids, 420 throttling) with the outbox's retry and park rules."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -66,6 +67,17 @@ class Links:
 
     async def record(self, workspace: str, number: int, service: str, **kw: Any) -> None:
         self.refs[number] = {"id": kw["ext_id"], "key": kw["key"], "url": kw["url"]}
+
+    async def sending(self, workspace: str, number: int, service: str, item_id: Any = None) -> None:
+        if not (self.refs.get(number) or {}).get("id"):
+            self.refs[number] = {"state": "sent", "at": self.now().isoformat()}
+
+    async def unsent(self, workspace: str, number: int, service: str, item_id: Any = None) -> None:
+        if (self.refs.get(number) or {}).get("state") == "sent":
+            self.refs[number] = {"state": "planned"}
+
+    def now(self) -> datetime:
+        return datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 
 
 @pytest_asyncio.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -205,6 +206,15 @@ class OneItemLinks:
     async def record(self, *args: Any, **kwargs: Any) -> None:
         raise AssertionError("moving an issue records nothing")
 
+    async def sending(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("moving an issue creates nothing")
+
+    async def unsent(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("moving an issue creates nothing")
+
+    def now(self) -> datetime:
+        raise AssertionError("moving an issue waits for nothing")
+
 
 @pytest_asyncio.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
@@ -276,11 +286,14 @@ async def test_an_issue_already_there_or_without_the_transition_is_left_alone(
     assert [m for m, _ in jira.requests].count("POST") == 0
 
 
-@pytest.mark.parametrize("ref", [{"state": "planned"}, None])
-async def test_an_item_whose_issue_is_not_created_yet_is_retried(
+@pytest.mark.parametrize("ref", [{"state": "planned"}, {"state": "sent", "at": "x"}, None])
+async def test_an_item_whose_issue_was_never_created_is_parked_at_once_with_its_create(
     jira: FakeJira, session: aiohttp.ClientSession, ref: dict[str, Any] | None
 ) -> None:
-    with pytest.raises(DeliveryError, match="action item #3 has no issue yet") as caught:
+    # Rows of a lane run in order: an unlinked issue means its create was parked, so retrying
+    # would only hold up the incident's later Jira updates behind this row.
+    with pytest.raises(DeliveryError, match="action item #3 has no issue") as caught:
         await port(jira, session, ref).deliver(item_state(True))
-    assert not caught.value.permanent
+    assert caught.value.permanent and caught.value.retry_after is None
+    assert "its create was parked" in str(caught.value)
     assert jira.requests == []

@@ -7,6 +7,7 @@ while Jira's search index lags behind the create.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -57,13 +58,15 @@ ITEM = {
 
 
 class Links:
-    """``TicketLinks`` in a dict; ``crash_next_record`` makes the next record fail (the
-    process died after Jira answered, before sitrep kept the key)."""
+    """``TicketLinks`` in a dict, as the database keeps them for every replica (the create
+    journal included), on a clock the test moves; ``crash_next_record`` makes the next record
+    fail (the process died after Jira answered, before sitrep kept the key)."""
 
     def __init__(self) -> None:
         self.refs: dict[tuple[str, int, int | None], dict[str, Any]] = {}
         self.recorded: list[tuple[str, int, int | None, str]] = []
         self.crash_next_record = False
+        self.clock = FixedClock(datetime(2026, 12, 6, 8, 0, tzinfo=UTC))
 
     async def find(
         self, workspace: str, number: int, service: str, item_id: int | None = None
@@ -86,6 +89,24 @@ class Links:
             raise RuntimeError("the process died before recording")
         self.recorded.append((workspace, number, item_id, key))
         self.refs[(workspace, number, item_id)] = {"id": ext_id, "key": key, "url": url}
+
+    async def sending(
+        self, workspace: str, number: int, service: str, item_id: int | None = None
+    ) -> None:
+        ref = self.refs.get((workspace, number, item_id))
+        if not (ref and ref.get("id")):
+            at = self.clock.now().isoformat()
+            self.refs[(workspace, number, item_id)] = {"state": "sent", "at": at}
+
+    async def unsent(
+        self, workspace: str, number: int, service: str, item_id: int | None = None
+    ) -> None:
+        ref = self.refs.get((workspace, number, item_id))
+        if ref and ref.get("state") == "sent":
+            self.refs[(workspace, number, item_id)] = {"state": "planned"}
+
+    def now(self) -> datetime:
+        return self.clock.now()
 
 
 @pytest_asyncio.fixture
@@ -181,11 +202,14 @@ async def test_a_create_that_never_reached_jira_is_retried_at_once_without_waiti
     async with FakeJira(email="e@x", token="t") as stand_in:
         jira_port = port(session, stand_in, links)
         stand_in.index_lags = True
-        stand_in.rate_limit_next(2)  # the search, then the create: nothing made
+        stand_in.rate_limit_next(2)  # two creates throttled: nothing made
         for attempt in (1, 2):
             with pytest.raises(DeliveryError, match="429"):
                 await jira_port.deliver(call("create", INCIDENT, attempt))
         assert stand_in.issues == {}
+        # A throttled create takes its journal note back: nothing to look for, no wait.
+        assert links.refs[("default", 7, None)] == {"state": "planned"}
+        assert ("GET", "/rest/api/3/search/jql") not in stand_in.requests
         answer = await jira_port.deliver(call("create", INCIDENT, 3))
         assert answer["key"] == "OPS-1" and len(stand_in.issues) == 1
 

@@ -5,6 +5,7 @@ retries that never open a second ticket."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -14,7 +15,13 @@ import pytest_asyncio
 
 from bot.ports import DeliveryError, OutsideCall
 from integrations.jira import adf
-from integrations.jira.client import JiraConfig, JiraTickets, basic_auth, incident_description
+from integrations.jira.client import (
+    INDEX_WAIT_SECONDS,
+    JiraConfig,
+    JiraTickets,
+    basic_auth,
+    incident_description,
+)
 from integrations.servicenow.client import ServiceNowConfig, ServiceNowTickets
 from tests.fakes.jira_api import FakeJira, adf_problem, adf_text
 from tests.fakes.servicenow_api import FakeServiceNow
@@ -35,12 +42,16 @@ INCIDENT = {
 }
 
 
+T_SENT = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
+
+
 class MemoryLinks:
     """``TicketLinks`` kept in a dict, counting records."""
 
     def __init__(self) -> None:
         self.refs: dict[tuple[int, str, int | None], dict[str, Any]] = {}
         self.recorded = 0
+        self.at = T_SENT  # sitrep's clock
 
     async def find(
         self, workspace: str, number: int, service: str, item_id: int | None = None
@@ -60,6 +71,21 @@ class MemoryLinks:
     ) -> None:
         self.recorded += 1
         self.refs[(number, service, item_id)] = {"id": ext_id, "key": key, "url": url}
+
+    async def sending(
+        self, workspace: str, number: int, service: str, item_id: int | None = None
+    ) -> None:
+        if not (self.refs.get((number, service, item_id)) or {}).get("id"):
+            self.refs[(number, service, item_id)] = {"state": "sent", "at": self.at.isoformat()}
+
+    async def unsent(
+        self, workspace: str, number: int, service: str, item_id: int | None = None
+    ) -> None:
+        if (self.refs.get((number, service, item_id)) or {}).get("state") == "sent":
+            self.refs[(number, service, item_id)] = {"state": "planned"}
+
+    def now(self) -> datetime:
+        return self.at
 
 
 @pytest_asyncio.fixture
@@ -98,6 +124,8 @@ async def test_jira_create_is_retried_without_a_second_issue(
         with pytest.raises(DeliveryError) as failed:
             await port.deliver(call("create", INCIDENT))
         assert not failed.value.permanent
+        # A 502 may come after Jira acted: the retry waits out Jira's search lag first.
+        links.at += timedelta(seconds=INDEX_WAIT_SECONDS)
         first = await port.deliver(call("create", INCIDENT, 2))
         again = await port.deliver(call("create", INCIDENT, 3))
         assert first["key"] == again["key"] == "OPS-1"
