@@ -34,6 +34,7 @@ from handlers.cli_alerts import alerts_app, maintenance_app
 from handlers.cli_outside import incident_page, incident_ticket
 from handlers.cli_publish import publish
 from handlers.cli_search import search
+from handlers.cli_sessions import sessions_app
 from handlers.cli_tokens import audit_app, tokens_app
 from handlers.clikit import actor, err, fail, out, run, settings
 from integrations.export.render import render_facts
@@ -59,6 +60,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(teams_app, name="teams")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.add_typer(sessions_app, name="sessions")
 app.command("search")(search)
 
 

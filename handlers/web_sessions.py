@@ -9,13 +9,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.domain.errors import InvalidCommand, NotFound
-from bot.domain.limits import is_number
+from bot.identity.sessions import parse_person, parse_session_id
 from bot.security.access import Access
 from handlers.web import _actor, _html, _page, _runtime, _see_other, _viewer
 from integrations.web import session as sess
 from integrations.web.sessions import AdminSessionsView, MeView, admin_sessions_page, me_page
 
-_MAX_PERSON = 200
 _NOTICES = {
     "revoked": "Session signed out: it stops working at its next request.",
     "others": "Every other session of yours is signed out.",
@@ -55,10 +54,7 @@ async def me(request: web.Request, session: sess.Session) -> web.Response:
 
 
 def _session_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not is_number(raw) or len(raw) > 18:
-        raise NotFound(f"no session {raw!r}")
-    return int(raw)
+    return parse_session_id(request.match_info["id"])
 
 
 async def revoke_mine(request: web.Request, session: sess.Session) -> web.Response:
@@ -95,11 +91,7 @@ async def _admin_view(
 
 
 def _person(form: object) -> str:
-    value = form.get("person") if hasattr(form, "get") else None
-    person = value.strip() if isinstance(value, str) else ""
-    if not person or len(person) > _MAX_PERSON:
-        raise InvalidCommand("person: name whose sessions to change")
-    return person
+    return parse_person(form.get("person") if hasattr(form, "get") else None)
 
 
 async def admin_revoke(request: web.Request, session: sess.Session) -> web.Response:
@@ -109,10 +101,8 @@ async def admin_revoke(request: web.Request, session: sess.Session) -> web.Respo
         person = _person(form)
     except InvalidCommand as exc:
         return await _admin_view(request, session, error=str(exc), status=400)
-    n = await _runtime(request).sessions.revoke_all(
-        person, _actor(session), reason="signed out by an admin"
-    )
-    return _see_other(f"/admin/sessions?done={'revoked' if n else 'none'}")
+    ended = await _runtime(request).sessions.admin_revoke(_actor(session), person=person)
+    return _see_other(f"/admin/sessions?done={'revoked' if ended else 'none'}")
 
 
 async def admin_demote(request: web.Request, session: sess.Session) -> web.Response:

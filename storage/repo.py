@@ -1131,10 +1131,15 @@ class SqlRepo:
         )
 
     def list_web_sessions(
-        self, workspace: str, now: datetime, *, person: str | None = None
+        self, workspace: str, now: datetime, *, person: str | None = None, ended: bool = False
     ) -> list[WebSession]:
-        """Live sessions of the workspace (of ``person`` when given), newest first."""
-        stmt = self._live_sessions(workspace, now)
+        """Live sessions of the workspace (of ``person`` when given), newest first; with
+        ``ended``, the revoked and expired ones not yet pruned as well."""
+        stmt = (
+            select(WebSessionRow).where(WebSessionRow.workspace == workspace)
+            if ended
+            else self._live_sessions(workspace, now)
+        )
         if person is not None:
             stmt = stmt.where(WebSessionRow.person == person)
         rows = self.session.exec(stmt.order_by(col(WebSessionRow.id).desc())).all()

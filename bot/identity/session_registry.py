@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.audit import jsonable, surface_of
 from bot.domain.decide import Actor
 from bot.identity.sessions import (
+    ADMIN_REASON,
     MAX_NAME,
     TOUCH_EVERY,
     TTL,
@@ -100,6 +101,13 @@ class SessionRegistry:
             lambda repo: repo.list_web_sessions(self.workspace, now, person=person)
         )
 
+    async def list_kept(self, person: str | None = None) -> list[WebSession]:
+        """Every session still stored, live or ended (revoked, expired and not yet pruned)."""
+        now = self.clock.now()
+        return await self.uow.run(
+            lambda repo: repo.list_web_sessions(self.workspace, now, person=person, ended=True)
+        )
+
     async def end(self, session: WebSession, by: Actor, reason: str = "signed out") -> bool:
         """Revoke one session (sign-out); False if it was already over."""
         return await self.revoke(session.id, by, owner=session.person, reason=reason) > 0
@@ -108,13 +116,25 @@ class SessionRegistry:
         self, session_id: int, by: Actor, *, owner: str | None = None, reason: str = ""
     ) -> int:
         """Revoke one live session (only ``owner``'s when given); how many were revoked (0/1)."""
-        return await self._revoke(by, reason, ids=[session_id], person=owner)
+        return len(await self._revoke(by, reason, ids=[session_id], person=owner))
 
     async def revoke_all(
         self, person: str, by: Actor, *, keep: int | None = None, reason: str = ""
     ) -> int:
         """Revoke every live session of ``person`` but ``keep``; how many were revoked."""
-        return await self._revoke(by, reason, person=person, keep=keep, whole_person=True)
+        return len(await self._revoke(by, reason, person=person, keep=keep, whole_person=True))
+
+    async def admin_revoke(
+        self, by: Actor, *, session_id: int | None = None, person: str | None = None
+    ) -> list[WebSession]:
+        """An admin's sign-out (/admin/sessions, ``sitrep sessions revoke``): one live session
+        by id, or every live session of ``person``; the sessions it ended (none: nothing
+        matched in this workspace)."""
+        if person is not None and session_id is None:
+            return await self._revoke(by, ADMIN_REASON, person=person, whole_person=True)
+        if session_id is not None and person is None:
+            return await self._revoke(by, ADMIN_REASON, ids=[session_id])
+        raise ValueError("admin_revoke: a session id or a person, exactly one")
 
     async def _revoke(
         self,
@@ -125,10 +145,10 @@ class SessionRegistry:
         person: str | None = None,
         keep: int | None = None,
         whole_person: bool = False,
-    ) -> int:
+    ) -> list[WebSession]:
         now = self.clock.now()
 
-        def work(repo: Repo) -> int:
+        def work(repo: Repo) -> list[WebSession]:
             revoked = repo.revoke_web_sessions(
                 self.workspace, now, ids=ids, person=person, keep=keep
             )
@@ -148,7 +168,7 @@ class SessionRegistry:
                     },
                     after={"revoked_at": jsonable(now)},
                 )
-            return len(revoked)
+            return revoked
 
         return await self.uow.run(work)
 
