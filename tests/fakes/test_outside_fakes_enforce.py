@@ -53,6 +53,10 @@ def _auth(good: str, wrong: str) -> dict[str, Json]:
     }
 
 
+def _basic_auth(user: str, secret: str) -> dict[str, Json]:
+    return _auth(_basic(user, secret), _basic(user, "nope"))
+
+
 def _set(name: str) -> Callable[[Any], None]:
     """A throttle knob that is a counter attribute, set to one."""
     return lambda fake: setattr(fake, name, 1)
@@ -92,14 +96,25 @@ def _pd_refusal(errors: list[str]) -> tuple[int, Json]:
     return 400, {"status": "invalid event", "message": "Event object is invalid", "errors": errors}
 
 
+def _statuspage(status: int) -> Case:
+    refused = (401, {"error": "Could not authenticate"})
+    return Case(
+        make=lambda: FakeStatuspage("sp-key", "page1", ("c1",)),
+        method="GET",
+        path="/v1/pages/page1/incidents/unresolved",
+        credentials=_auth("OAuth sp-key", "OAuth nope"),
+        refusal={"wrong": refused, "none": refused},
+        throttle=lambda fake: fake.rate_limit_next(1, status=status, retry_after="7"),
+        throttled=(status, {"error": "Rate limit exceeded"}),
+    )
+
+
 CASES = {
     "jira": Case(
         make=lambda: FakeJira(email="sitrep@example.com", token="jira-token"),
         method="GET",
         path="/rest/api/3/search/jql?jql=project%20%3D%20OPS",
-        credentials=_auth(
-            _basic("sitrep@example.com", "jira-token"), _basic("sitrep@example.com", "nope")
-        ),
+        credentials=_basic_auth("sitrep@example.com", "jira-token"),
         refusal={"wrong": JIRA_401, "none": JIRA_401},
         throttle=_rate_limit,
         throttled=(429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}),
@@ -108,44 +123,18 @@ CASES = {
         make=lambda: FakeServiceNow("sitrep.integration", "sn-password"),
         method="GET",
         path="/api/now/table/incident",
-        credentials=_auth(
-            _basic("sitrep.integration", "sn-password"), _basic("sitrep.integration", "nope")
-        ),
+        credentials=_basic_auth("sitrep.integration", "sn-password"),
         refusal={"wrong": SNOW_401, "none": SNOW_401},
         throttle=_rate_limit,
         throttled=(429, {"error": {"message": "Too Many Requests"}, "status": "failure"}),
     ),
-    "statuspage-420": Case(
-        make=lambda: FakeStatuspage("sp-key", "page1", ("c1",)),
-        method="GET",
-        path="/v1/pages/page1/incidents/unresolved",
-        credentials=_auth("OAuth sp-key", "OAuth nope"),
-        refusal={
-            "wrong": (401, {"error": "Could not authenticate"}),
-            "none": (401, {"error": "Could not authenticate"}),
-        },
-        throttle=_rate_limit,  # Statuspage's own 420 by default
-        throttled=(420, {"error": "Rate limit exceeded"}),
-    ),
-    "statuspage-429": Case(
-        make=lambda: FakeStatuspage("sp-key", "page1", ("c1",)),
-        method="GET",
-        path="/v1/pages/page1/incidents/unresolved",
-        credentials=_auth("OAuth sp-key", "OAuth nope"),
-        refusal={
-            "wrong": (401, {"error": "Could not authenticate"}),
-            "none": (401, {"error": "Could not authenticate"}),
-        },
-        throttle=lambda fake: fake.rate_limit_next(1, status=429, retry_after="7"),
-        throttled=(429, {"error": "Rate limit exceeded"}),
-    ),
+    "statuspage-420": _statuspage(420),  # Statuspage's own, and the knob's default
+    "statuspage-429": _statuspage(429),
     "confluence": Case(
         make=lambda: FakeConfluence(email="sitrep@example.com", token="wiki-token"),
         method="GET",
         path="/wiki/rest/api/content?spaceKey=OPS",
-        credentials=_auth(
-            _basic("sitrep@example.com", "wiki-token"), _basic("sitrep@example.com", "nope")
-        ),
+        credentials=_basic_auth("sitrep@example.com", "wiki-token"),
         refusal={"wrong": CONFLUENCE_401, "none": CONFLUENCE_401},
         throttle=_set("rate_limit_next"),  # Confluence's knob is a counter: Retry-After 1
         throttled=(429, {"statusCode": 429, "message": "Rate limited"}),
