@@ -1,9 +1,10 @@
 """A stateful fake of Confluence Cloud's REST API v1 content endpoints over real HTTP.
 
 It enforces what Confluence enforces: ``Authorization`` as Basic (account email + API token),
-else 401; a page create names ``type: page``, a title (unique in its space, at most 255
-characters), a known space key, a known ancestor if any, and a ``storage`` body that is
-well-formed XML once the ``ac:``/``ri:`` namespaces are declared (400 otherwise). An update
+else 401; a body that is JSON (400); a page create names ``type: page``, a title (unique in
+its space, at most 255 characters), a known space key, a known ancestor if any, and a
+``storage`` body that is well-formed XML once the ``ac:``/``ri:`` namespaces are declared
+(400 otherwise). An update
 must carry the current version + 1 (409 otherwise). Attachment uploads need
 ``X-Atlassian-Token: no-check`` (403) and a multipart ``file``; ``POST`` refuses a second
 file of the same name (400), ``PUT`` creates or replaces it. ``rate_limit_next`` answers 429
@@ -21,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.loopback import LoopbackService
+from tests.fakes.loopback import BodyProblem, LoopbackService, answer_may_be_lost
 
 NAMESPACES = (
     'xmlns:ac="http://atlassian.com/content" xmlns:ri="http://atlassian.com/resource/identifier"'
@@ -93,7 +94,6 @@ class FakeConfluence(LoopbackService):
     # -- server ---------------------------------------------------------------------------------
 
     def routes(self, app: web.Application) -> None:
-        app.middlewares.append(self._gate)
         base = "/wiki/rest/api/content"
         app.router.add_get(base, self._search)
         app.router.add_post(base, self._create)
@@ -103,8 +103,8 @@ class FakeConfluence(LoopbackService):
         app.router.add_put(base + "/{id}/child/attachment", self._attach)
         app.router.add_get(base + "/{id}/label", self._get_labels)
 
-    @web.middleware
-    async def _gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def gate(self, request: web.Request) -> web.Response | None:
+        """Basic auth else 401; then the scripted 429 and 500."""
         self.requests.append((request.method, request.path))
         if request.headers.get("Authorization") != self.auth:
             return _error(401, "Unauthorized; scope does not match")
@@ -118,8 +118,18 @@ class FakeConfluence(LoopbackService):
         if self.fail_next:
             self.fail_next -= 1
             return _error(500, "Internal server error")
-        result: web.StreamResponse = await handler(request)
-        return result
+        return None
+
+    def body_refusal(self, problem: BodyProblem) -> web.Response:
+        """Confluence's 400 for a body it cannot read."""
+        return _error(400, f"The request body is {problem.value}")
+
+    def lost_answer(self) -> web.Response | None:
+        """A 502 after the page was created, when ``lose_next_create`` is set."""
+        if not self.lose_next_create:
+            return None
+        self.lose_next_create -= 1
+        return _error(502, "Bad gateway")
 
     def _links(self, page: Page) -> dict[str, Any]:
         return {
@@ -156,8 +166,9 @@ class FakeConfluence(LoopbackService):
             return _error(400, problem)
         return title, storage["value"]
 
+    @answer_may_be_lost
     async def _create(self, request: web.Request) -> web.Response:
-        data = await request.json()
+        data = await self.json_value(request)
         checked = self._check(data)
         if isinstance(checked, web.Response):
             return checked
@@ -174,9 +185,6 @@ class FakeConfluence(LoopbackService):
         page = Page(str(self._ids), title, space, value, ancestors=ancestors, labels=_labels(data))
         self.pages[page.id] = page
         self.created.append(page.id)
-        if self.lose_next_create:
-            self.lose_next_create -= 1
-            return _error(502, "Bad gateway")
         return web.json_response(self._links(page))
 
     async def _get(self, request: web.Request) -> web.Response:
@@ -189,7 +197,7 @@ class FakeConfluence(LoopbackService):
         page = self.pages.get(request.match_info["id"])
         if page is None:
             return _error(404, "No content found with id")
-        data = await request.json()
+        data = await self.json_value(request)
         if self.conflict_next:
             self.conflict_next -= 1
             page.version += 1  # someone else saved the page just now

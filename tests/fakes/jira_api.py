@@ -27,7 +27,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import re
 import time
 import uuid
@@ -36,7 +35,13 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.loopback import LoopbackService
+from tests.fakes.loopback import (
+    Answer,
+    BodyProblem,
+    LoopbackService,
+    ScriptedFaults,
+    answer_may_be_lost,
+)
 
 # Workflow: status → category; transitions (id, name, to).
 STATUSES = {"To Do": "new", "In Progress": "indeterminate", "Done": "done"}
@@ -124,8 +129,10 @@ def adf_text(doc: dict[str, Any]) -> str:
     return "".join(out)
 
 
-class FakeJira(LoopbackService):
+class FakeJira(ScriptedFaults, LoopbackService):
     """One Jira Cloud site with one project."""
+
+    json_media_type = True
 
     def __init__(
         self,
@@ -148,9 +155,6 @@ class FakeJira(LoopbackService):
         self.issues: dict[str, JiraIssue] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every authorised request
         self.refused: list[tuple[int, dict[str, Any]]] = []  # 4xx answers given
-        self._rate_limited = 0
-        self._retry_after = "1"
-        self._failing: list[int] = []
         self.delay = 0.0  # seconds every answer takes (a slow Jira)
         self.index_lags = False
         self._unindexed: set[str] = set()
@@ -167,16 +171,7 @@ class FakeJira(LoopbackService):
         app.router.add_post(base + "/{key}/remotelink", self._remote_link)
         app.router.add_get("/rest/api/3/search/jql", self._search)
 
-    # -- knobs --------------------------------------------------------------------------------
-
-    def rate_limit_next(self, count: int = 1, *, retry_after: str = "1") -> None:
-        """Answer the next ``count`` requests with 429 and ``Retry-After``."""
-        self._rate_limited += count
-        self._retry_after = retry_after
-
-    def fail_next(self, count: int = 1, status: int = 503) -> None:
-        """Answer the next ``count`` requests with ``status``."""
-        self._failing += [status] * count
+    # -- knobs (rate_limit_next, fail_next and clear_faults: ScriptedFaults) --------------------
 
     def lose_next_create(self, count: int = 1) -> None:
         """Create the next ``count`` issues but answer 502, as if the answer were lost."""
@@ -242,44 +237,56 @@ class FakeJira(LoopbackService):
         self.refused.append((status, body))
         return web.json_response(body, status=status)
 
-    async def _gate(self, request: web.Request) -> web.Response | None:
+    async def gate(self, request: web.Request) -> web.Response | None:
+        """Basic or Bearer else 401; then the scripted delay, 429 and 5xx."""
         auth = request.headers.get("Authorization")
         if auth not in (self._basic, self._bearer) or auth is None:
             return self._refuse(401, ["Client must be authenticated to access this resource."])
         self.requests.append((request.method, request.path))
         if self.delay:
             await asyncio.sleep(self.delay)
-        if self._rate_limited:
-            self._rate_limited -= 1
+        if (headers := self.take_throttle()) is not None:
             return web.json_response(
                 {"errorMessages": ["Rate limit exceeded."], "errors": {}},
                 status=429,
-                headers={"Retry-After": self._retry_after},
+                headers=headers,
             )
-        if self._failing:
-            return web.json_response(
-                {"errorMessages": ["Internal server error"]}, status=self._failing.pop(0)
-            )
+        if (status := self.take_failure()) is not None:
+            return web.json_response({"errorMessages": ["Internal server error"]}, status=status)
         return None
 
-    async def _json(self, request: web.Request) -> dict[str, Any] | web.Response:
-        if request.content_type != "application/json":
+    def body_refusal(self, problem: BodyProblem) -> web.Response:
+        """Jira's 415 or 400 for a body it cannot read."""
+        if problem is BodyProblem.MEDIA_TYPE:
             return web.json_response({"errorMessages": ["Unsupported media type"]}, status=415)
-        try:
-            body = json.loads(await request.read())
-        except ValueError:
+        if problem is BodyProblem.NOT_JSON:
             return self._refuse(400, ["Unexpected character in the request body."])
-        if not isinstance(body, dict):
-            return self._refuse(400, ["The request body must be a JSON object."])
-        return body
+        return self._refuse(400, ["The request body must be a JSON object."])
 
-    def _issue(self, request: web.Request) -> JiraIssue | web.Response:
+    def lost_answer(self) -> web.Response | None:
+        """A 502 after the create happened, when ``lose_next_create`` scripted one."""
+        if not self._lose_creates:
+            return None
+        self._lose_creates -= 1
+        return web.json_response({"errorMessages": ["Bad gateway"]}, status=502)
+
+    def _issue(self, request: web.Request) -> JiraIssue:
         issue = self.issues.get(request.match_info["key"])
         if issue is None:
-            return self._refuse(
-                404, ["Issue does not exist or you do not have permission to see it."]
+            raise Answer(
+                self._refuse(404, ["Issue does not exist or you do not have permission to see it."])
             )
         return issue
+
+    async def _fields(self, request: web.Request, *, create: bool) -> dict[str, Any]:
+        """The body's ``fields``, checked as Jira checks a create or an edit (else 400)."""
+        fields = (await self.json_body(request)).get("fields")
+        if not isinstance(fields, dict):
+            raise Answer(self._refuse(400, ["Field 'fields' is required."]))
+        errors = self._field_errors(fields, create=create)
+        if errors:
+            raise Answer(self._refuse(400, errors=errors))
+        return fields
 
     def _field_errors(self, fields: dict[str, Any], *, create: bool) -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -340,76 +347,38 @@ class FakeJira(LoopbackService):
 
     # -- routes -------------------------------------------------------------------------------
 
+    @answer_may_be_lost
     async def _create(self, request: web.Request) -> web.Response:
-        if (gate := await self._gate(request)) is not None:
-            return gate
-        body = await self._json(request)
-        if isinstance(body, web.Response):
-            return body
-        fields = body.get("fields")
-        if not isinstance(fields, dict):
-            return self._refuse(400, ["Field 'fields' is required."])
-        errors = self._field_errors(fields, create=True)
-        if errors:
-            return self._refuse(400, errors=errors)
+        fields = await self._fields(request, create=True)
         n = len(self.issues) + 1
         issue = JiraIssue(id=str(10000 + n), key=f"{self.project}-{n}", fields=fields)
         self.issues[issue.key] = issue
         if self.index_lags:
             self._unindexed.add(issue.key)
-        if self._lose_creates:
-            self._lose_creates -= 1
-            return web.json_response({"errorMessages": ["Bad gateway"]}, status=502)
         return web.json_response(
             {"id": issue.id, "key": issue.key, "self": f"{self.url}/rest/api/3/issue/{issue.id}"},
             status=201,
         )
 
     async def _get(self, request: web.Request) -> web.Response:
-        if (gate := await self._gate(request)) is not None:
-            return gate
         issue = self._issue(request)
-        if isinstance(issue, web.Response):
-            return issue
         status = {"name": issue.status, "statusCategory": {"key": STATUSES[issue.status]}}
         fields = issue.fields | {"status": status}
         return web.json_response({"id": issue.id, "key": issue.key, "fields": fields})
 
     async def _edit(self, request: web.Request) -> web.Response:
-        if (gate := await self._gate(request)) is not None:
-            return gate
         issue = self._issue(request)
-        if isinstance(issue, web.Response):
-            return issue
-        body = await self._json(request)
-        if isinstance(body, web.Response):
-            return body
-        fields = body.get("fields")
-        if not isinstance(fields, dict):
-            return self._refuse(400, ["Field 'fields' is required."])
-        errors = self._field_errors(fields, create=False)
-        if errors:
-            return self._refuse(400, errors=errors)
+        fields = await self._fields(request, create=False)
         issue.fields.update(fields)
         return web.Response(status=204)
 
     async def _transitions(self, request: web.Request) -> web.Response:
-        if (gate := await self._gate(request)) is not None:
-            return gate
         issue = self._issue(request)
-        if isinstance(issue, web.Response):
-            return issue
         return web.json_response({"transitions": self._offered(issue)})
 
     async def _transition(self, request: web.Request) -> web.Response:
-        if (gate := await self._gate(request)) is not None:
-            return gate
         issue = self._issue(request)
-        if isinstance(issue, web.Response):
-            return issue
-        body = await self._json(request)
-        if isinstance(body, web.Response):
-            return body
+        body = await self.json_body(request)
         wanted = (body.get("transition") or {}).get("id")
         offered = {t["id"]: t for t in self._offered(issue)}
         if wanted not in offered:
@@ -419,14 +388,8 @@ class FakeJira(LoopbackService):
         return web.Response(status=204)
 
     async def _comment(self, request: web.Request) -> web.Response:
-        if (gate := await self._gate(request)) is not None:
-            return gate
         issue = self._issue(request)
-        if isinstance(issue, web.Response):
-            return issue
-        body = await self._json(request)
-        if isinstance(body, web.Response):
-            return body
+        body = await self.json_body(request)
         problem = adf_problem(body.get("body"))
         if problem:
             return self._refuse(400, errors={"comment": f"Comment body is not valid: {problem}"})
@@ -435,14 +398,8 @@ class FakeJira(LoopbackService):
         return web.json_response(comment, status=201)
 
     async def _remote_link(self, request: web.Request) -> web.Response:
-        if (gate := await self._gate(request)) is not None:
-            return gate
         issue = self._issue(request)
-        if isinstance(issue, web.Response):
-            return issue
-        body = await self._json(request)
-        if isinstance(body, web.Response):
-            return body
+        body = await self.json_body(request)
         obj = body.get("object")
         if not isinstance(obj, dict) or not obj.get("url") or not obj.get("title"):
             return self._refuse(400, errors={"object": "object.url and object.title are required"})
@@ -455,8 +412,6 @@ class FakeJira(LoopbackService):
         )
 
     async def _search(self, request: web.Request) -> web.Response:
-        if (gate := await self._gate(request)) is not None:
-            return gate
         jql = request.query.get("jql", "").strip()
         if not jql:
             return self._refuse(400, ["The JQL query is required and must be bounded."])

@@ -1,7 +1,8 @@
 """A stateful fake of Notion's API (pages and block children) over real HTTP.
 
 It enforces what Notion enforces: ``Authorization: Bearer <token>`` (401 ``unauthorized``)
-and a ``Notion-Version`` header (400 ``missing_version``); a page's parent must be a page
+and a ``Notion-Version`` header (400 ``missing_version``); a body that is JSON (400
+``invalid_json``) and an object (400 ``validation_error``); a page's parent must be a page
 shared with the integration (404 ``object_not_found``); at most 100 blocks in one children
 array, every block typed with its body under the type's key, rich text of at most 100
 objects with at most 2000 characters of content each, links http(s), external images with
@@ -23,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.loopback import LoopbackService
+from tests.fakes.loopback import BodyProblem, LoopbackService, answer_may_be_lost
 
 TEXT_BLOCKS = {
     "paragraph",
@@ -155,15 +156,14 @@ class FakeNotion(LoopbackService):
         return only
 
     def routes(self, app: web.Application) -> None:
-        app.middlewares.append(self._gate)
         app.router.add_post("/v1/pages", self._create)
         app.router.add_patch("/v1/pages/{id}", self._rename)
         app.router.add_get("/v1/blocks/{id}/children", self._list)
         app.router.add_patch("/v1/blocks/{id}/children", self._append)
         app.router.add_delete("/v1/blocks/{id}", self._delete)
 
-    @web.middleware
-    async def _gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def gate(self, request: web.Request) -> web.Response | None:
+        """Bearer token else 401, ``Notion-Version`` else 400; then the scripted 429."""
         self.requests.append((request.method, request.path))
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return _error(401, "unauthorized", "API token is invalid.")
@@ -176,8 +176,22 @@ class FakeNotion(LoopbackService):
             response = _error(429, "rate_limited", "Rate limited")
             response.headers["Retry-After"] = "1"
             return response
-        result: web.StreamResponse = await handler(request)
-        return result
+        return None
+
+    def body_refusal(self, problem: BodyProblem) -> web.Response:
+        """Notion's 400 for a body it cannot read."""
+        if problem is BodyProblem.NOT_OBJECT:
+            return _error(
+                400, "validation_error", "body failed validation: body should be an object."
+            )
+        return _error(400, "invalid_json", "Error parsing JSON body.")
+
+    def lost_answer(self) -> web.Response | None:
+        """A 502 after the page was created, when ``lose_next_create`` is set."""
+        if not self.lose_next_create:
+            return None
+        self.lose_next_create -= 1
+        return _error(502, "bad_gateway", "The connection dropped.")
 
     def _add(self, into: list[dict[str, Any]], children: list[dict[str, Any]]) -> list[Any]:
         added = []
@@ -200,8 +214,9 @@ class FakeNotion(LoopbackService):
         self.parents.pop(block["id"], None)
         self.containers.pop(block["id"], None)
 
+    @answer_may_be_lost
     async def _create(self, request: web.Request) -> web.Response:
-        data = await request.json()
+        data = await self.json_body(request)
         parent = (data.get("parent") or {}).get("page_id")
         if parent != self.parent:
             return _error(404, "object_not_found", f"Could not find page with ID: {parent}.")
@@ -230,16 +245,13 @@ class FakeNotion(LoopbackService):
                 "in_trash": False,
             }
         )
-        if self.lose_next_create:
-            self.lose_next_create -= 1
-            return _error(502, "bad_gateway", "The connection dropped.")
         return web.json_response({"object": "page", "id": page_id, "url": page.url})
 
     async def _rename(self, request: web.Request) -> web.Response:
         page = self.pages.get(request.match_info["id"])
         if page is None:
             return _error(404, "object_not_found", "Could not find page.")
-        data = await request.json()
+        data = await self.json_body(request)
         title = ((data.get("properties") or {}).get("title") or {}).get("title")
         problem = rich_problem(title, "body.properties.title.title")
         if problem:
@@ -278,7 +290,7 @@ class FakeNotion(LoopbackService):
         into = self.containers.get(request.match_info["id"])
         if into is None:
             return _error(404, "object_not_found", "Could not find block.")
-        data = await request.json()
+        data = await self.json_body(request)
         problem = children_problem(data.get("children"))
         if problem:
             return _error(400, "validation_error", problem)

@@ -12,7 +12,6 @@ builds the outgoing-webhook body Opsgenie would send about an alert.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.loopback import LoopbackService
+from tests.fakes.loopback import Answer, BodyProblem, LoopbackService, ScriptedFaults
 
 MAX_MESSAGE = 130
 RESPONDER_TYPES = frozenset({"team", "user", "escalation", "schedule"})
@@ -42,37 +41,21 @@ class OgAlert:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-class FakeOpsgenie(LoopbackService):
+class FakeOpsgenie(ScriptedFaults, LoopbackService):
     """The Alert API for one API integration key."""
+
+    default_retry_after = None  # Opsgenie sends none unless told
+    empty_body = b"{}"
 
     def __init__(self, api_key: str) -> None:
         super().__init__()
         self.api_key = api_key
         self.alerts: list[OgAlert] = []
         self.requests: list[tuple[str, dict[str, str], Any]] = []  # (path, headers, body)
-        self._rate_limited = 0
-        self._retry_after: str | None = None
-        self._failing: list[int] = []
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v2/alerts", self._create)
         app.router.add_post("/v2/alerts/{identifier}/close", self._close)
-
-    # -- knobs --------------------------------------------------------------------------------
-
-    def rate_limit_next(self, count: int = 1, *, retry_after: str | None = None) -> None:
-        """Answer the next ``count`` requests with 429."""
-        self._rate_limited += count
-        self._retry_after = retry_after
-
-    def fail_next(self, count: int = 1, status: int = 503) -> None:
-        """Answer the next ``count`` requests with ``status``."""
-        self._failing += [status] * count
-
-    def clear_faults(self) -> None:
-        """Answer normally again (the outage is over)."""
-        self._failing.clear()
-        self._rate_limited = 0
 
     # -- reading state ------------------------------------------------------------------------
 
@@ -120,34 +103,30 @@ class FakeOpsgenie(LoopbackService):
 
     # -- the API ------------------------------------------------------------------------------
 
-    async def _gate(self, request: web.Request) -> tuple[web.Response | None, Any]:
-        """Faults, authentication and the JSON body, in Opsgenie's order."""
-        raw = await request.read()
+    async def gate(self, request: web.Request) -> web.Response | None:
+        """Faults, then ``GenieKey`` else 401, then throttling: Opsgenie's order. The body
+        is recorded as sent; the routes refuse one that is not an object."""
         try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            body = None
+            body = await self.json_value(request)
+        except Answer:
+            body = None  # kept as unreadable; the route refuses it after the faults and the key
         self.requests.append((request.path_qs, dict(request.headers), body))
-        if self._failing:
-            return web.json_response(
-                {"message": "Service unavailable"}, status=self._failing.pop(0)
-            ), None
+        if (status := self.take_failure()) is not None:
+            return web.json_response({"message": "Service unavailable"}, status=status)
         if request.headers.get("Authorization", "") != f"GenieKey {self.api_key}":
-            return _answer(401, message="Could not authenticate"), None
-        if self._rate_limited:
-            self._rate_limited -= 1
-            headers = {"Retry-After": self._retry_after} if self._retry_after else {}
+            return _answer(401, message="Could not authenticate")
+        if (headers := self.take_throttle()) is not None:
             resp = _answer(429, message="You are making too many requests!")
             resp.headers.update(headers)
-            return resp, None
-        if not isinstance(body, dict):
-            return _answer(422, message="Request body is not processable."), None
-        return None, body
+            return resp
+        return None
+
+    def body_refusal(self, problem: BodyProblem) -> web.Response:
+        """Opsgenie's 422 for a body it cannot read."""
+        return _answer(422, message="Request body is not processable.")
 
     async def _create(self, request: web.Request) -> web.Response:
-        refused, body = await self._gate(request)
-        if refused is not None:
-            return refused
+        body = await self.json_body(request)
         errors: dict[str, str] = {}
         message = str(body.get("message") or "").strip()
         if not message:
@@ -191,9 +170,7 @@ class FakeOpsgenie(LoopbackService):
         return _answer(202, result="Request will be processed")
 
     async def _close(self, request: web.Request) -> web.Response:
-        refused, _body = await self._gate(request)
-        if refused is not None:
-            return refused
+        await self.json_body(request)  # Opsgenie refuses a body that is not an object
         kind = request.query.get("identifierType", "id")
         if kind not in ("id", "alias", "tiny"):
             return _answer(422, message="identifierType should be one of [id, alias, tiny]")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.loopback import LoopbackService
+from tests.fakes.loopback import BodyProblem, LoopbackService, ScriptedFaults
 
 SEVERITIES = frozenset({"critical", "error", "warning", "info"})
 ACTIONS = frozenset({"trigger", "acknowledge", "resolve"})
@@ -44,37 +43,20 @@ class PdIncident:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-class FakePagerDutyEvents(LoopbackService):
+class FakePagerDutyEvents(ScriptedFaults, LoopbackService):
     """Events API v2 with services named by their integration keys."""
+
+    default_retry_after = None  # PagerDuty sends none unless told
 
     def __init__(self, services: dict[str, str] | None = None) -> None:
         super().__init__()
         self.services = dict(services or {})  # integration key → service name
         self.incidents: list[PdIncident] = []
         self.received: list[dict[str, Any]] = []  # every request body, accepted or not
-        self._rate_limited = 0
-        self._retry_after: str | None = None
-        self._failing: list[int] = []
         self.delay = 0.0  # seconds every answer takes (a slow PagerDuty)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v2/enqueue", self._enqueue)
-
-    # -- knobs --------------------------------------------------------------------------------
-
-    def rate_limit_next(self, count: int = 1, *, retry_after: str | None = None) -> None:
-        """Answer the next ``count`` events with 429."""
-        self._rate_limited += count
-        self._retry_after = retry_after
-
-    def fail_next(self, count: int = 1, status: int = 503) -> None:
-        """Answer the next ``count`` events with ``status`` (a PagerDuty outage)."""
-        self._failing += [status] * count
-
-    def clear_faults(self) -> None:
-        """Answer normally again (the outage is over)."""
-        self._failing.clear()
-        self._rate_limited = 0
 
     # -- reading state ------------------------------------------------------------------------
 
@@ -144,20 +126,16 @@ class FakePagerDutyEvents(LoopbackService):
 
     # -- the API ------------------------------------------------------------------------------
 
-    async def _enqueue(self, request: web.Request) -> web.Response:
-        raw = await request.read()
+    async def gate(self, request: web.Request) -> web.Response | None:
+        """The body must be JSON (400 first of all); then the scripted 5xx and 429. The
+        ``routing_key`` in the body is the only credential, checked with the event."""
         if self.delay:
             await asyncio.sleep(self.delay)
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return _invalid(["Event object is not valid JSON"])
+        body = await self.json_value(request)
         self.received.append(body if isinstance(body, dict) else {"_": body})
-        if self._failing:
-            return web.json_response({"status": "error"}, status=self._failing.pop(0))
-        if self._rate_limited:
-            self._rate_limited -= 1
-            headers = {"Retry-After": self._retry_after} if self._retry_after else {}
+        if (status := self.take_failure()) is not None:
+            return web.json_response({"status": "error"}, status=status)
+        if (headers := self.take_throttle()) is not None:
             return web.json_response(
                 {
                     "status": "throttle event",
@@ -167,8 +145,16 @@ class FakePagerDutyEvents(LoopbackService):
                 status=429,
                 headers=headers,
             )
-        if not isinstance(body, dict):
-            return _invalid(["Event object is invalid"])
+        return None
+
+    def body_refusal(self, problem: BodyProblem) -> web.Response:
+        """PagerDuty's 400 ``invalid event`` for a body it cannot read."""
+        if problem is BodyProblem.NOT_JSON:
+            return _invalid(["Event object is not valid JSON"])
+        return _invalid(["Event object is invalid"])
+
+    async def _enqueue(self, request: web.Request) -> web.Response:
+        body = await self.json_body(request)
         errors = _errors(body)
         key = str(body.get("routing_key") or "")
         if not errors and key not in self.services:

@@ -13,43 +13,32 @@ from urgency and impact. ``GET`` filters on ``field=value`` (``^``-joined) queri
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.loopback import LoopbackService
+from tests.fakes.loopback import BodyProblem, LoopbackService, ScriptedFaults
 
 STATES = {"1", "2", "3", "6", "7", "8"}
 _LEVELS = {"1", "2", "3"}
 
 
-class FakeServiceNow(LoopbackService):
+class FakeServiceNow(ScriptedFaults, LoopbackService):
     """One instance with an ``incident`` table."""
+
+    json_media_type = True
 
     def __init__(self, user: str = "sitrep.integration", password: str = "sn-password") -> None:
         super().__init__()
         self._auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         self.records: dict[str, dict[str, Any]] = {}  # sys_id → record
         self.requests: list[tuple[str, str]] = []
-        self._rate_limited = 0
-        self._retry_after = "1"
-        self._failing: list[int] = []
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/api/now/table/incident", self._create)
         app.router.add_get("/api/now/table/incident", self._query)
         app.router.add_patch("/api/now/table/incident/{sys_id}", self._patch)
-
-    def rate_limit_next(self, count: int = 1, *, retry_after: str = "1") -> None:
-        """Answer the next ``count`` requests with 429 and ``Retry-After``."""
-        self._rate_limited += count
-        self._retry_after = retry_after
-
-    def fail_next(self, count: int = 1, status: int = 503) -> None:
-        """Answer the next ``count`` requests with ``status``."""
-        self._failing += [status] * count
 
     def by_correlation(self, correlation_id: str) -> list[dict[str, Any]]:
         """Records with this correlation id."""
@@ -60,33 +49,30 @@ class FakeServiceNow(LoopbackService):
         body = {"error": {"message": message, "detail": detail}, "status": "failure"}
         return web.json_response(body, status=status)
 
-    async def _gate(self, request: web.Request) -> web.Response | None:
+    async def gate(self, request: web.Request) -> web.Response | None:
+        """Basic auth of the integration user else 401; then the scripted 429 and 5xx."""
         if request.headers.get("Authorization") != self._auth:
             return self._error(
                 401, "User Not Authenticated", "Required to provide Auth information"
             )
         self.requests.append((request.method, request.path_qs))
-        if self._rate_limited:
-            self._rate_limited -= 1
+        if (headers := self.take_throttle()) is not None:
             return web.json_response(
                 {"error": {"message": "Too Many Requests"}, "status": "failure"},
                 status=429,
-                headers={"Retry-After": self._retry_after},
+                headers=headers,
             )
-        if self._failing:
-            return self._error(self._failing.pop(0), "Service Unavailable")
+        if (status := self.take_failure()) is not None:
+            return self._error(status, "Service Unavailable")
         return None
 
-    async def _body(self, request: web.Request) -> dict[str, Any] | web.Response:
-        if request.content_type != "application/json":
+    def body_refusal(self, problem: BodyProblem) -> web.Response:
+        """ServiceNow's 415 or 400 for a body it cannot read."""
+        if problem is BodyProblem.MEDIA_TYPE:
             return self._error(415, "Unsupported Media Type")
-        try:
-            body = json.loads(await request.read())
-        except ValueError:
+        if problem is BodyProblem.NOT_JSON:
             return self._error(400, "Exception while reading request", "Cannot decode JSON")
-        if not isinstance(body, dict):
-            return self._error(400, "Invalid request", "The body must be an object")
-        return body
+        return self._error(400, "Invalid request", "The body must be an object")
 
     def _problem(self, record: dict[str, Any]) -> web.Response | None:
         if not str(record.get("short_description") or "").strip():
@@ -111,11 +97,7 @@ class FakeServiceNow(LoopbackService):
         return str(min(5, int(record.get("urgency", 3)) + int(record.get("impact", 3)) - 1))
 
     async def _create(self, request: web.Request) -> web.Response:
-        if (gate := await self._gate(request)) is not None:
-            return gate
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
+        body = await self.json_body(request)
         record = {"urgency": "3", "impact": "3", "state": "1"} | {
             k: str(v) if k in ("urgency", "impact", "state") else v for k, v in body.items()
         }
@@ -131,8 +113,6 @@ class FakeServiceNow(LoopbackService):
         return web.json_response({"result": record}, status=201)
 
     async def _query(self, request: web.Request) -> web.Response:
-        if (gate := await self._gate(request)) is not None:
-            return gate
         terms = [t for t in request.query.get("sysparm_query", "").split("^") if t]
         rows = list(self.records.values())
         for term in terms:
@@ -145,16 +125,12 @@ class FakeServiceNow(LoopbackService):
         return web.json_response({"result": rows[:limit]})
 
     async def _patch(self, request: web.Request) -> web.Response:
-        if (gate := await self._gate(request)) is not None:
-            return gate
         record = self.records.get(request.match_info["sys_id"])
         if record is None:
             return self._error(
                 404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval"
             )
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
+        body = await self.json_body(request)
         changed = record | {
             k: str(v) if k in ("urgency", "impact", "state") else v for k, v in body.items()
         }

@@ -17,14 +17,13 @@ makes the next create happen but answer 502 (the connection dropped after Status
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.loopback import LoopbackService
+from tests.fakes.loopback import Answer, BodyProblem, LoopbackService, answer_may_be_lost
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
 COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "major_outage")
@@ -46,6 +45,8 @@ class PageIncident:
 
 class FakeStatuspage(LoopbackService):
     """Statuspage's API for one page."""
+
+    empty_body = b"null"
 
     def __init__(self, api_key: str, page_id: str, components: tuple[str, ...]) -> None:
         super().__init__()
@@ -79,11 +80,11 @@ class FakeStatuspage(LoopbackService):
 
     # -- handlers ------------------------------------------------------------------------------
 
-    async def _gate(self, request: web.Request) -> web.Response | dict[str, Any]:
-        """Auth, page, throttling and body checks every call shares; the ``incident`` object."""
+    async def gate(self, request: web.Request) -> web.Response | None:
+        """``OAuth <key>`` else 401, the page else 404; then the scripted 420/429 and 5xx."""
         if request.headers.get("Authorization") != f"OAuth {self.api_key}":
             return _error(401, "Could not authenticate")
-        if request.match_info["page"] != self.page_id:
+        if request.match_info.get("page") != self.page_id:
             return _error(404, "The requested resource could not be found.")
         if self._limit:
             status, wait = self._limit.pop(0)
@@ -92,21 +93,32 @@ class FakeStatuspage(LoopbackService):
             )
         if self._fail:
             return _error(self._fail.pop(0), "Service unavailable")
-        if request.method == "GET":
-            return {}
-        try:
-            body = json.loads(await request.read() or b"null")
-        except ValueError:
+        return None
+
+    def body_refusal(self, problem: BodyProblem) -> web.Response:
+        """Statuspage's 400 for a body it cannot read."""
+        if problem is BodyProblem.NOT_JSON:
             return _error(400, "body is not JSON")
-        if not isinstance(body, dict) or not isinstance(body.get("incident"), dict):
-            return _error(400, "incident is missing")
+        return _error(400, "incident is missing")
+
+    def lost_answer(self) -> web.Response | None:
+        """A 502 after the create happened, when ``lose_next_create`` scripted one."""
+        if not self._lose_creates:
+            return None
+        self._lose_creates -= 1
+        return _error(502, "Bad gateway")
+
+    async def _incident(self, request: web.Request) -> dict[str, Any]:
+        """The ``incident`` object of a write (400 without one); the write is recorded."""
+        body = await self.json_body(request)
+        if not isinstance(body.get("incident"), dict):
+            raise Answer(self.body_refusal(BodyProblem.NOT_OBJECT))
         self.requests.append((request.method, request.path, body))
         return dict(body["incident"])
 
+    @answer_may_be_lost
     async def _create(self, request: web.Request) -> web.Response:
-        got = await self._gate(request)
-        if isinstance(got, web.Response):
-            return got
+        got = await self._incident(request)
         name = got.get("name")
         if not isinstance(name, str) or not name.strip():
             return _error(422, "Name can't be blank")
@@ -128,15 +140,9 @@ class FakeStatuspage(LoopbackService):
         )
         self.incidents[inc.id] = inc
         self._apply(inc, got)
-        if self._lose_creates:
-            self._lose_creates -= 1
-            return _error(502, "Bad gateway")
         return web.json_response(self._json(inc), status=201)
 
     async def _unresolved(self, request: web.Request) -> web.Response:
-        got = await self._gate(request)
-        if isinstance(got, web.Response):
-            return got
         try:
             per_page = int(request.query.get("per_page", "100"))
         except ValueError:
@@ -148,9 +154,7 @@ class FakeStatuspage(LoopbackService):
         return web.json_response([self._json(i) for i in reversed(open_)][:per_page])
 
     async def _patch(self, request: web.Request) -> web.Response:
-        got = await self._gate(request)
-        if isinstance(got, web.Response):
-            return got
+        got = await self._incident(request)
         inc = self.incidents.get(request.match_info["id"])
         if inc is None:
             return _error(404, "The requested resource could not be found.")
@@ -163,9 +167,6 @@ class FakeStatuspage(LoopbackService):
         return web.json_response(self._json(inc))
 
     async def _get(self, request: web.Request) -> web.Response:
-        got = await self._gate(request)
-        if isinstance(got, web.Response):
-            return got
         inc = self.incidents.get(request.match_info["id"])
         if inc is None:
             return _error(404, "The requested resource could not be found.")
