@@ -4,7 +4,6 @@ the outbox worker runs a service's rows beside chat's, with the same retries and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -35,14 +34,6 @@ def settings_overrides() -> dict[str, Any]:
         "opsgenie_api_key": "genie",
         "opsgenie_targets": {"db": [{"type": "team", "name": "DB"}]},
     }
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 async def declare(rt: Runtime, *, private: bool = False) -> int:

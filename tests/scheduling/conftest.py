@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -10,14 +9,10 @@ import pytest
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from bot.config import Settings
 from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.outbox_types import OutboxRecord, OutboxState
-from bot.ports import FixedClock
 from bot.runtime import Runtime
 from bot.scheduling.engine import ScheduleConfig, Scheduler
-from handlers.compose import build_runtime
-from storage.migrate import upgrade
 from tests.support.chat import RecordingPort
 
 
@@ -52,15 +47,6 @@ def settings_overrides() -> dict[str, Any]:
         "escalation_group": "S_ONCALL",
         "postmortem_reminder_days": 0,
     }
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
-    """The service graph on a migrated database, without the web server."""
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 def make_scheduler(rt: Runtime, **config: Any) -> Scheduler:

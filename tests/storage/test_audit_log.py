@@ -4,7 +4,6 @@ who, where, and what changed; tampering with a row shows; racing writers never f
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,22 +16,12 @@ from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import Status
-from bot.ports import FixedClock
 from bot.repository import Repo
 from bot.runtime import Runtime
-from handlers.compose import build_runtime
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade
 
 ALICE = Actor("U_ALICE", "alice")
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 async def entries(rt: Runtime[Database], ws: str = "w") -> list[AuditEntry]:

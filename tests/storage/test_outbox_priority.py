@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -20,7 +20,6 @@ from bot.alerting.grouping import (
     overflow_intent,
 )
 from bot.alerting.store import NoticeBacklog
-from bot.config import Settings
 from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.domain import commands as c
 from bot.domain.decide import Actor
@@ -28,20 +27,10 @@ from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState, Priority
 from bot.ports import FixedClock, RoomRef, WellKnownRoom
 from bot.repository import Repo
 from bot.runtime import Runtime
-from handlers.compose import build_runtime
 from storage.db import Database
-from storage.migrate import upgrade
 from tests.support.chat import RecordingPort
 
 ALICE = Actor("U_ALICE", "alice")
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 def group(n: int) -> GroupRef:

@@ -4,7 +4,6 @@ replays that change nothing, and a delivery worker that retries and never loses 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,19 +18,10 @@ from bot.outbox_types import OutboxState
 from bot.ports import DeliveryError, FixedClock
 from bot.repository import Repo
 from bot.runtime import Runtime
-from handlers.compose import build_runtime
 from storage.migrate import current_revision, head_revision, upgrade
 from tests.support.chat import RecordingPort
 
 ALICE = Actor("U_ALICE", "alice")
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 def worker(rt: Runtime, port: RecordingPort, **policy: object) -> OutboxWorker:
