@@ -21,6 +21,17 @@ from tests.conftest import API_TOKEN
 Client = TestClient[Any, Any]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 OPERATOR = Actor(id="cli:test", trusted=True)
+# Settings for tests that sign people in (sessions of their own, each with a role): that needs
+# OIDC configured, though no provider is contacted; plain http; no shared-token sign-in.
+PEOPLE_SETTINGS: dict[str, Any] = {
+    "public_url": "",
+    "web_shared_token_login": False,
+    "oidc_issuer": "http://127.0.0.1:9/idp",
+    "oidc_client_id": "sitrep",
+    "oidc_client_secret": "client-secret",
+}
+# The session MAC key handlers.web derives from PEOPLE_SETTINGS (for ``session_for``).
+PEOPLE_KEY = "\0".join(["", "", PEOPLE_SETTINGS["oidc_client_secret"]])
 
 
 @dataclass
