@@ -17,6 +17,7 @@ from bot.security.access import Access
 from integrations.web import session as sess
 from integrations.web.session import COOKIE
 from tests.conftest import API_TOKEN
+from tests.fakes.oidc_provider import CLIENT_ID, CLIENT_SECRET, FakeProvider
 
 Client = TestClient[Any, Any]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -32,6 +33,17 @@ PEOPLE_SETTINGS: dict[str, Any] = {
 }
 # The session MAC key handlers.web derives from PEOPLE_SETTINGS (for ``session_for``).
 PEOPLE_KEY = "\0".join(["", "", PEOPLE_SETTINGS["oidc_client_secret"]])
+
+
+def provider_settings(provider: FakeProvider) -> dict[str, Any]:
+    """Sign-in through the fake OpenID provider only, over plain http."""
+    return {
+        "public_url": "",
+        "web_shared_token_login": False,
+        "oidc_issuer": provider.issuer,
+        "oidc_client_id": CLIENT_ID,
+        "oidc_client_secret": CLIENT_SECRET,
+    }
 
 
 @dataclass
