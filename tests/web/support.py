@@ -24,15 +24,16 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 OPERATOR = Actor(id="cli:test", trusted=True)
 # Settings for tests that sign people in (sessions of their own, each with a role): that needs
 # OIDC configured, though no provider is contacted; plain http; no shared-token sign-in.
+PEOPLE_SECRET = "client-secret"
 PEOPLE_SETTINGS: dict[str, Any] = {
     "public_url": "",
     "web_shared_token_login": False,
     "oidc_issuer": "http://127.0.0.1:9/idp",
     "oidc_client_id": "sitrep",
-    "oidc_client_secret": "client-secret",
+    "oidc_client_secret": PEOPLE_SECRET,
 }
 # The session MAC key handlers.web derives from PEOPLE_SETTINGS (for ``session_for``).
-PEOPLE_KEY = "\0".join(["", "", PEOPLE_SETTINGS["oidc_client_secret"]])
+PEOPLE_KEY = "\0".join(["", "", PEOPLE_SECRET])
 
 
 def provider_settings(provider: FakeProvider) -> dict[str, Any]:

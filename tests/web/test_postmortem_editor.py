@@ -21,8 +21,18 @@ from bot.domain.model import EventKind, Role, Status, text_version
 from bot.runtime import Runtime
 from bot.security.access import Access
 from integrations.web import session as sess
-from tests.web.support import CSRF, OPERATOR, PEOPLE_KEY, PEOPLE_SETTINGS, Client, declare
+from tests.web.support import (
+    CSRF,
+    OPERATOR,
+    PEOPLE_KEY,
+    PEOPLE_SECRET,
+    PEOPLE_SETTINGS,
+    Client,
+    declare,
+)
 
+# tests/publish/test_publish_roles.py signs its people in with this module's secret.
+SECRET = PEOPLE_SECRET
 XSS = '<script>alert("x")</script>'
 SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 
