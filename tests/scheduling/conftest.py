@@ -9,11 +9,11 @@ import pytest
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from bot.delivery import DeliveryPolicy, OutboxWorker
+from bot.delivery import OutboxWorker
 from bot.outbox_types import OutboxRecord, OutboxState
 from bot.runtime import Runtime
 from bot.scheduling.engine import ScheduleConfig, Scheduler
-from tests.support.chat import RecordingPort
+from tests.support.chat import RecordingPort, slack_worker
 
 
 @pytest.fixture(autouse=True)
@@ -70,20 +70,7 @@ def port() -> RecordingPort:
 @pytest.fixture
 def worker(rt: Runtime, port: RecordingPort) -> OutboxWorker:
     """A delivery worker with pacing off (tests count messages, not seconds)."""
-    return OutboxWorker(
-        rt.db,
-        {"slack": port},
-        rt.clock,
-        DeliveryPolicy(room_interval=0),
-        workspaces=[rt.settings.workspace],
-    )
-
-
-async def drain(w: OutboxWorker, rounds: int = 50) -> None:
-    """Deliver until nothing is due."""
-    for _ in range(rounds):
-        if not await w.run_once():
-            return
+    return slack_worker(rt, port, workspace=rt.settings.workspace)
 
 
 async def outbox(rt: Runtime) -> list[OutboxRecord]:

@@ -178,16 +178,13 @@ def test_upgrading_chains_entries_written_before_the_chain_existed(settings: Set
 
 
 async def test_parking_a_delivery_and_an_operators_retry_are_audited(rt: Runtime[Database]) -> None:
-    from bot.delivery import DeliveryPolicy, OutboxWorker
     from bot.outbox_admin import retry_parked
     from bot.ports import DeliveryError
-    from tests.support.chat import RecordingPort
+    from tests.support.chat import RecordingPort, slack_worker
 
     await rt.service.declare("w", c.Declare("db down"), ALICE)
     port = RecordingPort(failures=[DeliveryError("channel_not_found", permanent=True)])
-    w = OutboxWorker(
-        rt.db, {"slack": port}, rt.clock, DeliveryPolicy(room_interval=0), workspaces=["w"]
-    )
+    w = slack_worker(rt, port)
     await w.run_once()
     requeued = await retry_parked(rt.db, rt.clock, "w", None, Actor("cli:root", "root"))
     assert requeued >= 1
