@@ -46,11 +46,14 @@ class Captured:
         return resp.status
 
 
-def command_body(api: FakeSlackApi, text: str, channel: str = GENERAL_ID) -> bytes:
+def command_body(
+    api: FakeSlackApi, text: str, channel: str = GENERAL_ID, *, team_domain: str = "fake"
+) -> bytes:
+    """Alice's ``/incident text`` in ``channel`` of the fake's workspace, as Slack posts it."""
     form = {
         "token": "legacy",
-        "team_id": TEAM_ID,
-        "team_domain": "fake",
+        "team_id": api.team_id,
+        "team_domain": team_domain,
         "channel_id": channel,
         "channel_name": "x",
         "user_id": ALICE,
