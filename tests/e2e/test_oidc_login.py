@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.runtime import Runtime
 from tests.conftest import API_TOKEN
+from tests.scheduling.cluster import free_port
 from tests.web.browser import MARKS, base_url, launch
 from tests.web.support import declare
 
@@ -44,16 +44,10 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest_asyncio.fixture
 async def issuer(base_url: str, settings: Settings) -> AsyncIterator[str]:
     """The provider, with sitrep's callback registered, and sitrep pointed at it."""
-    port = _free_port()
+    port = free_port()
     proc = await asyncio.create_subprocess_exec(
         "node",
         str(HERE / "provider.mjs"),
