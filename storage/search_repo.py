@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, column, func, literal_column, select, table, text
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from bot.domain.model import ActionItem, EventKind, Incident, Status, StatusUpdate, TimelineEntry
@@ -187,25 +188,19 @@ class SearchRepo:
         """See ``bot.search.store.SearchStore.match``."""
         if query.empty:
             return [], False
+        ask = _Ask(workspace, query, filters, private_for, window)
         if self.dialect == "sqlite":
-            rows, capped = self._sqlite_window(workspace, query, filters, private_for, window)
+            rows, capped = self._sqlite_window(ask)
             scored = self._bm25(workspace, query, rows)
         else:
-            scored, capped = self._postgres_window(workspace, query, filters, private_for, window)
+            scored, capped = self._postgres_window(ask)
         kinds = _KINDS
         hits = [
             DocHit(i, iid, kinds[kind][0], score * kinds[kind][1]) for i, iid, kind, score in scored
         ]
         return hits, capped
 
-    def _sqlite_window(
-        self,
-        workspace: str,
-        query: Query,
-        filters: SearchFilters,
-        private_for: Collection[str] | None,
-        window: int,
-    ) -> tuple[list[Any], bool]:
+    def _sqlite_window(self, ask: _Ask) -> tuple[list[Any], bool]:
         """The newest ``window`` matching (id, incident, kind, body) rows, straight from the
         FTS5 index in rowid order (it stops reading at the limit), and whether more matched.
 
@@ -213,8 +208,8 @@ class SearchRepo:
         ``SCAN_BUDGET`` matches: a filter that leaves one match in a thousand would otherwise
         read a common word's whole posting list, joined row by row.
         """
-        match = fts5_match(query, self._expand_prefixes(query))
-        stmt = (
+        match = fts5_match(ask.query, self._expand_prefixes(ask.query))
+        stmt = ask.scoped(
             select(
                 _DOC.c.id,
                 _DOC.c.incident_id,
@@ -228,15 +223,12 @@ class SearchRepo:
             )
             .select_from(_FTS)
             .join(_DOC, _DOC.c.id == _FTS.c.rowid)
-            .join(_INC, _INC.c.id == _DOC.c.incident_id)
-            .where(_FTS.c.search_fts.op("MATCH")(bindparam("match", match)))
-            .where(_INC.c.workspace == workspace, visible_for(private_for))
-            .order_by(_FTS.c.rowid.desc())
-        )
-        wanted = _Wanted(filters)
+        ).where(_FTS.c.search_fts.op("MATCH")(bindparam("match", match)))
+        stmt = stmt.order_by(_FTS.c.rowid.desc())
+        wanted = _Wanted(ask.filters)
         if not wanted.any:
-            rows = self.session.execute(stmt.limit(window + 1)).all()
-            return [r[:4] for r in rows[:window]], len(rows) > window
+            newest, more = self._newest(stmt, ask.window)
+            return [r[:4] for r in newest], more
         # Filtered in Python while the rows stream in: SQLite stops reading the index as soon
         # as the window is full, and the rows read tell whether the budget ran out.
         kept: list[Any] = []
@@ -245,9 +237,9 @@ class SearchRepo:
         for rows in result.partitions(256):
             read += len(rows)
             kept.extend(row[:4] for row in rows if wanted(row))
-            if len(kept) > window:
+            if len(kept) > ask.window:
                 result.close()
-                return kept[:window], True
+                return kept[: ask.window], True
         return kept, read >= SCAN_BUDGET
 
     def _expand_prefixes(self, query: Query) -> dict[Term, list[str]]:
@@ -271,34 +263,28 @@ class SearchRepo:
                 found[term] = words or [start]
         return found
 
-    def _postgres_window(
-        self,
-        workspace: str,
-        query: Query,
-        filters: SearchFilters,
-        private_for: Collection[str] | None,
-        window: int,
-    ) -> tuple[list[Any], bool]:
+    def _postgres_window(self, ask: _Ask) -> tuple[list[Any], bool]:
         """The newest ``window`` matching (id, incident, kind, ts_rank) rows, and whether more
         matched. ``id + 0`` keeps the planner on the GIN index (ordering by the primary key
         would walk it backwards testing every row, slow for a rare word). ts_rank scores a
         document from its own words only (no statistics of the collection), so no other
         workspace's text moves the order."""
-        tsq = _tsquery(query)
+        tsq = _tsquery(ask.query)
         tsv: ColumnElement[Any] = literal_column("search_doc.tsv")
-        stmt = (
-            select(_DOC.c.id, _DOC.c.incident_id, _DOC.c.kind, func.ts_rank(tsv, tsq))
-            .select_from(_DOC)
-            .join(_INC, _INC.c.id == _DOC.c.incident_id)
-            .where(tsv.op("@@")(tsq), _INC.c.workspace == workspace, visible_for(private_for))
-            .order_by((_DOC.c.id + 0).desc())
-        )
+        ranked = select(_DOC.c.id, _DOC.c.incident_id, _DOC.c.kind, func.ts_rank(tsv, tsq))
+        stmt = ask.scoped(ranked.select_from(_DOC)).where(tsv.op("@@")(tsq))
+        stmt = stmt.order_by((_DOC.c.id + 0).desc())
+        filters = ask.filters
         if filters.statuses:
             stmt = stmt.where(_INC.c.status.in_([s.value for s in filters.statuses]))
         if filters.severity:
             stmt = stmt.where(_INC.c.severity == filters.severity)
         if filters.since is not None:
             stmt = stmt.where(_INC.c.declared_at >= filters.since)
+        return self._newest(stmt, ask.window)
+
+    def _newest(self, stmt: Select[Any], window: int) -> tuple[list[Any], bool]:
+        """The first ``window`` rows ``stmt`` yields, and whether it had more."""
         rows = self.session.execute(stmt.limit(window + 1)).all()
         return list(rows[:window]), len(rows) > window
 
@@ -362,6 +348,24 @@ class SearchRepo:
             select(_DOC.c.id, _DOC.c.body).where(_DOC.c.id.in_(sorted(doc_ids)))
         )
         return {int(i): body for i, body in rows}
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One ``match`` call's question, as either dialect's window reads it."""
+
+    workspace: str
+    query: Query
+    filters: SearchFilters
+    private_for: Collection[str] | None
+    window: int
+
+    def scoped(self, stmt: Select[Any]) -> Select[Any]:
+        """``stmt`` (over search_doc) kept to documents of the workspace's incidents that
+        the asker may see."""
+        return stmt.join(_INC, _INC.c.id == _DOC.c.incident_id).where(
+            _INC.c.workspace == self.workspace, visible_for(self.private_for)
+        )
 
 
 class _Wanted:

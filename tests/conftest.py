@@ -21,6 +21,9 @@ from bot.ports import FixedClock
 from bot.runtime import Runtime
 from handlers.app import PortFactory, create_app
 from handlers.appkeys import RUNTIME
+from handlers.compose import build_runtime
+from storage.db import Database
+from storage.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("SITREP_TEST_POSTGRES_URL")
 # SITREP_TEST_BACKENDS=postgres runs the storage tests on Postgres only (CI's second pass).
@@ -101,6 +104,15 @@ def settings(
     }
     values.update(settings_overrides)
     return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
+    """The service graph on a migrated database, without the web server."""
+    runtime = build_runtime(settings, clock=clock)
+    upgrade(runtime.db.engine)
+    yield runtime
+    runtime.db.close()
 
 
 @pytest.fixture

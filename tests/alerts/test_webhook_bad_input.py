@@ -7,26 +7,18 @@ import json
 from typing import Any
 
 import pytest
-from aiohttp import web
 
-from bot.config import Settings
 from bot.ports import FixedClock
 from bot.runtime import Runtime
-from handlers.app import create_app
 from integrations.alerts.registry import SOURCES
 from tests.alerts.support import ALL_SECRETS, Client
 from tests.alerts.test_webhooks import signed
-from tests.support.probe import failures_logged, row_counts
+from tests.support.probe import app, leaves_nothing
 
+__all__ = ["app"]  # the fixture: no worker, so only the request under test writes rows
 DEEP_ARRAY = b"[" * 5000 + b"]" * 5000
 # Valid JSON that orjson takes (under its own limit of 1024) but nested far beyond ours.
 DEEP_OBJECT = b'{"alerts":' + b'{"a":' * 900 + b"1" + b"}" * 901
-
-
-@pytest.fixture
-async def app(settings: Settings, clock: FixedClock) -> web.Application:
-    """Without the outbox worker and scheduler, so only the request under test writes rows."""
-    return create_app(settings, clock=clock, port_factories=[], run_worker=False)
 
 
 @pytest.fixture
@@ -44,11 +36,10 @@ async def test_deeply_nested_webhook_is_a_400_naming_the_limit(
     source: str,
     body: bytes,
 ) -> None:
-    before = await row_counts(runtime)
-    resp = await client.post(f"/webhooks/{source}", data=body, headers=signed(source, body, clock))
-    answer = json.loads(await resp.text())
-    assert resp.status == 400, answer
-    assert answer["field"] == "payload"
-    assert "nest more than 32 levels" in answer["error"]
-    assert failures_logged(caplog) == []
-    assert await row_counts(runtime) == before
+    async with leaves_nothing(runtime, caplog):
+        headers = signed(source, body, clock)
+        resp = await client.post(f"/webhooks/{source}", data=body, headers=headers)
+        answer = json.loads(await resp.text())
+        assert resp.status == 400, answer
+        assert answer["field"] == "payload"
+        assert "nest more than 32 levels" in answer["error"]

@@ -7,27 +7,18 @@ import json
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.config import Settings
-from bot.ports import FixedClock
 from bot.runtime import Runtime
-from handlers.app import create_app
-from tests.support.probe import failures_logged, row_counts
+from tests.support.probe import app, leaves_nothing
 
 Client = TestClient[Any, Any]
+__all__ = ["app"]  # the fixture: no worker, so only the request under test writes rows
 DEEP = b"[" * 5000 + b"]" * 5000
 HUGE = "9" * 30
 # Beyond a Postgres integer (int4) but within SQLite's int64: on Postgres this overflowed.
 BIG = str(2**40)
 BEYOND_INT64 = str(2**63)
-
-
-@pytest.fixture
-async def app(settings: Settings, clock: FixedClock) -> web.Application:
-    """Without the outbox worker and scheduler, so only the request under test writes rows."""
-    return create_app(settings, clock=clock, port_factories=[], run_worker=False)
 
 
 @pytest.fixture
@@ -47,12 +38,10 @@ async def refused(
     expect: int,
     **kw: Any,
 ) -> dict[str, Any]:
-    before = await row_counts(runtime)
-    resp = await client.request(method, path, **kw)
-    text = await resp.text()
-    assert resp.status == expect, text
-    assert failures_logged(caplog) == []
-    assert await row_counts(runtime) == before
+    async with leaves_nothing(runtime, caplog):
+        resp = await client.request(method, path, **kw)
+        text = await resp.text()
+        assert resp.status == expect, text
     return json.loads(text)  # type: ignore[no-any-return]
 
 

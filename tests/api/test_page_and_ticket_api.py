@@ -22,7 +22,8 @@ from tests.fakes.jira_api import FakeJira
 from tests.fakes.pagerduty_events import FakePagerDutyEvents
 from tests.fakes.servicenow_api import FakeServiceNow
 from tests.fakes.slack_api import FakeSlackApi
-from tests.paging.test_paging_flow import PAYMENTS, PD_KEY, page_rows
+from tests.paging.support import PD_KEY, pd
+from tests.paging.test_paging_flow import PAYMENTS, page_rows
 from tests.slack_flow.test_slack_flow import Client, eventually, fake, poll  # noqa: F401
 from tests.tickets.support import (
     JIRA_EMAIL,
@@ -35,16 +36,12 @@ from tests.tickets.support import (
     when,
 )
 
+__all__ = ["pd"]  # fixtures (PagerDuty and Opsgenie stand-ins)
+
 # The ``settings_overrides`` params: what is configured.
 EVERYTHING = "paging and tickets"
 PAGING_ONLY = "paging only"
 NOTHING = "nothing"
-
-
-@pytest_asyncio.fixture
-async def pd() -> AsyncIterator[FakePagerDutyEvents]:
-    async with FakePagerDutyEvents({PD_KEY: "Payments API"}) as stand_in:
-        yield stand_in
 
 
 @pytest_asyncio.fixture

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from bot.config import Settings
 from bot.outbox_types import OutboxState
 from bot.repository import Repo
-from handlers.cli import app
 from handlers.compose import build_runtime
-
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith(("SITREP_", "SLACK_")) and key != "SITREP_TEST_POSTGRES_URL":
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SITREP_DATABASE_URL", database_url)
-
-
-def sitrep(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+from tests.support.cli import cli_env, sitrep  # noqa: F401 (cli_env: autouse)
 
 
 def test_db_upgrade_from_empty() -> None:

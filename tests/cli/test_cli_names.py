@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from bot.config import Settings
 from bot.domain import commands as c
@@ -19,19 +16,14 @@ from bot.repository import Repo
 from handlers.cli import app
 from handlers.clikit import out
 from handlers.compose import build_runtime
+from tests.support.cli import cli_env, runner  # noqa: F401 (cli_env: autouse)
 
-runner = CliRunner()
 SAM, TARA = "U0SAMSLACK", "29:1tara-teams-id"
 T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith(("SITREP_", "SLACK_")) and key != "SITREP_TEST_POSTGRES_URL":
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SITREP_DATABASE_URL", database_url)
+def wide_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(out, "width", 240)  # whole names in table cells
 
 

@@ -6,32 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from bot.identity.tokens import token_hash
-from handlers.cli import app
 from storage.db import create_db_engine
-
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith(("SITREP_", "SLACK_")) and key != "SITREP_TEST_POSTGRES_URL":
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SITREP_DATABASE_URL", database_url)
-
-
-def sitrep(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+from tests.support.cli import cli_env, sitrep  # noqa: F401 (cli_env: autouse)
 
 
 def test_create_list_and_revoke_a_token(database_url: str) -> None:

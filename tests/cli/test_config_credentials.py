@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from typer.testing import CliRunner
 
 from bot.config import ConfigError, load_settings
 from handlers.cli import app
-
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith(("SITREP_", "SLACK_")) and key != "SITREP_TEST_POSTGRES_URL":
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SITREP_DATABASE_URL", database_url)
+from tests.support.cli import cli_env, runner  # noqa: F401 (cli_env: autouse)
 
 
 def test_alertmanager_username_without_password_refuses_to_start(

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
-import os
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,63 +25,29 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.runtime import Runtime
 from tests.conftest import API_TOKEN
+from tests.scheduling.cluster import free_port
+from tests.web.browser import MARKS, base_url, launch
 from tests.web.support import declare
 
 HERE = Path(__file__).parent / "oidc"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+__all__ = ["base_url"]
 CLIENT_ID = "sitrep-e2e"
 CLIENT_SECRET = "e2e-client-secret-0123456789"
 
 pytestmark = [
-    pytest.mark.e2e,
+    *MARKS,
     pytest.mark.skipif(shutil.which("node") is None, reason="node missing: apt-get install nodejs"),
     pytest.mark.skipif(
         not (HERE / "node_modules" / "oidc-provider").is_dir(),
         reason="oidc-provider not installed: npm ci --prefix tests/e2e/oidc",
     ),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: apt-get install chromium"
-    ),
-    pytest.mark.skipif(
-        importlib.util.find_spec("playwright") is None,
-        reason="playwright missing: pip install -e '.[dev]' (never `playwright install`)",
-    ),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest_asyncio.fixture
-async def base_url(app: web.Application) -> AsyncIterator[str]:
-    """sitrep on a loopback port."""
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
 
 
 @pytest_asyncio.fixture
 async def issuer(base_url: str, settings: Settings) -> AsyncIterator[str]:
     """The provider, with sitrep's callback registered, and sitrep pointed at it."""
-    port = _free_port()
+    port = free_port()
     proc = await asyncio.create_subprocess_exec(
         "node",
         str(HERE / "provider.mjs"),
@@ -127,7 +90,7 @@ async def issuer(base_url: str, settings: Settings) -> AsyncIterator[str]:
 async def test_people_sign_in_with_the_provider_and_get_their_role(
     base_url: str, issuer: str, app: web.Application
 ) -> None:
-    from playwright.async_api import Page, async_playwright, expect
+    from playwright.async_api import Page, expect
 
     from handlers.appkeys import RUNTIME
 
@@ -144,50 +107,46 @@ async def test_people_sign_in_with_the_provider_and_get_their_role(
         await page.locator('button[type="submit"]').click()
         await expect(page).to_have_url(f"{base_url}{path}")
 
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            # Alice, a responder: signs in, posts an update, sees her name on the timeline.
-            alice = await (await browser.new_context()).new_page()
-            await sign_in(alice, "alice", "/incidents/1")
-            await alice.get_by_label("Update", exact=True).fill("Rolling back the bad deploy.")
-            await alice.get_by_role("button", name="Post update").click()
-            await expect(alice.get_by_role("status")).to_have_text("Stakeholder update posted.")
-            timeline = alice.locator('table[aria-labelledby="timeline"]')
-            await expect(timeline).to_contain_text("Alice Responder")
-            # Being a responder is not enough for a private incident: only its members and
-            # admins see it, and Alice is not on it.
-            resp = await alice.goto(f"{base_url}/incidents/2")
-            assert resp is not None and resp.status == 404
+    async with launch() as browser:
+        # Alice, a responder: signs in, posts an update, sees her name on the timeline.
+        alice = await (await browser.new_context()).new_page()
+        await sign_in(alice, "alice", "/incidents/1")
+        await alice.get_by_label("Update", exact=True).fill("Rolling back the bad deploy.")
+        await alice.get_by_role("button", name="Post update").click()
+        await expect(alice.get_by_role("status")).to_have_text("Stakeholder update posted.")
+        timeline = alice.locator('table[aria-labelledby="timeline"]')
+        await expect(timeline).to_contain_text("Alice Responder")
+        # Being a responder is not enough for a private incident: only its members and
+        # admins see it, and Alice is not on it.
+        resp = await alice.goto(f"{base_url}/incidents/2")
+        assert resp is not None and resp.status == 404
 
-            # Victor, a viewer: reads the public incident, is refused an action, and the
-            # private incident does not exist for him — by URL or in the list.
-            victor = await (await browser.new_context()).new_page()
-            await sign_in(victor, "victor", "/incidents/1")
-            await victor.get_by_label("Update", exact=True).fill("I should not be able to post")
-            await victor.get_by_role("button", name="Post update").click()
-            await expect(victor.locator("body")).to_contain_text("this needs the responder role")
-            resp = await victor.goto(f"{base_url}/incidents/2")
-            assert resp is not None and resp.status == 404
-            await victor.goto(f"{base_url}/incidents")
-            await expect(victor.locator("body")).to_contain_text("Checkout API returning 500s")
-            await expect(victor.locator("body")).not_to_contain_text("credential leak")
-            # Nor by search: a word of its title finds nothing for him (a public title's
-            # word does, so the search itself works for him).
-            await victor.goto(f"{base_url}/search?q=credential")
-            await expect(victor.get_by_role("status")).to_contain_text("No incident you can see")
-            await expect(victor.locator("main")).not_to_contain_text("INC-2")
-            await victor.goto(f"{base_url}/search?q=checkout")
-            await expect(victor.locator("main")).to_contain_text("Checkout API returning 500s")
-            # Nor through the API, with a personal token he creates himself on /me/tokens.
-            await victor.goto(f"{base_url}/me/tokens")
-            await victor.get_by_label("Name", exact=True).fill("victor-laptop")
-            await victor.get_by_label("incidents:read").check()
-            await victor.get_by_role("button", name="Create token").click()
-            secret = (await victor.locator("#secret").text_content() or "").strip()
-            assert secret.startswith("srp_"), secret
-        finally:
-            await browser.close()
+        # Victor, a viewer: reads the public incident, is refused an action, and the
+        # private incident does not exist for him — by URL or in the list.
+        victor = await (await browser.new_context()).new_page()
+        await sign_in(victor, "victor", "/incidents/1")
+        await victor.get_by_label("Update", exact=True).fill("I should not be able to post")
+        await victor.get_by_role("button", name="Post update").click()
+        await expect(victor.locator("body")).to_contain_text("this needs the responder role")
+        resp = await victor.goto(f"{base_url}/incidents/2")
+        assert resp is not None and resp.status == 404
+        await victor.goto(f"{base_url}/incidents")
+        await expect(victor.locator("body")).to_contain_text("Checkout API returning 500s")
+        await expect(victor.locator("body")).not_to_contain_text("credential leak")
+        # Nor by search: a word of its title finds nothing for him (a public title's
+        # word does, so the search itself works for him).
+        await victor.goto(f"{base_url}/search?q=credential")
+        await expect(victor.get_by_role("status")).to_contain_text("No incident you can see")
+        await expect(victor.locator("main")).not_to_contain_text("INC-2")
+        await victor.goto(f"{base_url}/search?q=checkout")
+        await expect(victor.locator("main")).to_contain_text("Checkout API returning 500s")
+        # Nor through the API, with a personal token he creates himself on /me/tokens.
+        await victor.goto(f"{base_url}/me/tokens")
+        await victor.get_by_label("Name", exact=True).fill("victor-laptop")
+        await victor.get_by_label("incidents:read").check()
+        await victor.get_by_role("button", name="Create token").click()
+        secret = (await victor.locator("#secret").text_content() or "").strip()
+        assert secret.startswith("srp_"), secret
 
     async def api(token: str, path: str) -> tuple[int, str]:
         async with aiohttp.ClientSession() as http:

@@ -47,7 +47,6 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.ports import FixedClock
 from handlers import webhooks
-from handlers.app import create_app
 from integrations.alerts.registry import SOURCES
 from tests.alerts.support import FIXTURES, IMMEDIATE
 from tests.alerts.test_webhooks import signed
@@ -55,6 +54,7 @@ from tests.conftest import API_TOKEN
 from tests.fakes.bot_connector import BotFrameworkKeys, FakeBotConnector
 from tests.fakes.slack_api import ALICE, GENERAL_ID, TEAM_ID, FakeSlackApi
 from tests.fakes.slack_signing import sign_slack_request
+from tests.support.probe import app
 from tests.teams import activities as act
 from tests.web.support import logged_in
 
@@ -74,6 +74,7 @@ FUZZ = settings(
     suppress_health_check=list(HealthCheck),
 )
 
+__all__ = ["app"]  # the fixture: no worker, so only the request under test writes rows
 SLACK_SECRET = "fuzz-slack-signing-secret-0123456789"
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 # A refused Slack or Teams request logs one line of about this size (method, path, reason,
@@ -137,12 +138,6 @@ def settings_overrides(
         "teams_alerts_channel_id": act.INCIDENTS_CHANNEL,
         "teams_graph_url": connector.url,
     }
-
-
-@pytest.fixture
-async def app(settings: Settings, clock: FixedClock) -> web.Application:
-    """The real app without the outbox worker and scheduler: only requests write."""
-    return create_app(settings, clock=clock, port_factories=[], run_worker=False)
 
 
 # -- values --------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
@@ -32,8 +31,9 @@ from handlers.app import create_app
 from handlers.appkeys import RUNTIME
 from handlers.scheduler import SCHEDULER
 from tests.conftest import T0
-from tests.fakes.slack_api import ALICE, BOB, BOT_USER_ID, GENERAL_ID, Channel, FakeSlackApi
+from tests.fakes.slack_api import ALICE, BOB, BOT_USER_ID, Channel, FakeSlackApi
 from tests.fakes.slack_signing import sign_slack_request
+from tests.slack_flow.test_slack_replays import command_body
 
 Client = TestClient[Any, Any]
 AM_TOKEN = "am-token-isolation"
@@ -60,21 +60,7 @@ class Workspace:
 
     async def command(self, text: str) -> None:
         """A signed ``/incident`` slash command from Alice in this workspace's Slack."""
-        form = {
-            "token": "legacy",
-            "team_id": self.slack.team_id,
-            "team_domain": self.name,
-            "channel_id": GENERAL_ID,
-            "channel_name": "general",
-            "user_id": ALICE,
-            "user_name": "alice",
-            "command": "/incident",
-            "text": text,
-            "api_app_id": "A0SITREP",
-            "response_url": "https://hooks.slack.com/commands/T0001/1/abc",
-            "trigger_id": self.slack.mint_trigger_id(),
-        }
-        body = urlencode(form).encode()
+        body = command_body(self.slack, text, team_domain=self.name)
         headers = {
             **sign_slack_request(self.secret, body),
             "Content-Type": "application/x-www-form-urlencoded",

@@ -17,9 +17,10 @@ from integrations.outbound import retry_after
 from integrations.pagerduty.events import PagerDutyEvents
 from tests.fakes.opsgenie_api import FakeOpsgenie
 from tests.fakes.pagerduty_events import FakePagerDutyEvents
+from tests.paging.support import GENIE_KEY, PD_KEY, og, pd
 
-PD_KEY = "R0UTINGKEY0000000000000000000001"
-GENIE_KEY = "eb243592-faa2-4ba2-a551q-1afdf565c889"
+__all__ = ["og", "pd"]  # fixtures (PagerDuty and Opsgenie stand-ins)
+
 KEY = dedup_key("default", 7, "payments")
 TEAM = [{"type": "team", "name": "Payments"}]
 
@@ -42,18 +43,6 @@ def call(action: str = TRIGGER, **payload: Any) -> OutsideCall:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as s:
         yield s
-
-
-@pytest_asyncio.fixture
-async def pd() -> AsyncIterator[FakePagerDutyEvents]:
-    async with FakePagerDutyEvents({PD_KEY: "Payments API"}) as fake:
-        yield fake
-
-
-@pytest_asyncio.fixture
-async def og() -> AsyncIterator[FakeOpsgenie]:
-    async with FakeOpsgenie(GENIE_KEY) as fake:
-        yield fake
 
 
 def pd_port(session: aiohttp.ClientSession, pd: FakePagerDutyEvents) -> PagerDutyEvents:

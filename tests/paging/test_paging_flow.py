@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from bot.config import AlertRuleConfig, LabelMatcherConfig
 from bot.domain.decide import Actor
@@ -25,6 +23,7 @@ from tests.alerts.support import AM_TOKEN, am_alert, am_payload, incidents, post
 from tests.fakes.opsgenie_api import FakeOpsgenie
 from tests.fakes.pagerduty_events import FakePagerDutyEvents
 from tests.fakes.slack_api import CAROL, FakeSlackApi
+from tests.paging.support import GENIE_KEY, PD_KEY, og, pd
 from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     SECRET,
     Client,
@@ -37,26 +36,14 @@ from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     slack,
 )
 
-PD_KEY = "R0UTINGKEY0000000000000000000001"
+__all__ = ["og", "pd"]  # fixtures (PagerDuty and Opsgenie stand-ins)
+
 PD_WEBHOOK_SECRET = "pd-webhook-signing-secret"
-GENIE_KEY = "eb243592-faa2-4ba2-a551-1afdf565c889"
 OG_TOKEN = "og-webhook-token-42"
 DB_ONCALL = [{"type": "schedule", "name": "DB on-call"}]
 PAYMENTS = dedup_key("default", 1, "payments")
 DB = dedup_key("default", 1, "db-oncall")
 OG_HEADERS = {"X-Sitrep-Token": OG_TOKEN, "Content-Type": "application/json"}
-
-
-@pytest_asyncio.fixture
-async def pd() -> AsyncIterator[FakePagerDutyEvents]:
-    async with FakePagerDutyEvents({PD_KEY: "Payments API"}) as stand_in:
-        yield stand_in
-
-
-@pytest_asyncio.fixture
-async def og() -> AsyncIterator[FakeOpsgenie]:
-    async with FakeOpsgenie(GENIE_KEY) as stand_in:
-        yield stand_in
 
 
 @pytest.fixture

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from bot.config import Settings
 from bot.domain import commands as c
@@ -17,18 +14,9 @@ from bot.domain.decide import Actor
 from bot.outbox_types import OutboxState
 from handlers.cli import app
 from handlers.compose import build_runtime
+from tests.support.cli import cli_env, runner  # noqa: F401 (cli_env: autouse)
 
-runner = CliRunner()
 TEAM = json.dumps({"db": [{"type": "team", "name": "DB"}]})
-
-
-@pytest.fixture(autouse=True)
-def env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith(("SITREP_", "SLACK_")) and key != "SITREP_TEST_POSTGRES_URL":
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SITREP_DATABASE_URL", database_url)
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,12 @@ the outbox worker runs a service's rows beside chat's, with the same retries and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from bot.config import Settings
-from bot.delivery import DeliveryPolicy, OutboxWorker
+from bot.delivery import OutboxWorker
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.errors import InvalidCommand
@@ -22,7 +21,7 @@ from bot.ports import DeliveryError, FixedClock, OutsideCall
 from bot.runtime import Runtime
 from handlers.compose import build_runtime
 from storage.migrate import upgrade
-from tests.support.chat import RecordingPort
+from tests.support.chat import RecordingPort, drain, slack_worker
 
 ALICE = Actor("U_ALICE", "alice")
 WS = "default"
@@ -35,14 +34,6 @@ def settings_overrides() -> dict[str, Any]:
         "opsgenie_api_key": "genie",
         "opsgenie_targets": {"db": [{"type": "team", "name": "DB"}]},
     }
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 async def declare(rt: Runtime, *, private: bool = False) -> int:
@@ -172,12 +163,6 @@ class FlakyService:
         return {"status": "success"}
 
 
-async def drain(w: OutboxWorker, rounds: int = 20) -> None:
-    for _ in range(rounds):
-        if not await w.run_once():
-            return
-
-
 async def test_the_worker_delivers_service_rows_beside_chat_with_retry_after_and_parking(
     rt: Runtime, clock: FixedClock
 ) -> None:
@@ -187,14 +172,7 @@ async def test_the_worker_delivers_service_rows_beside_chat_with_retry_after_and
         DeliveryError("429", retry_after=90), DeliveryError("refused", permanent=True)
     )
     chat = RecordingPort("slack")
-    w = OutboxWorker(
-        rt.db,
-        {"slack": chat},
-        clock,
-        DeliveryPolicy(room_interval=0),
-        workspaces=[WS],
-        services={"pagerduty": service},
-    )
+    w = slack_worker(rt, chat, workspace=WS, services={"pagerduty": service})
     await drain(w)
     assert chat.calls  # the room was built while the page waited
     (row,) = await rows(rt, "pagerduty")

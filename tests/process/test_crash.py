@@ -12,30 +12,29 @@ import asyncio
 import json
 import os
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from sqlalchemy import text
 
-from bot.config import Settings
-from bot.ports import SystemClock
 from bot.runtime import Runtime
-from handlers.compose import build_runtime
 from storage.db import Database
-from storage.migrate import upgrade
-from tests.fakes.slack_api import BOT_USER_ID, FakeSlackApi
+from tests.fakes.slack_api import FakeSlackApi
 from tests.scheduling.cluster import (
     Cluster,
     make_due_at,
+    migrated_runtime,
     posts_by_channel,
     private_database,
     seed_incidents,
     wait_until_idle,
 )
+from tests.support.slack import fake
+
+__all__ = ["fake"]  # the fixture
 
 TOKEN = "am-crash-test-token"
 INCIDENTS = 20
@@ -61,21 +60,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             yield url
 
 
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlackApi]:
-    async with FakeSlackApi() as server:
-        server.add_channel("incidents", members=[BOT_USER_ID])
-        server.add_channel("alerts", members=[BOT_USER_ID])
-        yield server
-
-
-@pytest_asyncio.fixture
-async def shared(database_url: str) -> AsyncIterator[Runtime[Database]]:
+@pytest.fixture
+def shared(database_url: str) -> Iterator[Runtime[Database]]:
     """A runtime on the server's database, for seeding and for looking at what was stored."""
-    rt = build_runtime(Settings(_env_file=None, database_url=database_url), clock=SystemClock())
-    upgrade(rt.db.engine)
-    yield rt
-    rt.db.close()
+    with migrated_runtime(database_url) as rt:
+        yield rt
 
 
 def storm_webhook(n: int) -> tuple[bytes, list[str]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,11 +13,23 @@ from pathlib import Path
 
 import pytest
 
+from tests.scheduling.cluster import free_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+
+def serve(
+    cwd: Path, env: dict[str, str], port: int, *, stdout: int = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    """``sitrep serve`` on ``port``, a process of its own started from the venv's script; its
+    stderr piped for the test to read."""
+    exe = Path(sys.executable).with_name("sitrep")
+    return subprocess.Popen(
+        [str(exe), "serve", "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
@@ -46,15 +57,7 @@ def test_serve_runs_on_embedded_sqlite_and_stops_on_sigterm(
     tmp_path: Path, clean_env: dict[str, str]
 ) -> None:
     port = free_port()
-    exe = Path(sys.executable).with_name("sitrep")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=clean_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = serve(tmp_path, clean_env, port)
     try:
         wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
         assert (tmp_path / "sitrep.db").exists()
@@ -105,15 +108,7 @@ def test_secrets_never_reach_the_log_even_at_debug(
         # Slack is unreachable: its start-up call fails and is logged, with the token in hand.
         "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
     }
-    exe = Path(sys.executable).with_name("sitrep")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = serve(tmp_path, env, port)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(f"{base}/readyz", proc, timeout=60)

@@ -12,14 +12,14 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
 
 from bot.delivery import DeliveryPolicy
 from tests.fakes.slack_api import ALICE, FakeSlackApi
-from tests.process.test_serve import free_port, wait_ready
+from tests.process.test_serve import serve, wait_ready
+from tests.scheduling.cluster import free_port
 
 TOKEN = "storm-token"
 GROUPS = 40
@@ -74,15 +74,8 @@ async def test_sigterm_mid_storm_releases_waiting_notices_and_loses_none(tmp_pat
             "SLACK_SIGNING_SECRET": "secret",
             "SLACK_API_URL": fake.url,
         }
-        exe = Path(sys.executable).with_name("sitrep")
-        proc = subprocess.Popen(  # noqa: ASYNC220 (started once; the fake Slack needs this loop)
-            [str(exe), "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # Started once, from this loop: the fake Slack it talks to runs on it.
+        proc = serve(tmp_path, env, port, stdout=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
             await asyncio.to_thread(wait_ready, f"{url}/readyz", proc)

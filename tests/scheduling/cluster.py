@@ -27,10 +27,14 @@ import aiohttp
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.decide import Actor
+from bot.ports import SystemClock
 from bot.runtime import Runtime
-from storage.db import normalize_url
+from handlers.compose import build_runtime
+from storage.db import Database, normalize_url
+from storage.migrate import upgrade
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -59,6 +63,18 @@ def private_database(admin_url: str = ADMIN_URL) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def migrated_runtime(database_url: str) -> Iterator[Runtime[Database]]:
+    """A runtime on the replicas' database, migrated, for seeding and for looking at what was
+    stored (on the real clock, as the replicas are)."""
+    rt = build_runtime(Settings(_env_file=None, database_url=database_url), clock=SystemClock())
+    try:
+        upgrade(rt.db.engine)
+        yield rt
+    finally:
+        rt.db.close()
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -10,15 +9,11 @@ import pytest
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from bot.config import Settings
-from bot.delivery import DeliveryPolicy, OutboxWorker
+from bot.delivery import OutboxWorker
 from bot.outbox_types import OutboxRecord, OutboxState
-from bot.ports import FixedClock
 from bot.runtime import Runtime
 from bot.scheduling.engine import ScheduleConfig, Scheduler
-from handlers.compose import build_runtime
-from storage.migrate import upgrade
-from tests.support.chat import RecordingPort
+from tests.support.chat import RecordingPort, slack_worker
 
 
 @pytest.fixture(autouse=True)
@@ -54,15 +49,6 @@ def settings_overrides() -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
-    """The service graph on a migrated database, without the web server."""
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
-
-
 def make_scheduler(rt: Runtime, **config: Any) -> Scheduler:
     """The engine with settings-derived config, optionally overridden."""
     base = ScheduleConfig.from_settings(rt.settings)
@@ -84,20 +70,7 @@ def port() -> RecordingPort:
 @pytest.fixture
 def worker(rt: Runtime, port: RecordingPort) -> OutboxWorker:
     """A delivery worker with pacing off (tests count messages, not seconds)."""
-    return OutboxWorker(
-        rt.db,
-        {"slack": port},
-        rt.clock,
-        DeliveryPolicy(room_interval=0),
-        workspaces=[rt.settings.workspace],
-    )
-
-
-async def drain(w: OutboxWorker, rounds: int = 50) -> None:
-    """Deliver until nothing is due."""
-    for _ in range(rounds):
-        if not await w.run_once():
-            return
+    return slack_worker(rt, port, workspace=rt.settings.workspace)
 
 
 async def outbox(rt: Runtime) -> list[OutboxRecord]:

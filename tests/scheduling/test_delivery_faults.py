@@ -19,7 +19,7 @@ from bot.runtime import Runtime
 from bot.scheduling.engine import Scheduler
 from tests.conftest import T0
 from tests.scheduling.conftest import outbox, scheduled
-from tests.support.chat import Call, RecordingPort
+from tests.support.chat import Call, RecordingPort, slack_worker
 
 ALICE = Actor("U_ALICE", "alice")
 
@@ -70,13 +70,7 @@ async def test_reminders_arrive_exactly_once_when_30_percent_of_calls_fail(
     rt: Runtime, sched: Scheduler, clock: FixedClock
 ) -> None:
     port = FlakyPort(rate=0.3)
-    w = OutboxWorker(
-        rt.db,
-        {"slack": port},
-        clock,
-        DeliveryPolicy(room_interval=0, max_attempts=50, backoff_cap=20),
-        workspaces=["w"],
-    )
+    w = slack_worker(rt, port, max_attempts=50, backoff_cap=20)
     for i in range(30):
         await rt.service.declare("w", c.Declare(f"incident {i}", "SEV2"), ALICE)
     await deliver_all(w, clock)
@@ -100,13 +94,7 @@ async def test_a_reminder_that_keeps_failing_is_parked_and_visible(
     rt: Runtime, sched: Scheduler, clock: FixedClock
 ) -> None:
     port = RecordingPort()
-    w = OutboxWorker(
-        rt.db,
-        {"slack": port},
-        clock,
-        DeliveryPolicy(room_interval=0, max_attempts=3),
-        workspaces=["w"],
-    )
+    w = slack_worker(rt, port, max_attempts=3)
     await rt.service.declare("w", c.Declare("API down", "SEV2"), ALICE)
     await deliver_all(w, clock)
     clock.set(T0 + timedelta(minutes=30))
@@ -130,13 +118,7 @@ async def test_summary_edit_before_first_delivery_still_creates_and_pins_it(
 ) -> None:
     """Chat was down through declare and resolve; both summary upserts are queued."""
     port = RecordingPort()
-    w = OutboxWorker(
-        rt.db,
-        {"slack": port},
-        clock,
-        DeliveryPolicy(room_interval=0, max_attempts=3),
-        workspaces=["w"],
-    )
+    w = slack_worker(rt, port, max_attempts=3)
     await rt.service.declare("w", c.Declare("API down", "SEV2"), ALICE)
     await rt.service.execute("w", 1, c.ChangeStatus(Status.RESOLVED, "rolled back"), ALICE)
     await deliver_all(w, clock)

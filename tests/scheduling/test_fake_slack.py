@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from aiohttp.test_utils import TestClient
 
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.runtime import Runtime
-from tests.fakes.slack_api import ALICE, BOT_USER_ID, FakeSlackApi
+from tests.fakes.slack_api import ALICE, FakeSlackApi
 from tests.scheduling.cluster import wait_until_idle
+from tests.support.slack import fake
+
+__all__ = ["fake"]  # the fixture
 
 INCIDENTS = 12
 MARKER = "stakeholder update"
@@ -38,15 +39,6 @@ class ShiftableClock:
     def jump(self, **kwargs: float) -> None:
         """Move time forward by ``timedelta(**kwargs)``."""
         self.offset += timedelta(**kwargs)
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlackApi]:
-    """The Slack fake with the broadcast channel the bot is in."""
-    async with FakeSlackApi() as server:
-        server.add_channel("incidents", members=[BOT_USER_ID])
-        server.add_channel("alerts", members=[BOT_USER_ID])
-        yield server
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from bot.scheduling.cron import latest_fire, next_fire
 from bot.scheduling.engine import Scheduler
 from bot.scheduling.store import JobKind, JobState
 from tests.conftest import T0
-from tests.scheduling.conftest import drain, make_scheduler, scheduled
-from tests.support.chat import RecordingPort
+from tests.scheduling.conftest import make_scheduler, scheduled
+from tests.support.chat import RecordingPort, drain
 
 ALICE = Actor("U_ALICE", "alice")
 BERLIN_WEEKDAYS_9 = "0 9 * * mon-fri"

@@ -17,8 +17,8 @@ from bot.scheduling.engine import Scheduler
 from bot.scheduling.reminders import Stage, reminder_stage
 from bot.scheduling.store import JobKind
 from tests.conftest import T0
-from tests.scheduling.conftest import drain, make_scheduler, scheduled
-from tests.support.chat import RecordingPort
+from tests.scheduling.conftest import make_scheduler, scheduled
+from tests.support.chat import RecordingPort, drain
 
 ALICE = Actor("U_ALICE", "alice")
 

@@ -13,20 +13,20 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.config import Settings
-from bot.ports import SystemClock
 from bot.runtime import Runtime
-from handlers.compose import build_runtime
-from storage.migrate import upgrade
-from tests.fakes.slack_api import BOT_USER_ID, FakeSlackApi
+from tests.fakes.slack_api import FakeSlackApi
 from tests.scheduling.cluster import (
     Cluster,
     make_due_at,
+    migrated_runtime,
     posts_by_channel,
     private_database,
     seed_incidents,
     wait_until_idle,
 )
+from tests.support.slack import fake
+
+__all__ = ["fake"]  # the fixture
 
 pytestmark = [
     pytest.mark.postgres,
@@ -38,22 +38,10 @@ REMINDER_TEXT = "stakeholder update"
 
 
 @pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlackApi]:
-    """The Slack fake, with the broadcast and alerts channels the bot is in."""
-    async with FakeSlackApi() as server:
-        server.add_channel("incidents", members=[BOT_USER_ID])
-        server.add_channel("alerts", members=[BOT_USER_ID])
-        yield server
-
-
-@pytest_asyncio.fixture
 async def shared() -> AsyncIterator[Runtime]:
     """A private Postgres database, migrated, with a runtime for seeding and inspecting it."""
-    with private_database() as url:
-        rt = build_runtime(Settings(_env_file=None, database_url=url), clock=SystemClock())
-        upgrade(rt.db.engine)
+    with private_database() as url, migrated_runtime(url) as rt:
         yield rt
-        rt.db.close()
 
 
 async def test_three_replicas_send_each_of_200_reminders_once(

@@ -26,8 +26,8 @@ from bot.scheduling.store import JobKind
 from integrations.slack.blocks import render
 from storage.db import Database
 from tests.conftest import T0
-from tests.scheduling.conftest import drain, make_scheduler, scheduled
-from tests.support.chat import RecordingPort
+from tests.scheduling.conftest import make_scheduler, scheduled
+from tests.support.chat import RecordingPort, drain
 
 ALICE = Actor("U_ALICE", "alice")
 SYSTEM_ALERT = Actor("sitrep", "sitrep", trusted=True)

@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.delivery import DELIVERY_KEY, DeliveryPolicy, OutboxWorker
+from bot.delivery import DELIVERY_KEY
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.outbox_types import OutboxState
 from bot.ports import ChatMessage, FixedClock, MessageRef, RoomRef
 from bot.runtime import Runtime
 from tests.scheduling.conftest import outbox
-from tests.support.chat import RecordingPort
+from tests.support.chat import RecordingPort, slack_worker
 
 ALICE = Actor("U_ALICE", "alice")
 LEASE = timedelta(seconds=120)
@@ -42,13 +42,7 @@ async def test_a_row_whose_lease_lapses_mid_call_is_not_sent_a_second_time(
     rt: Runtime, clock: FixedClock
 ) -> None:
     port = SlowPort()
-    worker = OutboxWorker(
-        rt.db,
-        {"slack": port},
-        clock,
-        DeliveryPolicy(room_interval=0, lease=LEASE),
-        workspaces=["w"],
-    )
+    worker = slack_worker(rt, port, lease=LEASE)
     await rt.service.declare("w", c.Declare("API down", "SEV2"), ALICE)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run_forever(stop, poll=0.01))

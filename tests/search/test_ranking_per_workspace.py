@@ -6,7 +6,6 @@ ts_rank reads no collection statistics)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -25,16 +24,10 @@ ALICE = Actor("U_ALICE", "alice")
 QUERIES = ("kestrel ptarmigan", "kestrel", "ptarmigan", '"kestrel ptarmigan"', "kestrel ptarm*")
 
 
-@pytest.fixture
-def rt(
-    settings: Settings, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Runtime[Database]]:
+@pytest.fixture(autouse=True)
+def count_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
     # Counted afresh on every search: a remembered count would hide what changed in between.
     monkeypatch.setattr("storage.search_repo.DF_TTL", -1.0)
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 async def incident(rt: Runtime, ws: str, title: str, notes: list[str]) -> None:

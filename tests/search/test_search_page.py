@@ -14,27 +14,17 @@ from bot.domain.decide import Actor
 from bot.runtime import Runtime
 from bot.security.access import Access
 from integrations.web import session as sess
-from tests.web.support import OPERATOR, Client, declare
-
-SECRET = "client-secret"
+from tests.web.support import OPERATOR, PEOPLE_KEY, PEOPLE_SETTINGS, Client, declare
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    # Sessions for people need OIDC configured; no provider is contacted by these tests.
-    return {
-        "public_url": "",
-        "web_shared_token_login": False,
-        "oidc_issuer": "http://127.0.0.1:9/idp",
-        "oidc_client_id": "sitrep",
-        "oidc_client_secret": SECRET,
-    }
+    return dict(PEOPLE_SETTINGS)
 
 
 async def _as(runtime: Runtime, actor_id: str, role: Access = Access.VIEWER) -> dict[str, str]:
-    key = "\0".join(["", "", SECRET])
     _, secret = await runtime.sessions.open(actor_id, actor_id, role)
-    return {"Cookie": f"{sess.COOKIE}={sess.cookie_value(key, secret)}"}
+    return {"Cookie": f"{sess.COOKIE}={sess.cookie_value(PEOPLE_KEY, secret)}"}
 
 
 async def _get(client: Client, headers: dict[str, str], path: str) -> tuple[int, str]:

@@ -5,14 +5,12 @@ only to its members and admins, a workspace's incidents only to that workspace."
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
 from bot.alerting.store import AlertWrite
-from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import Event, EventKind, Status
@@ -21,21 +19,11 @@ from bot.repository import Repo
 from bot.runtime import Runtime
 from bot.search.model import DocKind, SearchFilters, SearchPage
 from bot.security.membership import Reader
-from handlers.compose import build_runtime
 from storage.db import Database
-from storage.migrate import upgrade
 from tests.conftest import T0
 
 ALICE = Actor("U_ALICE", "alice")
 BOB = Actor("U_BOB", "bob")
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 async def declare(rt: Runtime, title: str, ws: str = "default", **kw: object) -> int:

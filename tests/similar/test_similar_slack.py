@@ -16,7 +16,7 @@ from bot.domain import commands as c
 from bot.domain.model import Incident, Status
 from bot.runtime import Runtime
 from tests.alerts.support import AM_TOKEN, am_alert, am_payload, incidents, post_am
-from tests.fakes.slack_api import CAROL, FakeSlackApi, Message
+from tests.fakes.slack_api import FakeSlackApi, Message
 from tests.similar.support import OPERATOR, job_done, past_incident
 from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     SECRET,
@@ -27,6 +27,7 @@ from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     poll,
     settle,
     slack,
+    slack_settings,
 )
 
 HEADING = "Similar past incidents"
@@ -34,14 +35,7 @@ HEADING = "Similar past incidents"
 
 @pytest.fixture
 def settings_overrides(fake: FakeSlackApi) -> dict[str, Any]:  # noqa: F811
-    return {
-        "slack_bot_token": "xoxb-test-token",
-        "slack_signing_secret": SECRET,
-        "slack_api_url": fake.url,
-        "admins": [CAROL],
-        "alertmanager_token": AM_TOKEN,
-        "alert_settle_seconds": 0,
-    }
+    return {**slack_settings(fake), "alertmanager_token": AM_TOKEN, "alert_settle_seconds": 0}
 
 
 def room_of(api: FakeSlackApi, number: int) -> str | None:

@@ -7,10 +7,7 @@ it; ``run_due`` then does what the app's worker does after the commit.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from bot.config import Settings
 from bot.domain import commands as c
@@ -29,14 +26,6 @@ from tests.similar.support import (
     suggested_refs,
     suggestions,
 )
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 def worker(rt: Runtime) -> SimilarIncidents:

@@ -11,7 +11,7 @@ from bot.alerting.model import AlertQuery
 from bot.runtime import Runtime
 from integrations.slack.blocks import DECLARE_FROM_ALERT_ACTION
 from tests.alerts.support import AM_TOKEN, am_alert, am_payload, incidents, post_am
-from tests.fakes.slack_api import ALICE, CAROL, FakeSlackApi
+from tests.fakes.slack_api import ALICE, FakeSlackApi
 from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     SECRET,
     Client,
@@ -20,19 +20,13 @@ from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     fake,
     settle,
     slack,
+    slack_settings,
 )
 
 
 @pytest.fixture
 def settings_overrides(fake: FakeSlackApi) -> dict[str, Any]:  # noqa: F811
-    return {
-        "slack_bot_token": "xoxb-test-token",
-        "slack_signing_secret": SECRET,
-        "slack_api_url": fake.url,
-        "admins": [CAROL],
-        "alertmanager_token": AM_TOKEN,
-        "alert_settle_seconds": 0,
-    }
+    return {**slack_settings(fake), "alertmanager_token": AM_TOKEN, "alert_settle_seconds": 0}
 
 
 def alerts_channel(api: FakeSlackApi) -> str:

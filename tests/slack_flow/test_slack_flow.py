@@ -31,14 +31,19 @@ async def fake() -> AsyncIterator[FakeSlackApi]:
         yield api
 
 
-@pytest.fixture
-def settings_overrides(fake: FakeSlackApi) -> dict[str, Any]:
+def slack_settings(fake: FakeSlackApi) -> dict[str, Any]:
+    """Slack over HTTP against the fake, signed with ``SECRET``; Carol an admin."""
     return {
         "slack_bot_token": "xoxb-test-token",
         "slack_signing_secret": SECRET,
         "slack_api_url": fake.url,
         "admins": [CAROL],
     }
+
+
+@pytest.fixture
+def settings_overrides(fake: FakeSlackApi) -> dict[str, Any]:
+    return slack_settings(fake)
 
 
 async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:
@@ -76,6 +81,32 @@ async def settle(runtime: Runtime, within: float = 15.0) -> None:
                 return
         await asyncio.sleep(0.05)
     raise AssertionError(f"outbox did not drain: {depth}")
+
+
+def block_action(
+    api: FakeSlackApi,
+    action_id: str,
+    value: str = "",
+    *,
+    user: str = ALICE,
+    channel: str = GENERAL_ID,
+    selected: str | None = None,
+) -> dict[str, Any]:
+    """``user`` presses a button with ``value`` (or picks ``selected`` from a menu) on a
+    message in ``channel``: the block_actions payload Slack sends."""
+    action: dict[str, Any] = {"action_id": action_id, "block_id": "b"}
+    if selected is None:
+        action |= {"type": "button", "value": value}
+    else:
+        action |= {"type": "static_select", "selected_option": {"value": selected}}
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower()},
+        "channel": {"id": channel},
+        "container": {"type": "message", "channel_id": channel},
+        "trigger_id": api.mint_trigger_id(),
+        "actions": [{**action, "action_ts": str(time.time())}],
+    }
 
 
 class Slack:
@@ -134,30 +165,8 @@ class Slack:
         channel: str = GENERAL_ID,
         selected: str | None = None,
     ) -> Any:
-        action: dict[str, Any] = {
-            "action_id": action_id,
-            "block_id": "b",
-            "type": "button",
-            "value": value,
-            "action_ts": str(time.time()),
-        }
-        if selected is not None:
-            action = {
-                "action_id": action_id,
-                "block_id": "b",
-                "type": "static_select",
-                "selected_option": {"value": selected},
-                "action_ts": str(time.time()),
-            }
         return await self.interaction(
-            {
-                "type": "block_actions",
-                "user": {"id": user, "username": user.lower()},
-                "channel": {"id": channel},
-                "container": {"type": "message", "channel_id": channel},
-                "trigger_id": self.fake.mint_trigger_id(),
-                "actions": [action],
-            }
+            block_action(self.fake, action_id, value, user=user, channel=channel, selected=selected)
         )
 
     async def event(

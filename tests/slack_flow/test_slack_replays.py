@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +19,7 @@ from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     SECRET,
     Client,
     Slack,
+    block_action,
     declare_room,
     eventually,
     eventually_incident,
@@ -46,11 +46,14 @@ class Captured:
         return resp.status
 
 
-def command_body(api: FakeSlackApi, text: str, channel: str = GENERAL_ID) -> bytes:
+def command_body(
+    api: FakeSlackApi, text: str, channel: str = GENERAL_ID, *, team_domain: str = "fake"
+) -> bytes:
+    """Alice's ``/incident text`` in ``channel`` of the fake's workspace, as Slack posts it."""
     form = {
         "token": "legacy",
-        "team_id": TEAM_ID,
-        "team_domain": "fake",
+        "team_id": api.team_id,
+        "team_domain": team_domain,
         "channel_id": channel,
         "channel_name": "x",
         "user_id": ALICE,
@@ -117,22 +120,7 @@ async def test_a_replayed_button_press_acts_once(
     press = Captured(
         client,
         interaction_body(
-            {
-                "type": "block_actions",
-                "user": {"id": BOB, "username": "bob"},
-                "channel": {"id": room},
-                "container": {"type": "message", "channel_id": room},
-                "trigger_id": slack.fake.mint_trigger_id(),
-                "actions": [
-                    {
-                        "action_id": "sitrep.status",
-                        "block_id": "b",
-                        "type": "static_select",
-                        "selected_option": {"value": "monitoring"},
-                        "action_ts": str(time.time()),
-                    }
-                ],
-            }
+            block_action(slack.fake, "sitrep.status", user=BOB, channel=room, selected="monitoring")
         ),
     )
     assert await press.send() == 200

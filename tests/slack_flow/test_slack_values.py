@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import pytest
 
@@ -19,6 +18,7 @@ from tests.fakes.slack_api import BOB
 from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     Client,
     Slack,
+    block_action,
     declare_room,
     eventually_incident,
     fake,
@@ -50,22 +50,7 @@ async def test_a_signed_button_whose_value_is_a_superscript_digit_is_answered_wi
     press = Captured(
         client,
         interaction_body(
-            {
-                "type": "block_actions",
-                "user": {"id": BOB, "username": "bob"},
-                "channel": {"id": room},
-                "container": {"type": "message", "channel_id": room},
-                "trigger_id": slack.fake.mint_trigger_id(),
-                "actions": [
-                    {
-                        "action_id": "sitrep.ack",
-                        "block_id": "b",
-                        "type": "button",
-                        "value": "default:²",
-                        "action_ts": str(time.time()),
-                    }
-                ],
-            }
+            block_action(slack.fake, "sitrep.ack", "default:²", user=BOB, channel=room)
         ),
     )
     with caplog.at_level(logging.ERROR):

@@ -1,4 +1,5 @@
-"""Stats fixtures: a migrated runtime and a hand-built set of incidents with known figures."""
+"""Stats fixtures: a hand-built set of incidents with known figures (the migrated runtime,
+``rt``, is tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.scheduling.conftest import _alembic_url_percent, rt  # noqa: F401 (fixtures)
+from tests.scheduling.conftest import _alembic_url_percent  # noqa: F401 (autouse fixture)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ who, where, and what changed; tampering with a row shows; racing writers never f
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,22 +16,12 @@ from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import Status
-from bot.ports import FixedClock
 from bot.repository import Repo
 from bot.runtime import Runtime
-from handlers.compose import build_runtime
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade
 
 ALICE = Actor("U_ALICE", "alice")
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 async def entries(rt: Runtime[Database], ws: str = "w") -> list[AuditEntry]:
@@ -189,16 +178,13 @@ def test_upgrading_chains_entries_written_before_the_chain_existed(settings: Set
 
 
 async def test_parking_a_delivery_and_an_operators_retry_are_audited(rt: Runtime[Database]) -> None:
-    from bot.delivery import DeliveryPolicy, OutboxWorker
     from bot.outbox_admin import retry_parked
     from bot.ports import DeliveryError
-    from tests.support.chat import RecordingPort
+    from tests.support.chat import RecordingPort, slack_worker
 
     await rt.service.declare("w", c.Declare("db down"), ALICE)
     port = RecordingPort(failures=[DeliveryError("channel_not_found", permanent=True)])
-    w = OutboxWorker(
-        rt.db, {"slack": port}, rt.clock, DeliveryPolicy(room_interval=0), workspaces=["w"]
-    )
+    w = slack_worker(rt, port)
     await w.run_once()
     requeued = await retry_parked(rt.db, rt.clock, "w", None, Actor("cli:root", "root"))
     assert requeued >= 1

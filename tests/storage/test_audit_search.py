@@ -3,7 +3,6 @@ exactly once in either direction, filters combine, and one workspace never sees 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -11,25 +10,14 @@ import pytest
 from bot.audit import AuditEntry, AuditQuery
 from bot.audit_filters import AuditFilters, browse, parse_filters
 from bot.audit_log import AuditLog
-from bot.config import Settings
 from bot.domain.errors import InvalidCommand
 from bot.ports import FixedClock
 from bot.repository import Repo
 from bot.runtime import Runtime
-from handlers.compose import build_runtime
 from storage.db import Database
-from storage.migrate import upgrade
 from tests.conftest import T0
 
 SURFACES = ("web", "api", "chat")
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 async def _fill(log: AuditLog, clock: FixedClock, n: int = 30) -> None:

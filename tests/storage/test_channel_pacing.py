@@ -6,32 +6,20 @@ import asyncio
 import functools
 import itertools
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
-from bot.config import Settings
 from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.ports import ChatMessage, FixedClock, MessageRef, RoomRef
 from bot.repository import Repo
 from bot.runtime import Runtime
-from handlers.compose import build_runtime
 from storage.db import Database
-from storage.migrate import upgrade
 from tests.support.chat import RecordingPort
 
 ALICE = Actor("U_ALICE", "alice")
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 def slots(

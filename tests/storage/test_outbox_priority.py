@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -20,7 +20,6 @@ from bot.alerting.grouping import (
     overflow_intent,
 )
 from bot.alerting.store import NoticeBacklog
-from bot.config import Settings
 from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.domain import commands as c
 from bot.domain.decide import Actor
@@ -28,20 +27,10 @@ from bot.outbox_types import OutboxIntent, OutboxRecord, OutboxState, Priority
 from bot.ports import FixedClock, RoomRef, WellKnownRoom
 from bot.repository import Repo
 from bot.runtime import Runtime
-from handlers.compose import build_runtime
 from storage.db import Database
-from storage.migrate import upgrade
-from tests.support.chat import RecordingPort
+from tests.support.chat import RecordingPort, slack_worker
 
 ALICE = Actor("U_ALICE", "alice")
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 def group(n: int) -> GroupRef:
@@ -123,9 +112,7 @@ async def test_a_group_is_posted_once_and_edited_in_place_as_it_changes(
     rt: Runtime[Database],
 ) -> None:
     port = RecordingPort()
-    w = OutboxWorker(
-        rt.db, {"slack": port}, rt.clock, DeliveryPolicy(room_interval=0), workspaces=["w"]
-    )
+    w = slack_worker(rt, port)
     upsert(rt, notice(rt, 1, firing=1))
     first = claim(rt, limit=10)  # in flight while the group changes three more times
     for firing in (2, 3, 4):
@@ -168,9 +155,7 @@ async def test_the_backlog_summary_is_one_message_edited_while_the_episode_lasts
     rt: Runtime[Database],
 ) -> None:
     port = RecordingPort()
-    w = OutboxWorker(
-        rt.db, {"slack": port}, rt.clock, DeliveryPolicy(room_interval=0), workspaces=["w"]
-    )
+    w = slack_worker(rt, port)
     backlog = NoticeBacklog(limit=2, overflow=overflow_intent)
     upsert(rt, [i for n in range(5) for i in notice(rt, n)], backlog)
     # Three held back. The summary goes out (ahead of the notices) with one of them; one
@@ -238,9 +223,7 @@ async def test_a_broadcast_overtakes_notices_waiting_for_a_shared_channel(
     for n in range(12):
         upsert(rt, notice(rt, n))
     port = SharedChannelPort()
-    w = OutboxWorker(
-        rt.db, {"slack": port}, clock, DeliveryPolicy(room_interval=0.1), workspaces=["w"]
-    )
+    w = slack_worker(rt, port, room_interval=0.1)
     stop = asyncio.Event()
     task = asyncio.create_task(w.run_forever(stop, poll=0.02))
     await eventually(lambda: len(port.of("post")) >= 3)  # the storm is under way
@@ -284,9 +267,7 @@ async def test_shutdown_drain_sends_what_people_wait_for_and_leaves_notices(
         upsert(rt, notice(rt, n))
     await rt.service.declare("w", c.Declare("Checkout down", "SEV1"), ALICE)
     port = RecordingPort()
-    w = OutboxWorker(
-        rt.db, {"slack": port}, clock, DeliveryPolicy(room_interval=0), workspaces=["w"]
-    )
+    w = slack_worker(rt, port)
 
     await w.drain(30.0)
 
@@ -299,13 +280,7 @@ async def test_a_notice_gone_stale_while_waiting_for_its_slot_is_dropped(
     rt: Runtime[Database], clock: FixedClock
 ) -> None:
     port = RecordingPort()
-    w = OutboxWorker(
-        rt.db,
-        {"slack": port},
-        clock,
-        DeliveryPolicy(room_interval=1.0, room_burst=1),
-        workspaces=["w"],
-    )
+    w = slack_worker(rt, port, room_interval=1.0, room_burst=1)
     upsert(rt, notice(rt, 1, firing=1))
     await w.run_once()  # posted; the channel's next slot is a second away
     upsert(rt, notice(rt, 1, firing=2))

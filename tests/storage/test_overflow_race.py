@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -12,23 +11,11 @@ from sqlmodel import Session
 
 from bot.alerting.grouping import OVERFLOW_KEY, overflow_intent
 from bot.alerting.store import NoticeBacklog
-from bot.config import Settings
 from bot.outbox_types import OutboxIntent
-from bot.ports import FixedClock
 from bot.runtime import Runtime
-from handlers.compose import build_runtime
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.repo import SqlRepo
 from tests.storage.test_outbox_priority import notice, upsert, waiting
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 def notices(rt: Runtime[Database], numbers: range) -> list[OutboxIntent]:

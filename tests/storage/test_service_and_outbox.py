@@ -4,13 +4,12 @@ replays that change nothing, and a delivery worker that retries and never loses 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
 from bot.config import Settings
-from bot.delivery import DeliveryPolicy, OutboxWorker
+from bot.delivery import OutboxWorker
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.errors import InvalidTransition, NotFound
@@ -19,35 +18,10 @@ from bot.outbox_types import OutboxState
 from bot.ports import DeliveryError, FixedClock
 from bot.repository import Repo
 from bot.runtime import Runtime
-from handlers.compose import build_runtime
 from storage.migrate import current_revision, head_revision, upgrade
-from tests.support.chat import RecordingPort
+from tests.support.chat import RecordingPort, drain, slack_worker
 
 ALICE = Actor("U_ALICE", "alice")
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
-
-
-def worker(rt: Runtime, port: RecordingPort, **policy: object) -> OutboxWorker:
-    return OutboxWorker(
-        rt.db,
-        {"slack": port},
-        rt.clock,
-        DeliveryPolicy(room_interval=0, **policy),  # type: ignore[arg-type]
-        workspaces=["w"],
-    )
-
-
-async def drain(w: OutboxWorker, rounds: int = 20) -> None:
-    for _ in range(rounds):
-        if not await w.run_once():
-            return
 
 
 def test_migrations_run_from_empty_to_head(settings: Settings) -> None:
@@ -202,7 +176,7 @@ async def test_outbox_waits_when_no_platform_is_configured(rt: Runtime) -> None:
 async def test_worker_opens_room_then_posts_pins_and_broadcasts(rt: Runtime) -> None:
     port = RecordingPort()
     await rt.service.declare("w", c.Declare("Checkout errors", "SEV2"), ALICE)
-    await drain(worker(rt, port))
+    await drain(slack_worker(rt, port))
     assert port.methods()[:5] == ["open_room", "invite", "set_topic", "post", "pin"]
     room = port.of("open_room")[0]["id"]
     # The room is asked for with its first members (a Teams group chat needs them up front).
@@ -214,7 +188,7 @@ async def test_worker_opens_room_then_posts_pins_and_broadcasts(rt: Runtime) -> 
 
     await rt.service.execute("w", 1, c.PostUpdate("Rolled back"), ALICE)
     await rt.service.execute("w", 1, c.AssignRole(Role.COMMS_LEAD, "U_BOB"), ALICE)
-    await drain(worker(rt, port))
+    await drain(slack_worker(rt, port))
     # Summary and broadcast are edited in place; the update goes in the broadcast thread.
     assert len([p for p in port.of("post") if p["kind"] == "incident_summary"]) == 1
     assert {u["kind"] for u in port.of("update")} == {"incident_summary", "broadcast"}
@@ -229,7 +203,7 @@ async def test_private_incidents_are_never_broadcast(rt: Runtime) -> None:
     port = RecordingPort()
     await rt.service.declare("w", c.Declare("Security thing", "SEV1", private=True), ALICE)
     await rt.service.execute("w", 1, c.PostUpdate("contained"), ALICE)
-    await drain(worker(rt, port))
+    await drain(slack_worker(rt, port))
     assert port.of("open_room")[0]["spec"].private is True
     assert all(p["room"] != "C_BROADCAST" for p in port.of("post"))
     assert all(u["room"] != "C_BROADCAST" for u in port.of("update"))
@@ -238,7 +212,7 @@ async def test_private_incidents_are_never_broadcast(rt: Runtime) -> None:
 async def test_transient_failures_are_retried_with_backoff(rt: Runtime, clock: FixedClock) -> None:
     port = RecordingPort(failures=[DeliveryError("ratelimited", retry_after=30)])
     await rt.service.declare("w", c.Declare("x"), ALICE)
-    w = worker(rt, port)
+    w = slack_worker(rt, port)
     await w.run_once()
     assert port.methods() == []
     rows = await rt.db.run(lambda r: r.list_outbox(limit=1000))
@@ -256,7 +230,7 @@ async def test_transient_failures_are_retried_with_backoff(rt: Runtime, clock: F
 async def test_backoff_doubles_up_to_the_cap(rt: Runtime, clock: FixedClock) -> None:
     port = RecordingPort(failures=[DeliveryError("boom") for _ in range(9)])
     await rt.service.declare("w", c.Declare("x"), ALICE)
-    w = worker(rt, port, backoff_base=1.0, backoff_cap=60.0, max_attempts=20)
+    w = slack_worker(rt, port, backoff_base=1.0, backoff_cap=60.0, max_attempts=20)
     waits: list[float] = []
     for _ in range(9):
         await w.run_once()
@@ -280,7 +254,7 @@ async def test_messages_behind_a_failing_one_keep_their_attempts(
     """Only the message that failed spends attempts; the ones queued behind it wait."""
     port = RecordingPort(failures=[DeliveryError("ratelimited", retry_after=1) for _ in range(5)])
     await rt.service.declare("w", c.Declare("x"), ALICE)
-    w = worker(rt, port, max_attempts=6)
+    w = slack_worker(rt, port, max_attempts=6)
     for _ in range(30):
         await w.run_once()
         clock.advance(seconds=2)
@@ -294,7 +268,7 @@ async def test_messages_behind_a_failing_one_keep_their_attempts(
 async def test_permanent_failure_parks_and_retry_requeues(rt: Runtime, clock: FixedClock) -> None:
     port = RecordingPort(failures=[DeliveryError("invalid_auth", permanent=True)])
     await rt.service.declare("w", c.Declare("x"), ALICE)
-    w = worker(rt, port)
+    w = slack_worker(rt, port)
     await w.run_once()
     parked = await rt.db.run(lambda r: r.list_outbox(states=[OutboxState.PARKED]))
     assert [p.action for p in parked] == ["open_room"]
@@ -307,7 +281,7 @@ async def test_permanent_failure_parks_and_retry_requeues(rt: Runtime, clock: Fi
 async def test_too_many_failures_park_the_message(rt: Runtime, clock: FixedClock) -> None:
     port = RecordingPort(failures=[DeliveryError("boom")] * 3)
     await rt.service.declare("w", c.Declare("x"), ALICE)
-    w = worker(rt, port, max_attempts=3)
+    w = slack_worker(rt, port, max_attempts=3)
     for _ in range(3):
         await w.run_once()
         clock.advance(minutes=10)
@@ -327,7 +301,7 @@ async def test_a_crashed_workers_lease_lapses_and_the_row_is_delivered(
     )
     assert claimed  # ...and then the worker died.
     port = RecordingPort()
-    w = worker(rt, port)
+    w = slack_worker(rt, port)
     assert await w.run_once() == 0
     clock.advance(seconds=61)
     await drain(w)
@@ -337,9 +311,9 @@ async def test_a_crashed_workers_lease_lapses_and_the_row_is_delivered(
 async def test_storm_of_edits_to_one_message_is_coalesced(rt: Runtime) -> None:
     port = RecordingPort()
     await rt.service.declare("w", c.Declare("x", "SEV3"), ALICE)
-    await drain(worker(rt, port))
+    await drain(slack_worker(rt, port))
     for i in range(30):
         await rt.service.execute("w", 1, c.EditField("summary", f"v{i}"), ALICE)
-    await drain(worker(rt, port))
+    await drain(slack_worker(rt, port))
     summary_updates = [u for u in port.of("update") if u["kind"] == "incident_summary"]
     assert len(summary_updates) == 1

@@ -4,33 +4,19 @@ rows are pruned when a session opens."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import text
 
 from bot import audit_log
-from bot.config import Settings
 from bot.domain.decide import Actor
 from bot.identity.session_registry import SessionRegistry
 from bot.identity.sessions import TOUCH_EVERY, TTL, session_hash
 from bot.ports import FixedClock
 from bot.runtime import Runtime
 from bot.security.access import Access
-from handlers.compose import build_runtime
 from storage.db import Database
-from storage.migrate import upgrade
 
 DANA = "oidc:idp#dana"
 ADMIN = Actor("oidc:idp#root", "Root", trusted=True, surface="web")
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime[Database]]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 def _rows(rt: Runtime[Database], sql: str) -> list[tuple[object, ...]]:

@@ -10,39 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import pytest
-
 from bot.alerting.store import AlertWrite
-from bot.config import Settings
 from bot.delivery import DeliveryPolicy, OutboxWorker
 from bot.domain import commands as c
 from bot.domain.decide import Actor
 from bot.domain.model import Incident, Status
 from bot.outbox_types import Action, OutboxIntent, OutboxRecord, OutboxState
-from bot.ports import ChatMessage, FixedClock
+from bot.ports import ChatMessage
 from bot.repository import Repo
 from bot.runtime import Runtime
 from bot.scheduling.reminders import escalate_after
 from bot.scheduling.store import JobKind, NewJob
-from handlers.compose import build_runtime
-from storage.migrate import upgrade
 from tests.conftest import T0
 from tests.support.chat import RecordingPort
 
 ALICE = Actor("U_ALICE", "alice")
 LEASE = timedelta(seconds=60)
 MESSAGE = ChatMessage("digest", "1 open incident").to_json()
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 def intent(ws: str, key: str, n: int, action: Action = Action.POST) -> OutboxIntent:

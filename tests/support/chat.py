@@ -7,11 +7,22 @@ or update a message that was never posted) and can be told to fail.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.ports import ChatMessage, DeliveryError, MessageRef, RoomRef, RoomSpec, WellKnownRoom
+from bot.delivery import DeliveryPolicy, OutboxWorker
+from bot.ports import (
+    ChatMessage,
+    ChatPort,
+    DeliveryError,
+    MessageRef,
+    RoomRef,
+    RoomSpec,
+    ServicePort,
+    WellKnownRoom,
+)
+from bot.runtime import Runtime
 
 
 @dataclass
@@ -122,3 +133,30 @@ class RecordingPort:
     def of(self, method: str) -> list[dict[str, Any]]:
         """Arguments of every call to ``method``."""
         return [c.args for c in self.calls if c.method == method]
+
+
+def slack_worker(
+    rt: Runtime,
+    port: ChatPort,
+    *,
+    workspace: str = "w",
+    services: Mapping[str, ServicePort] | None = None,
+    **policy: Any,
+) -> OutboxWorker:
+    """An outbox worker on the runtime's clock delivering ``workspace``'s rows to ``port`` as
+    Slack; pacing off (tests count messages, not seconds) unless ``policy`` says otherwise."""
+    return OutboxWorker(
+        rt.db,
+        {"slack": port},
+        rt.clock,
+        DeliveryPolicy(**{"room_interval": 0, **policy}),
+        workspaces=[workspace],
+        services=services,
+    )
+
+
+async def drain(w: OutboxWorker, rounds: int = 50) -> None:
+    """Deliver until nothing is due."""
+    for _ in range(rounds):
+        if not await w.run_once():
+            return

@@ -4,7 +4,7 @@ harness that posts real Activity JSON to the app's ``/api/messages`` over HTTP."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +21,11 @@ from bot.outbox_types import OutboxRecord, OutboxState
 from bot.ports import FixedClock, RoomSpec
 from bot.runtime import Runtime
 from handlers.appkeys import RUNTIME
-from handlers.compose import build_runtime
 from integrations.teams.directory import TeamsDirectory
 from integrations.teams.factory import teams_ports
 from integrations.teams.graph import GraphClient
 from integrations.teams.port import TeamsPort
 from integrations.teams.sdk import TEAMS, TeamsBot, auth_configuration
-from storage.migrate import upgrade
 from storage.teams_repo import teams_repo
 from tests.fakes.bot_connector import BotFrameworkKeys, FakeBotConnector, FakeTokenProvider
 from tests.fakes.fake_graph import FakeGraph
@@ -253,15 +251,6 @@ async def teams(
     if runtime.worker is not None:
         runtime.worker.policy = replace(runtime.worker.policy, room_interval=0)
     return Harness(client, runtime, connector, graph, tokens, keys)
-
-
-@pytest.fixture
-def rt(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
-    """A migrated runtime without the web app (for driving the port directly)."""
-    runtime = build_runtime(settings, clock=clock)
-    upgrade(runtime.db.engine)
-    yield runtime
-    runtime.db.close()
 
 
 @pytest_asyncio.fixture

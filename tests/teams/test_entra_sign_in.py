@@ -19,16 +19,11 @@ from integrations.teams.directory import TEAMS_STORE, TeamsDirectory
 from integrations.web import session as sess
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.fake_graph import FakeGraph
-from tests.fakes.oidc_provider import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    FakeProvider,
-    running_provider,
-)
+from tests.fakes.oidc_provider import FakeProvider, running_provider
 from tests.fakes.oidc_provider import sign_in as oidc_sign_in
 from tests.teams import activities as act
 from tests.teams.conftest import Harness, teams_settings
-from tests.web.support import CSRF
+from tests.web.support import CSRF, provider_settings
 
 OTHER_TENANT = "99999999-0000-4000-8000-000000000009"
 
@@ -48,11 +43,7 @@ def settings_overrides(
 ) -> dict[str, Any]:
     return {
         **teams_settings(connector, graph),
-        "public_url": "",
-        "web_shared_token_login": False,
-        "oidc_issuer": provider.issuer,
-        "oidc_client_id": CLIENT_ID,
-        "oidc_client_secret": CLIENT_SECRET,
+        **provider_settings(provider),
         "oidc_responder_groups": ["oncall"],
     }
 

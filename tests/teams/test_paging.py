@@ -3,27 +3,20 @@ and resolving the incident resolves the page: the same desk and outbox as Slack.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from bot.paging.targets import dedup_key
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.fake_graph import FakeGraph
 from tests.fakes.pagerduty_events import FakePagerDutyEvents
+from tests.paging.support import PD_KEY, pd
 from tests.slack_flow.test_slack_flow import eventually
 from tests.teams.conftest import Harness, teams_settings
 from tests.teams.test_commands import declare, in_room, replies
 
-PD_KEY = "R0UTINGKEY0000000000000000000001"
-
-
-@pytest_asyncio.fixture
-async def pd() -> AsyncIterator[FakePagerDutyEvents]:
-    async with FakePagerDutyEvents({PD_KEY: "Payments API"}) as stand_in:
-        yield stand_in
+__all__ = ["pd"]  # fixtures (PagerDuty and Opsgenie stand-ins)
 
 
 @pytest.fixture

@@ -17,10 +17,34 @@ from bot.security.access import Access
 from integrations.web import session as sess
 from integrations.web.session import COOKIE
 from tests.conftest import API_TOKEN
+from tests.fakes.oidc_provider import CLIENT_ID, CLIENT_SECRET, FakeProvider
 
 Client = TestClient[Any, Any]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 OPERATOR = Actor(id="cli:test", trusted=True)
+# Settings for tests that sign people in (sessions of their own, each with a role): that needs
+# OIDC configured, though no provider is contacted; plain http; no shared-token sign-in.
+PEOPLE_SECRET = "client-secret"
+PEOPLE_SETTINGS: dict[str, Any] = {
+    "public_url": "",
+    "web_shared_token_login": False,
+    "oidc_issuer": "http://127.0.0.1:9/idp",
+    "oidc_client_id": "sitrep",
+    "oidc_client_secret": PEOPLE_SECRET,
+}
+# The session MAC key handlers.web derives from PEOPLE_SETTINGS (for ``session_for``).
+PEOPLE_KEY = "\0".join(["", "", PEOPLE_SECRET])
+
+
+def provider_settings(provider: FakeProvider) -> dict[str, Any]:
+    """Sign-in through the fake OpenID provider only, over plain http."""
+    return {
+        "public_url": "",
+        "web_shared_token_login": False,
+        "oidc_issuer": provider.issuer,
+        "oidc_client_id": CLIENT_ID,
+        "oidc_client_secret": CLIENT_SECRET,
+    }
 
 
 @dataclass

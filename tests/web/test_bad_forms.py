@@ -6,23 +6,14 @@ from __future__ import annotations
 import logging
 
 import pytest
-from aiohttp import web
 
-from bot.config import Settings
-from bot.ports import FixedClock
 from bot.runtime import Runtime
-from handlers.app import create_app
-from tests.support.probe import failures_logged, row_counts
+from tests.support.probe import app, leaves_nothing
 from tests.web.support import Client, declare, logged_in
 
+__all__ = ["app"]  # the fixture: no worker, so only the request under test writes rows
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data; boundary=xyz"
-
-
-@pytest.fixture
-async def app(settings: Settings, clock: FixedClock) -> web.Application:
-    """Without the outbox worker and scheduler, so only the request under test writes rows."""
-    return create_app(settings, clock=clock, port_factories=[], run_worker=False)
 
 
 def part(name: str, value: bytes, headers: bytes = b"") -> bytes:
@@ -68,19 +59,18 @@ async def test_unreadable_login_form_is_a_400_with_at_most_one_log_line(
     client: Client, runtime: Runtime, caplog: pytest.LogCaptureFixture, case: str
 ) -> None:
     _, body, content_type = next(c for c in unreadable("") if c[0] == case)
-    before = await row_counts(runtime)
-    caplog.clear()
-    caplog.set_level(logging.DEBUG)
-    resp = await client.post(
-        "/login", data=body, headers={"Content-Type": content_type}, allow_redirects=False
-    )
-    assert resp.status == 400, await resp.text()
-    assert "could not be read" in await resp.text()
-    assert "Set-Cookie" not in resp.headers
-    lines = app_lines(caplog)
-    assert len(lines) <= 1 and failures_logged(caplog) == []
-    assert all(len(r.getMessage()) < 200 for r in lines)
-    assert await row_counts(runtime) == before
+    async with leaves_nothing(runtime, caplog):
+        caplog.clear()
+        caplog.set_level(logging.DEBUG)
+        resp = await client.post(
+            "/login", data=body, headers={"Content-Type": content_type}, allow_redirects=False
+        )
+        assert resp.status == 400, await resp.text()
+        assert "could not be read" in await resp.text()
+        assert "Set-Cookie" not in resp.headers
+        lines = app_lines(caplog)
+        assert len(lines) <= 1
+        assert all(len(r.getMessage()) < 200 for r in lines)
 
 
 @pytest.mark.parametrize("case", [c[0] for c in unreadable("")])
@@ -90,18 +80,16 @@ async def test_unreadable_form_in_a_session_is_a_400_page(
     browser = await logged_in(client)
     incident = await declare(runtime)
     _, body, content_type = next(c for c in unreadable(browser.csrf) if c[0] == case)
-    before = await row_counts(runtime)
-    resp = await client.post(
-        f"/incidents/{incident.number}/notes",
-        data=body,
-        headers={**browser.headers(), "Content-Type": content_type},
-        allow_redirects=False,
-    )
-    text = await resp.text()
-    assert resp.status == 400, text
-    assert "<!doctype html>" in text and "could not be read" in text
-    assert failures_logged(caplog) == []
-    assert await row_counts(runtime) == before
+    async with leaves_nothing(runtime, caplog):
+        resp = await client.post(
+            f"/incidents/{incident.number}/notes",
+            data=body,
+            headers={**browser.headers(), "Content-Type": content_type},
+            allow_redirects=False,
+        )
+        text = await resp.text()
+        assert resp.status == 400, text
+        assert "<!doctype html>" in text and "could not be read" in text
 
 
 HUGE = "9" * 30
@@ -131,43 +119,41 @@ async def test_numbers_no_row_can_have_are_a_4xx_page(
 ) -> None:
     browser = await logged_in(client)
     await declare(runtime)
-    before = await row_counts(runtime)
-    if method == "GET":
-        status, body = await browser.get(path)
-    else:
-        resp = await browser.post(path, {"text": "hello", "done": "1"})
-        status, body = resp.status, await resp.text()
-    assert status == expect, body
-    assert "<!doctype html>" in body
-    assert failures_logged(caplog) == []
-    assert await row_counts(runtime) == before
+    async with leaves_nothing(runtime, caplog):
+        if method == "GET":
+            status, body = await browser.get(path)
+        else:
+            resp = await browser.post(path, {"text": "hello", "done": "1"})
+            status, body = resp.status, await resp.text()
+        assert status == expect, body
+        assert "<!doctype html>" in body
 
 
-async def test_a_due_date_in_year_9999_is_refused_on_the_page(
-    client: Client, runtime: Runtime, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("form", "data", "message"),
+    [
+        pytest.param(
+            "action-items",
+            {"text": "Add alert", "due": "9999-12-31"},
+            "due: 9999-12-31T23:59:59+00:00 is out of range",
+            id="due-date-in-year-9999",
+        ),
+        pytest.param(
+            "status", {"status": "resolved", "text": "\x00"}, "NUL character", id="nul-character"
+        ),
+    ],
+)
+async def test_a_value_the_database_cannot_hold_is_a_400_page(
+    client: Client,
+    runtime: Runtime,
+    caplog: pytest.LogCaptureFixture,
+    form: str,
+    data: dict[str, str],
+    message: str,
 ) -> None:
     browser = await logged_in(client)
     incident = await declare(runtime)
-    before = await row_counts(runtime)
-    resp = await browser.post(
-        f"/incidents/{incident.number}/action-items", {"text": "Add alert", "due": "9999-12-31"}
-    )
-    assert resp.status == 400
-    assert "due: 9999-12-31T23:59:59+00:00 is out of range" in await resp.text()
-    assert failures_logged(caplog) == []
-    assert await row_counts(runtime) == before
-
-
-async def test_a_nul_character_in_a_form_is_a_400_page(
-    client: Client, runtime: Runtime, caplog: pytest.LogCaptureFixture
-) -> None:
-    browser = await logged_in(client)
-    incident = await declare(runtime)
-    before = await row_counts(runtime)
-    resp = await browser.post(
-        f"/incidents/{incident.number}/status", {"status": "resolved", "text": "\x00"}
-    )
-    assert resp.status == 400
-    assert "NUL character" in await resp.text()
-    assert failures_logged(caplog) == []
-    assert await row_counts(runtime) == before
+    async with leaves_nothing(runtime, caplog):
+        resp = await browser.post(f"/incidents/{incident.number}/{form}", data)
+        assert resp.status == 400
+        assert message in await resp.text()

@@ -15,28 +15,19 @@ from bot.ports import FixedClock
 from bot.runtime import Runtime
 from bot.security.access import Access
 from integrations.web import session as sess
-from tests.web.support import CSRF, Client, declare
+from tests.web.support import CSRF, PEOPLE_KEY, PEOPLE_SETTINGS, Client, declare
 
-SECRET = "client-secret"
 SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    # People sessions need OIDC configured; no provider is contacted.
-    return {
-        "public_url": "",
-        "web_shared_token_login": False,
-        "oidc_issuer": "http://127.0.0.1:9/idp",
-        "oidc_client_id": "sitrep",
-        "oidc_client_secret": SECRET,
-    }
+    return dict(PEOPLE_SETTINGS)
 
 
 async def _as(client: Client, runtime: Runtime, actor: str, role: Access) -> dict[str, str]:
-    key = "\0".join(["", "", SECRET])
     _, secret = await runtime.sessions.open(actor, actor, role)
-    headers = {"Cookie": f"{sess.COOKIE}={sess.cookie_value(key, secret)}"}
+    headers = {"Cookie": f"{sess.COOKIE}={sess.cookie_value(PEOPLE_KEY, secret)}"}
     assert CSRF.search(await (await client.get("/incidents", headers=headers)).text())
     return headers
 

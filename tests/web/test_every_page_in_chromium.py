@@ -36,12 +36,13 @@ from handlers.appkeys import RUNTIME
 from integrations.web import session as sess
 from tests.alerts.support import AM_TOKEN, am_headers, fixture
 from tests.conftest import API_TOKEN
-from tests.web.test_browser import ARGS, CHROMIUM, base_url, pytestmark
+from tests.web.browser import MARKS, base_url, launch, tab_walk
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, ViewportSize
 
-__all__ = ["base_url", "pytestmark"]
+__all__ = ["base_url"]
+pytestmark = MARKS
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 667}
@@ -77,35 +78,6 @@ PARAMS = {"number": ("1", "2"), "fmt": ("html",)}
 QUERIES = {"/search": "?q=checkout", "/admin/audit": "?incident=INC-1"}
 # Pages that are seen signed out (every other page would send a signed-out visitor there).
 SIGNED_OUT = {"/login"}
-
-# Marks every control a keyboard user should reach (one stop per radio group, as browsers
-# make them) and returns their keys in document order.
-_MARK = """() => {
-  const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]),'
-    + ' select:not([disabled]), textarea:not([disabled]), summary,'
-    + ' [tabindex]:not([tabindex="-1"])';
-  const keys = [];
-  document.querySelectorAll(sel).forEach((el, i) => {
-    if (el.closest('details:not([open])') && el.tagName !== 'SUMMARY') { return; }
-    if (el.getClientRects().length === 0 && !el.classList.contains('skip')) { return; }
-    if (getComputedStyle(el).visibility === 'hidden') { return; }
-    const key = el.type === 'radio' ? 'radio:' + el.name : 'k' + i;
-    el.dataset.kb = key;
-    if (!keys.includes(key)) { keys.push(key); }
-  });
-  return keys;
-}"""
-
-# What has focus now, and whether a sighted keyboard user can see where it is.
-_FOCUSED = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body || el.id === 'sweep-start') { return null; }
-  const st = getComputedStyle(el);
-  const ring = (st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) > 0)
-    || st.boxShadow !== 'none';
-  return {key: el.dataset.kb || el.tagName, ring: ring,
-    what: el.outerHTML.slice(0, 120)};
-}"""
 
 # Everything checked without the keyboard: landmarks, width, names, text alternatives.
 _STATIC = """() => {
@@ -229,31 +201,13 @@ class Sweep:
 
 async def _tab_through(page: Page, where: str, sweep: Sweep) -> None:
     """Tab from the top until focus leaves the page or wraps: every control, each visible."""
-    await page.evaluate(
-        "() => { const t = document.createElement('span'); t.id = 'sweep-start';"
-        " t.tabIndex = -1; document.body.prepend(t); t.focus(); }"
-    )
-    expected: list[str] = await page.evaluate(_MARK)
-    seen: list[str] = []
-    unringed: list[str] = []
-    for _ in range(len(expected) + 5):
-        await page.keyboard.press("Tab")
-        now = await page.evaluate(_FOCUSED)
-        if now is None or (seen and now["key"] == seen[0]):
-            break
-        if not now["ring"]:
-            unringed.append(now["what"])
-        if now["key"] not in seen:
-            seen.append(now["key"])
+    walk = await tab_walk(page)
+    unringed = [now["what"] for now in walk.stops if not now["ring"]]
     sweep.check(not unringed, where, f"no visible focus indicator on {unringed[:3]}")
-    missed = [k for k in expected if k not in seen]
+    missed = len(walk.expected) - len(walk.reached())
     if missed:
-        html = await page.evaluate(
-            "keys => keys.map(k => document.querySelector(`[data-kb='${k}']`).outerHTML"
-            ".slice(0, 100))",
-            missed[:5],
-        )
-        sweep.check(False, where, f"Tab never reaches {len(missed)} control(s): {html}")
+        html = await walk.missed_html(page)
+        sweep.check(False, where, f"Tab never reaches {missed} control(s): {html}")
 
 
 async def _check(page: Page, url: str, where: str, sweep: Sweep) -> None:
@@ -292,8 +246,6 @@ async def test_every_page_works_on_desktop_and_phone_by_keyboard(
     base_url: str,
     app: web.Application,
 ) -> None:
-    from playwright.async_api import async_playwright
-
     runtime: Runtime[Any] = app[RUNTIME]
     await _seed(runtime, base_url)
     paths = list(page_paths(app))
@@ -305,18 +257,14 @@ async def test_every_page_works_on_desktop_and_phone_by_keyboard(
     key = "\0".join(["", API_TOKEN, OIDC_SECRET])
     cookie = {"name": sess.COOKIE, "value": sess.cookie_value(key, secret), "url": base_url}
     sweep = Sweep()
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            signed_in = await browser.new_context(viewport=DESKTOP)
-            await signed_in.add_cookies([cookie])  # type: ignore[list-item]
-            signed_out = await browser.new_context(viewport=DESKTOP)
-            pages = {True: await signed_in.new_page(), False: await signed_out.new_page()}
-            for path in paths:
-                page = pages[path.split("?")[0] not in SIGNED_OUT]
-                for size, label in ((DESKTOP, "desktop"), (PHONE, "phone")):
-                    await page.set_viewport_size(size)
-                    await _check(page, f"{base_url}{path}", f"{path} ({label})", sweep)
-        finally:
-            await browser.close()
+    async with launch() as browser:
+        signed_in = await browser.new_context(viewport=DESKTOP)
+        await signed_in.add_cookies([cookie])  # type: ignore[list-item]
+        signed_out = await browser.new_context(viewport=DESKTOP)
+        pages = {True: await signed_in.new_page(), False: await signed_out.new_page()}
+        for path in paths:
+            page = pages[path.split("?")[0] not in SIGNED_OUT]
+            for size, label in ((DESKTOP, "desktop"), (PHONE, "phone")):
+                await page.set_viewport_size(size)
+                await _check(page, f"{base_url}{path}", f"{path} ({label})", sweep)
     assert not sweep.problems, "\n".join(sweep.problems)

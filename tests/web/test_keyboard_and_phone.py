@@ -20,43 +20,15 @@ from bot.runtime import Runtime
 from bot.security.access import Access
 from handlers.appkeys import RUNTIME
 from tests.conftest import API_TOKEN
+from tests.web.browser import MARKS, base_url, launch, tab_walk  # noqa: F401 (fixture)
 from tests.web.support import OPERATOR, declare, sign_in_by_keyboard
-from tests.web.test_browser import ARGS, CHROMIUM, base_url, pytestmark  # noqa: F401
 
 if TYPE_CHECKING:
     from playwright.async_api import Locator, Page, ViewportSize
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 375, "height": 667}
-
-# Marks every control a keyboard user should reach (radios of one group are one stop, as
-# browsers make them) and returns their keys in document order.
-_MARK = """() => {
-  const sel = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]),'
-    + ' select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
-  const keys = [];
-  document.querySelectorAll(sel).forEach((el, i) => {
-    const shown = el.getClientRects().length > 0 || el.classList.contains('skip');
-    if (!shown || getComputedStyle(el).visibility === 'hidden') { return; }
-    const key = el.type === 'radio' ? 'radio:' + el.name : 'c' + i;
-    el.dataset.kb = key;
-    if (!keys.includes(key)) { keys.push(key); }
-  });
-  return keys;
-}"""
-
-# What has focus now, and whether a sighted keyboard user can see where it is.
-_FOCUSED = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) { return null; }
-  const st = getComputedStyle(el);
-  const r = el.getBoundingClientRect();
-  const ring = (st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) >= 2)
-    || st.boxShadow !== 'none';
-  return {key: el.dataset.kb || el.tagName, ring: ring,
-    inside: r.width > 0 && r.height > 0 && r.left >= 0 && r.right <= innerWidth + 1,
-    label: (el.textContent || el.name || el.id || '').trim().slice(0, 40)};
-}"""
+pytestmark = MARKS
 
 _SIDEWAYS = """() => {
   const doc = document.documentElement;
@@ -69,26 +41,11 @@ _SIDEWAYS = """() => {
 
 async def tab_through(page: Page) -> None:
     """Tab from the top to past the last control: each one in order, each focus visible."""
-    # Start before the first control, whatever has autofocus: focus an unfocusable-by-Tab
-    # marker at the top of the body.
-    await page.evaluate(
-        "() => { const t = document.createElement('span'); t.tabIndex = -1;"
-        " document.body.prepend(t); t.focus(); window.scrollTo(0, 0); }"
-    )
-    expected = await page.evaluate(_MARK)
-    seen: list[str] = []
-    for _ in range(len(expected) * 3 + 10):
-        await page.keyboard.press("Tab")
-        now = await page.evaluate(_FOCUSED)
-        if now is None:
-            break
+    walk = await tab_walk(page, min_outline=2)
+    for now in walk.stops:
         assert now["ring"], f"no visible focus on {now} at {page.url}"
         assert now["inside"], f"focused control outside the viewport: {now} at {page.url}"
-        if now["key"] not in seen:
-            seen.append(now["key"])
-        elif seen and now["key"] == seen[0]:
-            break  # wrapped around
-    order = [k for k in seen if k in expected]
+    order, expected = walk.reached(), walk.expected
     assert order == expected, f"Tab order at {page.url}: reached {order}, expected {expected}"
 
 
@@ -130,19 +87,13 @@ def _field(page: Page, name: str) -> Locator:
 @asynccontextmanager
 async def chromium(signed_in: bool = True, base: str = "") -> AsyncIterator[Page]:
     """A page in a fresh Chromium, signed in with the shared token (by keyboard) if asked."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = await (await browser.new_context(viewport=DESKTOP)).new_page()
-            if signed_in:
-                await page.goto(f"{base}/login")
-                await sign_in_by_keyboard(page)
-                await page.wait_for_url(f"{base}/incidents")
-            yield page
-        finally:
-            await browser.close()
+    async with launch() as browser:
+        page = await (await browser.new_context(viewport=DESKTOP)).new_page()
+        if signed_in:
+            await page.goto(f"{base}/login")
+            await sign_in_by_keyboard(page)
+            await page.wait_for_url(f"{base}/incidents")
+        yield page
 
 
 async def _incident(runtime: Runtime[Any]) -> None:

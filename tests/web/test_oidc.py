@@ -25,7 +25,7 @@ from bot.security.access import Access
 from integrations.web import session as sess
 from tests.conftest import API_TOKEN
 from tests.fakes.oidc_provider import CLIENT_ID, CLIENT_SECRET, FakeProvider, running_provider
-from tests.web.support import CSRF, Client, declare, session_for
+from tests.web.support import CSRF, Client, declare, provider_settings, session_for
 
 
 @pytest_asyncio.fixture
@@ -37,11 +37,7 @@ async def provider() -> AsyncIterator[FakeProvider]:
 @pytest.fixture
 def settings_overrides(provider: FakeProvider) -> dict[str, Any]:
     return {
-        "public_url": "",
-        "web_shared_token_login": False,
-        "oidc_issuer": provider.issuer,
-        "oidc_client_id": CLIENT_ID,
-        "oidc_client_secret": CLIENT_SECRET,
+        **provider_settings(provider),
         "oidc_responder_groups": ["oncall"],
         "oidc_admin_groups": ["sre-leads"],
     }

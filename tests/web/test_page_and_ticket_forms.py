@@ -35,9 +35,9 @@ from tests.fakes.slack_api import FakeSlackApi
 from tests.paging.test_paging_flow import PAYMENTS
 from tests.slack_flow.test_slack_flow import eventually, fake, poll  # noqa: F401
 from tests.tickets.support import entries
+from tests.web.browser import MARKS as BROWSER_MARKS
+from tests.web.browser import base_url  # noqa: F401 (fixture)
 from tests.web.support import OPERATOR, Browser, Client, declare, logged_in, session_for
-from tests.web.test_browser import base_url  # noqa: F401 (fixture)
-from tests.web.test_browser import pytestmark as BROWSER_MARKS
 from tests.web.test_keyboard_and_phone import check_page, chromium
 
 PAGE_FORM = re.compile(

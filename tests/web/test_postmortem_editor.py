@@ -21,23 +21,25 @@ from bot.domain.model import EventKind, Role, Status, text_version
 from bot.runtime import Runtime
 from bot.security.access import Access
 from integrations.web import session as sess
-from tests.web.support import CSRF, OPERATOR, Client, declare
+from tests.web.support import (
+    CSRF,
+    OPERATOR,
+    PEOPLE_KEY,
+    PEOPLE_SECRET,
+    PEOPLE_SETTINGS,
+    Client,
+    declare,
+)
 
-SECRET = "client-secret"
+# tests/publish/test_publish_roles.py signs its people in with this module's secret.
+SECRET = PEOPLE_SECRET
 XSS = '<script>alert("x")</script>'
 SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    # Sessions for people of each role need OIDC configured; no provider is contacted.
-    return {
-        "public_url": "",
-        "web_shared_token_login": False,
-        "oidc_issuer": "http://127.0.0.1:9/idp",
-        "oidc_client_id": "sitrep",
-        "oidc_client_secret": SECRET,
-    }
+    return dict(PEOPLE_SETTINGS)
 
 
 @dataclass
@@ -60,9 +62,8 @@ class Person_:
 async def signed_in(
     client: Client, runtime: Runtime, actor: str, role: Access = Access.RESPONDER
 ) -> Person_:
-    key = "\0".join(["", "", SECRET])
     _, secret = await runtime.sessions.open(actor, actor, role)
-    headers = {"Cookie": f"{sess.COOKIE}={sess.cookie_value(key, secret)}"}
+    headers = {"Cookie": f"{sess.COOKIE}={sess.cookie_value(PEOPLE_KEY, secret)}"}
     page = await (await client.get("/incidents", headers=headers)).text()
     match = CSRF.search(page)
     assert match is not None, page

@@ -12,28 +12,26 @@ from bot.domain.decide import Actor
 from bot.domain.model import EventKind, Role
 from bot.runtime import Runtime
 from bot.security.access import Access
-from tests.web.support import CSRF, OPERATOR, Client, declare, session_for
-
-SECRET = "client-secret"
+from tests.web.support import (
+    CSRF,
+    OPERATOR,
+    PEOPLE_KEY,
+    PEOPLE_SETTINGS,
+    Client,
+    declare,
+    session_for,
+)
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    # Sessions for people need OIDC configured; no provider is contacted by these tests.
-    return {
-        "public_url": "",
-        "web_shared_token_login": False,
-        "oidc_issuer": "http://127.0.0.1:9/idp",
-        "oidc_client_id": "sitrep",
-        "oidc_client_secret": SECRET,
-    }
+    return dict(PEOPLE_SETTINGS)
 
 
 async def _as(
     client: Client, runtime: Runtime, actor_id: str, role: Access
 ) -> tuple[dict[str, str], str]:
-    key = "\0".join(["", "", SECRET])
-    browser = await session_for(client, runtime, key, actor_id, role)
+    browser = await session_for(client, runtime, PEOPLE_KEY, actor_id, role)
     headers = browser.headers()
     page = await (await client.get("/incidents", headers=headers)).text()
     match = CSRF.search(page)

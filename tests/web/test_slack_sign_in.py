@@ -16,13 +16,11 @@ from bot.runtime import Runtime
 from bot.security import access
 from integrations.web import session as sess
 from tests.fakes.oidc_provider import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     FakeProvider,
     running_provider,
     sign_in,
 )
-from tests.web.support import CSRF, Client
+from tests.web.support import CSRF, Client, provider_settings
 
 COMMANDER = "U0CAMCMDR"
 
@@ -39,11 +37,7 @@ async def provider(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeProvide
 @pytest.fixture
 def settings_overrides(provider: FakeProvider) -> dict[str, Any]:
     return {
-        "public_url": "",
-        "web_shared_token_login": False,
-        "oidc_issuer": provider.issuer,
-        "oidc_client_id": CLIENT_ID,
-        "oidc_client_secret": CLIENT_SECRET,
+        **provider_settings(provider),
         "web_default_role": "responder",
     }
 
