@@ -7,8 +7,8 @@ metadata, and links it; subscribers get no second notice.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import ANY
 
 import aiohttp
 import pytest
@@ -17,6 +17,7 @@ import pytest_asyncio
 from bot.domain.model import EventKind
 from bot.ports import DeliveryError, FixedClock, OutsideCall
 from bot.runtime import Runtime
+from bot.statuspage.rules import STATUSPAGE
 from integrations.statuspage.client import StatuspageIncidents, marker
 from tests.alerts.support import incidents, timeline
 from tests.fakes.statuspage_api import FakeStatuspage
@@ -32,55 +33,17 @@ from tests.statuspage.test_statuspage_slack import (  # noqa: F401 (fixtures)
     page,
     settings_overrides,
 )
+from tests.support.links import MemoryTicketLinks, Recorded
 
 KEY, PAGE_ID = "sp-key", "pg0042"
 
 
-class Links:
-    """``TicketLinks`` in a dict, the create journal included; ``crash_next_record`` makes the
-    next record fail (the process died after Statuspage answered, before sitrep kept the id)."""
+OURS = ("default", STATUSPAGE, 1, None)  # INC-1's ref in the links
 
-    def __init__(self) -> None:
-        self.refs: dict[tuple[str, int], dict[str, Any]] = {}
-        self.recorded: list[tuple[str, int, str]] = []
-        self.crash_next_record = False
 
-    async def find(
-        self, workspace: str, number: int, service: str, item_id: int | None = None
-    ) -> dict[str, Any] | None:
-        return self.refs.get((workspace, number))
-
-    async def record(
-        self,
-        workspace: str,
-        number: int,
-        service: str,
-        *,
-        key: str,
-        ext_id: str,
-        url: str,
-        item_id: int | None = None,
-    ) -> None:
-        if self.crash_next_record:
-            self.crash_next_record = False
-            raise RuntimeError("the process died before recording")
-        self.recorded.append((workspace, number, ext_id))
-        self.refs[(workspace, number)] = {"id": ext_id, "key": key, "url": url}
-
-    async def sending(
-        self, workspace: str, number: int, service: str, item_id: int | None = None
-    ) -> None:
-        if not (self.refs.get((workspace, number)) or {}).get("id"):
-            self.refs[(workspace, number)] = {"state": "sent", "at": self.now().isoformat()}
-
-    async def unsent(
-        self, workspace: str, number: int, service: str, item_id: int | None = None
-    ) -> None:
-        if (self.refs.get((workspace, number)) or {}).get("state") == "sent":
-            self.refs[(workspace, number)] = {"state": "planned"}
-
-    def now(self) -> datetime:
-        return datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
+def recorded(ext_id: str) -> Recorded:
+    """INC-1's record of page incident ``ext_id``, whatever its url."""
+    return Recorded("default", STATUSPAGE, 1, None, ext_id, ext_id, ANY)
 
 
 @pytest_asyncio.fixture
@@ -95,7 +58,9 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
-def port(session: aiohttp.ClientSession, sp: FakeStatuspage, links: Links) -> StatuspageIncidents:
+def port(
+    session: aiohttp.ClientSession, sp: FakeStatuspage, links: MemoryTicketLinks
+) -> StatuspageIncidents:
     return StatuspageIncidents(
         lambda: session, links, api_key=KEY, page_id=PAGE_ID, base_url=sp.url + "/v1"
     )
@@ -118,7 +83,7 @@ def create(attempt: int, ws: str = "default", number: int = 1) -> OutsideCall:
 async def test_a_create_whose_answer_was_lost_is_found_by_its_metadata_and_linked_once(
     session: aiohttp.ClientSession, stand_in: FakeStatuspage
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     sp = port(session, stand_in, links)
     stand_in.lose_next_create()
     with pytest.raises(DeliveryError) as lost:
@@ -130,7 +95,7 @@ async def test_a_create_whose_answer_was_lost_is_found_by_its_metadata_and_linke
     answer = await sp.deliver(create(2))
 
     assert answer["id"] == made.id and len(stand_in.incidents) == 1
-    assert links.recorded == [("default", 1, made.id)]
+    assert links.records == [recorded(made.id)]
     assert len(made.updates) == 1  # found, not patched: subscribers hear it once
     assert stand_in.listed == 1  # only the retry looks: the first create was never sent before
 
@@ -138,19 +103,19 @@ async def test_a_create_whose_answer_was_lost_is_found_by_its_metadata_and_linke
 async def test_a_process_that_died_before_recording_the_id_finds_the_incident_after_restart(
     session: aiohttp.ClientSession, stand_in: FakeStatuspage
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     links.crash_next_record = True
     with pytest.raises(RuntimeError):
         await port(session, stand_in, links).deliver(create(1))
     answer = await port(session, stand_in, links).deliver(create(2))
     (only,) = stand_in.incidents.values()
-    assert answer["id"] == only.id and links.recorded == [("default", 1, only.id)]
+    assert answer["id"] == only.id and links.records == [recorded(only.id)]
 
 
 async def test_another_incident_of_the_same_name_or_number_elsewhere_is_not_taken(
     session: aiohttp.ClientSession, stand_in: FakeStatuspage
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     sp = port(session, stand_in, links)
     first = await sp.deliver(create(1, ws="acme"))
     other_ws = await sp.deliver(create(1, ws="globex"))
@@ -162,7 +127,7 @@ async def test_another_incident_of_the_same_name_or_number_elsewhere_is_not_take
 async def test_a_resolved_incident_is_not_reused_for_a_new_create(
     session: aiohttp.ClientSession, stand_in: FakeStatuspage
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     sp = port(session, stand_in, links)
     stand_in.lose_next_create()
     with pytest.raises(DeliveryError):
@@ -176,7 +141,7 @@ async def test_a_resolved_incident_is_not_reused_for_a_new_create(
 async def test_the_listing_refused_or_throttled_is_told_the_outbox_way(
     session: aiohttp.ClientSession, stand_in: FakeStatuspage
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     stand_in.lose_next_create()  # so the retries look for it first
     with pytest.raises(DeliveryError):
         await port(session, stand_in, links).deliver(create(1))

@@ -16,13 +16,16 @@ from aiohttp import web
 from bot.ports import DeliveryError
 from integrations.statuspage.client import marker
 from tests.fakes.statuspage_api import FakeStatuspage, PageIncident
+from tests.statuspage import test_statuspage_create_is_idempotent as idempotent
 from tests.statuspage.test_statuspage_create_is_idempotent import (
     KEY,
+    OURS,
     PAGE_ID,
-    Links,
     create,
     port,
+    recorded,
 )
+from tests.support.links import MemoryTicketLinks
 
 
 class PagedStatuspage(FakeStatuspage):
@@ -39,16 +42,13 @@ class PagedStatuspage(FakeStatuspage):
         return web.json_response(open_[(page - 1) * per_page : page * per_page])
 
 
+session = idempotent.session  # the port tests' client session fixture
+
+
 @pytest_asyncio.fixture
 async def stand_in() -> AsyncIterator[PagedStatuspage]:
     async with PagedStatuspage(KEY, PAGE_ID, ("c1",)) as sp:
         yield sp
-
-
-@pytest_asyncio.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def others(sp: FakeStatuspage, n: int) -> None:
@@ -61,16 +61,16 @@ def others(sp: FakeStatuspage, n: int) -> None:
 async def test_a_first_create_sends_without_listing_the_pages_incidents(
     session: aiohttp.ClientSession, stand_in: PagedStatuspage
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     answer = await port(session, stand_in, links).deliver(create(1))
     assert stand_in.listed == 0 and len(stand_in.incidents) == 1
-    assert links.recorded == [("default", 1, answer["id"])]
+    assert links.records == [recorded(answer["id"])]
 
 
 async def test_a_lost_create_is_found_behind_more_than_a_hundred_newer_unresolved_incidents(
     session: aiohttp.ClientSession, stand_in: PagedStatuspage
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     stand_in.lose_next_create()
     with pytest.raises(DeliveryError, match="502"):
         await port(session, stand_in, links).deliver(create(1))
@@ -87,8 +87,8 @@ async def test_a_lost_create_is_found_behind_more_than_a_hundred_newer_unresolve
 async def test_the_lookup_stops_at_its_cap_and_then_creates(
     session: aiohttp.ClientSession, stand_in: PagedStatuspage
 ) -> None:
-    links = Links()
-    links.refs[("default", 1)] = {"state": "sent", "at": links.now().isoformat()}
+    links = MemoryTicketLinks()
+    links.refs[OURS] = {"state": "sent", "at": links.now().isoformat()}
     others(stand_in, 1200)  # an earlier attempt that never arrived; a very busy page
     answer = await port(session, stand_in, links).deliver(create(2))
     assert stand_in.listed == 10 and answer["id"] in stand_in.incidents
@@ -99,11 +99,11 @@ async def test_the_lookup_stops_at_its_cap_and_then_creates(
 async def test_a_throttled_create_takes_its_note_back_so_the_retry_does_not_look(
     session: aiohttp.ClientSession, stand_in: PagedStatuspage, status: int
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     stand_in.rate_limit_next(1, status=status, retry_after="3")
     with pytest.raises(DeliveryError) as slow:
         await port(session, stand_in, links).deliver(create(1))
     assert slow.value.retry_after == 3 and stand_in.incidents == {}
-    assert links.refs[("default", 1)] == {"state": "planned"}
+    assert links.refs[OURS] == {"state": "planned"}
     await port(session, stand_in, links).deliver(create(2))
     assert stand_in.listed == 0 and len(stand_in.incidents) == 1

@@ -5,7 +5,6 @@ unknown ids, 420 throttling) with the outbox's retry and park rules."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -15,9 +14,10 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.ports import DeliveryError, OutsideCall
-from bot.statuspage.rules import StatuspageRules
+from bot.statuspage.rules import STATUSPAGE, StatuspageRules
 from integrations.statuspage.client import StatuspageIncidents
 from tests.fakes.statuspage_api import FakeStatuspage
+from tests.support.links import MemoryTicketLinks
 
 KEY, PAGE = "sp-key", "pg0001"
 
@@ -56,28 +56,7 @@ def test_the_key_never_shows_in_the_config_dump() -> None:
     assert KEY not in str(settings.safe_dump())
 
 
-class Links:
-    """Ticket links kept in memory, as the port reads and records them."""
-
-    def __init__(self) -> None:
-        self.refs: dict[int, dict[str, Any]] = {}
-
-    async def find(self, workspace: str, number: int, service: str, item_id: int | None = None):  # type: ignore[no-untyped-def]
-        return self.refs.get(number)
-
-    async def record(self, workspace: str, number: int, service: str, **kw: Any) -> None:
-        self.refs[number] = {"id": kw["ext_id"], "key": kw["key"], "url": kw["url"]}
-
-    async def sending(self, workspace: str, number: int, service: str, item_id: Any = None) -> None:
-        if not (self.refs.get(number) or {}).get("id"):
-            self.refs[number] = {"state": "sent", "at": self.now().isoformat()}
-
-    async def unsent(self, workspace: str, number: int, service: str, item_id: Any = None) -> None:
-        if (self.refs.get(number) or {}).get("state") == "sent":
-            self.refs[number] = {"state": "planned"}
-
-    def now(self) -> datetime:
-        return datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
+OURS = ("default", STATUSPAGE, 1, None)  # INC-1's ref in the links
 
 
 @pytest_asyncio.fixture
@@ -101,7 +80,7 @@ def _call(action: str, **payload: Any) -> OutsideCall:
 
 
 async def test_port_creates_records_then_patches_and_maps_refusals(page: FakeStatuspage) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     async with aiohttp.ClientSession() as session:
         port = StatuspageIncidents(
             lambda: session, links, api_key=KEY, page_id=PAGE, base_url=page.url + "/v1"
@@ -123,14 +102,14 @@ async def test_port_creates_records_then_patches_and_maps_refusals(page: FakeSta
             await port.deliver(_call("create"))
         assert not slow.value.permanent and slow.value.retry_after == 7
         made = await port.deliver(_call("create"))
-        assert links.refs[1]["id"] == made["id"] and made["url"].startswith("https://stspg.io/")
+        assert links.refs[OURS]["id"] == made["id"] and made["url"].startswith("https://stspg.io/")
         # A retried create after the id was kept patches instead of opening a second one.
         await port.deliver(_call("create", body="Still looking"))
         await port.deliver(_call("resolve", status="resolved", component_status="operational"))
         (inc,) = page.incidents.values()
         assert inc.status == "resolved" and page.component_status == {"c1": "operational"}
         assert [u["body"] for u in inc.updates] == ["Looking", "Still looking", "Looking"]
-        links.refs[1] = {"id": "gone", "key": "gone", "url": ""}
+        links.refs[OURS] = {"id": "gone", "key": "gone", "url": ""}
         with pytest.raises(DeliveryError) as gone:
             await port.deliver(_call("update"))
         assert gone.value.permanent and "404" in str(gone.value)

@@ -21,8 +21,6 @@ from bot.runtime import Runtime
 from bot.tickets.refs import ITEM_STATE
 from integrations.jira.client import JiraConfig, JiraTickets, basic_auth
 from tests.fakes.jira_api import FakeJira, JiraIssue
-from tests.fakes.servicenow_api import FakeServiceNow
-from tests.fakes.slack_api import FakeSlackApi
 from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     Client,
     Slack,
@@ -42,18 +40,9 @@ from tests.tickets.support import (
     incident_id,
     issue_of,
     rows,
-    ticket_settings,
 )
+from tests.tickets.test_ticket_flow import settings_overrides  # noqa: F401 (fixture)
 from tests.web.support import logged_in
-
-
-@pytest.fixture
-def settings_overrides(
-    fake: FakeSlackApi,  # noqa: F811
-    jira: FakeJira,
-    snow: FakeServiceNow,
-) -> dict[str, Any]:
-    return ticket_settings(fake, jira, snow)
 
 
 async def subtask(

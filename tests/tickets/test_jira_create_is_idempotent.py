@@ -7,8 +7,8 @@ while Jira's search index lags behind the create.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import ANY
 
 import aiohttp
 import pytest
@@ -17,6 +17,7 @@ import pytest_asyncio
 from bot.domain.model import EventKind
 from bot.ports import DeliveryError, FixedClock, OutsideCall
 from bot.runtime import Runtime
+from bot.tickets.refs import JIRA
 from integrations.jira.client import JiraConfig, JiraTickets, basic_auth, marker
 from tests.fakes.jira_api import FakeJira
 from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
@@ -26,6 +27,7 @@ from tests.slack_flow.test_slack_flow import (  # noqa: F401 (fixtures)
     poll,
     slack,
 )
+from tests.support.links import MemoryTicketLinks, Recorded
 from tests.tickets.support import entries
 from tests.tickets.support import failed as _failed
 from tests.tickets.test_ticket_flow import settings_overrides  # noqa: F401 (fixture)
@@ -57,56 +59,7 @@ ITEM = {
 }
 
 
-class Links:
-    """``TicketLinks`` in a dict, as the database keeps them for every replica (the create
-    journal included), on a clock the test moves; ``crash_next_record`` makes the next record
-    fail (the process died after Jira answered, before sitrep kept the key)."""
-
-    def __init__(self) -> None:
-        self.refs: dict[tuple[str, int, int | None], dict[str, Any]] = {}
-        self.recorded: list[tuple[str, int, int | None, str]] = []
-        self.crash_next_record = False
-        self.clock = FixedClock(datetime(2026, 12, 6, 8, 0, tzinfo=UTC))
-
-    async def find(
-        self, workspace: str, number: int, service: str, item_id: int | None = None
-    ) -> dict[str, Any] | None:
-        return self.refs.get((workspace, number, item_id))
-
-    async def record(
-        self,
-        workspace: str,
-        number: int,
-        service: str,
-        *,
-        key: str,
-        ext_id: str,
-        url: str,
-        item_id: int | None = None,
-    ) -> None:
-        if self.crash_next_record:
-            self.crash_next_record = False
-            raise RuntimeError("the process died before recording")
-        self.recorded.append((workspace, number, item_id, key))
-        self.refs[(workspace, number, item_id)] = {"id": ext_id, "key": key, "url": url}
-
-    async def sending(
-        self, workspace: str, number: int, service: str, item_id: int | None = None
-    ) -> None:
-        ref = self.refs.get((workspace, number, item_id))
-        if not (ref and ref.get("id")):
-            at = self.clock.now().isoformat()
-            self.refs[(workspace, number, item_id)] = {"state": "sent", "at": at}
-
-    async def unsent(
-        self, workspace: str, number: int, service: str, item_id: int | None = None
-    ) -> None:
-        ref = self.refs.get((workspace, number, item_id))
-        if ref and ref.get("state") == "sent":
-            self.refs[(workspace, number, item_id)] = {"state": "planned"}
-
-    def now(self) -> datetime:
-        return self.clock.now()
+OURS = ("default", JIRA, 7, None)  # INC-7's ref in the links
 
 
 @pytest_asyncio.fixture
@@ -115,7 +68,34 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
-def port(session: aiohttp.ClientSession, stand_in: FakeJira, links: Links) -> JiraTickets:
+@pytest_asyncio.fixture
+async def stand_in() -> AsyncIterator[FakeJira]:
+    async with FakeJira(email="e@x", token="t") as jira:
+        yield jira
+
+
+@pytest.fixture
+def links() -> MemoryTicketLinks:
+    return MemoryTicketLinks()
+
+
+@pytest.fixture
+def jira_port(
+    session: aiohttp.ClientSession, stand_in: FakeJira, links: MemoryTicketLinks
+) -> JiraTickets:
+    return port(session, stand_in, links)
+
+
+def recorded(
+    key: str, item_id: int | None = None, ws: str = "default", number: int = 7
+) -> Recorded:
+    """The record of ``key`` for INC-7 (or its item), whatever its id and url."""
+    return Recorded(ws, JIRA, 7, item_id, key, ANY, ANY)
+
+
+def port(
+    session: aiohttp.ClientSession, stand_in: FakeJira, links: MemoryTicketLinks
+) -> JiraTickets:
     config = JiraConfig(stand_in.url, basic_auth("e@x", "t"), "OPS", "Task")
     return JiraTickets(lambda: session, links, config)
 
@@ -138,113 +118,97 @@ def test_the_marker_label_is_a_valid_jira_label_distinct_per_workspace_incident_
 
 
 async def test_a_create_whose_answer_was_lost_is_found_by_its_label_and_linked_once(
-    session: aiohttp.ClientSession,
+    stand_in: FakeJira, links: MemoryTicketLinks, jira_port: JiraTickets
 ) -> None:
-    links = Links()
-    async with FakeJira(email="e@x", token="t") as stand_in:
-        jira_port = port(session, stand_in, links)
-        stand_in.lose_next_create()
-        with pytest.raises(DeliveryError) as lost:
-            await jira_port.deliver(call("create", INCIDENT, 1))
-        assert not lost.value.permanent and "502" in str(lost.value)
-        assert list(stand_in.issues) == ["OPS-1"]  # Jira did create it
+    stand_in.lose_next_create()
+    with pytest.raises(DeliveryError) as lost:
+        await jira_port.deliver(call("create", INCIDENT, 1))
+    assert not lost.value.permanent and "502" in str(lost.value)
+    assert list(stand_in.issues) == ["OPS-1"]  # Jira did create it
 
-        again = await jira_port.deliver(call("create", INCIDENT, 2))
+    again = await jira_port.deliver(call("create", INCIDENT, 2))
 
-        assert again["key"] == "OPS-1" and list(stand_in.issues) == ["OPS-1"]
-        assert links.recorded == [("default", 7, None, "OPS-1")]
-        assert marker("default", 7) in stand_in.issues["OPS-1"].labels
-        assert len(stand_in.issues["OPS-1"].remote_links) == 1
-        assert ("GET", "/rest/api/3/search/jql") in stand_in.requests
+    assert again["key"] == "OPS-1" and list(stand_in.issues) == ["OPS-1"]
+    assert links.records == [recorded("OPS-1")]
+    assert marker("default", 7) in stand_in.issues["OPS-1"].labels
+    assert len(stand_in.issues["OPS-1"].remote_links) == 1
+    assert ("GET", "/rest/api/3/search/jql") in stand_in.requests
 
 
 async def test_a_process_that_died_before_recording_the_key_finds_the_issue_after_restart(
-    session: aiohttp.ClientSession,
+    session: aiohttp.ClientSession, stand_in: FakeJira, links: MemoryTicketLinks
 ) -> None:
-    links = Links()
-    async with FakeJira(email="e@x", token="t") as stand_in:
-        links.crash_next_record = True
-        with pytest.raises(RuntimeError):
-            await port(session, stand_in, links).deliver(call("create", INCIDENT, 1))
-        # A new process: a new port, no memory of the first create.
-        answer = await port(session, stand_in, links).deliver(call("create", INCIDENT, 2))
-        assert answer["key"] == "OPS-1" and len(stand_in.issues) == 1
-        assert links.recorded == [("default", 7, None, "OPS-1")]
+    links.crash_next_record = True
+    with pytest.raises(RuntimeError):
+        await port(session, stand_in, links).deliver(call("create", INCIDENT, 1))
+    # A new process: a new port, no memory of the first create.
+    answer = await port(session, stand_in, links).deliver(call("create", INCIDENT, 2))
+    assert answer["key"] == "OPS-1" and len(stand_in.issues) == 1
+    assert links.records == [recorded("OPS-1")]
 
 
 async def test_a_retry_while_jira_search_lags_waits_for_the_index_instead_of_a_second_issue(
-    session: aiohttp.ClientSession,
+    stand_in: FakeJira, links: MemoryTicketLinks, jira_port: JiraTickets
 ) -> None:
-    links = Links()
-    async with FakeJira(email="e@x", token="t") as stand_in:
-        jira_port = port(session, stand_in, links)
-        stand_in.index_lags = True
-        stand_in.lose_next_create()
-        with pytest.raises(DeliveryError):
-            await jira_port.deliver(call("create", INCIDENT, 1))
+    stand_in.index_lags = True
+    stand_in.lose_next_create()
+    with pytest.raises(DeliveryError):
+        await jira_port.deliver(call("create", INCIDENT, 1))
 
-        with pytest.raises(DeliveryError, match="waiting") as waiting:
-            await jira_port.deliver(call("create", INCIDENT, 2))
-        assert not waiting.value.permanent
-        assert 0 < (waiting.value.retry_after or 0) <= jira_port.index_wait
-        assert len(stand_in.issues) == 1 and links.recorded == []
+    with pytest.raises(DeliveryError, match="waiting") as waiting:
+        await jira_port.deliver(call("create", INCIDENT, 2))
+    assert not waiting.value.permanent
+    assert 0 < (waiting.value.retry_after or 0) <= jira_port.index_wait
+    assert len(stand_in.issues) == 1 and links.records == []
 
-        stand_in.catch_up()
-        answer = await jira_port.deliver(call("create", INCIDENT, 3))
-        assert answer["key"] == "OPS-1" and len(stand_in.issues) == 1
-        assert links.recorded == [("default", 7, None, "OPS-1")]
+    stand_in.catch_up()
+    answer = await jira_port.deliver(call("create", INCIDENT, 3))
+    assert answer["key"] == "OPS-1" and len(stand_in.issues) == 1
+    assert links.records == [recorded("OPS-1")]
 
 
 async def test_a_create_that_never_reached_jira_is_retried_at_once_without_waiting(
-    session: aiohttp.ClientSession,
+    stand_in: FakeJira, links: MemoryTicketLinks, jira_port: JiraTickets
 ) -> None:
-    links = Links()
-    async with FakeJira(email="e@x", token="t") as stand_in:
-        jira_port = port(session, stand_in, links)
-        stand_in.index_lags = True
-        stand_in.rate_limit_next(2)  # two creates throttled: nothing made
-        for attempt in (1, 2):
-            with pytest.raises(DeliveryError, match="429"):
-                await jira_port.deliver(call("create", INCIDENT, attempt))
-        assert stand_in.issues == {}
-        # A throttled create takes its journal note back: nothing to look for, no wait.
-        assert links.refs[("default", 7, None)] == {"state": "planned"}
-        assert ("GET", "/rest/api/3/search/jql") not in stand_in.requests
-        answer = await jira_port.deliver(call("create", INCIDENT, 3))
-        assert answer["key"] == "OPS-1" and len(stand_in.issues) == 1
+    stand_in.index_lags = True
+    stand_in.rate_limit_next(2)  # two creates throttled: nothing made
+    for attempt in (1, 2):
+        with pytest.raises(DeliveryError, match="429"):
+            await jira_port.deliver(call("create", INCIDENT, attempt))
+    assert stand_in.issues == {}
+    # A throttled create takes its journal note back: nothing to look for, no wait.
+    assert links.refs[OURS] == {"state": "planned"}
+    assert ("GET", "/rest/api/3/search/jql") not in stand_in.requests
+    answer = await jira_port.deliver(call("create", INCIDENT, 3))
+    assert answer["key"] == "OPS-1" and len(stand_in.issues) == 1
 
 
 async def test_an_action_item_whose_answer_was_lost_is_found_by_its_item_label(
-    session: aiohttp.ClientSession,
+    stand_in: FakeJira, links: MemoryTicketLinks, jira_port: JiraTickets
 ) -> None:
-    links = Links()
-    async with FakeJira(email="e@x", token="t") as stand_in:
-        jira_port = port(session, stand_in, links)
-        await jira_port.deliver(call("create", INCIDENT, 1))
-        stand_in.lose_next_create()
-        with pytest.raises(DeliveryError):
-            await jira_port.deliver(call("create_item", ITEM, 1))
+    await jira_port.deliver(call("create", INCIDENT, 1))
+    stand_in.lose_next_create()
+    with pytest.raises(DeliveryError):
+        await jira_port.deliver(call("create_item", ITEM, 1))
 
-        answer = await jira_port.deliver(call("create_item", ITEM, 2))
+    answer = await jira_port.deliver(call("create_item", ITEM, 2))
 
-        assert answer["key"] == "OPS-2" and sorted(stand_in.issues) == ["OPS-1", "OPS-2"]
-        sub = stand_in.issues["OPS-2"]
-        assert sub.parent == "OPS-1" and marker("default", 7, 3) in sub.labels
-        # The incident's own label does not match its item (nor the item the incident).
-        assert marker("default", 7) not in sub.labels
-        assert links.recorded[-1] == ("default", 7, 3, "OPS-2")
+    assert answer["key"] == "OPS-2" and sorted(stand_in.issues) == ["OPS-1", "OPS-2"]
+    sub = stand_in.issues["OPS-2"]
+    assert sub.parent == "OPS-1" and marker("default", 7, 3) in sub.labels
+    # The incident's own label does not match its item (nor the item the incident).
+    assert marker("default", 7) not in sub.labels
+    assert links.records[-1] == recorded("OPS-2", item_id=3)
 
 
 async def test_workspaces_sharing_a_project_never_take_each_others_issue(
-    session: aiohttp.ClientSession,
+    stand_in: FakeJira, links: MemoryTicketLinks, jira_port: JiraTickets
 ) -> None:
-    links = Links()
-    async with FakeJira(email="e@x", token="t") as stand_in:
-        jira_port = port(session, stand_in, links)
-        first = await jira_port.deliver(call("create", INCIDENT, 1, ws="acme"))
-        other = await jira_port.deliver(call("create", INCIDENT, 1, ws="globex"))
-        assert (first["key"], other["key"]) == ("OPS-1", "OPS-2")
-        assert len(stand_in.issues) == 2
+    first = await jira_port.deliver(call("create", INCIDENT, 1, ws="acme"))
+    other = await jira_port.deliver(call("create", INCIDENT, 1, ws="globex"))
+    assert (first["key"], other["key"]) == ("OPS-1", "OPS-2")
+    assert len(stand_in.issues) == 2
+    assert links.records == [recorded("OPS-1", ws="acme"), recorded("OPS-2", ws="globex")]
 
 
 async def test_through_the_outbox_a_lost_create_answer_still_yields_one_linked_issue(

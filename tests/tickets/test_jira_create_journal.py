@@ -6,11 +6,8 @@ sitrep's clock says the note is young; a first create never searches at all.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 import pytest
-import pytest_asyncio
 
 from bot.ports import DeliveryError, FixedClock
 from bot.runtime import Runtime
@@ -18,28 +15,21 @@ from bot.tickets.links import ServiceTicketLinks
 from bot.tickets.refs import JIRA, linked, ticket_key
 from integrations.jira.client import INDEX_WAIT_SECONDS, JiraConfig, JiraTickets, basic_auth
 from tests.fakes.jira_api import FakeJira
-from tests.tickets.test_jira_create_is_idempotent import INCIDENT, Links, call, port
+from tests.support.links import MemoryTicketLinks
+from tests.tickets import test_jira_create_is_idempotent as idempotent
+from tests.tickets.test_jira_create_is_idempotent import INCIDENT, OURS, call, port, recorded
 from tests.web.support import Client, declare
 
 SEARCH = ("GET", "/rest/api/3/search/jql")
 
-
-@pytest_asyncio.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-@pytest_asyncio.fixture
-async def stand_in() -> AsyncIterator[FakeJira]:
-    async with FakeJira(email="e@x", token="t") as jira:
-        yield jira
+# The port tests' fixtures: a client session and a Jira stand-in.
+session, stand_in = idempotent.session, idempotent.stand_in
 
 
 async def test_a_key_that_failed_to_record_makes_the_retry_wait_for_the_index_not_reopen(
     session: aiohttp.ClientSession, stand_in: FakeJira
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     p = port(session, stand_in, links)
     stand_in.index_lags = True
     links.crash_next_record = True  # Jira answered; keeping the key failed
@@ -49,18 +39,18 @@ async def test_a_key_that_failed_to_record_makes_the_retry_wait_for_the_index_no
     with pytest.raises(DeliveryError, match="waiting") as waiting:
         await p.deliver(call("create", INCIDENT, 2))
     assert not waiting.value.permanent and len(stand_in.issues) == 1
-    assert links.refs[("default", 7, None)]["state"] == "sent"  # the note outlived the answer
+    assert links.refs[OURS]["state"] == "sent"  # the note outlived the answer
 
     stand_in.catch_up()
     answer = await p.deliver(call("create", INCIDENT, 3))
     assert answer["key"] == "OPS-1" and list(stand_in.issues) == ["OPS-1"]
-    assert links.recorded == [("default", 7, None, "OPS-1")]
+    assert links.records == [recorded("OPS-1")]
 
 
 async def test_another_replica_retrying_a_lost_create_waits_for_the_index_not_reopens(
     session: aiohttp.ClientSession, stand_in: FakeJira
 ) -> None:
-    links = Links()  # the shared database
+    links = MemoryTicketLinks()  # the shared database
     stand_in.index_lags = True
     stand_in.lose_next_create()
     with pytest.raises(DeliveryError, match="502"):
@@ -69,7 +59,7 @@ async def test_another_replica_retrying_a_lost_create_waits_for_the_index_not_re
     replica = port(session, stand_in, links)  # no memory of the first attempt
     with pytest.raises(DeliveryError, match="waiting"):
         await replica.deliver(call("create", INCIDENT, 2))
-    assert len(stand_in.issues) == 1 and links.recorded == []
+    assert len(stand_in.issues) == 1 and links.records == []
 
     stand_in.catch_up()
     assert (await replica.deliver(call("create", INCIDENT, 3)))["key"] == "OPS-1"
@@ -79,7 +69,7 @@ async def test_another_replica_retrying_a_lost_create_waits_for_the_index_not_re
 async def test_the_wait_is_counted_from_the_notes_time_on_sitreps_clock(
     session: aiohttp.ClientSession, stand_in: FakeJira
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     stand_in.index_lags = True
     stand_in.lose_next_create()
     with pytest.raises(DeliveryError):
@@ -94,27 +84,27 @@ async def test_the_wait_is_counted_from_the_notes_time_on_sitreps_clock(
     links.clock.advance(seconds=INDEX_WAIT_SECONDS)
     stand_in.issues.clear()
     answer = await port(session, stand_in, links).deliver(call("create", INCIDENT, 3))
-    assert len(stand_in.issues) == 1 and links.recorded == [("default", 7, None, answer["key"])]
+    assert len(stand_in.issues) == 1 and links.records == [recorded(answer["key"])]
 
 
 async def test_a_first_create_sends_without_searching(
     session: aiohttp.ClientSession, stand_in: FakeJira
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     answer = await port(session, stand_in, links).deliver(call("create", INCIDENT, 1))
     assert answer["key"] == "OPS-1" and SEARCH not in stand_in.requests
-    assert links.refs[("default", 7, None)]["id"] == "OPS-1"  # the note replaced by the key
+    assert links.refs[OURS]["id"] == "OPS-1"  # the note replaced by the key
 
 
 async def test_a_create_jira_never_received_is_sent_again_at_once(
     session: aiohttp.ClientSession, stand_in: FakeJira
 ) -> None:
-    links = Links()
+    links = MemoryTicketLinks()
     stand_in.index_lags = True
     await stand_in.stop()  # connection refused: the request never left
     with pytest.raises(DeliveryError):
         await port(session, stand_in, links).deliver(call("create", INCIDENT, 1))
-    assert links.refs[("default", 7, None)] == {"state": "planned"}
+    assert links.refs[OURS] == {"state": "planned"}
     await stand_in.start()
     answer = await port(session, stand_in, links).deliver(call("create", INCIDENT, 2))
     assert answer["key"] == "OPS-1" and SEARCH not in stand_in.requests

@@ -5,7 +5,6 @@ retries that never open a second ticket."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -25,67 +24,14 @@ from integrations.jira.client import (
 from integrations.servicenow.client import ServiceNowConfig, ServiceNowTickets
 from tests.fakes.jira_api import FakeJira, adf_problem, adf_text
 from tests.fakes.servicenow_api import FakeServiceNow
+from tests.support.links import MemoryTicketLinks
+from tests.tickets.test_jira_create_is_idempotent import INCIDENT as IDEMPOTENT_INCIDENT
 
-INCIDENT = {
-    "incident": "INC-7",
-    "number": 7,
+# INC-7 with a title and summary that need escaping.
+INCIDENT = IDEMPOTENT_INCIDENT | {
     "title": 'DB "primary" <b>down</b> & @here\x07',
     "summary": "line one\nline two",
-    "severity": "SEV1",
-    "rank": 1,
-    "status": "investigating",
-    "url": "https://sitrep.example.com/incidents/7",
-    "dedup_key": "sitrep:default:INC-7",
-    "declared_at": "2026-12-06T08:00:00+00:00",
-    "private": False,
-    "resolution": "",
 }
-
-
-T_SENT = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
-
-
-class MemoryLinks:
-    """``TicketLinks`` kept in a dict, counting records."""
-
-    def __init__(self) -> None:
-        self.refs: dict[tuple[int, str, int | None], dict[str, Any]] = {}
-        self.recorded = 0
-        self.at = T_SENT  # sitrep's clock
-
-    async def find(
-        self, workspace: str, number: int, service: str, item_id: int | None = None
-    ) -> dict[str, Any] | None:
-        return self.refs.get((number, service, item_id))
-
-    async def record(
-        self,
-        workspace: str,
-        number: int,
-        service: str,
-        *,
-        key: str,
-        ext_id: str,
-        url: str,
-        item_id: int | None = None,
-    ) -> None:
-        self.recorded += 1
-        self.refs[(number, service, item_id)] = {"id": ext_id, "key": key, "url": url}
-
-    async def sending(
-        self, workspace: str, number: int, service: str, item_id: int | None = None
-    ) -> None:
-        if not (self.refs.get((number, service, item_id)) or {}).get("id"):
-            self.refs[(number, service, item_id)] = {"state": "sent", "at": self.at.isoformat()}
-
-    async def unsent(
-        self, workspace: str, number: int, service: str, item_id: int | None = None
-    ) -> None:
-        if (self.refs.get((number, service, item_id)) or {}).get("state") == "sent":
-            self.refs[(number, service, item_id)] = {"state": "planned"}
-
-    def now(self) -> datetime:
-        return self.at
 
 
 @pytest_asyncio.fixture
@@ -116,7 +62,7 @@ def test_adf_is_data_escaped_by_json_without_empty_or_control_text() -> None:
 async def test_jira_create_is_retried_without_a_second_issue(
     session: aiohttp.ClientSession,
 ) -> None:
-    links = MemoryLinks()
+    links = MemoryTicketLinks()
     async with FakeJira(email="e@x", token="t") as jira:
         cfg = JiraConfig(jira.url, basic_auth("e@x", "t"), "OPS", "Task")
         port = JiraTickets(lambda: session, links, cfg)
@@ -125,11 +71,11 @@ async def test_jira_create_is_retried_without_a_second_issue(
             await port.deliver(call("create", INCIDENT))
         assert not failed.value.permanent
         # A 502 may come after Jira acted: the retry waits out Jira's search lag first.
-        links.at += timedelta(seconds=INDEX_WAIT_SECONDS)
+        links.clock.advance(seconds=INDEX_WAIT_SECONDS)
         first = await port.deliver(call("create", INCIDENT, 2))
         again = await port.deliver(call("create", INCIDENT, 3))
         assert first["key"] == again["key"] == "OPS-1"
-        assert len(jira.issues) == 1 and links.recorded == 1
+        assert len(jira.issues) == 1 and len(links.records) == 1
         assert len(jira.issues["OPS-1"].remote_links) == 1  # upserted by globalId
         assert jira.issues["OPS-1"].summary == 'INC-7 SEV1: DB "primary" <b>down</b> & @here'
 
@@ -137,19 +83,21 @@ async def test_jira_create_is_retried_without_a_second_issue(
 async def test_jira_refusals_park_and_rate_limits_wait(session: aiohttp.ClientSession) -> None:
     async with FakeJira(email="e@x", token="t") as jira:
         wrong = JiraTickets(
-            lambda: session, MemoryLinks(), JiraConfig(jira.url, "Bearer no", "OPS")
+            lambda: session, MemoryTicketLinks(), JiraConfig(jira.url, "Bearer no", "OPS")
         )
         with pytest.raises(DeliveryError, match="credentials refused") as refused:
             await wrong.deliver(call("create", INCIDENT))
         assert refused.value.permanent
         cfg = JiraConfig(jira.url, basic_auth("e@x", "t"), "NOPE", "Bug")
-        bad = JiraTickets(lambda: session, MemoryLinks(), cfg)
+        bad = JiraTickets(lambda: session, MemoryTicketLinks(), cfg)
         with pytest.raises(DeliveryError, match="project: Specify a valid project") as rejected:
             await bad.deliver(call("create", INCIDENT))
         assert rejected.value.permanent and "issuetype" in str(rejected.value)
         jira.rate_limit_next(1, retry_after="30")
         good = JiraTickets(
-            lambda: session, MemoryLinks(), JiraConfig(jira.url, basic_auth("e@x", "t"), "OPS")
+            lambda: session,
+            MemoryTicketLinks(),
+            JiraConfig(jira.url, basic_auth("e@x", "t"), "OPS"),
         )
         with pytest.raises(DeliveryError) as limited:
             await good.deliver(call("create", INCIDENT))
@@ -161,7 +109,7 @@ async def test_jira_update_before_the_create_is_retried_not_lost(
 ) -> None:
     async with FakeJira(email="e@x", token="t") as jira:
         cfg = JiraConfig(jira.url, basic_auth("e@x", "t"), "OPS")
-        port = JiraTickets(lambda: session, MemoryLinks(), cfg)
+        port = JiraTickets(lambda: session, MemoryTicketLinks(), cfg)
         with pytest.raises(DeliveryError, match="no issue yet") as early:
             await port.deliver(call("update", INCIDENT | {"changes": ["status"]}))
         assert not early.value.permanent
@@ -172,7 +120,7 @@ async def test_servicenow_create_finds_its_record_by_correlation_id_and_resolves
 ) -> None:
     async with FakeServiceNow("u", "p") as snow:
         cfg = ServiceNowConfig(snow.url, basic_auth("u", "p"), close_code="Solved (Permanently)")
-        first_links, second_links = MemoryLinks(), MemoryLinks()
+        first_links, second_links = MemoryTicketLinks(), MemoryTicketLinks()
         await ServiceNowTickets(lambda: session, first_links, cfg).deliver(call("create", INCIDENT))
         # A create retried after ServiceNow answered but before sitrep kept the answer:
         port = ServiceNowTickets(lambda: session, second_links, cfg)
@@ -187,7 +135,9 @@ async def test_servicenow_create_finds_its_record_by_correlation_id_and_resolves
             "Solved (Permanently)",
             "fixed",
         )
-        wrong = ServiceNowTickets(lambda: session, MemoryLinks(), ServiceNowConfig(snow.url, "x"))
+        wrong = ServiceNowTickets(
+            lambda: session, MemoryTicketLinks(), ServiceNowConfig(snow.url, "x")
+        )
         with pytest.raises(DeliveryError, match="credentials refused"):
             await wrong.deliver(call("create", INCIDENT))
 
