@@ -10,10 +10,10 @@ service's own message, never a request header or body (where the credentials are
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
@@ -23,12 +23,45 @@ from bot.ports import DeliveryError
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # How long a retry waits at most for a Retry-After; a bigger value is a service's mistake.
 MAX_RETRY_AFTER = 3600.0
 
 
 class NeverSent(DeliveryError):
     """A call that failed before it reached the service (no connection was made)."""
+
+
+class Refused(DeliveryError):
+    """The service answered, with the non-2xx HTTP ``status``."""
+
+    def __init__(
+        self,
+        message: str,
+        status: int,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, permanent=permanent, retry_after=retry_after)
+        self.status = status
+
+
+def status_of(exc: DeliveryError) -> int | None:
+    """The HTTP status the service answered with, or None (it never answered)."""
+    return exc.status if isinstance(exc, Refused) else None
+
+
+def refusal(service: str, status: int, problem: str, wait: float | None) -> Refused:
+    """The outbox's reading of a non-2xx answer: 420/429 and 5xx are retried (after ``wait``),
+    a refused credential or any other 4xx parks the delivery."""
+    # 420 is Statuspage's "slow down", as 429 is everyone else's.
+    if status in (420, 429) or status >= 500:
+        return Refused(f"{service}: HTTP {status}: {problem}", status, retry_after=wait)
+    if status in (401, 403):
+        return Refused(f"{service}: HTTP {status}: credentials refused", status, permanent=True)
+    return Refused(f"{service}: HTTP {status}: {problem}", status, permanent=True)
 
 
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -144,23 +177,29 @@ async def request_json_any(
         data = {}
     if 200 <= status < 300:
         return data
-    problem = _problem(data, raw.decode("utf-8", "replace"))
-    message = f"{service}: HTTP {status}: {problem}"
-    # 420 is Statuspage's "slow down", as 429 is everyone else's.
-    if status in (420, 429) or status >= 500:
-        raise DeliveryError(message, retry_after=wait)
-    if status in (401, 403):
-        raise DeliveryError(f"{service}: HTTP {status}: credentials refused", permanent=True)
-    raise DeliveryError(message, permanent=True)
+    raise refusal(service, status, _problem(data, raw.decode("utf-8", "replace")), wait)
 
 
 def made_nothing(exc: DeliveryError) -> bool:
     """Whether a failed create certainly made nothing: never sent, refused or throttled.
 
     A timeout, a dropped connection or a 5xx may come after the service acted; a connection
-    never made, a 4xx refusal and a 420/429 throttle say it did not (``request_json`` words
-    an answer ``<service>: HTTP <status>: …``).
+    never made, a 4xx refusal and a 420/429 throttle say it did not.
     """
-    if isinstance(exc, NeverSent) or exc.permanent:
-        return True
-    return any(f" HTTP {status}:" in str(exc) for status in (420, 429))
+    return isinstance(exc, NeverSent) or exc.permanent or status_of(exc) in (420, 429)
+
+
+async def journaled_create(
+    sending: Callable[[], Awaitable[None]],
+    unsent: Callable[[], Awaitable[None]],
+    create: Callable[[], Awaitable[T]],
+) -> T:
+    """Note a create as sent (``bot.journal``), then make it; the note is taken back when the
+    service surely made nothing, so a retry does not look for what cannot exist."""
+    await sending()
+    try:
+        return await create()
+    except DeliveryError as exc:
+        if made_nothing(exc):
+            await unsent()
+        raise

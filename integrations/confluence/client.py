@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -40,7 +41,13 @@ from integrations.export.render import facts_document
 from integrations.export.timeline_svg import timeline_svg
 from integrations.jira.client import basic_auth
 from integrations.markers import marker
-from integrations.outbound import made_nothing, request_json, retry_after
+from integrations.outbound import (
+    journaled_create,
+    refusal,
+    request_json,
+    retry_after,
+    status_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +124,13 @@ class ConfluencePages:
             if sent_at(ref) is not None:  # an earlier create may have made it
                 page_id, url = await self._find_ours(page.title, mark)
             if not page_id:
-                await self._links.sending(ws, number, CONFLUENCE)
-                try:
-                    answer = await self._call(
-                        "POST", self._api / "content", self._body(page, None, mark)
-                    )
-                except DeliveryError as exc:
-                    if made_nothing(exc):  # refused or throttled: nothing to look for
-                        await self._links.unsent(ws, number, CONFLUENCE)
-                    raise
+                answer = await journaled_create(
+                    partial(self._links.sending, ws, number, CONFLUENCE),
+                    partial(self._links.unsent, ws, number, CONFLUENCE),
+                    partial(
+                        self._call, "POST", self._api / "content", self._body(page, None, mark)
+                    ),
+                )
                 page_id, url = str(answer.get("id") or ""), self._url(answer)
                 if not page_id:
                     raise DeliveryError("confluence: the create answer had no id", permanent=True)
@@ -224,8 +229,7 @@ class ConfluencePages:
             try:
                 answer = await self._call("PUT", self._api / "content" / page_id, body)
             except DeliveryError as exc:
-                # outbound.request_json words every refusal "<service>: HTTP <status>: …".
-                if attempt == 1 and " HTTP 409:" in str(exc):
+                if attempt == 1 and status_of(exc) == 409:
                     log.info("confluence version conflict; re-reading", extra={"page": page_id})
                     continue
                 raise
@@ -262,9 +266,4 @@ class ConfluencePages:
             raise DeliveryError(f"confluence: {type(exc).__name__}: {exc}"[:300]) from None
         if 200 <= status < 300:
             return
-        message = f"confluence: HTTP {status}: attachment refused: {text}"[:300]
-        if status == 429 or status >= 500:
-            raise DeliveryError(message, retry_after=wait)
-        if status in (401, 403):
-            raise DeliveryError(f"confluence: HTTP {status}: credentials refused", permanent=True)
-        raise DeliveryError(message, permanent=True)
+        raise refusal(self.service, status, f"attachment refused: {text}"[:260], wait)

@@ -33,6 +33,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -44,7 +45,7 @@ from bot.tickets.links import TicketLinks
 from bot.tickets.refs import CREATE, CREATE_ITEM, ITEM_STATE, JIRA, UPDATE, linked
 from integrations.jira import adf
 from integrations.markers import marker as marker  # the label's maker, re-exported
-from integrations.outbound import made_nothing, request_json
+from integrations.outbound import journaled_create, request_json, status_of
 
 log = logging.getLogger(__name__)
 
@@ -330,14 +331,11 @@ class JiraTickets:
                     " search to show it",
                     retry_after=wait,
                 )
-        await self._links.sending(workspace, number, JIRA, item)
-        try:
-            answer = await self._call("POST", "issue", {"fields": fields})
-        except DeliveryError as exc:
-            # A refusal or a throttle means Jira made nothing: no need to look or wait.
-            if made_nothing(exc):
-                await self._links.unsent(workspace, number, JIRA, item)
-            raise
+        answer = await journaled_create(
+            partial(self._links.sending, workspace, number, JIRA, item),
+            partial(self._links.unsent, workspace, number, JIRA, item),
+            partial(self._call, "POST", "issue", {"fields": fields}),
+        )
         key = str(answer.get("key") or "")
         if not key:
             raise DeliveryError("jira: the create answer had no issue key", permanent=True)
@@ -354,7 +352,7 @@ class JiraTickets:
         try:
             answer = await self._call("GET", "search/jql", query=query)
         except DeliveryError as exc:
-            if not (exc.permanent and " HTTP 400:" in str(exc)):
+            if status_of(exc) != 400:
                 raise
             # JQL refused (an unknown project, say): the create's own refusal names the
             # wrong field better, and if it succeeds the issue is new anyway.

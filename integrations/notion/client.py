@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -39,7 +40,7 @@ from bot.publish.refs import NOTION, PUBLISH, page_title, published
 from integrations.export.render import facts_document
 from integrations.markers import marker
 from integrations.notion.blocks import Block, block, chunks, container, render_blocks, rich
-from integrations.outbound import made_nothing, request_json
+from integrations.outbound import journaled_create, request_json, status_of
 
 # Listing pages (of 100 children) read at most: a bigger parent is not searched to its end.
 # Read only to retry a create that was sent, so a first publish never pays for it.
@@ -150,21 +151,16 @@ class NotionPages:
     ) -> dict[str, Any]:
         """Create the page with its container and first blocks (the marker among them)."""
         parts = chunks(blocks)
-        await self._links.sending(ws, number, NOTION)
-        try:
-            answer = await self._call(
-                "POST",
-                self._api / "pages",
-                {
-                    "parent": {"type": "page_id", "page_id": self._config.parent_page_id},
-                    "properties": {"title": {"title": rich(title)}},
-                    "children": [container(parts[0])],
-                },
-            )
-        except DeliveryError as exc:
-            if made_nothing(exc):  # refused or throttled: nothing to look for next time
-                await self._links.unsent(ws, number, NOTION)
-            raise
+        page = {
+            "parent": {"type": "page_id", "page_id": self._config.parent_page_id},
+            "properties": {"title": {"title": rich(title)}},
+            "children": [container(parts[0])],
+        }
+        answer = await journaled_create(
+            partial(self._links.sending, ws, number, NOTION),
+            partial(self._links.unsent, ws, number, NOTION),
+            partial(self._call, "POST", self._api / "pages", page),
+        )
         page_id, url = str(answer.get("id") or ""), str(answer.get("url") or "")
         if not page_id:
             raise DeliveryError("notion: the create answer had no id", permanent=True)
@@ -235,7 +231,7 @@ class NotionPages:
                 return False
             return carries(await self._first_child(str(box.get("id") or "")), mark)
         except DeliveryError as exc:
-            if " HTTP 404:" in str(exc):  # gone, or not shared with us: not ours either way
+            if status_of(exc) == 404:  # gone, or not shared with us: not ours either way
                 return False
             raise
 

@@ -20,6 +20,7 @@ Statuspage), while metadata is never shown on the page and is ours alone.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -30,7 +31,7 @@ from bot.ports import DeliveryError, OutsideCall
 from bot.statuspage.rules import CREATE, RESOLVE, STATUSPAGE, UPDATE
 from bot.tickets.links import TicketLinks
 from bot.tickets.refs import linked
-from integrations.outbound import made_nothing, request_json, request_json_any
+from integrations.outbound import journaled_create, request_json, request_json_any
 
 # Unresolved incidents read when looking for a lost create: pages of ``_PER_PAGE``, at most
 # ``_MAX_PAGES`` (a thousand open incidents is not a page people read).
@@ -106,15 +107,11 @@ class StatuspageIncidents:
         key = marker(call.workspace, number)
         answer = await self._find(key) if sent_at(stored) is not None else None
         if answer is None:
-            await self._links.sending(call.workspace, number, STATUSPAGE)
-            try:
-                answer = await self._call(
-                    "POST", self._page, incident_body(p, creates=True, key=key)
-                )
-            except DeliveryError as exc:
-                if made_nothing(exc):  # refused or throttled: nothing to look for next time
-                    await self._links.unsent(call.workspace, number, STATUSPAGE)
-                raise
+            answer = await journaled_create(
+                partial(self._links.sending, call.workspace, number, STATUSPAGE),
+                partial(self._links.unsent, call.workspace, number, STATUSPAGE),
+                partial(self._call, "POST", self._page, incident_body(p, creates=True, key=key)),
+            )
         ext = str(answer.get("id") or "")
         if not ext:
             raise DeliveryError("statuspage: the answer named no incident id", permanent=True)

@@ -4,6 +4,7 @@ themselves: they refuse what the real services refuse, with the real services' s
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -13,7 +14,13 @@ import pytest_asyncio
 from bot.paging.targets import RESOLVE, TRIGGER, dedup_key
 from bot.ports import DeliveryError, OutsideCall
 from integrations.opsgenie.alerts import OpsgenieAlerts
-from integrations.outbound import retry_after
+from integrations.outbound import (
+    journaled_create,
+    made_nothing,
+    refusal,
+    retry_after,
+    status_of,
+)
 from integrations.pagerduty.events import PagerDutyEvents
 from tests.fakes.opsgenie_api import FakeOpsgenie
 from tests.fakes.pagerduty_events import FakePagerDutyEvents
@@ -250,3 +257,58 @@ def test_retry_after_reads_seconds_and_http_dates_and_ignores_nonsense() -> None
     assert retry_after("soon", now) is None
     assert retry_after("nan", now) is None
     assert retry_after("99999999", now) == 3600
+
+
+@pytest.mark.parametrize(
+    ("status", "permanent", "made_nothing_there"),
+    [
+        (400, True, True),
+        (401, True, True),
+        (409, True, True),
+        (420, False, True),
+        (429, False, True),
+        (500, False, False),
+        (503, False, False),
+    ],
+)
+def test_a_refusal_keeps_its_status_and_says_whether_the_service_made_anything(
+    status: int, permanent: bool, made_nothing_there: bool
+) -> None:
+    exc = refusal("jira", status, "no such field", 7.0)
+    assert (status_of(exc), exc.permanent, made_nothing(exc)) == (
+        status,
+        permanent,
+        made_nothing_there,
+    )
+    assert exc.retry_after == (None if permanent else 7.0)
+    assert str(exc).startswith(f"jira: HTTP {status}: ")
+    # A call that never got an answer has no status; a timeout may have acted.
+    assert status_of(DeliveryError("jira: no answer within 10s")) is None
+    assert not made_nothing(DeliveryError("jira: no answer within 10s"))
+
+
+async def test_a_journaled_create_takes_its_note_back_only_when_nothing_was_made() -> None:
+    notes: list[str] = []
+
+    async def sending() -> None:
+        notes.append("sent")
+
+    async def unsent() -> None:
+        notes.append("unsent")
+
+    async def fails(exc: DeliveryError) -> dict[str, str]:
+        raise exc
+
+    async def made() -> dict[str, str]:
+        return {"key": "OPS-1"}
+
+    assert await journaled_create(sending, unsent, made) == {"key": "OPS-1"}
+    assert notes == ["sent"]
+    for exc, after in [
+        (refusal("jira", 429, "slow down", 1.0), ["sent", "unsent"]),
+        (refusal("jira", 502, "bad gateway", None), ["sent"]),
+    ]:
+        notes.clear()
+        with pytest.raises(DeliveryError):
+            await journaled_create(sending, unsent, partial(fails, exc))
+        assert notes == after
