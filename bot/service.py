@@ -47,9 +47,8 @@ from bot.publish.refs import page_key
 from bot.repository import Repo, UnitOfWork
 from bot.security.membership import EVERYONE, Reader, can_see, needs_timeline, role_members
 from bot.tickets.refs import CREATE as TICKET_CREATE
-from bot.tickets.refs import LABELS as TICKET_LABELS
 from bot.tickets.refs import SERVICES as TICKET_SERVICES
-from bot.tickets.refs import back_key, linked, ticket_key
+from bot.tickets.refs import back_key, described, linked, ticket_key
 
 log = logging.getLogger(__name__)
 # Chat messages copied into a room's timeline mirror what the chat platform already keeps;
@@ -622,10 +621,9 @@ def _command_detail(cmd: c.Command, item: ActionItem | None) -> dict[str, Any]:
 def _tickets_of(repo: Repo, incident: Incident) -> str:
     """``a Jira issue (OPS-12) and a ServiceNow incident (being opened)``: its tickets."""
     assert incident.id is not None
-    shown = []
-    for service in TICKET_SERVICES:
-        ref = repo.get_chat_ref(incident.workspace, service, ticket_key(incident.id))
-        if ref is not None:
-            state = str(ref.get("key")) if linked(ref) else "being opened"
-            shown.append(f"a {TICKET_LABELS[service]} ({state})")
+    refs = {
+        s: repo.get_chat_ref(incident.workspace, s, ticket_key(incident.id))
+        for s in TICKET_SERVICES
+    }
+    shown = [described(service, ref) for service, ref in refs.items() if ref is not None]
     return " and ".join(shown) or "its tickets"

@@ -29,11 +29,10 @@ from bot.tickets.refs import (
     ITEM_STATE,
     JIRA,
     JIRA_WEBHOOK_ACTOR,
-    LABELS,
     SERVICENOW,
     UPDATE,
+    described,
     lane,
-    linked,
     ticket_key,
 )
 
@@ -105,8 +104,7 @@ class TicketPlanner:
                 *self._items(repo, after, now),
             ]
         if any(asked):
-            shown = f" ({stored.get('key')})" if linked(stored) else " (being opened)"
-            raise InvalidCommand(f"{after.ref} already has a {LABELS.get(svc, svc)}{shown}.")
+            raise InvalidCommand(f"{after.ref} already has {described(svc, stored)}.")
         out: list[OutboxIntent] = []
         changes = self._changes(before, after)
         if changes:

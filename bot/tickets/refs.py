@@ -49,6 +49,12 @@ def linked(ref: dict[str, Any] | None) -> bool:
     return bool(ref and ref.get("id"))
 
 
+def described(service: str, ref: dict[str, Any]) -> str:
+    """``a Jira issue (OPS-12)``, or ``… (being opened)`` until the service has answered."""
+    state = str(ref.get("key")) if linked(ref) else "being opened"
+    return f"a {LABELS.get(service, service)} ({state})"
+
+
 def lane(incident_id: int, service: str) -> str:
     """One lane per incident and service: a ticket's updates never overtake its create."""
     return f"inc:{incident_id}:{service}"
